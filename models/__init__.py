@@ -1,0 +1,12 @@
+"""Every table, imported here so `SQLModel.metadata` knows them all."""
+from models.case import Case, Command, Counter, Deadline, Report, Reporter, Task
+from models.child import Child, Guardian
+from models.document import Document
+from models.org import Jurisdiction, Unit, User
+from models.outbox import Notification
+from models.timeline import TimelineEvent
+
+__all__ = [
+    "Case", "Command", "Counter", "Deadline", "Report", "Reporter", "Task", "Child", "Guardian",
+    "Document", "Jurisdiction", "Unit", "User", "Notification", "TimelineEvent",
+]

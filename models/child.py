@@ -1,0 +1,33 @@
+"""The child's file (一人一档, seed 000 §三(一)) and the guardians named in reports."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlmodel import Field, SQLModel
+
+from models.types import json_field, uuid_pk, when
+
+
+class Child(SQLModel, table=True):
+    """One file per child, found again by ID number (or name + birth date + township without one)."""
+    id: uuid.UUID = uuid_pk()
+    jurisdiction: str = Field(index=True)
+    id_number: str | None = Field(default=None, unique=True, index=True)
+    name: str
+    birth_date: date
+    gender: str
+    township: str = Field(index=True)
+    village: str | None = Field(default=None, index=True)
+    address: str | None = None
+    left_behind: bool = False
+    created_at: datetime = when()
+
+
+class Guardian(SQLModel, table=True):
+    id: uuid.UUID = uuid_pk()
+    child_id: uuid.UUID = Field(foreign_key="child.id", index=True)
+    name: str
+    relation: str
+    status: str
+    extra: dict = json_field()

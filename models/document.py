@@ -1,0 +1,20 @@
+"""Official documents generated for a case (接报登记表, 告诫书, …), with their content hash."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from models.types import uuid_pk, when
+
+
+class Document(SQLModel, table=True):
+    id: uuid.UUID = uuid_pk()
+    case_id: uuid.UUID = Field(foreign_key="case.id", index=True)
+    kind: str
+    title: str
+    content_type: str = "text/html"
+    content: str
+    sha256: str
+    created_at: datetime = when()

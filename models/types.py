@@ -1,0 +1,50 @@
+"""Column types shared by every table: aware datetimes stored as UTC, JSON, UUID keys."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field
+
+from shouhu.clock import CHINA_TZ
+
+
+class AwareDateTime(TypeDecorator):
+    """Refuses naive datetimes on write; returns Asia/Shanghai-aware ones on read.
+
+    SQLite forgets offsets, so values are normalised to UTC before storage on every backend.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: every stored time must carry its offset")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(CHINA_TZ)
+
+
+def when(nullable: bool = False, index: bool = False) -> Any:
+    """A timezone-aware timestamp column."""
+    return Field(default=None, sa_column=Column(AwareDateTime(), nullable=nullable, index=index))
+
+
+def json_field(default_factory: Any = dict) -> Any:
+    return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=False))
+
+
+def uuid_pk() -> Any:
+    return Field(default_factory=uuid.uuid4, primary_key=True)

@@ -1,0 +1,1 @@
+"""Shouhu (守护): the four-step child-protection mechanism as persistent case pipelines."""

@@ -1,0 +1,259 @@
+"""Policy packs: the local rules of one jurisdiction, loaded from policies/*.yaml and validated.
+
+A pack `extends` another (every seed pack extends `national`); mappings merge key by key and
+lists replace. Every rule block carries `source`: a seed section, a law, or `local default`.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shouhu import config
+from shouhu.errors import NotFound, PolicyError
+from shouhu.vocab import (
+    Measure, ReporterUnitType, RiskLevel, Role, Selector, Service, Situation, Stage, TaskKind, UnitType,
+)
+
+T = TypeVar("T")
+SOURCE_PATTERN = re.compile(r"seed \d{3}|local default|法|LAW\.md|意见")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sourced(Strict):
+    source: str
+
+    @field_validator("source")
+    @classmethod
+    def _cites(cls, value: str) -> str:
+        if not SOURCE_PATTERN.search(value):
+            raise ValueError("must cite a seed section (seed 004 §三(二)4), a law, or say 'local default'")
+        return value
+
+
+class Duration(Strict):
+    """Exactly one of: wall-clock hours, calendar days, or working days (mainland calendar)."""
+    hours: float | None = Field(default=None, gt=0)
+    days: int | None = Field(default=None, gt=0)
+    working_days: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> "Duration":
+        if sum(v is not None for v in (self.hours, self.days, self.working_days)) != 1:
+            raise ValueError("give exactly one of hours, days, working_days")
+        return self
+
+
+class Due(Strict):
+    normal: Duration
+    urgent: Duration | None = None
+
+
+class TaskRule(Sourced):
+    stage: Stage
+    owner: Selector
+    role: Role
+    due: Due
+    title: str
+
+
+class ServiceRule(Sourced):
+    owner: Selector
+    role: Role
+    due: Due
+    title: str
+
+
+class NotifyRule(Sourced):
+    to: list[Selector]
+
+
+class FollowUpRule(Strict):
+    every: Duration
+    count: int = Field(ge=1, le=24)
+
+
+class FollowUp(Sourced):
+    by_risk: dict[RiskLevel, FollowUpRule]
+    owner: Selector
+    role: Role
+
+
+class ExitReason(Strict):
+    label: str
+    phase_out_months: int = Field(default=0, ge=0, le=36)
+
+
+class PetitionGround(Strict):
+    label: str
+    requires: str
+
+
+class Value(Sourced, Generic[T]):
+    value: T
+
+
+class UnitRule(Strict):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    type: UnitType
+    parent: str | None = None
+    supervisor: str | None = None
+    covers: list[str] = []
+
+
+class UserRule(Strict):
+    username: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    display_name: str
+    role: Role
+    unit: str
+
+
+class Pack(Strict):
+    pack: str
+    name: str
+    source: str
+    extends: str | None = None
+    case_prefix: str = Field(pattern=r"^[A-Z]{2,4}$")
+    wording: dict[str, str]
+    urgent_situations: Value[list[Situation]]
+    late_report: Value[Duration]
+    tasks: dict[TaskKind, TaskRule]
+    services: dict[Service, ServiceRule]
+    follow_up: FollowUp
+    notify: dict[str, NotifyRule]
+    required_measures: Value[dict[Situation, list[Measure]]]
+    measure_tasks: Value[dict[Measure, TaskKind]]
+    measure_notify: Value[dict[Measure, str]]
+    reporter_supervisors: Value[dict[ReporterUnitType, Selector]]
+    exit_reasons: Value[dict[str, ExitReason]]
+    petition_grounds: Value[dict[str, PetitionGround]]
+    petitioners: Value[list[str]]
+    verification_visits: Value[Duration]
+    holidays: Value[list[date]]
+    units: Value[list[UnitRule]] | None = None
+    demo_users: Value[list[UserRule]] | None = None
+
+    def unit(self, code: str) -> UnitRule:
+        for u in self.units.value if self.units else []:
+            if code == u.code:
+                return u
+        raise NotFound("unknown_unit", f"no unit {code!r} in jurisdiction {self.pack}", "unit")
+
+    def is_urgent(self, situations: list[str]) -> bool:
+        return any(s in self.urgent_situations.value for s in situations)
+
+    def word(self, key: str) -> str:
+        return self.wording.get(key, key)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key (a pack overrides one deadline, not all); other values replace."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PolicyError(path.name, "(file)", f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise PolicyError(path.name, "(file)", "a pack must be a YAML mapping")
+    return data
+
+
+def _raw(name: str, directory: Path, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    path = directory / f"{name}.yaml"
+    if not path.exists():
+        raise PolicyError(f"{name}.yaml", "extends", f"no pack named {name!r} in {directory.name}/")
+    data = _read(path)
+    if data.get("pack") != name:
+        raise PolicyError(path.name, "pack", f"must equal the file name {name!r}")
+    parent = data.get("extends")
+    if parent:
+        if parent in seen:
+            raise PolicyError(path.name, "extends", f"circular: {' → '.join(seen + (name, parent))}")
+        base = _raw(parent, directory, seen + (name,))
+        base.pop("units", None)
+        base.pop("demo_users", None)
+        data = _merge(base, data)
+    return data
+
+
+def load_pack(name: str, directory: Path | None = None) -> Pack:
+    directory = directory or config.POLICY_DIR
+    data = _raw(name, directory)
+    try:
+        pack = Pack.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "(pack)"
+        raise PolicyError(f"{name}.yaml", key, err["msg"]) from None
+    _check_units(pack, f"{name}.yaml")
+    return pack
+
+
+def _check_units(pack: Pack, file: str) -> None:
+    if pack.units is None:
+        return
+    units = pack.units.value
+    codes = [u.code for u in units]
+    dup = {c for c in codes if codes.count(c) > 1}
+    if dup:
+        raise PolicyError(file, "units", f"duplicate unit codes: {sorted(dup)}")
+    by_code = {u.code: u for u in units}
+    for i, u in enumerate(units):
+        for ref in ("parent", "supervisor"):
+            target = getattr(u, ref)
+            if target and target not in by_code:
+                raise PolicyError(file, f"units.value.{i}.{ref}", f"unit {u.code!r} names unknown unit {target!r}")
+        for t in u.covers:
+            if by_code.get(t) is None or by_code[t].type != "township":
+                raise PolicyError(file, f"units.value.{i}.covers", f"{t!r} is not a township of this pack")
+    types = [u.type for u in units]
+    for needed in ("police_bureau", "police_station", "civil_affairs", "coordination_office", "court"):
+        if needed not in types:
+            raise PolicyError(file, "units", f"needs a unit of type {needed}")
+    townships = [u for u in units if u.type == "township"]
+    if len(townships) < 2:
+        raise PolicyError(file, "units", "needs at least two townships")
+    for t in townships:
+        if not any(v.type == "village" and v.parent == t.code for v in units):
+            raise PolicyError(file, "units", f"township {t.code!r} needs at least one village (parent: {t.code})")
+    for i, user in enumerate(pack.demo_users.value if pack.demo_users else []):
+        if user.unit not in by_code:
+            raise PolicyError(file, f"demo_users.value.{i}.unit", f"unknown unit {user.unit!r}")
+
+
+def jurisdiction_names(directory: Path | None = None) -> list[str]:
+    """Packs with units are jurisdictions; `national` only supplies defaults."""
+    directory = directory or config.POLICY_DIR
+    return sorted(p.stem for p in directory.glob("*.yaml") if "units" in _read(p))
+
+
+@lru_cache(maxsize=None)
+def pack(name: str) -> Pack:
+    """The validated pack of a jurisdiction (cached per process)."""
+    if name not in jurisdiction_names():
+        raise NotFound("unknown_jurisdiction", f"unknown jurisdiction {name!r}; known: {', '.join(jurisdiction_names())}", "jurisdiction")
+    return load_pack(name)
+
+
+def all_packs() -> dict[str, Pack]:
+    """Load and validate every pack: called at start so a broken pack stops everything early."""
+    load_pack("national")
+    return {name: pack(name) for name in jurisdiction_names()}
