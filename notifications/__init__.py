@@ -1,0 +1,1 @@
+"""Notifications: rendered from templates without personal data and queued in the outbox."""

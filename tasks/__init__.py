@@ -1,0 +1,1 @@
+"""Building blocks of the stage flows: named operations on one case inside one transaction."""

@@ -1,0 +1,70 @@
+"""评估帮扶 — assessment and assistance led by the township.
+
+Procedure (seed 004 §三(二)4, seed 001 §二(一)6): the township assesses safety,
+guardianship and physical and mental health, sets a risk level (分级干预, seed 003 §六(一))
+and an assistance plan; one task opens per service referred and follow-up visits are
+scheduled by risk level. A guardianship breach moves the case to 监护干预. When every
+service and visit is done a final review opens; its exit reason closes the case.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+
+from models import Task
+from shouhu.clock import now
+from shouhu.inputs import AssessmentOutcome, ServiceOutcome, VisitOutcome
+from tasks.apply import apply_command, completion
+from tasks.closing import review_and_close
+from tasks.transition import Transition
+
+BREACHES = {"absent", "harmful"}
+
+
+def record_assessment(t: Transition, task: Task, outcome: AssessmentOutcome) -> None:
+    t.complete_task(task, outcome.model_dump(mode="json"))
+    t.case.risk_level = outcome.risk_level
+    if outcome.safety == "in_danger":
+        t.case.urgency = "urgent"
+    t.record("assessment_recorded", f"评估完成：风险等级 {outcome.risk_level}，安全 {outcome.safety}，监护 {outcome.guardianship}",
+             risk_level=outcome.risk_level, safety=outcome.safety, guardianship=outcome.guardianship,
+             services=list(outcome.services), intervention_needed=outcome.intervention_needed)
+    for service in outcome.services:
+        t.open_task_and_notify("service", subject=service)
+    plan = t.pack.follow_up.by_risk[outcome.risk_level]
+    start = now()
+    for number in range(1, plan.count + 1):
+        visit = t.schedule_visit(number, start)
+        t.notify("task_opened", task=visit)
+    if outcome.intervention_needed:
+        start_intervention(t, temporary_guardianship=outcome.guardianship in BREACHES or outcome.safety == "in_danger")
+
+
+def start_intervention(t: Transition, temporary_guardianship: bool) -> None:
+    """监护干预 begins: the police act on the guardian; civil affairs takes temporary guardianship."""
+    t.move_to("intervention")
+    t.open_task_and_notify("guardian_measures", event="intervention_opened", template="intervention_opened")
+    if temporary_guardianship:
+        t.open_task_and_notify("temporary_guardianship", event="intervention_opened", template="intervention_opened")
+
+
+def record_service(t: Transition, task: Task, outcome: ServiceOutcome) -> None:
+    t.complete_task(task, outcome.model_dump(mode="json"))
+
+
+def record_visit(t: Transition, task: Task, outcome: VisitOutcome) -> None:
+    t.complete_task(task, outcome.model_dump(mode="json"))
+    if outcome.concerns:
+        t.record("visit_concern", "回访发现新的问题，请乡镇研判", task_id=str(task.id))
+        t.notify("task_opened", template="report_attached", to=["township"], ask="回访发现新的问题")
+
+
+def handle(t: Transition, task: Task, outcome: Any) -> None:
+    {"assessment": record_assessment, "service": record_service, "follow_up_visit": record_visit,
+     "final_review": review_and_close}[task.kind](t, task, outcome)
+
+
+@flow(name="assessment", description="评估帮扶: assessment, assistance plan, services, visits, closing")
+async def assessment(command_id: str) -> dict[str, Any]:
+    return apply_command(command_id, completion(handle))

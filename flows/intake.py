@@ -1,0 +1,127 @@
+"""强制报告 — intake: register a mandatory report and open (or join) the child's case.
+
+Procedure (seed 004 §三(二)2–3, 强制报告意见 art. 8): the police accept the report at once;
+the child's file is found or created (一人一档, seed 000 §三(一)); a report on a child who
+already has an open case joins that case; otherwise a case opens in 应急处置 with the police
+task to dispatch and its deadline; a report made late is flagged against the reporter's unit.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+from sqlmodel import Session, select
+
+from models import Case, Child, Command, Counter, Guardian, Report, Reporter
+from shouhu import units
+from shouhu.clock import now
+from shouhu.inputs import ReportIn, check_report
+from shouhu.policy import Pack, pack
+from tasks.apply import apply_command, case_tags
+from tasks.transition import Transition, lock_case
+from flows.tagging import tag_current_run
+
+
+def find_or_create_child(session: Session, p: Pack, report: ReportIn) -> Child:
+    """One file per child: by ID number, else by name, birth date and township."""
+    c = report.child
+    township = units.find_township(p, c.township)
+    village = units.find_village(p, township, c.village) if c.village else None
+    if c.id_number:
+        query = select(Child).where(Child.id_number == c.id_number)
+    else:
+        query = select(Child).where(Child.id_number.is_(None), Child.name == c.name,
+                                    Child.birth_date == c.birth_date, Child.township == township.code)
+    child = session.exec(query).first()
+    if child is None:
+        child = Child(jurisdiction=p.pack, id_number=c.id_number, name=c.name, birth_date=c.birth_date,
+                      gender=c.gender, township=township.code, village=village.code if village else None,
+                      address=c.address, left_behind=c.left_behind, created_at=now())
+        session.add(child)
+        session.flush()
+    known = {(g.name, g.relation) for g in session.exec(select(Guardian).where(Guardian.child_id == child.id))}
+    for g in report.guardians:
+        if (g.name, g.relation) not in known:
+            session.add(Guardian(child_id=child.id, name=g.name, relation=g.relation, status=g.status))
+    return child
+
+
+def next_case_no(session: Session, p: Pack) -> str:
+    year = now().year
+    name = f"case:{p.pack}:{year}"
+    counter = session.exec(select(Counter).where(Counter.name == name).with_for_update()).first()
+    if counter is None:
+        counter = Counter(name=name, value=0)
+    counter.value += 1
+    session.add(counter)
+    return f"{p.case_prefix}-{year}-{counter.value:05d}"
+
+
+def open_case(session: Session, p: Pack, child: Child, urgent: bool) -> Case:
+    case = Case(case_no=next_case_no(session, p), jurisdiction=p.pack, child_id=child.id, township=child.township,
+                village=child.village, stage="emergency", urgency="urgent" if urgent else "normal", opened_at=now())
+    session.add(case)
+    session.flush()
+    return lock_case(session, case.id)
+
+
+def open_case_for_report(session: Session, command: Command) -> dict[str, Any]:
+    report = check_report(ReportIn.model_validate(command.payload["report"]))
+    p = pack(report.jurisdiction)
+    child = find_or_create_child(session, p, report)
+    urgent = p.is_urgent(report.situations)
+    existing = session.exec(select(Case).where(Case.child_id == child.id, Case.status == "open")).first()
+    case = lock_case(session, existing.id) if existing else open_case(session, p, child, urgent)
+    t = Transition(session, case, command, command.actor, reporter_unit_type=report.reporter.unit_type)
+
+    registered = Report(case_id=case.id, command_id=command.id, jurisdiction=p.pack, channel=report.channel,
+                        situations=list(report.situations), description=report.description,
+                        discovered_at=report.discovered_at, reported_at=now(), registered_by=command.actor)
+    session.add(registered)
+    session.flush()
+    session.add(Reporter(report_id=registered.id, unit_type=report.reporter.unit_type,
+                         supervising_unit=units.resolve(p, "reporter_supervisor", case.township, case.village, report.reporter.unit_type),
+                         **report.reporter.model_dump(exclude={"unit_type"})))
+
+    if existing:
+        if urgent and case.urgency != "urgent":
+            case.urgency = "urgent"
+        t.record("report_attached", f"收到关于同一儿童的新报告（{report.channel}），并入本案",
+                 report_id=str(registered.id), situations=list(report.situations))
+        t.notify("report_attached", ask="新报告情形：" + "、".join(report.situations))
+    else:
+        t.record("case_opened", f"受理强制报告（{report.channel}），{'紧急' if urgent else '一般'}案件",
+                 report_id=str(registered.id), situations=list(report.situations), urgency=case.urgency)
+        t.open_task_and_notify("emergency_response", event="case_opened")
+
+    flag_late_report(t, registered, p, report.reporter.unit)
+    case.version += 1
+    return {"case_id": str(case.id), "case_no": case.case_no, "stage": case.stage,
+            "attached_to_existing": existing is not None, "report_id": str(registered.id)}
+
+
+def flag_late_report(t: Transition, registered: Report, p: Pack, reporter_unit: str) -> None:
+    """迟报: discovered → reported beyond the pack's limit (seed 001 §二(一)6 第一时间报案)."""
+    if registered.discovered_at is None:
+        return
+    late_by = registered.reported_at - registered.discovered_at
+    limit = p.late_report.value.hours or 0
+    if late_by.total_seconds() <= limit * 3600:
+        return
+    registered.late, registered.late_by_minutes = True, int(late_by.total_seconds() // 60)
+    hours = late_by.total_seconds() / 3600
+    t.record("late_report", f"强制报告迟报：发现后 {hours:.1f} 小时才报告（时限 {limit:g} 小时）",
+             report_id=str(registered.id), late_by_minutes=registered.late_by_minutes, limit_hours=limit,
+             source=p.late_report.source)
+    t.notify("late_report", detail=f"发现后 {hours:.1f} 小时报告，时限 {limit:g} 小时")
+
+
+@flow(name="intake", description="强制报告: register a report, open or join the child's case")
+async def intake(command_id: str) -> dict[str, Any]:
+    result = apply_command(command_id, open_case_for_report)
+    if "case_no" in result:
+        await tag_current_run([result["case_no"]])
+    return result
+
+
+__all__ = ["intake", "open_case_for_report", "case_tags"]

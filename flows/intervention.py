@@ -1,0 +1,100 @@
+"""监护干预 — guardianship intervention.
+
+Procedure (seed 004 §三(二)5, seed 001 §二(一)5, 法发〔2014〕24号): the police act on the
+guardian (批评教育, 训诫, 治安处罚, 立案侦查); civil affairs decides temporary guardianship.
+If the guardian does not change, civil affairs petitions the court — only on one of the
+three grounds of seed 004 §三(二)5, each checked against the file; the ruling is recorded;
+the child is placed (亲属抚养, 家庭寄养, 机构养育, 收养). Then the final review closes.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import flow
+
+from models import Task
+from shouhu.clock import now
+from shouhu.errors import InvalidInput
+from shouhu.inputs import (
+    CourtPetitionOutcome, CourtRulingOutcome, GuardianMeasuresOutcome, PlacementOutcome,
+    TemporaryGuardianshipOutcome,
+)
+from tasks.apply import apply_command, completion
+from tasks.closing import add_months, review_and_close
+from tasks.transition import Transition
+
+
+def record_guardian_measures(t: Transition, task: Task, outcome: GuardianMeasuresOutcome) -> None:
+    t.complete_task(task, outcome.model_dump(mode="json"))
+    t.record("guardian_measures", f"对监护人采取措施：{'、'.join(outcome.measures)}；监护人{'已' if outcome.guardian_changed else '未'}改正",
+             measures=list(outcome.measures), guardian_changed=outcome.guardian_changed)
+    if not outcome.guardian_changed:
+        t.open_task_and_notify("court_petition")
+
+
+def record_temporary_guardianship(t: Transition, task: Task, outcome: TemporaryGuardianshipOutcome) -> None:
+    t.complete_task(task, outcome.model_dump(mode="json"))
+    t.record("temporary_guardianship", "作出临时监护决定" if outcome.decided else "未作出临时监护决定", decided=outcome.decided)
+
+
+def ground_holds(t: Transition, outcome: CourtPetitionOutcome) -> str:
+    """The ground's condition, checked against the file (seed 004 §三(二)5)."""
+    grounds = t.pack.petition_grounds.value
+    if outcome.ground not in grounds:
+        raise InvalidInput("unknown_ground", f"outcome.ground must be one of: {', '.join(grounds)} ({t.pack.petition_grounds.source})", "outcome.ground")
+    requires = grounds[outcome.ground].requires
+    if requires == "guardian_unchanged_after_education":
+        if not any(not x.outcome.get("guardian_changed", True) for x in t.done("guardian_measures")):
+            raise InvalidInput("ground_not_met", "outcome.ground: no recorded police education after which the guardian did not change", "outcome.ground")
+    elif requires == "refused_since_six_months":
+        if outcome.refused_since is None or add_months(_midnight(outcome.refused_since), 6).date() > now().date():
+            raise InvalidInput("ground_not_met", "outcome.refused_since: guardianship must have been refused for six months or more", "outcome.refused_since")
+    elif requires == "serious_harm_recorded":
+        if not outcome.serious_harm:
+            raise InvalidInput("ground_not_met", "outcome.serious_harm: this ground needs serious harm to the child's health recorded", "outcome.serious_harm")
+    return grounds[outcome.ground].label
+
+
+def _midnight(day: date):  # noqa: ANN202
+    return now().replace(year=day.year, month=day.month, day=day.day, hour=0, minute=0, second=0, microsecond=0)
+
+
+def record_court_petition(t: Transition, task: Task, outcome: CourtPetitionOutcome) -> None:
+    if not outcome.filed:
+        if not outcome.not_filed_reason:
+            raise InvalidInput("missing_field", "outcome.not_filed_reason: say why no petition is filed", "outcome.not_filed_reason")
+        t.complete_task(task, outcome.model_dump(mode="json"))
+        t.record("court_petition_not_filed", f"不申请撤销监护资格：{outcome.not_filed_reason}")
+        if any(x.outcome.get("decided") for x in t.done("temporary_guardianship")):
+            t.open_task_and_notify("placement")
+        return
+    if outcome.petitioner not in t.pack.petitioners.value:
+        raise InvalidInput("invalid_value", f"outcome.petitioner must be one of: {', '.join(t.pack.petitioners.value)}", "outcome.petitioner")
+    label = ground_holds(t, outcome)
+    t.complete_task(task, outcome.model_dump(mode="json"))
+    t.record("court_petition_filed", f"向人民法院申请撤销监护人资格，事由：{label}", ground=outcome.ground,
+             petitioner=outcome.petitioner, source=t.pack.petition_grounds.source)
+    t.open_task_and_notify("court_ruling")
+
+
+def record_court_ruling(t: Transition, task: Task, outcome: CourtRulingOutcome) -> None:
+    t.complete_task(task, outcome.model_dump(mode="json"))
+    t.record("court_ruling", "法院裁定撤销监护人资格" if outcome.revoked else "法院裁定不撤销监护人资格", revoked=outcome.revoked)
+    t.open_task_and_notify("placement")
+
+
+def record_placement(t: Transition, task: Task, outcome: PlacementOutcome) -> None:
+    t.complete_task(task, outcome.model_dump(mode="json"))
+    t.record("placement", f"安置方式：{outcome.placement}", placement=outcome.placement)
+
+
+def handle(t: Transition, task: Task, outcome: Any) -> None:
+    {"guardian_measures": record_guardian_measures, "temporary_guardianship": record_temporary_guardianship,
+     "court_petition": record_court_petition, "court_ruling": record_court_ruling,
+     "placement": record_placement, "final_review": review_and_close}[task.kind](t, task, outcome)
+
+
+@flow(name="intervention", description="监护干预: measures, temporary guardianship, petition, ruling, placement")
+async def intervention(command_id: str) -> dict[str, Any]:
+    return apply_command(command_id, completion(handle))

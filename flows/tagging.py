@@ -1,0 +1,14 @@
+"""Tag a running flow with its case number once intake has assigned one."""
+from __future__ import annotations
+
+from prefect import get_client
+from prefect.runtime import flow_run
+
+
+async def tag_current_run(tags: list[str]) -> None:
+    run_id = flow_run.get_id()
+    if not run_id:
+        return
+    async with get_client() as client:
+        current = await client.read_flow_run(run_id)
+        await client.update_flow_run(run_id, tags=sorted(set(current.tags) | set(tags)))

@@ -1,0 +1,143 @@
+"""`shouhu`: the JSON command-line contract (see README). Exit 0 ok, 2 invalid, 3 conflict.
+
+Imports are lazy: `import prefect` costs ~2 s, and read-only commands never need it.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Callable, Optional
+
+import typer
+
+# Locals in tracebacks could print a child's data into a log: never show them.
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False, help="Shouhu 守护: child-protection case pipelines.")
+case_app = typer.Typer(no_args_is_help=True, help="One case: show, timeline, verify.")
+task_app = typer.Typer(no_args_is_help=True, help="Human tasks: complete one.")
+app.add_typer(case_app, name="case")
+app.add_typer(task_app, name="task")
+
+JSON_OPT = typer.Option(False, "--json", help="Print one compact JSON document.")
+AS_OPT = typer.Option(None, "--as", help="Username of the person acting (reads: SHOUHU_USER is the default).")
+
+
+def _emit(value: Any, compact: bool) -> None:
+    text = json.dumps(value, ensure_ascii=False, indent=None if compact else 2, default=str)
+    sys.stdout.write(text + "\n")
+
+
+def _run(action: Callable[[], Any], compact: bool, fail_if: Callable[[Any], bool] | None = None) -> None:
+    from shouhu.errors import PolicyError, ShouhuError
+
+    try:
+        result = action()
+    except ShouhuError as exc:
+        _emit(exc.as_json(), compact)
+        raise typer.Exit(exc.exit_code)
+    except PolicyError as exc:
+        _emit({"error": {"code": "policy_invalid", "message": str(exc), "field": f"{exc.file}:{exc.key}"}}, compact)
+        raise typer.Exit(2)
+    _emit(result, compact)
+    if fail_if is not None and fail_if(result):
+        raise typer.Exit(1)
+
+
+def _read_input(source: str) -> Any:
+    from shouhu.errors import InvalidInput
+
+    try:
+        text = sys.stdin.read() if source == "-" else open(source, encoding="utf-8").read()
+    except OSError as exc:
+        raise InvalidInput("unreadable_input", f"cannot read {source}: {exc.strerror}", "file")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("bad_json", f"input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", "file")
+
+
+@app.command()
+def init(json_: bool = JSON_OPT) -> None:
+    """Create the schema, load the policy packs and demo users (idempotent)."""
+    from shouhu import service
+    _run(service.init, json_)
+
+
+@app.command()
+def units(jurisdiction: str = typer.Option(..., "--jurisdiction"), json_: bool = JSON_OPT) -> None:
+    """A jurisdiction's units: [{code, name, type, parent}]."""
+    from shouhu import service
+    _run(lambda: service.list_units(jurisdiction), json_)
+
+
+@app.command()
+def users(jurisdiction: str = typer.Option(..., "--jurisdiction"), json_: bool = JSON_OPT) -> None:
+    """A jurisdiction's users: [{username, role, unit}]."""
+    from shouhu import service
+    _run(lambda: service.list_users(jurisdiction), json_)
+
+
+@app.command()
+def report(file: str = typer.Argument(..., help="JSON file, or - for stdin"), as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
+    """Register a mandatory report (强制报告): opens the child's case or joins an open one."""
+    from shouhu import service
+    _run(lambda: service.submit_report(_read_input(file), as_), json_)
+
+
+@app.command()
+def tasks(unit: Optional[str] = typer.Option(None, "--unit"), stage: Optional[str] = typer.Option(None, "--stage"),
+          status: Optional[str] = typer.Option(None, "--status"), jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"),
+          json_: bool = JSON_OPT) -> None:
+    """Tasks, filtered by owner unit, stage and status, earliest due first."""
+    from shouhu import service
+    _run(lambda: service.list_tasks(unit, stage, status, jurisdiction), json_)
+
+
+@case_app.command("show")
+def case_show(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
+    """A case with its tasks and deadlines (the read is recorded on its timeline)."""
+    from shouhu import service
+    _run(lambda: service.show_case(case, as_), json_)
+
+
+@case_app.command("timeline")
+def case_timeline(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
+    """The case's hash-chained timeline."""
+    from shouhu import service
+    _run(lambda: service.case_timeline(case, as_), json_)
+
+
+@case_app.command("verify")
+def case_verify(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
+    """Check the timeline's hash chain; exit 1 if any event was edited or deleted."""
+    from shouhu import service
+    _run(lambda: service.verify_case(case, as_), json_, fail_if=lambda r: not r["ok"])
+
+
+@task_app.command("complete")
+def task_complete(task: str, file: str = typer.Argument(..., help="outcome JSON file, or -"), as_: Optional[str] = AS_OPT,
+                  json_: bool = JSON_OPT) -> None:
+    """Record a task's outcome; the stage's flow opens what comes next."""
+    from shouhu import service
+    _run(lambda: service.complete_task(task, _read_input(file), as_), json_)
+
+
+@app.command()
+def demo(jurisdiction: str = typer.Option("sixian", "--jurisdiction"), json_: bool = JSON_OPT) -> None:
+    """A narrated case through all four steps, moving the clock (in Chinese)."""
+    from shouhu.demo import run_demo
+    from shouhu.errors import ShouhuError
+
+    try:
+        ok = run_demo(jurisdiction)
+    except ShouhuError as exc:
+        _emit(exc.as_json(), json_)
+        raise typer.Exit(exc.exit_code)
+    raise typer.Exit(0 if ok else 1)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,254 @@
+"""The operations people perform, shared by CLI, web and API: one place per rule.
+
+Mutations follow one path: validate → check who acts → rehearse (run and roll back) →
+store the command → run the stage flow → return the case. Reads are recorded on the case's
+timeline with the reader's name.
+"""
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import uuid
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from models import Case, Command, Deadline, Jurisdiction, Task, TimelineEvent, Unit, User
+from shouhu import access, db, policy, timeline
+from shouhu.clock import now
+from shouhu.errors import Conflict, InvalidInput, NotFound, ShouhuError
+from shouhu.inputs import OUTCOMES, ReportIn, check_report, parse
+
+
+# ---- set-up --------------------------------------------------------------------------
+def init() -> dict[str, Any]:
+    """Create the schema and load every pack's units and demo users. Safe to run again."""
+    packs = policy.all_packs()
+    db.create_schema()
+    counts = {"jurisdictions": 0, "units": 0, "users": 0}
+    with db.transaction() as s:
+        for name, p in packs.items():
+            j = s.exec(select(Jurisdiction).where(Jurisdiction.code == name)).first() or Jurisdiction(code=name, name="", case_prefix="", source="")
+            j.name, j.case_prefix, j.source = p.name, p.case_prefix, p.source
+            s.add(j)
+            counts["jurisdictions"] += 1
+            for u in p.units.value:
+                row = s.exec(select(Unit).where(Unit.code == u.code)).first() or Unit(code=u.code, jurisdiction=name, name="", type=u.type)
+                row.name, row.type, row.parent, row.supervisor, row.covers = u.name, u.type, u.parent, u.supervisor, list(u.covers)
+                s.add(row)
+                counts["units"] += 1
+            for du in p.demo_users.value if p.demo_users else []:
+                row = s.exec(select(User).where(User.username == du.username)).first() or User(username=du.username, display_name="", role=du.role, unit=du.unit, jurisdiction=name)
+                row.display_name, row.role, row.unit, row.jurisdiction = du.display_name, du.role, du.unit, name
+                s.add(row)
+                counts["users"] += 1
+    return {"ok": True, "database": db.engine().url.render_as_string(hide_password=True), **counts}
+
+
+def list_units(jurisdiction: str) -> list[dict[str, Any]]:
+    policy.pack(jurisdiction)
+    with Session(db.engine()) as s:
+        rows = s.exec(select(Unit).where(Unit.jurisdiction == jurisdiction).order_by(Unit.code)).all()
+        return [{"code": u.code, "name": u.name, "type": u.type, "parent": u.parent, "supervisor": u.supervisor} for u in rows]
+
+
+def list_users(jurisdiction: str) -> list[dict[str, Any]]:
+    policy.pack(jurisdiction)
+    with Session(db.engine()) as s:
+        rows = s.exec(select(User).where(User.jurisdiction == jurisdiction).order_by(User.username)).all()
+        return [{"username": u.username, "role": u.role, "unit": u.unit, "display_name": u.display_name} for u in rows]
+
+
+# ---- mutations -----------------------------------------------------------------------
+def _payload_digest(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def _replay(kind: str, key: str, payload: dict[str, Any]) -> Command | None:
+    with Session(db.engine()) as s:
+        found = s.exec(select(Command).where(Command.kind == kind, Command.idempotency_key == key)).first()
+    if found is not None and found.payload.get("digest") != payload.get("digest"):
+        raise Conflict("idempotency_key_reused", f"idempotency_key {key.split(':', 1)[-1]!r} was used for a different submission", "idempotency_key")
+    return found
+
+
+def _execute(command: Command, flow_fn: Any, procedure: Any, tags: list[str]) -> dict[str, Any]:
+    from shouhu.runner import run_flow
+    from tasks.apply import rehearse
+
+    rehearse(command, procedure)
+    try:
+        with db.transaction() as s:
+            s.add(command)
+    except Exception:  # a concurrent twin with the same idempotency key was stored first
+        twin = _replay(command.kind, command.idempotency_key, command.payload)
+        if twin is None:
+            raise
+        command = twin
+    result = run_flow(flow_fn, str(command.id), tags)
+    if "error" in result:
+        err = result["error"]
+        raise (Conflict if err["code"] in {"task_not_open", "stale_version", "work_still_open"} else InvalidInput)(err["code"], err["message"], err["field"])
+    return result
+
+
+def submit_report(data: Any, actor_name: str | None) -> dict[str, Any]:
+    """Register a mandatory report (强制报告) and run the intake flow."""
+    report = parse(ReportIn, data)
+    p = policy.pack(report.jurisdiction)
+    check_report(report)
+    with Session(db.engine()) as s:
+        actor = access.user(s, actor_name)
+    access.check_may_register(actor, p.pack)
+    payload = {"report": report.model_dump(mode="json")}
+    payload["digest"] = _payload_digest(payload["report"])
+    key = f"{p.pack}:{report.idempotency_key or uuid.uuid4()}"
+    existing = _replay("report", key, payload)
+    if existing is not None and existing.status == "applied":
+        return _report_result(existing.result)
+    if existing is not None and existing.status == "rejected":
+        err = existing.result["error"]
+        raise InvalidInput(err["code"], err["message"], err["field"])
+    from flows.intake import intake, open_case_for_report
+
+    command = existing or Command(kind="report", idempotency_key=key, actor=actor.username, payload=payload, created_at=now())
+    return _report_result(_execute(command, intake, open_case_for_report, [f"jurisdiction:{p.pack}"]))
+
+
+def _report_result(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: result[k] for k in ("case_id", "case_no", "stage", "attached_to_existing")}
+
+
+def complete_task(task_ref: str, data: Any, actor_name: str | None) -> dict[str, Any]:
+    """Record a task's outcome and run the flow of the stage the task belongs to."""
+    if not isinstance(data, dict):
+        raise InvalidInput("not_an_object", "the outcome must be a JSON object", None)
+    with Session(db.engine()) as s:
+        task = _task(s, task_ref)
+        case = s.get(Case, task.case_id)
+        actor = access.user(s, actor_name)
+    access.check_may_complete(actor, task, case.jurisdiction)
+    if task.status != "open":
+        raise Conflict("task_not_open", f"task {task.id} is already {task.status}", "task")
+    expected = data.pop("expected_version", None)
+    parse(OUTCOMES[task.kind], data, "outcome")
+    payload = {"task_id": str(task.id), "outcome": data, "expected_version": expected}
+    flow_fn, procedure = _stage_flow(task.stage)
+    command = Command(kind="complete_task", idempotency_key=str(uuid.uuid4()), actor=actor.username,
+                      payload=payload, created_at=now())
+    _execute(command, flow_fn, procedure, [case.case_no, f"jurisdiction:{case.jurisdiction}"])
+    return show_case(str(case.id), actor.username, record_read=False)
+
+
+def _stage_flow(stage: str) -> tuple[Any, Any]:
+    from shouhu.runner import stage_flow
+    return stage_flow(stage)
+
+
+# ---- reads ---------------------------------------------------------------------------
+def reader(actor_name: str | None) -> str:
+    """Who is reading: --as, else SHOUHU_USER, else the local operating-system account."""
+    name = actor_name or os.environ.get("SHOUHU_USER")
+    if name:
+        with Session(db.engine()) as s:
+            return access.user(s, name).username
+    return f"os:{getpass.getuser()}"
+
+
+def _case(s: Session, ref: str) -> Case:
+    try:
+        found = s.get(Case, uuid.UUID(ref))
+    except ValueError:
+        found = s.exec(select(Case).where(Case.case_no == ref)).first()
+    if found is None:
+        raise NotFound("unknown_case", f"no case {ref!r}", "case")
+    return found
+
+
+def _task(s: Session, ref: str) -> Task:
+    try:
+        found = s.get(Task, uuid.UUID(ref))
+    except ValueError:
+        found = None
+    if found is None:
+        raise NotFound("unknown_task", f"no task {ref!r}", "task")
+    return found
+
+
+def _record_read(case_id: uuid.UUID, who: str, what: str) -> None:
+    from tasks.transition import lock_case
+
+    with db.transaction() as s:
+        case = lock_case(s, case_id)
+        timeline.append(s, case, "case_read", who, f"查阅案卷：{what}", {"view": what})
+
+
+def task_view(t: Task) -> dict[str, Any]:
+    return {"task_id": str(t.id), "case_id": str(t.case_id), "stage": t.stage, "kind": t.kind, "subject": t.subject,
+            "status": t.status, "owner_unit": t.owner_unit, "role": t.role, "due_at": t.due_at.isoformat(),
+            "completed_by": t.completed_by, "completed_at": t.completed_at.isoformat() if t.completed_at else None}
+
+
+def show_case(ref: str, actor_name: str | None = None, record_read: bool = True) -> dict[str, Any]:
+    who = reader(actor_name)
+    with Session(db.engine()) as s:
+        case = _case(s, ref)
+        tasks = s.exec(select(Task).where(Task.case_id == case.id).order_by(col(Task.created_at), col(Task.kind))).all()
+        deadlines = s.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.due_at))).all()
+    if record_read:
+        _record_read(case.id, who, "case")
+    return {
+        "case_id": str(case.id), "case_no": case.case_no, "jurisdiction": case.jurisdiction, "stage": case.stage,
+        "status": case.status, "risk_level": case.risk_level, "urgency": case.urgency, "version": case.version,
+        "township": case.township, "opened_at": case.opened_at.isoformat(),
+        "closed_at": case.closed_at.isoformat() if case.closed_at else None, "close_reason": case.close_reason,
+        "exit_reason": case.exit_reason, "phase_out_until": case.phase_out_until.isoformat() if case.phase_out_until else None,
+        "tasks": [task_view(t) for t in tasks],
+        "deadlines": [{"task_id": str(d.task_id), "kind": d.kind, "starts_at": d.starts_at.isoformat(), "due_at": d.due_at.isoformat(),
+                       "status": d.status, "rule": d.rule} for d in deadlines],
+    }
+
+
+def case_timeline(ref: str, actor_name: str | None = None) -> list[dict[str, Any]]:
+    who = reader(actor_name)
+    with Session(db.engine()) as s:
+        case_id = _case(s, ref).id
+    _record_read(case_id, who, "timeline")
+    with Session(db.engine()) as s:
+        return [{"seq": e.seq, "at": e.at.isoformat(), "kind": e.kind, "stage": e.stage, "actor": e.actor,
+                 "summary": e.summary, "prev_hash": e.prev_hash, "hash": e.hash} for e in timeline.events(s, case_id)]
+
+
+def verify_case(ref: str, actor_name: str | None = None) -> dict[str, Any]:
+    """Check the chain first (what was stored), then record that it was checked."""
+    who = reader(actor_name)
+    with Session(db.engine()) as s:
+        case_id = _case(s, ref).id
+        broken = timeline.verify(s, case_id)
+    if broken is None:
+        _record_read(case_id, who, "verify")
+    return {"ok": broken is None, "broken_at": broken}
+
+
+def list_tasks(unit: str | None = None, stage: str | None = None, status: str | None = None, jurisdiction: str | None = None) -> list[dict[str, Any]]:
+    if status not in (None, "open", "done", "cancelled"):
+        raise InvalidInput("invalid_value", f"--status must be open, done or cancelled; got {status!r}", "status")
+    if stage not in (None, "emergency", "assessment", "intervention"):
+        raise InvalidInput("invalid_value", f"--stage must be emergency, assessment or intervention; got {stage!r}", "stage")
+    with Session(db.engine()) as s:
+        query = select(Task)
+        if unit:
+            if s.exec(select(Unit).where(Unit.code == unit)).first() is None:
+                raise NotFound("unknown_unit", f"no unit {unit!r}", "unit")
+            query = query.where(Task.owner_unit == unit)
+        if stage:
+            query = query.where(Task.stage == stage)
+        if status:
+            query = query.where(Task.status == status)
+        if jurisdiction:
+            query = query.join(Case, Case.id == Task.case_id).where(Case.jurisdiction == jurisdiction)
+        return [task_view(t) for t in s.exec(query.order_by(col(Task.due_at))).all()]
+
+

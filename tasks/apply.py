@@ -1,0 +1,97 @@
+"""Applying a stored command: the one Prefect task every stage flow runs.
+
+A command is rehearsed (run and rolled back) before it is stored, so bad input changes
+nothing; then applied in one transaction. A retried flow run finds it applied and changes
+nothing twice. Only transient database errors are retried.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any, Callable
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlmodel import Session, select
+
+from models import Case, Command, Task
+from shouhu import db
+from shouhu.clock import now
+from shouhu.errors import Conflict, ShouhuError
+from shouhu.inputs import OUTCOMES, parse
+from tasks.transition import Transition, lock_case
+
+Procedure = Callable[[Session, Command], dict[str, Any]]
+Handler = Callable[[Transition, Task, Any], None]
+
+
+def _transient(_task: Any, _run: Any, state: Any) -> bool:
+    try:
+        state.result()
+    except ShouhuError:
+        return False
+    except Exception:
+        return True
+    return False
+
+
+def rehearse(command: Command, procedure: Procedure) -> None:
+    """Run the procedure and roll it back: every rule is checked, nothing is written."""
+    rehearsal = Command(**command.model_dump())  # the caller's object stays untouched
+    with Session(db.engine()) as session:
+        try:
+            if session.get(Command, rehearsal.id) is None:
+                session.add(rehearsal)
+                session.flush()
+            procedure(session, session.get(Command, rehearsal.id))
+        finally:
+            session.rollback()
+            session.expunge_all()
+
+
+@task(name="apply-command", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[0.2, 1, 3],
+      retry_condition_fn=_transient)
+def apply_command(command_id: str, procedure: Procedure) -> dict[str, Any]:
+    """Apply a pending command once; a replay returns the stored result."""
+    try:
+        with db.transaction() as session:
+            command = session.exec(select(Command).where(Command.id == uuid.UUID(command_id)).with_for_update()).one()
+            if command.status != "pending":
+                return command.result
+            result = procedure(session, command)
+            command.status, command.result, command.applied_at = "applied", result, now()
+            command.case_id = uuid.UUID(result["case_id"])
+            return result
+    except ShouhuError as exc:
+        with db.transaction() as session:
+            command = session.get(Command, uuid.UUID(command_id))
+            command.status, command.result = "rejected", exc.as_json()
+        return exc.as_json()
+
+
+def completion(handler: Handler) -> Procedure:
+    """Turn a stage handler into a procedure for a `complete_task` command."""
+
+    def procedure(session: Session, command: Command) -> dict[str, Any]:
+        task_id = uuid.UUID(command.payload["task_id"])
+        found = session.get(Task, task_id)
+        case = lock_case(session, found.case_id)
+        expected = command.payload.get("expected_version")
+        if expected is not None and expected != case.version:
+            raise Conflict("stale_version", f"case {case.case_no} is at version {case.version}, not {expected}", "expected_version")
+        session.refresh(found)
+        if found.status != "open":
+            raise Conflict("task_not_open", f"task {found.id} is already {found.status}", "task")
+        outcome = parse(OUTCOMES[found.kind], command.payload["outcome"], "outcome")
+        t = Transition(session, case, command, command.actor)
+        handler(t, found, outcome)
+        if case.stage != "closed":
+            t.open_final_review_when_work_done()
+        case.version += 1
+        session.add(case)
+        return {"case_id": str(case.id), "case_no": case.case_no, "stage": case.stage, "version": case.version}
+
+    return procedure
+
+
+def case_tags(case: Case) -> list[str]:
+    return [case.case_no, f"jurisdiction:{case.jurisdiction}"]

@@ -1,0 +1,34 @@
+"""The final review: an exit reason from the pack closes the case, with a phase-out if any."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from models import Task
+from shouhu.clock import now
+from shouhu.errors import Conflict, InvalidInput
+from shouhu.inputs import FinalReviewOutcome
+from tasks.transition import OPEN_WORK_KINDS, Transition
+
+
+def add_months(start: datetime, months: int) -> datetime:
+    month0 = start.month - 1 + months
+    year, month = start.year + month0 // 12, month0 % 12 + 1
+    day = min(start.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])
+    return start.replace(year=year, month=month, day=day)
+
+
+def review_and_close(t: Transition, task: Task, outcome: FinalReviewOutcome) -> None:
+    """Exit conditions (退出, seed 003 §一(一)); a phase-out (渐退期) keeps benefits until it ends."""
+    reasons = t.pack.exit_reasons.value
+    if outcome.exit_reason not in reasons:
+        raise InvalidInput("unknown_exit_reason", f"outcome.exit_reason must be one of: {', '.join(reasons)}", "outcome.exit_reason")
+    still_open = [x.kind for x in t.open_tasks(OPEN_WORK_KINDS)]
+    if still_open:
+        raise Conflict("work_still_open", f"the final review needs every service and visit done; still open: {', '.join(still_open)}", "task")
+    t.complete_task(task, outcome.model_dump(mode="json"))
+    reason = reasons[outcome.exit_reason]
+    until = add_months(now(), reason.phase_out_months) if reason.phase_out_months else None
+    summary = f"结案：{reason.label}" + (f"，渐退期至 {until:%Y-%m-%d}" if until else "")
+    t.close("exit", summary, exit_reason=outcome.exit_reason, phase_out_until=until)
+
+

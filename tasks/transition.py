@@ -1,0 +1,205 @@
+"""`Transition`: the named operations a stage procedure is written in.
+
+One Transition is one database transaction on one case, with the case row locked, so a
+procedure either happens entirely (tasks, deadlines, timeline, outbox) or not at all.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from models import Case, Command, Deadline, Notification, Task, Unit
+from notifications.render import case_link, render
+from shouhu import timeline, units, workdays
+from shouhu.clock import now
+from shouhu.errors import Conflict, InvalidInput
+from shouhu.policy import Due, Pack, pack
+from shouhu.vocab import STAGE_NAMES_ZH
+
+OPEN_WORK_KINDS = {"service", "follow_up_visit", "temporary_care", "guardian_measures",
+                   "temporary_guardianship", "court_petition", "court_ruling", "placement"}
+
+
+def lock_case(session: Session, case_id: uuid.UUID) -> Case:
+    """The case row, locked for this transaction (SQLite: the write lock is already ours)."""
+    case = session.exec(select(Case).where(Case.id == case_id).with_for_update()).first()
+    if case is None:
+        raise InvalidInput("unknown_case", f"no case {case_id}", "case")
+    return case
+
+
+def format_due(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass
+class Transition:
+    session: Session
+    case: Case
+    command: Command
+    actor: str
+    pack: Pack = field(init=False)
+    reporter_unit_type: str | None = None
+
+    def __post_init__(self) -> None:
+        self.pack = pack(self.case.jurisdiction)
+
+    # ---- record -------------------------------------------------------------------
+    def record(self, event_kind: str, summary: str, **payload: Any) -> None:
+        timeline.append(self.session, self.case, event_kind, self.actor, summary, payload)
+
+    # ---- tasks --------------------------------------------------------------------
+    def task(self, task_id: uuid.UUID) -> Task:
+        task = self.session.get(Task, task_id)
+        if task is None or task.case_id != self.case.id:
+            raise InvalidInput("unknown_task", f"no task {task_id} in case {self.case.case_no}", "task")
+        return task
+
+    def open_task(self, kind: str, subject: str | None = None, urgent: bool | None = None) -> Task:
+        """Open a human task with its owner, role and a deadline computed from the pack."""
+        rule = self.pack.services[subject] if kind == "service" else self.pack.tasks[kind]
+        owner, role = units.resolve(self.pack, rule.owner, self.case.township, self.case.village), rule.role
+        start = now()
+        due, basis = self._due(rule.due, urgent)
+        task = Task(case_id=self.case.id, stage=self.case.stage, kind=kind, subject=subject,
+                    owner_unit=owner, role=role, due_at=due.at, created_at=start)
+        self.session.add(task)
+        self.session.flush()
+        self.session.add(Deadline(case_id=self.case.id, task_id=task.id, kind=kind, starts_at=start,
+                                  due_at=due.at, rule={**basis, "source": rule.source}))
+        self.record("task_opened", f"{self._title(task)} → {self._unit_name(owner)}，时限 {format_due(due.at)}",
+                    task_id=str(task.id), kind=kind, subject=subject, owner_unit=owner, due_at=due.at.isoformat(),
+                    rule={**basis, "source": rule.source})
+        if due.fallback_years:
+            self.record("calendar_fallback",
+                        f"节假日历无 {', '.join(map(str, due.fallback_years))} 年数据，按周一至周五及本地假日计算工作日",
+                        task_id=str(task.id), years=list(due.fallback_years))
+        return task
+
+    def schedule_visit(self, number: int, start: datetime) -> Task:
+        """A follow-up visit due `number` intervals after `start` (spacing by risk level)."""
+        risk = self.case.risk_level or "low"
+        plan = self.pack.follow_up.by_risk[risk]
+        due = start
+        for _ in range(number):
+            due = workdays.add(due, plan.every, self._holidays()).at
+        owner = units.resolve(self.pack, self.pack.follow_up.owner, self.case.township, self.case.village)
+        task = Task(case_id=self.case.id, stage=self.case.stage, kind="follow_up_visit", subject=f"{number}/{plan.count}",
+                    owner_unit=owner, role=self.pack.follow_up.role, due_at=due, created_at=now())
+        self.session.add(task)
+        self.session.flush()
+        basis = {"risk_level": risk, "every": plan.every.model_dump(exclude_none=True), "visit": number}
+        self.session.add(Deadline(case_id=self.case.id, task_id=task.id, kind="follow_up_visit", starts_at=start,
+                                  due_at=due, rule={**basis, "source": self.pack.follow_up.source}))
+        self.record("task_opened", f"第 {number}/{plan.count} 次回访 → {self._unit_name(owner)}，时限 {format_due(due)}",
+                    task_id=str(task.id), kind="follow_up_visit", owner_unit=owner, due_at=due.isoformat(), rule=basis)
+        return task
+
+    def complete_task(self, task: Task, outcome: dict[str, Any]) -> None:
+        if task.status != "open":
+            raise Conflict("task_not_open", f"task {task.id} is already {task.status}", "task")
+        at = now()
+        task.status, task.outcome, task.completed_by, task.completed_at = "done", outcome, self.actor, at
+        deadline = self.session.exec(select(Deadline).where(Deadline.task_id == task.id)).first()
+        late_by = None
+        if deadline is not None:
+            deadline.status, deadline.resolved_at = ("met" if at <= deadline.due_at else "missed"), at
+            late_by = max(0, int((at - deadline.due_at).total_seconds() // 60))
+        self.session.add(task)
+        self.record("task_completed", f"{self._title(task)} 已完成" + (f"（超时 {late_by} 分钟）" if late_by else ""),
+                    task_id=str(task.id), kind=task.kind, subject=task.subject, outcome=outcome, late_by_minutes=late_by)
+
+    def open_tasks(self, kinds: set[str] | None = None) -> list[Task]:
+        rows = self.session.exec(select(Task).where(Task.case_id == self.case.id, Task.status == "open")).all()
+        return [t for t in rows if kinds is None or t.kind in kinds]
+
+    def done(self, kind: str) -> list[Task]:
+        rows = self.session.exec(select(Task).where(Task.case_id == self.case.id, Task.kind == kind, Task.status == "done")).all()
+        return list(rows)
+
+    def open_final_review_when_work_done(self) -> Task | None:
+        """Services, visits and intervention steps all done → the final review opens (once)."""
+        if self.open_tasks(OPEN_WORK_KINDS) or self.open_tasks({"final_review", "assessment", "emergency_response"}):
+            return None
+        return self.open_task_and_notify("final_review")
+
+    # ---- stage and closing --------------------------------------------------------
+    def move_to(self, stage: str) -> None:
+        before = self.case.stage
+        self.case.stage = stage
+        self.record("stage_changed", f"{STAGE_NAMES_ZH[before]} → {STAGE_NAMES_ZH[stage]}", before=before, after=stage)
+
+    def close(self, reason: str, summary: str, exit_reason: str | None = None, phase_out_until: datetime | None = None) -> None:
+        """Close the case: remaining tasks are cancelled, the receiving police told (未保法 art. 11)."""
+        for task in self.open_tasks():
+            task.status = "cancelled"
+            deadline = self.session.exec(select(Deadline).where(Deadline.task_id == task.id)).first()
+            if deadline is not None:
+                deadline.status, deadline.resolved_at = "cancelled", now()
+            self.record("task_cancelled", f"{self._title(task)} 随结案取消", task_id=str(task.id))
+        self.case.close_reason, self.case.exit_reason = reason, exit_reason
+        self.case.closed_at = now()
+        self.case.phase_out_until = phase_out_until
+        self.case.status = "phase_out" if phase_out_until else "closed"
+        self.move_to("closed")
+        self.record("case_closed", summary, reason=reason, exit_reason=exit_reason,
+                    phase_out_until=phase_out_until.isoformat() if phase_out_until else None)
+        self.notify("case_closed", detail=summary)
+
+    # ---- notifications ------------------------------------------------------------
+    def notify(self, event: str, template: str | None = None, to: list[str] | None = None,
+               task: Task | None = None, ask: str = "", detail: str = "") -> list[str]:
+        """Queue one message per recipient unit in this transaction (the outbox)."""
+        selectors = to if to is not None else self.pack.notify[event].to
+        recipients = [units.resolve(self.pack, s, self.case.township, self.case.village, self.reporter_unit_type) for s in selectors]
+        if task is not None:
+            recipients.insert(0, task.owner_unit)
+        recipients = list(dict.fromkeys(recipients))
+        for unit in recipients:
+            subject, body = render(
+                template or event, case_no=self.case.case_no, stage=STAGE_NAMES_ZH[self.case.stage],
+                ask=ask or (self._title(task) if task else ""), due=format_due(task.due_at) if task else "—",
+                link=case_link(self.case.case_no), unit_name=self._unit_name(unit),
+                jurisdiction=self.pack.name, detail=detail,
+            )
+            key = f"{self.command.id}:{event}:{task.id if task else ''}"
+            self.session.add(Notification(case_id=self.case.id, unit=unit, event=event, dedupe_key=key,
+                                          subject=subject, body=body, created_at=now()))
+        if recipients:
+            self.record("notification_queued", f"通知 {'、'.join(self._unit_name(u) for u in recipients)}：{event}",
+                        event=event, units=recipients)
+        return recipients
+
+    def open_task_and_notify(self, kind: str, event: str = "task_opened", subject: str | None = None,
+                             urgent: bool | None = None, template: str | None = None, detail: str = "") -> Task:
+        task = self.open_task(kind, subject=subject, urgent=urgent)
+        self.notify(event, template=template, task=task, detail=detail)
+        return task
+
+    # ---- helpers ------------------------------------------------------------------
+    def _holidays(self) -> frozenset:
+        return frozenset(self.pack.holidays.value)
+
+    def _due(self, due: Due, urgent: bool | None) -> tuple[workdays.Due, dict[str, Any]]:
+        is_urgent = (self.case.urgency == "urgent") if urgent is None else urgent
+        duration = due.urgent if (is_urgent and due.urgent) else due.normal
+        result = workdays.add(now(), duration, self._holidays())
+        return result, {"urgency": "urgent" if is_urgent and due.urgent else "normal",
+                        "duration": duration.model_dump(exclude_none=True)}
+
+    def _title(self, task: Task | None) -> str:
+        if task is None:
+            return ""
+        if task.kind == "service" and task.subject:
+            return f"服务转介：{self.pack.services[task.subject].title}"
+        if task.kind == "follow_up_visit":
+            return f"回访（{task.subject}）"
+        return self.pack.tasks[task.kind].title
+
+    def _unit_name(self, code: str) -> str:
+        unit = self.session.exec(select(Unit).where(Unit.code == code)).first()
+        return unit.name if unit else code
