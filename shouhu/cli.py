@@ -128,7 +128,7 @@ def demo(jurisdiction: str = typer.Option("sixian", "--jurisdiction"), json_: bo
     from shouhu.errors import ShouhuError
 
     try:
-        ok = run_demo(jurisdiction)
+        ok = run_demo(jurisdiction)["ok"]
     except ShouhuError as exc:
         _emit(exc.as_json(), json_)
         raise typer.Exit(exc.exit_code)

@@ -50,7 +50,7 @@ def _show_tasks(case: dict[str, Any]) -> None:
             console.print(f"  [yellow]待办[/] {t['kind']}{'·' + t['subject'] if t['subject'] else ''} → {t['owner_unit']}，时限 {t['due_at'][:16].replace('T', ' ')}")
 
 
-def run_demo(jurisdiction: str) -> bool:
+def run_demo(jurisdiction: str) -> dict[str, Any]:
     p = policy.pack(jurisdiction)
     start = clock.now()
     clock.set_now(start)
@@ -146,4 +146,4 @@ def run_demo(jurisdiction: str) -> bool:
     verdict = service.verify_case(case["case_id"], intake)
     console.print(f"[bold {'green' if verdict['ok'] else 'red'}]时间线校验（case verify）：{'通过' if verdict['ok'] else '失败于第 %s 条' % verdict['broken_at']}[/]")
     clock.set_now(None)
-    return verdict["ok"] and case["stage"] == "closed"
+    return {"ok": verdict["ok"] and case["stage"] == "closed", "case_id": case["case_id"], "case_no": case["case_no"]}

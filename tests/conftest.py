@@ -1,0 +1,112 @@
+"""Real parts: a Prefect test server (one per session), real SQLite and real PostgreSQL."""
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from datetime import date, datetime
+from typing import Any, Iterator
+
+import pytest
+
+from shouhu import config
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    os.environ["SHOUHU_HOME"] = str(tmp_path_factory.mktemp("shouhu_home"))
+    config.prepare_prefect_environment()
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield PREFECT_API_URL.value()
+
+
+PG_ADMIN = os.environ.get("SHOUHU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _postgres_url() -> Iterator[str]:
+    import psycopg
+
+    name = f"shouhu_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        if os.environ.get("SHOUHU_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL required (SHOUHU_REQUIRE_POSTGRES) but unreachable at {PG_ADMIN}: {exc}")
+        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN}: {exc}")
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        from shouhu import db
+        db.dispose(f"{base}/{name}")
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'shouhu.db'}"
+        return
+    yield from _postgres_url()
+
+
+@pytest.fixture
+def db_url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A migrated database with every pack loaded; the clock reset after each test."""
+    from shouhu import clock, service
+
+    monkeypatch.setenv("SHOUHU_DATABASE_URL", database_url)
+    clock.set_now(datetime.fromisoformat("2026-11-24T09:00:00+08:00"))
+    service.init()
+    yield database_url
+    clock.set_now(None)
+
+
+def make_report(jurisdiction: str = "sixian", **overrides: Any) -> dict[str, Any]:
+    """A valid report for a fresh child (a new checksum-valid ID number each call)."""
+    from shouhu import idnumber, policy
+
+    p = policy.pack(jurisdiction)
+    township = next(u for u in p.units.value if u.type == "township")
+    village = next(u for u in p.units.value if u.type == "village" and u.parent == township.code)
+    born = date(2016, 5, 17)
+    report: dict[str, Any] = {
+        "jurisdiction": jurisdiction, "channel": "电话报警",
+        "discovered_at": "2026-11-24T07:00:00+08:00",
+        "reporter": {"name": "周老师", "phone": "13700000000", "unit": "中心小学", "unit_type": "school"},
+        "child": {"name": f"测试儿童{random.randint(1000, 9999)}", "id_number": idnumber.make("341324", born, random.randint(0, 999)),
+                  "birth_date": born.isoformat(), "gender": "female", "township": township.code, "village": village.code},
+        "guardians": [{"name": "测试监护人", "relation": "mother", "status": "working_away"}],
+        "situations": ["guardian_neglect"], "description": "孩子无人照料",
+    }
+    for key, value in overrides.items():
+        if "." in key:
+            outer, inner = key.split(".", 1)
+            report[outer] = {**report[outer], inner: value}
+        else:
+            report[key] = value
+    return report
+
+
+def user_of(jurisdiction: str, role: str, unit: str | None = None) -> str:
+    from shouhu import policy
+
+    for u in policy.pack(jurisdiction).demo_users.value:
+        if u.role == role and (unit is None or u.unit == unit):
+            return u.username
+    raise LookupError((jurisdiction, role, unit))
+
+
+def counts(*tables: Any) -> dict[str, int]:
+    from sqlalchemy import func
+    from sqlmodel import Session, select
+
+    from shouhu import db
+
+    with Session(db.engine()) as s:
+        return {t.__name__: s.exec(select(func.count()).select_from(t)).one() for t in tables}

@@ -1,0 +1,74 @@
+"""Policy packs load, cite their sources, and a broken pack says file, key and problem."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from shouhu import config, policy
+from shouhu.errors import PolicyError
+
+
+def test_every_seed_jurisdiction_has_a_valid_pack() -> None:
+    packs = policy.all_packs()
+    assert sorted(packs) == ["mentougou", "sixian", "wuhai", "yantai", "yunyang"]
+    for p in packs.values():
+        types = {u.type for u in p.units.value}
+        assert {"police_bureau", "police_station", "civil_affairs", "court", "township", "village"} <= types
+        assert {u.role for u in p.demo_users.value} >= {"police_intake", "police", "township_caseworker", "village_director", "civil_affairs", "manager"}
+
+
+def test_seed_peculiarities_are_in_the_packs() -> None:
+    assert policy.pack("sixian").tasks["temporary_guardianship"].owner == "civil_affairs"
+    assert "seed 001 §二(一)5" in policy.pack("sixian").tasks["temporary_guardianship"].source
+    assert policy.pack("sixian").verification_visits.value.days == 91
+    assert policy.pack("mentougou").word("township") == "镇街"
+    assert len(policy.pack("mentougou").petition_grounds.value) == 3
+    assert "seed 004 §三(二)5" in policy.pack("mentougou").petition_grounds.source
+    assert policy.pack("wuhai").exit_reasons.value["aged_out"].phase_out_months == 6
+    assert policy.pack("yantai").required_measures.value["parent_detained"] == ["written_handover"]
+    assert "parent_detained" not in policy.pack("sixian").required_measures.value
+
+
+def _copy_packs(tmp_path: Path) -> Path:
+    for f in config.POLICY_DIR.glob("*.yaml"):
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path
+
+
+def test_a_rule_without_a_source_is_refused(tmp_path: Path) -> None:
+    d = _copy_packs(tmp_path)
+    text = (d / "sixian.yaml").read_text(encoding="utf-8")
+    (d / "sixian.yaml").write_text(text.replace('source: "seed 001 §二(一)6 村（居）民委员会应建立', 'source: "because we said so 村（居）民委员会应建立'), encoding="utf-8")
+    with pytest.raises(PolicyError) as err:
+        policy.load_pack("sixian", d)
+    assert err.value.file == "sixian.yaml"
+    assert err.value.key == "verification_visits.source"
+    assert "local default" in err.value.problem
+
+
+def test_a_bad_value_names_file_key_and_problem(tmp_path: Path) -> None:
+    d = _copy_packs(tmp_path)
+    text = (d / "wuhai.yaml").read_text(encoding="utf-8")
+    (d / "wuhai.yaml").write_text(text.replace("high: {every: {days: 30}, count: 3}", "high: {every: {weeks: 4}, count: 3}"), encoding="utf-8")
+    with pytest.raises(PolicyError) as err:
+        policy.load_pack("wuhai", d)
+    assert (err.value.file, err.value.key) == ("wuhai.yaml", "follow_up.by_risk.high.every.weeks")
+
+
+def test_a_unit_naming_an_unknown_parent_is_refused(tmp_path: Path) -> None:
+    d = _copy_packs(tmp_path)
+    text = (d / "yantai.yaml").read_text(encoding="utf-8")
+    (d / "yantai.yaml").write_text(text.replace("parent: yt-t-mq, supervisor: yt-t-mq", "parent: yt-t-nowhere, supervisor: yt-t-mq"), encoding="utf-8")
+    with pytest.raises(PolicyError) as err:
+        policy.load_pack("yantai", d)
+    assert err.value.file == "yantai.yaml" and err.value.key.endswith(".parent") and "yt-t-nowhere" in err.value.problem
+
+
+def test_broken_yaml_is_a_clear_error(tmp_path: Path) -> None:
+    d = _copy_packs(tmp_path)
+    (d / "yunyang.yaml").write_text("pack: yunyang\nunits: [unclosed\n", encoding="utf-8")
+    with pytest.raises(PolicyError) as err:
+        policy.load_pack("yunyang", d)
+    assert err.value.file == "yunyang.yaml" and "YAML" in err.value.problem
