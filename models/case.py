@@ -55,6 +55,9 @@ class Case(SQLModel, table=True):
     opened_at: datetime = when()
     closed_at: datetime | None = when(nullable=True)
     version: int = 1
+    # The timeline's head, so that deleting the newest events is detected too.
+    timeline_seq: int = 0
+    timeline_head: str = "0" * 64
 
 
 class Report(SQLModel, table=True):

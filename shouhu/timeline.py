@@ -28,12 +28,8 @@ def _digest(case_id: uuid.UUID, seq: int, at: datetime, kind: str, stage: str, a
 
 
 def append(session: Session, case: Case, kind: str, actor: str, summary: str, payload: dict[str, Any] | None = None) -> TimelineEvent:
-    """Add one event after the case's last one. The caller holds the case row (see Transition)."""
-    last = session.exec(
-        select(TimelineEvent).where(TimelineEvent.case_id == case.id).order_by(col(TimelineEvent.seq).desc()).limit(1)
-    ).first()
-    seq = last.seq + 1 if last else 1
-    prev = last.hash if last else GENESIS
+    """Add one event after the case's head. The caller holds the case row locked (see Transition)."""
+    seq, prev = case.timeline_seq + 1, case.timeline_head
     at = now()
     payload = json.loads(json.dumps(payload or {}, default=str, ensure_ascii=False))
     event = TimelineEvent(
@@ -41,7 +37,9 @@ def append(session: Session, case: Case, kind: str, actor: str, summary: str, pa
         payload=payload, prev_hash=prev,
         hash=_digest(case.id, seq, at, kind, case.stage, actor, summary, payload, prev),
     )
+    case.timeline_seq, case.timeline_head = seq, event.hash
     session.add(event)
+    session.add(case)
     session.flush()
     return event
 
@@ -51,7 +49,12 @@ def events(session: Session, case_id: uuid.UUID) -> list[TimelineEvent]:
 
 
 def verify(session: Session, case_id: uuid.UUID) -> int | None:
-    """The seq of the first event that does not check out, or None if the chain is whole."""
+    """The seq of the first event that does not check out, or None if the chain is whole.
+
+    The chain must also end at the head recorded on the case: a truncated tail is missing
+    events, reported at the first missing seq.
+    """
+    case = session.get(Case, case_id)
     prev, expected_seq = GENESIS, 1
     for e in events(session, case_id):
         if e.seq != expected_seq or e.prev_hash != prev:
@@ -59,4 +62,6 @@ def verify(session: Session, case_id: uuid.UUID) -> int | None:
         if _digest(e.case_id, e.seq, e.at, e.kind, e.stage, e.actor, e.summary, e.payload, e.prev_hash) != e.hash:
             return e.seq
         prev, expected_seq = e.hash, expected_seq + 1
+    if case is not None and (expected_seq - 1 != case.timeline_seq or prev != case.timeline_head):
+        return expected_seq
     return None
