@@ -60,9 +60,9 @@ def next_case_no(session: Session, p: Pack) -> str:
 def open_case(session: Session, p: Pack, child: Child, urgent: bool) -> Case:
     case = Case(case_no=next_case_no(session, p), jurisdiction=p.pack, child_id=child.id, township=child.township,
                 village=child.village, stage="emergency", urgency="urgent" if urgent else "normal", opened_at=now())
-    session.add(case)
+    session.add(case)  # new and unseen by anyone else: nothing to lock
     session.flush()
-    return lock_case(session, case.id)
+    return case
 
 
 def open_case_for_report(session: Session, command: Command) -> dict[str, Any]:

@@ -9,6 +9,5 @@ async def tag_current_run(tags: list[str]) -> None:
     run_id = flow_run.get_id()
     if not run_id:
         return
-    async with get_client() as client:
-        current = await client.read_flow_run(run_id)
-        await client.update_flow_run(run_id, tags=sorted(set(current.tags) | set(tags)))
+    async with get_client() as client:  # one API call: the run's own tags are known in-process
+        await client.update_flow_run(run_id, tags=sorted(set(flow_run.get_tags()) | set(tags)))

@@ -40,7 +40,6 @@ def append(session: Session, case: Case, kind: str, actor: str, summary: str, pa
     case.timeline_seq, case.timeline_head = seq, event.hash
     session.add(event)
     session.add(case)
-    session.flush()
     return event
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from models import Case, Command, Deadline, Notification, Task, Unit
+from models import Case, Command, Deadline, Notification, Task
 from notifications.render import case_link, render
 from shouhu import timeline, units, workdays
 from shouhu.clock import now
@@ -68,7 +68,7 @@ class Transition:
         task = Task(case_id=self.case.id, stage=self.case.stage, kind=kind, subject=subject,
                     owner_unit=owner, role=role, due_at=due.at, created_at=start)
         self.session.add(task)
-        self.session.flush()
+        self.session.flush()  # no relationship() between the tables: the task row must exist first
         self.session.add(Deadline(case_id=self.case.id, task_id=task.id, kind=kind, starts_at=start,
                                   due_at=due.at, rule={**basis, "source": rule.source}))
         self.record("task_opened", f"{self._title(task)} → {self._unit_name(owner)}，时限 {format_due(due.at)}",
@@ -201,5 +201,4 @@ class Transition:
         return self.pack.tasks[task.kind].title
 
     def _unit_name(self, code: str) -> str:
-        unit = self.session.exec(select(Unit).where(Unit.code == code)).first()
-        return unit.name if unit else code
+        return self.pack.unit(code).name

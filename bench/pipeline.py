@@ -1,0 +1,133 @@
+"""Benchmark: report → first task open with its notifications queued, and whole cases.
+
+Runs in process on an ephemeral Prefect server, on SQLite and on PostgreSQL (skipped with a
+note if unreachable). Prints p50/p95 intake latency over N reports, the share of it that is
+Prefect's overhead (the same work applied directly, without a flow run, is the baseline),
+and the time for whole cases through all four steps.
+
+    uv run python bench/pipeline.py [--reports 200] [--cases 3]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+os.environ.setdefault("SHOUHU_HOME", tempfile.mkdtemp(prefix="shouhu-bench-"))
+
+from shouhu import config  # noqa: E402
+
+config.prepare_prefect_environment()
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+@contextmanager
+def postgres() -> Iterator[str | None]:
+    import psycopg
+
+    admin = os.environ.get("SHOUHU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"shouhu_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        print(f"  PostgreSQL unreachable ({exc}); skipped")
+        yield None
+        return
+    url = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    try:
+        yield url
+    finally:
+        from shouhu import db
+        db.dispose(url)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def bench_backend(label: str, url: str, reports: int, cases: int) -> None:
+    from conftest import make_report
+    from flows.intake import open_case_for_report
+    from models import Command
+    from shouhu import clock, db, demo, service
+    from shouhu.inputs import ReportIn
+    from tasks.apply import rehearse
+
+    os.environ["SHOUHU_DATABASE_URL"] = url
+    clock.set_now(datetime.fromisoformat("2026-11-24T09:00:00+08:00"))
+    service.init()
+    service.submit_report(make_report(), "sx-intake")  # warm-up: imports, first flow run
+
+    with_flow: list[float] = []
+    for _ in range(reports):
+        started = time.perf_counter()
+        service.submit_report(make_report(), "sx-intake")
+        with_flow.append(time.perf_counter() - started)
+
+    direct: list[float] = []
+    for _ in range(reports):
+        report = ReportIn.model_validate(make_report()).model_dump(mode="json")
+        command = Command(kind="report", idempotency_key=str(uuid.uuid4()), actor="sx-intake",
+                          payload={"report": report}, created_at=clock.now())
+        started = time.perf_counter()
+        rehearse(command, open_case_for_report)
+        with db.transaction() as s:
+            s.add(command)
+            s.flush()
+            open_case_for_report(s, command)
+        direct.append(time.perf_counter() - started)
+
+    p50, p95 = pct(with_flow, 50), pct(with_flow, 95)
+    base50 = pct(direct, 50)
+    print(f"  intake, report → task open + notifications queued (n={reports}):")
+    print(f"    with Prefect flow run: p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   max {max(with_flow) * 1000:7.1f} ms")
+    print(f"    same work, no flow:    p50 {base50 * 1000:7.1f} ms   p95 {pct(direct, 95) * 1000:7.1f} ms")
+    print(f"    Prefect overhead share (p50): {100 * (p50 - base50) / p50:5.1f} %")
+
+    demo.console.file = io.StringIO()  # silence the narration
+    times = []
+    for _ in range(cases):
+        clock.set_now(datetime.fromisoformat("2026-11-24T09:00:00+08:00"))
+        started = time.perf_counter()
+        result = demo.run_demo("sixian")
+        times.append(time.perf_counter() - started)
+        assert result["ok"], result
+    print(f"  whole case through all four steps (report → close, 14 flow runs, n={cases}): "
+          f"mean {statistics.mean(times):.2f} s, max {max(times):.2f} s")
+    clock.set_now(None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reports", type=int, default=200)
+    parser.add_argument("--cases", type=int, default=3)
+    args = parser.parse_args()
+    from prefect.testing.utilities import prefect_test_harness
+
+    started = time.perf_counter()
+    with prefect_test_harness(server_startup_timeout=180):
+        print(f"ephemeral Prefect server up in {time.perf_counter() - started:.1f} s")
+        print("SQLite:")
+        bench_backend("sqlite", f"sqlite:///{Path(os.environ['SHOUHU_HOME']) / 'bench.db'}", args.reports, args.cases)
+        print("PostgreSQL:")
+        with postgres() as url:
+            if url:
+                bench_backend("postgresql", url, args.reports, args.cases)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""The CLI contract, run as a real subprocess: one JSON document on stdout and the exit codes."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from conftest import make_report
+
+SHOUHU = [sys.executable, "-m", "shouhu.cli"]
+
+
+@pytest.fixture
+def cli(database_url: str, prefect_server: str, tmp_path: Path):  # noqa: ANN201
+    env = {**os.environ, "SHOUHU_DATABASE_URL": database_url, "SHOUHU_HOME": str(tmp_path),
+           "PREFECT_API_URL": prefect_server, "SHOUHU_NOW": "2026-11-24T09:00:00+08:00"}
+    env.pop("SHOUHU_USER", None)
+
+    def run(*args: str, stdin: Any = None, code: int = 0) -> Any:
+        proc = subprocess.run(SHOUHU + list(args) + ["--json"], input=json.dumps(stdin, ensure_ascii=False) if stdin is not None else None,
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr[-2000:])
+        lines = [line for line in proc.stdout.splitlines() if line.strip()]
+        assert len(lines) == 1, proc.stdout  # exactly one JSON document
+        return json.loads(lines[0])
+
+    run("init")
+    return run
+
+
+def test_reference_data_commands(cli) -> None:  # noqa: ANN001
+    again = cli("init")
+    assert again["ok"] is True and again["users"] == 45
+    units = cli("units", "--jurisdiction", "sixian")
+    assert {"code", "name", "type", "parent"} <= set(units[0])
+    assert {"police_bureau", "police_station", "township", "village", "civil_affairs", "court"} <= {u["type"] for u in units}
+    users = cli("users", "--jurisdiction", "mentougou")
+    assert {"police_intake", "police", "township_caseworker", "village_director", "civil_affairs", "manager"} <= {u["role"] for u in users}
+    err = cli("units", "--jurisdiction", "atlantis", code=2)
+    assert err["error"]["code"] == "unknown_jurisdiction" and err["error"]["field"] == "jurisdiction"
+
+
+def test_report_to_task_completion_with_exit_codes(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    bad = cli("report", "-", "--as", "sx-intake", stdin=make_report(situations=[]), code=2)
+    assert set(bad["error"]) == {"code", "message", "field"} and bad["error"]["field"] == "situations"
+    opened = cli("report", "-", "--as", "sx-intake", stdin=make_report())
+    assert set(opened) == {"case_id", "case_no", "stage", "attached_to_existing"} and opened["stage"] == "emergency"
+    case = cli("case", "show", opened["case_no"], "--as", "sx-police")
+    assert case["stage"] == "emergency" and case["deadlines"]
+    task = case["tasks"][0]
+    assert set(task) >= {"task_id", "stage", "kind", "status", "owner_unit", "due_at"}
+    listed = cli("tasks", "--unit", "sx-pcs-sc", "--status", "open")
+    assert task["task_id"] in {t["task_id"] for t in listed}
+    outcome = tmp_path / "outcome.json"
+    outcome.write_text(json.dumps({"unfounded": False, "measures": ["admonish_guardian"], "notes": "已训诫"}), encoding="utf-8")
+    refused = cli("task", "complete", task["task_id"], str(outcome), "--as", "sx-director-dg", code=2)
+    assert refused["error"]["code"] == "role_may_not_complete"
+    done = cli("task", "complete", task["task_id"], str(outcome), "--as", "sx-police")
+    assert done["stage"] == "assessment"
+    conflict = cli("task", "complete", task["task_id"], str(outcome), "--as", "sx-police", code=3)
+    assert conflict["error"]["code"] == "task_not_open"
+    events = cli("case", "timeline", opened["case_id"], "--as", "sx-manager")
+    assert {"seq", "at", "kind", "stage", "actor", "summary", "prev_hash", "hash"} == set(events[0])
+    assert cli("case", "verify", opened["case_id"]) == {"ok": True, "broken_at": None}
+    assert cli("case", "show", "NO-SUCH-CASE", code=2)["error"]["code"] == "unknown_case"
+
+
+def test_verify_exits_1_on_a_tampered_timeline(cli, database_url: str) -> None:  # noqa: ANN001
+    from sqlalchemy import create_engine
+
+    opened = cli("report", "-", "--as", "sx-intake", stdin=make_report())
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE timelineevent SET actor = 'someone-else' WHERE seq = 1 AND case_id IN "
+                          "(SELECT id FROM \"case\" WHERE case_no = :n)"), {"n": opened["case_no"]})
+    engine.dispose()
+    assert cli("case", "verify", opened["case_no"], code=1) == {"ok": False, "broken_at": 1}
+
+
+def test_unreadable_and_non_json_input_are_exit_2(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    assert cli("report", str(tmp_path / "missing.json"), "--as", "sx-intake", code=2)["error"]["code"] == "unreadable_input"
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json", encoding="utf-8")
+    assert cli("report", str(garbage), "--as", "sx-intake", code=2)["error"]["code"] == "bad_json"
