@@ -15,10 +15,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models import Case, Command, Deadline, Jurisdiction, Task, TimelineEvent, Unit, User
+from models import Case, Command, Deadline, Jurisdiction, Task, Unit, User
 from shouhu import access, db, policy, timeline
 from shouhu.clock import now
-from shouhu.errors import Conflict, InvalidInput, NotFound, ShouhuError
+from shouhu.errors import Conflict, InvalidInput, NotFound
 from shouhu.inputs import OUTCOMES, ReportIn, check_report, parse
 
 

@@ -62,18 +62,10 @@ class Transition:
     def open_task(self, kind: str, subject: str | None = None, urgent: bool | None = None) -> Task:
         """Open a human task with its owner, role and a deadline computed from the pack."""
         rule = self.pack.services[subject] if kind == "service" else self.pack.tasks[kind]
-        owner, role = units.resolve(self.pack, rule.owner, self.case.township, self.case.village), rule.role
+        owner = units.resolve(self.pack, rule.owner, self.case.township, self.case.village)
         start = now()
         due, basis = self._due(rule.due, urgent)
-        task = Task(case_id=self.case.id, stage=self.case.stage, kind=kind, subject=subject,
-                    owner_unit=owner, role=role, due_at=due.at, created_at=start)
-        self.session.add(task)
-        self.session.flush()  # no relationship() between the tables: the task row must exist first
-        self.session.add(Deadline(case_id=self.case.id, task_id=task.id, kind=kind, starts_at=start,
-                                  due_at=due.at, rule={**basis, "source": rule.source}))
-        self.record("task_opened", f"{self._title(task)} → {self._unit_name(owner)}，时限 {format_due(due.at)}",
-                    task_id=str(task.id), kind=kind, subject=subject, owner_unit=owner, due_at=due.at.isoformat(),
-                    rule={**basis, "source": rule.source})
+        task = self._add_task(kind, subject, owner, rule.role, start, due.at, {**basis, "source": rule.source})
         if due.fallback_years:
             self.record("calendar_fallback",
                         f"节假日历无 {', '.join(map(str, due.fallback_years))} 年数据，按周一至周五及本地假日计算工作日",
@@ -88,15 +80,20 @@ class Transition:
         for _ in range(number):
             due = workdays.add(due, plan.every, self._holidays()).at
         owner = units.resolve(self.pack, self.pack.follow_up.owner, self.case.township, self.case.village)
-        task = Task(case_id=self.case.id, stage=self.case.stage, kind="follow_up_visit", subject=f"{number}/{plan.count}",
-                    owner_unit=owner, role=self.pack.follow_up.role, due_at=due, created_at=now())
+        basis = {"risk_level": risk, "every": plan.every.model_dump(exclude_none=True), "visit": number,
+                 "source": self.pack.follow_up.source}
+        return self._add_task("follow_up_visit", f"{number}/{plan.count}", owner, self.pack.follow_up.role, start, due, basis)
+
+    def _add_task(self, kind: str, subject: str | None, owner: str, role: str, start: datetime, due_at: datetime,
+                  rule: dict[str, Any]) -> Task:
+        """The task, its deadline (with the rule and source behind it) and the timeline event."""
+        task = Task(case_id=self.case.id, stage=self.case.stage, kind=kind, subject=subject,
+                    owner_unit=owner, role=role, due_at=due_at, created_at=now())
         self.session.add(task)
-        self.session.flush()
-        basis = {"risk_level": risk, "every": plan.every.model_dump(exclude_none=True), "visit": number}
-        self.session.add(Deadline(case_id=self.case.id, task_id=task.id, kind="follow_up_visit", starts_at=start,
-                                  due_at=due, rule={**basis, "source": self.pack.follow_up.source}))
-        self.record("task_opened", f"第 {number}/{plan.count} 次回访 → {self._unit_name(owner)}，时限 {format_due(due)}",
-                    task_id=str(task.id), kind="follow_up_visit", owner_unit=owner, due_at=due.isoformat(), rule=basis)
+        self.session.flush()  # no relationship() between the tables: the task row must exist first
+        self.session.add(Deadline(case_id=self.case.id, task_id=task.id, kind=kind, starts_at=start, due_at=due_at, rule=rule))
+        self.record("task_opened", f"{self._title(task)} → {self._unit_name(owner)}，时限 {format_due(due_at)}",
+                    task_id=str(task.id), kind=kind, subject=subject, owner_unit=owner, due_at=due_at.isoformat(), rule=rule)
         return task
 
     def complete_task(self, task: Task, outcome: dict[str, Any]) -> None:

@@ -6,8 +6,8 @@ import uuid
 import pytest
 from sqlmodel import Session, select
 
-from conftest import counts, make_report, user_of
-from models import Case, Child, Command, Deadline, Notification, Report, Reporter, Task
+from conftest import counts, make_report
+from models import Case, Child, Command, Notification, Report, Reporter, Task
 from shouhu import db, service
 from shouhu.errors import Conflict, InvalidInput
 
