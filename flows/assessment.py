@@ -16,7 +16,7 @@ from models import Task
 from shouhu.clock import now
 from shouhu.inputs import AssessmentOutcome, ServiceOutcome, VisitOutcome
 from tasks.apply import apply_command, completion
-from tasks.closing import review_and_close
+from tasks.closing import review_and_close, start_refusal_watch
 from tasks.transition import Transition
 
 BREACHES = {"absent", "harmful"}
@@ -37,6 +37,7 @@ def record_assessment(t: Transition, task: Task, outcome: AssessmentOutcome) -> 
     for number in range(1, plan.count + 1):
         visit = t.schedule_visit(number, start)
         t.notify("task_opened", task=visit)
+    start_refusal_watch(t, outcome.guardian_refused_since)
     if outcome.intervention_needed:
         start_intervention(t, temporary_guardianship=outcome.guardianship in BREACHES or outcome.safety == "in_danger")
 

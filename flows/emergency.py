@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from models import Report, Task
 from shouhu.errors import InvalidInput
-from shouhu.inputs import EmergencyOutcome, TemporaryCareOutcome
+from shouhu.inputs import EmergencyOutcome, TemporaryCareOutcome, VisitOutcome
 from tasks.apply import apply_command, completion
 from tasks.transition import Transition
 
@@ -64,13 +64,21 @@ def record_emergency_response(t: Transition, task: Task, outcome: EmergencyOutco
                            detail="已采取措施：" + "、".join(MEASURE_NAMES[m] for m in outcome.measures))
 
 
+def record_warning_letter_visit(t: Transition, task: Task, outcome: VisitOutcome) -> None:
+    t.complete_task(task, outcome.model_dump(mode="json"))
+    if outcome.concerns:
+        t.record("visit_concern", "告诫书回访发现家庭暴力未止，请派出所研判", task_id=str(task.id))
+        t.notify("task_opened", template="report_attached", to=["station", "township"], ask="告诫书回访发现新的问题")
+
+
 def record_temporary_care(t: Transition, task: Task, outcome: TemporaryCareOutcome) -> None:
     t.complete_task(task, outcome.model_dump(mode="json"))
     t.record("temporary_care_arranged", "救助保护机构已安排临时照料")
 
 
 def handle(t: Transition, task: Task, outcome: Any) -> None:
-    {"emergency_response": record_emergency_response, "temporary_care": record_temporary_care}[task.kind](t, task, outcome)
+    {"emergency_response": record_emergency_response, "temporary_care": record_temporary_care,
+     "warning_letter_visit": record_warning_letter_visit}[task.kind](t, task, outcome)
 
 
 @flow(name="emergency", description="应急处置: record the police outcome, notify the township")

@@ -21,7 +21,7 @@ from shouhu.inputs import (
     TemporaryGuardianshipOutcome,
 )
 from tasks.apply import apply_command, completion
-from tasks.closing import add_months, review_and_close
+from tasks.closing import add_months, review_and_close, start_refusal_watch
 from tasks.transition import Transition
 
 
@@ -29,6 +29,7 @@ def record_guardian_measures(t: Transition, task: Task, outcome: GuardianMeasure
     t.complete_task(task, outcome.model_dump(mode="json"))
     t.record("guardian_measures", f"对监护人采取措施：{'、'.join(outcome.measures)}；监护人{'已' if outcome.guardian_changed else '未'}改正",
              measures=list(outcome.measures), guardian_changed=outcome.guardian_changed)
+    start_refusal_watch(t, outcome.guardian_refused_since)
     if not outcome.guardian_changed:
         t.open_task_and_notify("court_petition")
 

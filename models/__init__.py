@@ -1,5 +1,5 @@
 """Every table, imported here so `SQLModel.metadata` knows them all."""
-from models.case import Case, Command, Counter, Deadline, Report, Reporter, Task
+from models.case import Breach, Case, ClockFire, Command, Counter, Deadline, Report, Reporter, Task
 from models.child import Child, Guardian
 from models.document import Document
 from models.org import Jurisdiction, Unit, User
@@ -7,6 +7,6 @@ from models.outbox import Notification
 from models.timeline import TimelineEvent
 
 __all__ = [
-    "Case", "Command", "Counter", "Deadline", "Report", "Reporter", "Task", "Child", "Guardian",
+    "Breach", "Case", "ClockFire", "Command", "Counter", "Deadline", "Report", "Reporter", "Task", "Child", "Guardian",
     "Document", "Jurisdiction", "Unit", "User", "Notification", "TimelineEvent",
 ]

@@ -103,12 +103,51 @@ class Task(SQLModel, table=True):
 
 
 class Deadline(SQLModel, table=True):
+    """A clock: a task's due time, or a watch with no task (e.g. the six-month refusal watch).
+
+    `next_fire_at` is the time of the next reminder or escalation step (null once the chain is
+    over or the clock stopped); the sweeper only ever reads rows whose `next_fire_at` has come,
+    through its index, so an idle tick costs the same with ten or a million open clocks.
+    """
     id: uuid.UUID = uuid_pk()
     case_id: uuid.UUID = Field(foreign_key="case.id", index=True)
-    task_id: uuid.UUID = Field(foreign_key="task.id", unique=True)
+    task_id: uuid.UUID | None = Field(default=None, foreign_key="task.id", unique=True)
     kind: str
     starts_at: datetime = when()
     due_at: datetime = when(index=True)
     rule: dict = json_field()  # the policy rule, its urgency and its source
-    status: str = Field(default="open", index=True)  # open | met | missed | cancelled
+    status: str = Field(default="open", index=True)  # open | met | missed | cancelled | fired
     resolved_at: datetime | None = when(nullable=True)
+    next_step: int = 0
+    next_fire_at: datetime | None = when(nullable=True, index=True)
+    level: int = 0  # escalation level reached (0: not overdue)
+    supervised: bool = False  # 督办: the last level has fired
+
+
+class ClockFire(SQLModel, table=True):
+    """One fired step of one clock. The unique key is what makes firing happen once."""
+    __table_args__ = (UniqueConstraint("deadline_id", "step"),)
+    id: uuid.UUID = uuid_pk()
+    deadline_id: uuid.UUID = Field(foreign_key="deadline.id", index=True)
+    step: str
+    fired_at: datetime = when()
+    scheduled_for: datetime = when()
+
+
+class Breach(SQLModel, table=True):
+    """An overdue task: opened at level 1, raised level by level, resolved when the task is done."""
+    id: uuid.UUID = uuid_pk()
+    deadline_id: uuid.UUID = Field(foreign_key="deadline.id", unique=True)
+    case_id: uuid.UUID = Field(foreign_key="case.id", index=True)
+    task_id: uuid.UUID | None = Field(default=None, foreign_key="task.id")
+    jurisdiction: str = Field(index=True)
+    kind: str
+    stage: str
+    owner_unit: str = Field(index=True)
+    due_at: datetime = when()
+    level: int = 1
+    supervised: bool = False
+    opened_at: datetime = when()
+    resolved_at: datetime | None = when(nullable=True, index=True)
+    late_by_minutes: int | None = None
+    resolution: str | None = None  # done | cancelled

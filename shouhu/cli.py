@@ -37,6 +37,10 @@ def _run(action: Callable[[], Any], compact: bool, fail_if: Callable[[Any], bool
     except PolicyError as exc:
         _emit({"error": {"code": "policy_invalid", "message": str(exc), "field": f"{exc.file}:{exc.key}"}}, compact)
         raise typer.Exit(2)
+    except Exception as exc:  # noqa: BLE001 - one JSON document, and the type only on stderr
+        _emit({"error": {"code": "internal", "message": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}", "field": None}}, compact)
+        sys.stderr.write(f"shouhu: internal error ({type(exc).__name__}); nothing was committed by the failed step\n")
+        raise typer.Exit(1)
     _emit(result, compact)
     if fail_if is not None and fail_if(result):
         raise typer.Exit(1)
@@ -119,6 +123,33 @@ def task_complete(task: str, file: str = typer.Argument(..., help="outcome JSON 
     """Record a task's outcome; the stage's flow opens what comes next."""
     from shouhu import service
     _run(lambda: service.complete_task(task, _read_input(file), as_), json_)
+
+
+@app.command()
+def sweep(json_: bool = JSON_OPT) -> None:
+    """One sweeper tick at SHOUHU_NOW: fire due reminders, escalations and watches (once each)."""
+    from shouhu import service
+    _run(service.sweep, json_)
+
+
+@app.command()
+def breaches(jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"), unit: Optional[str] = typer.Option(None, "--unit"),
+             open_: bool = typer.Option(False, "--open", help="Only breaches not yet resolved."), json_: bool = JSON_OPT) -> None:
+    """Overdue tasks: escalation level, 督办 first, minutes late."""
+    from shouhu import service
+    _run(lambda: service.list_breaches(jurisdiction, unit, open_), json_)
+
+
+sla_app = typer.Typer(no_args_is_help=True, help="Service-level figures for managers.")
+app.add_typer(sla_app, name="sla")
+
+
+@sla_app.command("report")
+def sla_report(from_: str = typer.Option(..., "--from", help="first day, YYYY-MM-DD"), to: str = typer.Option(..., "--to", help="last day, YYYY-MM-DD"),
+               jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"), json_: bool = JSON_OPT) -> None:
+    """Per unit and stage: tasks due, done on time, compliance %, time to dispatch, assessment start, plan."""
+    from shouhu import sla
+    _run(lambda: sla.report(from_, to, jurisdiction), json_)
 
 
 @app.command()

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from datetime import datetime, timezone, timedelta
+from typing import Iterator
 
 from shouhu.errors import InvalidInput
 
@@ -37,6 +39,18 @@ def set_now(value: datetime | None) -> None:
     if value is not None and value.tzinfo is None:
         raise ValueError("the clock needs a timezone-aware datetime")
     _override = value.astimezone(CHINA_TZ) if value is not None else None
+
+
+@contextmanager
+def held_at(value: datetime) -> Iterator[datetime]:
+    """Hold the clock at `value` for a block (a sweeper tick runs entirely "as of" one instant)."""
+    global _override
+    before = _override
+    set_now(value)
+    try:
+        yield now()
+    finally:
+        _override = before
 
 
 def advance(**delta: float) -> datetime:

@@ -125,6 +125,7 @@ class AssessmentOutcome(Input):
     intervention_needed: bool
     plan: str = ""
     notes: str = ""
+    guardian_refused_since: date | None = None
 
 
 class ServiceOutcome(Input):
@@ -148,6 +149,7 @@ class GuardianMeasuresOutcome(Input):
     measures: list[Literal["criticism_education", "admonition", "administrative_penalty", "criminal_case"]] = Field(min_length=1)
     guardian_changed: bool
     notes: str = ""
+    guardian_refused_since: date | None = None
 
 
 class TemporaryGuardianshipOutcome(Input):
@@ -190,4 +192,5 @@ OUTCOMES: dict[str, type[Input]] = {
     "court_petition": CourtPetitionOutcome,
     "court_ruling": CourtRulingOutcome,
     "placement": PlacementOutcome,
+    "warning_letter_visit": VisitOutcome,
 }

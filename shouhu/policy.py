@@ -101,6 +101,10 @@ class Value(Sourced, Generic[T]):
     value: T
 
 
+class EscalationLevel(Strict):
+    after: Duration | None = None  # after the due time; null: at due
+
+
 class UnitRule(Strict):
     code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     name: str
@@ -139,6 +143,8 @@ class Pack(Strict):
     petitioners: Value[list[str]]
     verification_visits: Value[Duration]
     holidays: Value[list[date]]
+    reminders: Value[list[float]]
+    escalation: Value[dict[str, list[EscalationLevel]]]
     units: Value[list[UnitRule]] | None = None
     demo_users: Value[list[UserRule]] | None = None
 
@@ -147,6 +153,10 @@ class Pack(Strict):
             if code == u.code:
                 return u
         raise NotFound("unknown_unit", f"no unit {code!r} in jurisdiction {self.pack}", "unit")
+
+    def levels(self, kind: str) -> list[EscalationLevel]:
+        chains = self.escalation.value
+        return chains.get(kind) or chains["default"]
 
     def is_urgent(self, situations: list[str]) -> bool:
         return any(s in self.urgent_situations.value for s in situations)

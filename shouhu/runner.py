@@ -7,12 +7,12 @@ from typing import Any, Callable
 from shouhu import config
 
 
-def run_flow(flow_fn: Callable[..., Any], command_id: str, tags: list[str]) -> dict[str, Any]:
+def run_flow(flow_fn: Callable[..., Any], tags: list[str], **parameters: Any) -> dict[str, Any]:
     config.prepare_prefect_environment()
     from prefect import tags as prefect_tags
 
     with prefect_tags(*tags):
-        return asyncio.run(flow_fn(command_id=command_id))
+        return asyncio.run(flow_fn(**parameters))
 
 
 def stage_flow(stage: str) -> tuple[Callable[..., Any], Callable[..., Any]]:

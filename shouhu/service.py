@@ -87,7 +87,7 @@ def _execute(command: Command, flow_fn: Any, procedure: Any, tags: list[str]) ->
         if twin is None:
             raise
         command = twin
-    result = run_flow(flow_fn, str(command.id), tags)
+    result = run_flow(flow_fn, tags, command_id=str(command.id))
     if "error" in result:
         err = result["error"]
         raise (Conflict if err["code"] in {"task_not_open", "stale_version", "work_still_open"} else InvalidInput)(err["code"], err["message"], err["field"])
@@ -230,6 +230,36 @@ def verify_case(ref: str, actor_name: str | None = None) -> dict[str, Any]:
     if broken is None:
         _record_read(case_id, who, "verify")
     return {"ok": broken is None, "broken_at": broken}
+
+
+def sweep() -> dict[str, Any]:
+    """One sweeper tick at the clock's time, as a flow run."""
+    from flows.sweeper import sweeper
+    from shouhu.runner import run_flow
+
+    return run_flow(sweeper, ["sweeper"], as_of=now().isoformat())
+
+
+def list_breaches(jurisdiction: str | None = None, unit: str | None = None, open_only: bool = False) -> list[dict[str, Any]]:
+    """Overdue tasks for managers: level reached, 督办, how late (so far, or when done)."""
+    from models import Breach
+
+    at = now()
+    with Session(db.engine()) as s:
+        query = select(Breach, Case.case_no).join(Case, Case.id == Breach.case_id)
+        if jurisdiction:
+            policy.pack(jurisdiction)
+            query = query.where(Breach.jurisdiction == jurisdiction)
+        if unit:
+            query = query.where(Breach.owner_unit == unit)
+        if open_only:
+            query = query.where(Breach.resolved_at.is_(None))
+        rows = s.exec(query.order_by(col(Breach.supervised).desc(), col(Breach.level).desc(), col(Breach.due_at))).all()
+    return [{"case_id": str(b.case_id), "case_no": case_no, "task_id": str(b.task_id) if b.task_id else None, "kind": b.kind,
+             "stage": b.stage, "owner_unit": b.owner_unit, "due_at": b.due_at.isoformat(), "level": b.level,
+             "supervised": b.supervised,
+             "late_by_minutes": b.late_by_minutes if b.resolved_at else int((at - b.due_at).total_seconds() // 60),
+             "resolved_at": b.resolved_at.isoformat() if b.resolved_at else None, "resolution": b.resolution} for b, case_no in rows]
 
 
 def list_tasks(unit: str | None = None, stage: str | None = None, status: str | None = None, jurisdiction: str | None = None) -> list[dict[str, Any]]:

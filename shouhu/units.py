@@ -64,3 +64,13 @@ def chain_up(pack: Pack, unit: str) -> list[str]:
         rule = pack.unit(unit)
         unit = rule.parent or rule.supervisor or ""
     return out
+
+
+def supervisor_chain(pack: Pack, unit: str) -> list[str]:
+    """The unit and its supervisors upward (supervisor, else parent): the escalation ladder."""
+    out: list[str] = []
+    while unit and unit not in out:
+        out.append(unit)
+        rule = pack.unit(unit)
+        unit = rule.supervisor or rule.parent or ""
+    return out

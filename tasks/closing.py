@@ -1,7 +1,7 @@
 """The final review: an exit reason from the pack closes the case, with a phase-out if any."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from models import Task
 from shouhu.clock import now
@@ -15,6 +15,16 @@ def add_months(start: datetime, months: int) -> datetime:
     year, month = start.year + month0 // 12, month0 % 12 + 1
     day = min(start.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])
     return start.replace(year=year, month=month, day=day)
+
+
+def start_refusal_watch(t: Transition, refused_since: date | None) -> None:
+    """Six months of refused guardianship opens petition ground 2 (seed 004 §三(二)5)."""
+    if refused_since is None:
+        return
+    start = datetime.combine(refused_since, datetime.min.time(), tzinfo=now().tzinfo)
+    due = add_months(start, 6)
+    t.watch("refusal_watch", due, f"监护人自 {refused_since} 起拒不履行监护职责，满六个月之日（{due:%Y-%m-%d}）提示民政部门",
+            {"months": 6, "source": t.pack.petition_grounds.source})
 
 
 def review_and_close(t: Transition, task: Task, outcome: FinalReviewOutcome) -> None:

@@ -19,8 +19,9 @@ from shouhu.clock import now
 from shouhu.errors import Conflict, InvalidInput
 from shouhu.policy import Due, Pack, pack
 from shouhu.vocab import STAGE_NAMES_ZH
+from tasks import clocks
 
-OPEN_WORK_KINDS = {"service", "follow_up_visit", "temporary_care", "guardian_measures",
+OPEN_WORK_KINDS = {"service", "follow_up_visit", "temporary_care", "warning_letter_visit", "guardian_measures",
                    "temporary_guardianship", "court_petition", "court_ruling", "placement"}
 
 
@@ -40,10 +41,11 @@ def format_due(at: datetime) -> str:
 class Transition:
     session: Session
     case: Case
-    command: Command
+    command: Command | None
     actor: str
     pack: Pack = field(init=False)
     reporter_unit_type: str | None = None
+    dedupe: str | None = None  # for work that no command asked for (the sweeper's fires)
 
     def __post_init__(self) -> None:
         self.pack = pack(self.case.jurisdiction)
@@ -91,10 +93,20 @@ class Transition:
                     owner_unit=owner, role=role, due_at=due_at, created_at=now())
         self.session.add(task)
         self.session.flush()  # no relationship() between the tables: the task row must exist first
-        self.session.add(Deadline(case_id=self.case.id, task_id=task.id, kind=kind, starts_at=start, due_at=due_at, rule=rule))
-        self.record("task_opened", f"{self._title(task)} → {self._unit_name(owner)}，时限 {format_due(due_at)}",
+        deadline = Deadline(case_id=self.case.id, task_id=task.id, kind=kind, starts_at=start, due_at=due_at, rule=rule)
+        clocks.arm(self.pack, deadline)
+        self.session.add(deadline)
+        self.record("task_opened", f"{self.title(task)} → {self.unit_name(owner)}，时限 {format_due(due_at)}",
                     task_id=str(task.id), kind=kind, subject=subject, owner_unit=owner, due_at=due_at.isoformat(), rule=rule)
         return task
+
+    def watch(self, kind: str, due_at: datetime, summary: str, rule: dict[str, Any]) -> Deadline:
+        """A clock with no task: when it comes, the sweeper tells whom the pack says (once)."""
+        deadline = Deadline(case_id=self.case.id, task_id=None, kind=kind, starts_at=now(), due_at=due_at, rule=rule)
+        clocks.arm(self.pack, deadline)
+        self.session.add(deadline)
+        self.record("watch_started", summary, kind=kind, due_at=due_at.isoformat(), rule=rule)
+        return deadline
 
     def complete_task(self, task: Task, outcome: dict[str, Any]) -> None:
         if task.status != "open":
@@ -105,9 +117,9 @@ class Transition:
         late_by = None
         if deadline is not None:
             deadline.status, deadline.resolved_at = ("met" if at <= deadline.due_at else "missed"), at
-            late_by = max(0, int((at - deadline.due_at).total_seconds() // 60))
+            late_by = clocks.stop(self.session, deadline, "done")
         self.session.add(task)
-        self.record("task_completed", f"{self._title(task)} 已完成" + (f"（超时 {late_by} 分钟）" if late_by else ""),
+        self.record("task_completed", f"{self.title(task)} 已完成" + (f"（超时 {late_by} 分钟）" if late_by else ""),
                     task_id=str(task.id), kind=task.kind, subject=task.subject, outcome=outcome, late_by_minutes=late_by)
 
     def open_tasks(self, kinds: set[str] | None = None) -> list[Task]:
@@ -137,7 +149,8 @@ class Transition:
             deadline = self.session.exec(select(Deadline).where(Deadline.task_id == task.id)).first()
             if deadline is not None:
                 deadline.status, deadline.resolved_at = "cancelled", now()
-            self.record("task_cancelled", f"{self._title(task)} 随结案取消", task_id=str(task.id))
+                clocks.stop(self.session, deadline, "cancelled")
+            self.record("task_cancelled", f"{self.title(task)} 随结案取消", task_id=str(task.id))
         self.case.close_reason, self.case.exit_reason = reason, exit_reason
         self.case.closed_at = now()
         self.case.phase_out_until = phase_out_until
@@ -149,25 +162,28 @@ class Transition:
 
     # ---- notifications ------------------------------------------------------------
     def notify(self, event: str, template: str | None = None, to: list[str] | None = None,
-               task: Task | None = None, ask: str = "", detail: str = "") -> list[str]:
+               task: Task | None = None, ask: str = "", detail: str = "", unit_codes: list[str] | None = None,
+               due: datetime | None = None) -> list[str]:
         """Queue one message per recipient unit in this transaction (the outbox)."""
         selectors = to if to is not None else self.pack.notify[event].to
         recipients = [units.resolve(self.pack, s, self.case.township, self.case.village, self.reporter_unit_type) for s in selectors]
+        recipients = list(unit_codes or []) + recipients
         if task is not None:
             recipients.insert(0, task.owner_unit)
+        due = due or (task.due_at if task else None)
         recipients = list(dict.fromkeys(recipients))
         for unit in recipients:
             subject, body = render(
                 template or event, case_no=self.case.case_no, stage=STAGE_NAMES_ZH[self.case.stage],
-                ask=ask or (self._title(task) if task else ""), due=format_due(task.due_at) if task else "—",
-                link=case_link(self.case.case_no), unit_name=self._unit_name(unit),
+                ask=ask or (self.title(task) if task else ""), due=format_due(due) if due else "—",
+                link=case_link(self.case.case_no), unit_name=self.unit_name(unit),
                 jurisdiction=self.pack.name, detail=detail,
             )
-            key = f"{self.command.id}:{event}:{task.id if task else ''}"
+            key = f"{self.dedupe or self.command.id}:{event}:{task.id if task else ''}"
             self.session.add(Notification(case_id=self.case.id, unit=unit, event=event, dedupe_key=key,
                                           subject=subject, body=body, created_at=now()))
         if recipients:
-            self.record("notification_queued", f"通知 {'、'.join(self._unit_name(u) for u in recipients)}：{event}",
+            self.record("notification_queued", f"通知 {'、'.join(self.unit_name(u) for u in recipients)}：{event}",
                         event=event, units=recipients)
         return recipients
 
@@ -188,7 +204,7 @@ class Transition:
         return result, {"urgency": "urgent" if is_urgent and due.urgent else "normal",
                         "duration": duration.model_dump(exclude_none=True)}
 
-    def _title(self, task: Task | None) -> str:
+    def title(self, task: Task | None) -> str:
         if task is None:
             return ""
         if task.kind == "service" and task.subject:
@@ -197,5 +213,5 @@ class Transition:
             return f"回访（{task.subject}）"
         return self.pack.tasks[task.kind].title
 
-    def _unit_name(self, code: str) -> str:
+    def unit_name(self, code: str) -> str:
         return self.pack.unit(code).name

@@ -1,10 +1,11 @@
 """Real parts: a Prefect test server (one per session), real SQLite and real PostgreSQL."""
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Iterator
 
 import pytest
@@ -67,19 +68,23 @@ def db_url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     clock.set_now(None)
 
 
+_children = itertools.count()
+
+
 def make_report(jurisdiction: str = "sixian", **overrides: Any) -> dict[str, Any]:
-    """A valid report for a fresh child (a new checksum-valid ID number each call)."""
+    """A valid report for a fresh child: a new checksum-valid ID number each call, never repeated."""
     from shouhu import idnumber, policy
 
     p = policy.pack(jurisdiction)
     township = next(u for u in p.units.value if u.type == "township")
     village = next(u for u in p.units.value if u.type == "village" and u.parent == township.code)
-    born = date(2016, 5, 17)
+    n = next(_children)
+    born = date(2016, 1, 1) + timedelta(days=n // 1000)
     report: dict[str, Any] = {
         "jurisdiction": jurisdiction, "channel": "电话报警",
         "discovered_at": "2026-11-24T07:00:00+08:00",
         "reporter": {"name": "周老师", "phone": "13700000000", "unit": "中心小学", "unit_type": "school"},
-        "child": {"name": f"测试儿童{random.randint(1000, 9999)}", "id_number": idnumber.make("341324", born, random.randint(0, 999)),
+        "child": {"name": f"测试儿童{random.randint(1000, 9999)}", "id_number": idnumber.make("341324", born, n % 1000),
                   "birth_date": born.isoformat(), "gender": "female", "township": township.code, "village": village.code},
         "guardians": [{"name": "测试监护人", "relation": "mother", "status": "working_away"}],
         "situations": ["guardian_neglect"], "description": "孩子无人照料",

@@ -1,0 +1,82 @@
+"""SLA figures for managers: on-time compliance per unit and stage, and the case clocks that matter.
+
+Times to dispatch, to assessment start and to plan are measured from the case's opening:
+dispatch = the police emergency task done; assessment start = the township notified (its
+assessment task opened); plan = the assessment (with its assistance plan) done.
+"""
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlmodel import Session, select
+
+from models import Case, Task
+from shouhu import db, policy
+from shouhu.clock import CHINA_TZ
+from shouhu.errors import InvalidInput
+
+
+def _day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("bad_date", f"--{field} must be a date YYYY-MM-DD; got {text!r}", field)
+
+
+def _minutes(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"median": None, "p90": None, "n": 0}
+    ordered = sorted(values)
+    return {"median": round(statistics.median(ordered), 1), "p90": round(ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))], 1), "n": len(ordered)}
+
+
+def report(start_text: str, end_text: str, jurisdiction: str | None = None) -> dict[str, Any]:
+    start, end = _day(start_text, "from"), _day(end_text, "to")
+    if end < start:
+        raise InvalidInput("bad_range", "--to is before --from", "to")
+    if jurisdiction:
+        policy.pack(jurisdiction)
+    lo = datetime.combine(start, time.min, CHINA_TZ)
+    hi = datetime.combine(end + timedelta(days=1), time.min, CHINA_TZ)
+    with Session(db.engine()) as s:
+        query = select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.due_at >= lo, Task.due_at < hi, Task.status != "cancelled")
+        if jurisdiction:
+            query = query.where(Case.jurisdiction == jurisdiction)
+        due_rows = s.exec(query).all()
+        cases = select(Case).where(Case.opened_at >= lo, Case.opened_at < hi)
+        if jurisdiction:
+            cases = cases.where(Case.jurisdiction == jurisdiction)
+        opened = s.exec(cases).all()
+        case_tasks = s.exec(select(Task).where(Task.case_id.in_([c.id for c in opened]))).all() if opened else []
+
+    groups: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"due": 0, "on_time": 0, "late": 0, "open_overdue": 0})
+    for task, _case in due_rows:
+        g = groups[(task.owner_unit, task.stage)]
+        g["due"] += 1
+        if task.status == "done":
+            g["on_time" if task.completed_at <= task.due_at else "late"] += 1
+        elif task.due_at < hi:
+            g["open_overdue"] += 1
+    units = [{"unit": unit, "stage": stage, **g, "compliance_pct": round(100 * g["on_time"] / g["due"], 1) if g["due"] else None}
+             for (unit, stage), g in sorted(groups.items())]
+
+    by_case: dict[Any, list[Task]] = defaultdict(list)
+    for task in case_tasks:
+        by_case[task.case_id].append(task)
+    dispatch, assessment_start, plan = [], [], []
+    for case in opened:
+        tasks = by_case[case.id]
+        minutes = lambda at: (at - case.opened_at).total_seconds() / 60  # noqa: E731
+        for task in tasks:
+            if task.kind == "emergency_response" and task.completed_at:
+                dispatch.append(minutes(task.completed_at))
+            if task.kind == "assessment":
+                assessment_start.append(minutes(task.created_at))
+                if task.completed_at:
+                    plan.append(minutes(task.completed_at))
+    return {"from": start.isoformat(), "to": end.isoformat(), "jurisdiction": jurisdiction, "units": units,
+            "cases_opened": len(opened), "minutes_to_dispatch": _minutes(dispatch),
+            "minutes_to_assessment_start": _minutes(assessment_start), "minutes_to_plan": _minutes(plan)}

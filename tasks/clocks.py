@@ -1,0 +1,80 @@
+"""Clocks that act: the steps of a deadline (reminders, then escalation levels) and firing them.
+
+A deadline's plan is derived from the pack each time, never stored: reminders at the pack's
+fractions of the window, then one step per escalation level after the due time. Level 1
+goes to the owner unit, each next level to the supervisor of the one before, and the last
+level marks the item 督办 and tells the coordination office (MECHANISM.md §4).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from models import Breach, Case, ClockFire, Deadline, Task
+from shouhu import units, workdays
+from shouhu.clock import now
+from shouhu.policy import Pack
+
+SWEEPER = "system:sweeper"
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    at: datetime
+    level: int  # 0: a reminder or a watch; n: escalation level n
+
+
+def plan(p: Pack, d: Deadline) -> list[Step]:
+    if d.task_id is None:  # a watch: one step at its due time
+        return [Step("due", d.due_at, 0)]
+    window = d.due_at - d.starts_at
+    steps = [Step(f"reminder_{round(f * 100)}", d.starts_at + window * f, 0) for f in p.reminders.value]
+    holidays = frozenset(p.holidays.value)
+    for level, rule in enumerate(p.levels(d.kind), start=1):
+        at = d.due_at if rule.after is None else workdays.add(d.due_at, rule.after, holidays).at
+        steps.append(Step(f"level_{level}", at, level))
+    return steps
+
+
+def arm(p: Pack, d: Deadline) -> None:
+    """Point a new deadline at its first step."""
+    steps = plan(p, d)
+    d.next_step, d.next_fire_at = 0, steps[0].at if steps else None
+
+
+def escalation_target(p: Pack, owner: str, level: int) -> str:
+    """The unit told at `level`: the owner, then each supervisor up; past the top, coordination."""
+    chain = units.supervisor_chain(p, owner)
+    return chain[level - 1] if level - 1 < len(chain) else units.resolve(p, "coordination_office", owner)
+
+
+def stop(session: Session, d: Deadline, resolution: str) -> int | None:
+    """Stop the chain (task done or cancelled) and close its breach with how late it was."""
+    at = now()
+    d.next_fire_at = None
+    breach = session.exec(select(Breach).where(Breach.deadline_id == d.id)).first()
+    late_by = max(0, int((at - d.due_at).total_seconds() // 60))
+    if breach is not None and breach.resolved_at is None:
+        breach.resolved_at, breach.late_by_minutes, breach.resolution = at, late_by, resolution
+        session.add(breach)
+    session.add(d)
+    return late_by if at > d.due_at else None
+
+
+def open_or_raise_breach(session: Session, d: Deadline, case: Case, task: Task | None, level: int, supervised: bool) -> None:
+    breach = session.exec(select(Breach).where(Breach.deadline_id == d.id)).first()
+    if breach is None:
+        breach = Breach(deadline_id=d.id, case_id=case.id, task_id=d.task_id, jurisdiction=case.jurisdiction, kind=d.kind,
+                        stage=task.stage if task else case.stage, owner_unit=task.owner_unit if task else "", due_at=d.due_at,
+                        opened_at=now())
+    breach.level, breach.supervised = level, supervised
+    session.add(breach)
+
+
+def record_fire(session: Session, d: Deadline, step: Step) -> None:
+    """Insert the fire first: on a second sweeper the unique key fails and nothing else happens."""
+    session.add(ClockFire(deadline_id=d.id, step=step.name, fired_at=now(), scheduled_for=step.at))
+    session.flush()

@@ -1,0 +1,123 @@
+"""The sweeper's tick: fire every clock step that has come, once, as of one instant.
+
+Each batch is one transaction and each clock a savepoint inside it, so a bad row is
+skipped and reported while the rest fire; a crash rolls back only the open batch, which the
+next tick fires again (nothing was committed, so nothing repeats). On PostgreSQL, rows are
+taken with SKIP LOCKED: two sweepers take disjoint rows, and a case a person is working on
+this instant is left for the next tick rather than waited for.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from models import Case, Deadline, Task
+from shouhu import db
+from shouhu.clock import held_at, now
+from shouhu.policy import pack
+from tasks import clocks
+from tasks.transition import Transition, format_due
+
+log = logging.getLogger("shouhu.sweeper")
+BATCH = 500
+
+
+def tick(as_of: datetime | None = None, batch: int = BATCH) -> dict[str, Any]:
+    """Fire what is due as of `as_of` (default: the clock). Returns counts, never personal data."""
+    as_of = as_of or now()
+    with held_at(as_of):
+        return _tick(as_of, batch)
+
+
+def _tick(as_of: datetime, batch: int) -> dict[str, Any]:
+    stats = {"as_of": as_of.isoformat(), "fired": 0, "clocks": 0, "skipped_busy": 0, "errors": 0}
+    passed: set[uuid.UUID] = set()
+    while True:
+        with Session(db.engine()) as session:
+            query = select(Deadline.id, Deadline.case_id).where(Deadline.next_fire_at <= as_of)
+            if passed:
+                query = query.where(col(Deadline.id).not_in(passed))
+            rows = session.exec(query.order_by(col(Deadline.next_fire_at)).limit(batch).with_for_update(skip_locked=True, of=Deadline)).all()
+            for deadline_id, case_id in rows:
+                passed.add(deadline_id)
+                try:
+                    with session.begin_nested():
+                        fired = _fire_due(session, deadline_id, case_id, as_of)
+                except IntegrityError:  # another sweeper fired this step first
+                    fired = 0
+                except Exception:  # noqa: BLE001 - one bad row must not stop the tick
+                    log.exception("clock %s failed; skipped this tick", deadline_id)
+                    stats["errors"] += 1
+                    continue
+                if fired is None:
+                    stats["skipped_busy"] += 1
+                else:
+                    stats["fired"] += fired
+                    stats["clocks"] += 1 if fired else 0
+            session.commit()
+        if len(rows) < batch:
+            return stats
+
+
+def _fire_due(session: Session, deadline_id: uuid.UUID, case_id: uuid.UUID, as_of: datetime) -> int | None:
+    case = session.exec(select(Case).where(Case.id == case_id).with_for_update(skip_locked=True)).first()
+    if case is None:
+        return None  # someone is working on this case right now: next tick
+    d = session.get(Deadline, deadline_id)
+    session.refresh(d)
+    p = pack(case.jurisdiction)
+    steps = clocks.plan(p, d)
+    task = session.get(Task, d.task_id) if d.task_id else None
+    t = Transition(session, case, None, clocks.SWEEPER)
+    fired = 0
+    while d.next_fire_at is not None and d.next_step < len(steps) and steps[d.next_step].at <= as_of:
+        step = steps[d.next_step]
+        t.dedupe = f"clock:{d.id}:{step.name}"
+        clocks.record_fire(session, d, step)
+        if not (step.level == 0 and task is not None and as_of >= d.due_at):  # a reminder after due is noise
+            fire(t, d, task, step)
+        d.next_step += 1
+        fired += 1
+    d.next_fire_at = steps[d.next_step].at if d.next_fire_at is not None and d.next_step < len(steps) else None
+    if d.task_id is None and d.next_fire_at is None:
+        d.status, d.resolved_at = "fired", now()
+    session.add(d)
+    return fired
+
+
+WATCHES = {
+    # kind: (pack notify event, timeline kind, summary)
+    "refusal_watch": ("refusal_watch", "petition_ground_available",
+                      "监护人拒不履行监护职责已满六个月：可依 seed 004 §三(二)5 第二项事由申请撤销监护资格"),
+}
+
+
+def fire(t: Transition, d: Deadline, task: Task | None, step: clocks.Step) -> None:
+    """One step: a reminder, an escalation level (with its breach), or a watch coming due."""
+    if task is None:
+        event, kind, summary = WATCHES[d.kind]
+        t.record(kind, summary, deadline_id=str(d.id))
+        t.notify(event, ask=summary)
+        return
+    title = t.title(task)
+    if step.level == 0:
+        t.record("deadline_reminder", f"提醒：{title} 将于 {format_due(d.due_at)} 到期", deadline_id=str(d.id), step=step.name)
+        t.notify("reminder", to=[], task=task)
+        return
+    levels = len(t.pack.levels(d.kind))
+    last = step.level == levels
+    target = clocks.escalation_target(t.pack, task.owner_unit, step.level)
+    recipients = [target] + ([clocks.escalation_target(t.pack, task.owner_unit, levels + 1)] if last else [])
+    d.level, d.supervised = step.level, last
+    clocks.open_or_raise_breach(t.session, d, t.case, task, step.level, last)
+    names = "、".join(t.unit_name(u) for u in dict.fromkeys(recipients))
+    t.record("deadline_escalated", f"{title} 逾期（{task.owner_unit}），第 {step.level} 级{'，督办' if last else ''}：通知 {names}",
+             deadline_id=str(d.id), level=step.level, supervised=last, units=recipients)
+    template = "overdue" if step.level == 1 else ("supervised" if last else "escalation")
+    t.notify("escalation", template=template, to=[], unit_codes=recipients, ask=title, due=d.due_at,
+             detail=f"责任单位：{t.unit_name(task.owner_unit)}；第 {step.level} 级")
