@@ -62,7 +62,7 @@ def record_visit(t: Transition, task: Task, outcome: VisitOutcome) -> None:
 
 
 def handle(t: Transition, task: Task, outcome: Any) -> None:
-    {"assessment": record_assessment, "service": record_service, "follow_up_visit": record_visit,
+    {"assessment": record_assessment, "service": record_service, "follow_up_visit": record_visit, "holiday_patrol": record_visit,
      "final_review": review_and_close}[task.kind](t, task, outcome)
 
 

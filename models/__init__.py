@@ -2,11 +2,12 @@
 from models.case import Breach, Case, ClockFire, Command, Counter, Deadline, Report, Reporter, Task
 from models.child import Child, Guardian
 from models.document import Document
+from models.ledger import VerificationVisit
 from models.org import Jurisdiction, Unit, User
 from models.outbox import Notification
 from models.timeline import TimelineEvent
 
 __all__ = [
     "Breach", "Case", "ClockFire", "Command", "Counter", "Deadline", "Report", "Reporter", "Task", "Child", "Guardian",
-    "Document", "Jurisdiction", "Unit", "User", "Notification", "TimelineEvent",
+    "Document", "Jurisdiction", "Unit", "User", "Notification", "TimelineEvent", "VerificationVisit",
 ]

@@ -193,4 +193,5 @@ OUTCOMES: dict[str, type[Input]] = {
     "court_ruling": CourtRulingOutcome,
     "placement": PlacementOutcome,
     "warning_letter_visit": VisitOutcome,
+    "holiday_patrol": VisitOutcome,
 }

@@ -9,7 +9,7 @@ import re
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -101,6 +101,12 @@ class Value(Sourced, Generic[T]):
     value: T
 
 
+class PatrolWindow(Strict):
+    name: str
+    start: str = Field(pattern=r"^\d\d-\d\d$")  # MM-DD
+    end: str = Field(pattern=r"^\d\d-\d\d$")
+
+
 class EscalationLevel(Strict):
     after: Duration | None = None  # after the due time; null: at due
 
@@ -141,7 +147,8 @@ class Pack(Strict):
     exit_reasons: Value[dict[str, ExitReason]]
     petition_grounds: Value[dict[str, PetitionGround]]
     petitioners: Value[list[str]]
-    verification_visits: Value[Duration]
+    verification_visits: Value[Literal["quarter", "month"]]
+    patrol_windows: Value[list[PatrolWindow]]
     holidays: Value[list[date]]
     reminders: Value[list[float]]
     escalation: Value[dict[str, list[EscalationLevel]]]

@@ -32,7 +32,7 @@ Stage = Literal["emergency", "assessment", "intervention", "closed"]
 TaskKind = Literal[
     "emergency_response", "temporary_care", "assessment", "service", "follow_up_visit",
     "final_review", "guardian_measures", "temporary_guardianship", "court_petition",
-    "court_ruling", "placement", "warning_letter_visit",
+    "court_ruling", "placement", "warning_letter_visit", "holiday_patrol",
 ]
 # Who a rule points at, resolved against the case's township (see shouhu/units.py).
 Selector = Literal[

@@ -20,7 +20,7 @@ from models import Case, Deadline, Task
 from shouhu import db
 from shouhu.clock import held_at, now
 from shouhu.policy import pack
-from tasks import clocks
+from tasks import clocks, rounds
 from tasks.transition import Transition, format_due
 
 log = logging.getLogger("shouhu.sweeper")
@@ -31,7 +31,8 @@ def tick(as_of: datetime | None = None, batch: int = BATCH) -> dict[str, Any]:
     """Fire what is due as of `as_of` (default: the clock). Returns counts, never personal data."""
     as_of = as_of or now()
     with held_at(as_of):
-        return _tick(as_of, batch)
+        started = rounds.start_due_rounds(as_of.date())
+        return {**_tick(as_of, batch), "started": started}
 
 
 def _tick(as_of: datetime, batch: int) -> dict[str, Any]:

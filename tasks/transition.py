@@ -21,7 +21,7 @@ from shouhu.policy import Due, Pack, pack
 from shouhu.vocab import STAGE_NAMES_ZH
 from tasks import clocks
 
-OPEN_WORK_KINDS = {"service", "follow_up_visit", "temporary_care", "warning_letter_visit", "guardian_measures",
+OPEN_WORK_KINDS = {"service", "follow_up_visit", "holiday_patrol", "temporary_care", "warning_letter_visit", "guardian_measures",
                    "temporary_guardianship", "court_petition", "court_ruling", "placement"}
 
 
@@ -67,7 +67,7 @@ class Transition:
         owner = units.resolve(self.pack, rule.owner, self.case.township, self.case.village)
         start = now()
         due, basis = self._due(rule.due, urgent)
-        task = self._add_task(kind, subject, owner, rule.role, start, due.at, {**basis, "source": rule.source})
+        task = self.add_task(kind, subject, owner, rule.role, start, due.at, {**basis, "source": rule.source})
         if due.fallback_years:
             self.record("calendar_fallback",
                         f"节假日历无 {', '.join(map(str, due.fallback_years))} 年数据，按周一至周五及本地假日计算工作日",
@@ -84,12 +84,12 @@ class Transition:
         owner = units.resolve(self.pack, self.pack.follow_up.owner, self.case.township, self.case.village)
         basis = {"risk_level": risk, "every": plan.every.model_dump(exclude_none=True), "visit": number,
                  "source": self.pack.follow_up.source}
-        return self._add_task("follow_up_visit", f"{number}/{plan.count}", owner, self.pack.follow_up.role, start, due, basis)
+        return self.add_task("follow_up_visit", f"{number}/{plan.count}", owner, self.pack.follow_up.role, start, due, basis)
 
-    def _add_task(self, kind: str, subject: str | None, owner: str, role: str, start: datetime, due_at: datetime,
-                  rule: dict[str, Any]) -> Task:
+    def add_task(self, kind: str, subject: str | None, owner: str, role: str, start: datetime, due_at: datetime,
+                 rule: dict[str, Any], stage: str | None = None) -> Task:
         """The task, its deadline (with the rule and source behind it) and the timeline event."""
-        task = Task(case_id=self.case.id, stage=self.case.stage, kind=kind, subject=subject,
+        task = Task(case_id=self.case.id, stage=stage or self.case.stage, kind=kind, subject=subject,
                     owner_unit=owner, role=role, due_at=due_at, created_at=now())
         self.session.add(task)
         self.session.flush()  # no relationship() between the tables: the task row must exist first
@@ -194,6 +194,9 @@ class Transition:
         return task
 
     # ---- helpers ------------------------------------------------------------------
+    def village_or_township(self) -> str:
+        return units.resolve(self.pack, "village", self.case.township, self.case.village)
+
     def _holidays(self) -> frozenset:
         return frozenset(self.pack.holidays.value)
 
@@ -211,6 +214,8 @@ class Transition:
             return f"服务转介：{self.pack.services[task.subject].title}"
         if task.kind == "follow_up_visit":
             return f"回访（{task.subject}）"
+        if task.kind == "holiday_patrol":
+            return f"{task.subject}：重点对象随访"
         return self.pack.tasks[task.kind].title
 
     def unit_name(self, code: str) -> str:

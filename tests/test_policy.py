@@ -22,7 +22,9 @@ def test_every_seed_jurisdiction_has_a_valid_pack() -> None:
 def test_seed_peculiarities_are_in_the_packs() -> None:
     assert policy.pack("sixian").tasks["temporary_guardianship"].owner == "civil_affairs"
     assert "seed 001 §二(一)5" in policy.pack("sixian").tasks["temporary_guardianship"].source
-    assert policy.pack("sixian").verification_visits.value.days == 91
+    assert policy.pack("sixian").verification_visits.value == "quarter"
+    assert [w.name for w in policy.pack("sixian").patrol_windows.value] == ["寒假重点时段巡查", "暑假重点时段巡查"]
+    assert policy.pack("mentougou").patrol_windows.value == []
     assert policy.pack("mentougou").word("township") == "镇街"
     assert len(policy.pack("mentougou").petition_grounds.value) == 3
     assert "seed 004 §三(二)5" in policy.pack("mentougou").petition_grounds.source

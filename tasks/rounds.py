@@ -1,0 +1,108 @@
+"""Recurring clocks started by the sweeper: the verification round and holiday patrols.
+
+Each runs at most once a day per jurisdiction (a marker row in `counter` makes that
+idempotent across ticks and sweepers), so other ticks cost one indexed read per pack. The
+verification round is topped up daily: a child who joins the ledger mid-period (a new
+report, an import) is verified in that period too; the unique (child, period) key keeps
+every child to one visit per period.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, func, literal, select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from models import Case, Child, Counter, VerificationVisit
+from models.types import AwareDateTime
+from shouhu import db, policy
+from shouhu.clock import CHINA_TZ, now
+from tasks.transition import Transition, lock_case
+
+
+def period_of(day: date, every: str) -> tuple[str, datetime]:
+    """The period key and its last instant: 2026Q4 → 2026-12-31 23:59:59 (Beijing time)."""
+    if every == "month":
+        first_next = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        key = f"{day.year}-{day.month:02d}"
+    else:
+        q = (day.month - 1) // 3 + 1
+        first_next = date(day.year + (q == 4), (q % 4) * 3 + 1, 1)
+        key = f"{day.year}Q{q}"
+    return key, datetime.combine(first_next, time.min, CHINA_TZ) - timedelta(seconds=1)
+
+
+def claim(session: Session, marker: str) -> bool:
+    """True once per marker, whoever asks first (the primary key decides)."""
+    if session.get(Counter, marker) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(Counter(name=marker, value=1))
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def generate_verification_round(session: Session, jurisdiction: str, day: date) -> int:
+    """One set-based INSERT … SELECT: a visit for every minor on the ledger, due at period end."""
+    pack = policy.pack(jurisdiction)
+    period, due = period_of(day, pack.verification_visits.value)
+    dialect = session.get_bind().dialect.name
+    new_id = func.gen_random_uuid() if dialect == "postgresql" else func.lower(func.hex(func.randomblob(16)))
+    adult_born = date(day.year - 18, day.month, min(day.day, 28))
+    table = VerificationVisit.__table__
+    query = sa_select(
+        new_id, Child.jurisdiction, Child.id, func.coalesce(Child.village, Child.township), literal(period),
+        literal(due, AwareDateTime()), literal("open"), literal({}, JSON()), literal(now(), AwareDateTime()),
+    ).where(Child.jurisdiction == jurisdiction, Child.birth_date > adult_born)
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    statement = insert.from_select(["id", "jurisdiction", "child_id", "unit", "period", "due_at", "status", "outcome", "created_at"],
+                                   query).on_conflict_do_nothing()
+    return session.execute(statement).rowcount or 0
+
+
+def open_patrols(session: Session, jurisdiction: str, day: date) -> int:
+    """寒暑假重点时段巡查 (seed 001 §二(二)9): a visit task for each open medium/high-risk case.
+
+    Checked once a day while a window is open, so a case that becomes a key case mid-window
+    gets its patrol too; each case gets one patrol per window.
+    """
+    pack = policy.pack(jurisdiction)
+    opened = 0
+    for window in pack.patrol_windows.value:
+        start = date(day.year, *map(int, window.start.split("-")))
+        end = date(day.year, *map(int, window.end.split("-")))
+        if not (start <= day <= end) or not claim(session, f"patrol:{jurisdiction}:{window.name}:{day}"):
+            continue
+        due = datetime.combine(end, time(23, 59), CHINA_TZ)
+        cases = session.exec(select(Case.id).where(Case.jurisdiction == jurisdiction, Case.status == "open",
+                                                   Case.risk_level.in_(["medium", "high"]))).all()
+        for case_id in cases:
+            if not claim(session, f"patrol:{window.name}:{day.year}:{case_id}"):
+                continue
+            case = lock_case(session, case_id)
+            t = Transition(session, case, None, "system:sweeper", dedupe=f"patrol:{window.name}:{day.year}")
+            task = t.add_task("holiday_patrol", window.name, t.village_or_township(), "village_director", now(), due,
+                              {"window": window.model_dump(), "source": pack.patrol_windows.source}, stage="assessment")
+            t.notify("task_opened", to=[], task=task)
+            opened += 1
+    return opened
+
+
+def start_due_rounds(day: date | None = None) -> dict[str, Any]:
+    """Called by every tick: starts what a new period or window asks for, once."""
+    day = day or now().date()
+    started: dict[str, Any] = {"verification_visits": 0, "patrols": 0}
+    with db.transaction() as session:
+        for jurisdiction in policy.jurisdiction_names():
+            pack = policy.pack(jurisdiction)
+            period, _ = period_of(day, pack.verification_visits.value)
+            if claim(session, f"verification:{jurisdiction}:{period}:{day}"):
+                started["verification_visits"] += generate_verification_round(session, jurisdiction, day)
+            started["patrols"] += open_patrols(session, jurisdiction, day)
+    return started
