@@ -49,7 +49,10 @@ def claim(session: Session, marker: str) -> bool:
 
 
 def generate_verification_round(session: Session, jurisdiction: str, day: date) -> int:
-    """One set-based INSERT … SELECT: a visit for every minor on the ledger, due at period end."""
+    """One set-based INSERT … SELECT: a visit for every minor on the ledger, due at period end.
+
+    Returns how many visits the period now has (drivers do not all report an INSERT … SELECT count).
+    """
     pack = policy.pack(jurisdiction)
     period, due = period_of(day, pack.verification_visits.value)
     dialect = session.get_bind().dialect.name
@@ -63,7 +66,9 @@ def generate_verification_round(session: Session, jurisdiction: str, day: date) 
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     statement = insert.from_select(["id", "jurisdiction", "child_id", "unit", "period", "due_at", "status", "outcome", "created_at"],
                                    query).on_conflict_do_nothing()
-    return session.execute(statement).rowcount or 0
+    session.execute(statement)
+    return session.exec(select(func.count()).select_from(VerificationVisit)
+                        .where(VerificationVisit.jurisdiction == jurisdiction, VerificationVisit.period == period)).one()
 
 
 def open_patrols(session: Session, jurisdiction: str, day: date) -> int:
