@@ -23,7 +23,11 @@ from flows.tagging import tag_current_run
 
 
 def find_or_create_child(session: Session, p: Pack, report: ReportIn) -> Child:
-    """One file per child: by ID number, else by name, birth date and township."""
+    """One file per child: by ID number, else by name, birth date and township.
+
+    A file found again follows the child: its jurisdiction, township and village become where
+    this report places the child, so the case is worked by the units there.
+    """
     c = report.child
     township = units.find_township(p, c.township)
     village = units.find_village(p, township, c.village) if c.village else None
@@ -33,6 +37,9 @@ def find_or_create_child(session: Session, p: Pack, report: ReportIn) -> Child:
         query = select(Child).where(Child.id_number.is_(None), Child.name == c.name,
                                     Child.birth_date == c.birth_date, Child.township == township.code)
     child = session.exec(query).first()
+    if child is not None and (child.jurisdiction, child.township, child.village) != (p.pack, township.code, village.code if village else None):
+        child.jurisdiction, child.township, child.village = p.pack, township.code, village.code if village else None
+        session.add(child)
     if child is None:
         child = Child(jurisdiction=p.pack, id_number=c.id_number, name=c.name, birth_date=c.birth_date,
                       gender=c.gender, township=township.code, village=village.code if village else None,
@@ -70,7 +77,9 @@ def open_case_for_report(session: Session, command: Command) -> dict[str, Any]:
     p = pack(report.jurisdiction)
     child = find_or_create_child(session, p, report)
     urgent = p.is_urgent(report.situations)
-    existing = session.exec(select(Case).where(Case.child_id == child.id, Case.status == "open")).first()
+    open_cases = session.exec(select(Case).where(Case.child_id == child.id, Case.status == "open")).all()
+    existing = next((c for c in open_cases if c.jurisdiction == p.pack), None)  # the units here work the child now
+    elsewhere = [c for c in open_cases if c.jurisdiction != p.pack]
     case = lock_case(session, existing.id) if existing else open_case(session, p, child, urgent)
     t = Transition(session, case, command, command.actor, reporter_unit_type=report.reporter.unit_type)
 
@@ -93,6 +102,9 @@ def open_case_for_report(session: Session, command: Command) -> dict[str, Any]:
         t.record("case_opened", f"受理强制报告（{report.channel}），{'紧急' if urgent else '一般'}案件",
                  report_id=str(registered.id), situations=list(report.situations), urgency=case.urgency)
         t.open_task_and_notify("emergency_response", event="case_opened")
+    for other in elsewhere:
+        t.record("linked_case", f"该儿童在 {pack(other.jurisdiction).name} 另有未结案件 {other.case_no}",
+                 case_no=other.case_no, jurisdiction=other.jurisdiction)
 
     flag_late_report(t, registered, p, report.reporter.unit)
     case.version += 1

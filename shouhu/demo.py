@@ -18,6 +18,7 @@ from shouhu import clock, db, idnumber, policy, service
 from shouhu.vocab import STAGE_NAMES_ZH
 
 console = Console(highlight=False, width=150)
+REGION = {"yantai": "370611", "sixian": "341324", "yunyang": "500235", "wuhai": "150302", "mentougou": "110109"}
 STEPS = {"emergency": "② 应急处置", "assessment": "③ 评估帮扶", "intervention": "④ 监护干预"}
 
 
@@ -66,7 +67,7 @@ def run_demo(jurisdiction: str) -> dict[str, Any]:
         "jurisdiction": jurisdiction, "channel": "电话报警（学校强制报告）",
         "discovered_at": (start - timedelta(hours=3)).isoformat(),
         "reporter": {"name": "班主任", "phone": "13900000000", "unit": f"{township.name}中心小学", "unit_type": "school"},
-        "child": {"name": "演示儿童", "id_number": idnumber.make("110109", born, random.randint(100, 999)),
+        "child": {"name": "演示儿童", "id_number": idnumber.make(REGION[jurisdiction], born, random.randint(0, 999)),
                   "birth_date": born.isoformat(), "gender": "female", "township": township.code, "village": village.code, "left_behind": True},
         "guardians": [{"name": "演示监护人", "relation": "father", "status": "working_away"}],
         "situations": situations, "description": "学生连续三天未到校，家访发现独自在家，无人照料。",

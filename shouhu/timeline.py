@@ -27,20 +27,24 @@ def _digest(case_id: uuid.UUID, seq: int, at: datetime, kind: str, stage: str, a
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def append(session: Session, case: Case, kind: str, actor: str, summary: str, payload: dict[str, Any] | None = None) -> TimelineEvent:
-    """Add one event after the case's head. The caller holds the case row locked (see Transition)."""
+def append(session: Session, case: Case, kind: str, actor: str, summary: str, payload: dict[str, Any] | None = None,
+           batch: list[tuple[Any, dict[str, Any]]] | None = None) -> None:
+    """Add one event after the case's head. The caller holds the case row locked (see Transition).
+
+    With `batch`, the row is collected for one bulk insert (the sweeper's fast path) instead.
+    """
     seq, prev = case.timeline_seq + 1, case.timeline_head
     at = now()
     payload = json.loads(json.dumps(payload or {}, default=str, ensure_ascii=False))
-    event = TimelineEvent(
-        case_id=case.id, seq=seq, at=at, kind=kind, stage=case.stage, actor=actor, summary=summary,
-        payload=payload, prev_hash=prev,
-        hash=_digest(case.id, seq, at, kind, case.stage, actor, summary, payload, prev),
-    )
-    case.timeline_seq, case.timeline_head = seq, event.hash
-    session.add(event)
+    row = {"id": uuid.uuid4(), "case_id": case.id, "seq": seq, "at": at, "kind": kind, "stage": case.stage, "actor": actor,
+           "summary": summary, "payload": payload, "prev_hash": prev,
+           "hash": _digest(case.id, seq, at, kind, case.stage, actor, summary, payload, prev)}
+    case.timeline_seq, case.timeline_head = seq, row["hash"]
+    if batch is not None:
+        batch.append((TimelineEvent, row))
+    else:
+        session.add(TimelineEvent(**row))
     session.add(case)
-    return event
 
 
 def events(session: Session, case_id: uuid.UUID) -> list[TimelineEvent]:

@@ -7,8 +7,10 @@ level marks the item 督办 and tells the coordination office (MECHANISM.md §4)
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -64,17 +66,41 @@ def stop(session: Session, d: Deadline, resolution: str) -> int | None:
     return late_by if at > d.due_at else None
 
 
-def open_or_raise_breach(session: Session, d: Deadline, case: Case, task: Task | None, level: int, supervised: bool) -> None:
-    breach = session.exec(select(Breach).where(Breach.deadline_id == d.id)).first()
+@dataclass
+class Batch:
+    """What a sweeper batch writes in bulk: new rows, and the breaches it already knows."""
+    rows: list[tuple[Any, dict[str, Any]]]
+    breaches: dict[Any, Any]
+
+
+def open_or_raise_breach(session: Session, d: Deadline, case: Case, task: Task | None, level: int, supervised: bool,
+                         batch: Batch | None = None) -> None:
+    if batch is not None:
+        breach = batch.breaches.get(d.id)
+    else:
+        breach = session.exec(select(Breach).where(Breach.deadline_id == d.id)).first()
     if breach is None:
-        breach = Breach(deadline_id=d.id, case_id=case.id, task_id=d.task_id, jurisdiction=case.jurisdiction, kind=d.kind,
-                        stage=task.stage if task else case.stage, owner_unit=task.owner_unit if task else "", due_at=d.due_at,
-                        opened_at=now())
+        row = {"id": uuid.uuid4(), "deadline_id": d.id, "case_id": case.id, "task_id": d.task_id, "jurisdiction": case.jurisdiction,
+               "kind": d.kind, "stage": task.stage if task else case.stage, "owner_unit": task.owner_unit if task else "",
+               "due_at": d.due_at, "level": level, "supervised": supervised, "opened_at": now()}
+        if batch is not None:
+            batch.rows.append((Breach, row))
+            batch.breaches[d.id] = row
+        else:
+            session.add(Breach(**row))
+        return
+    if isinstance(breach, dict):  # opened earlier in this same batch
+        breach["level"], breach["supervised"] = level, supervised
+        return
     breach.level, breach.supervised = level, supervised
     session.add(breach)
 
 
-def record_fire(session: Session, d: Deadline, step: Step) -> None:
-    """Insert the fire first: on a second sweeper the unique key fails and nothing else happens."""
-    session.add(ClockFire(deadline_id=d.id, step=step.name, fired_at=now(), scheduled_for=step.at))
+def record_fire(session: Session, d: Deadline, step: Step, batch: Batch | None = None) -> None:
+    """Record the fire. Its unique key is what fails on a second sweeper, before anything is sent."""
+    row = {"id": uuid.uuid4(), "deadline_id": d.id, "step": step.name, "fired_at": now(), "scheduled_for": step.at}
+    if batch is not None:
+        batch.rows.append((ClockFire, row))
+        return
+    session.add(ClockFire(**row))
     session.flush()

@@ -46,13 +46,14 @@ class Transition:
     pack: Pack = field(init=False)
     reporter_unit_type: str | None = None
     dedupe: str | None = None  # for work that no command asked for (the sweeper's fires)
+    batch: list[tuple[Any, dict[str, Any]]] | None = None  # rows for one bulk insert (sweeper fast path)
 
     def __post_init__(self) -> None:
         self.pack = pack(self.case.jurisdiction)
 
     # ---- record -------------------------------------------------------------------
     def record(self, event_kind: str, summary: str, **payload: Any) -> None:
-        timeline.append(self.session, self.case, event_kind, self.actor, summary, payload)
+        timeline.append(self.session, self.case, event_kind, self.actor, summary, payload, batch=self.batch)
 
     # ---- tasks --------------------------------------------------------------------
     def task(self, task_id: uuid.UUID) -> Task:
@@ -180,8 +181,12 @@ class Transition:
                 jurisdiction=self.pack.name, detail=detail,
             )
             key = f"{self.dedupe or self.command.id}:{event}:{task.id if task else ''}"
-            self.session.add(Notification(case_id=self.case.id, unit=unit, event=event, dedupe_key=key,
-                                          subject=subject, body=body, created_at=now()))
+            row = {"id": uuid.uuid4(), "case_id": self.case.id, "unit": unit, "event": event, "dedupe_key": key,
+                   "subject": subject, "body": body, "status": "queued", "attempts": 0, "created_at": now()}
+            if self.batch is not None:
+                self.batch.append((Notification, row))
+            else:
+                self.session.add(Notification(**row))
         if recipients:
             self.record("notification_queued", f"通知 {'、'.join(self.unit_name(u) for u in recipients)}：{event}",
                         event=event, units=recipients)

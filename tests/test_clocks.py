@@ -58,7 +58,7 @@ def test_reminders_then_each_level_fire_once_and_in_order(db_url: str) -> None:
 def test_a_late_sweeper_fires_every_level_in_one_tick_but_no_stale_reminders(db_url: str) -> None:
     case, _ = emergency_case()
     stats = sweep.tick(at(48))
-    assert stats["fired"] == 5 and stats["errors"] == 0
+    assert stats["fired"] == 5 and stats["errors"] == 0 and stats["careful_batches"] == 0  # the bulk path did it
     with Session(db.engine()) as s:
         sent = s.exec(select(Notification.event).where(Notification.case_id == uuid.UUID(case["case_id"]))).all()
     assert "reminder" not in sent and sent.count("escalation") == 3
@@ -82,14 +82,14 @@ def test_one_bad_row_does_not_stop_the_tick(db_url: str, monkeypatch: pytest.Mon
     second, _ = emergency_case()
     real = sweep.fire
 
-    def broken(t, d, task, step):  # noqa: ANN001, ANN202
+    def broken(t, d, task, step, batch=None):  # noqa: ANN001, ANN202
         if str(d.case_id) == first["case_id"]:
             raise ValueError("a corrupt row")
-        return real(t, d, task, step)
+        return real(t, d, task, step, batch)
 
     monkeypatch.setattr(sweep, "fire", broken)
     stats = sweep.tick(at(12.5))
-    assert stats["errors"] >= 1
+    assert stats["errors"] >= 1 and stats["careful_batches"] >= 1
     assert fires(second["case_id"]) == ["reminder_50", "reminder_80", "level_1"]
     assert fires(first["case_id"]) == []
     monkeypatch.setattr(sweep, "fire", real)
@@ -105,11 +105,11 @@ def test_a_crash_mid_tick_loses_nothing_and_repeats_nothing(db_url: str, monkeyp
     cases = [emergency_case()[0] for _ in range(4)]
     real, calls = sweep.fire, {"n": 0}
 
-    def dying(t, d, task, step):  # noqa: ANN001, ANN202
+    def dying(t, d, task, step, batch=None):  # noqa: ANN001, ANN202
         calls["n"] += 1
         if calls["n"] == 7:
             raise Crash()
-        return real(t, d, task, step)
+        return real(t, d, task, step, batch)
 
     monkeypatch.setattr(sweep, "fire", dying)
     with pytest.raises(Crash):

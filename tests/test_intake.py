@@ -64,6 +64,23 @@ def test_a_second_report_on_the_same_child_joins_the_open_case(db_url: str) -> N
     assert case.urgency == "urgent"  # missing made it urgent
 
 
+def test_a_child_filed_elsewhere_is_worked_where_the_report_places_them(db_url: str) -> None:
+    first = make_report("yantai")
+    yantai_case = service.submit_report(first, "yt-intake")
+    # the same child (same ID number), now reported in sixian; the yantai case is still open
+    moved = make_report("sixian", child={**first["child"], "township": "sx-t-cg", "village": "sx-v-cg-xz"})
+    result = service.submit_report(moved, "sx-intake")
+    assert result["attached_to_existing"] is False  # sixian's units must respond where the child is
+    case = service.show_case(result["case_id"], "sx-police", record_read=False)
+    assert case["township"] == "sx-t-cg" and case["tasks"][0]["owner_unit"] == "sx-pcs-sc"
+    events = service.case_timeline(result["case_id"], "sx-police")
+    [link] = [e["summary"] for e in events if e["kind"] == "linked_case"]
+    assert yantai_case["case_no"] in link
+    with Session(db.engine()) as s:
+        child = s.exec(select(Child).where(Child.id_number == first["child"]["id_number"])).one()
+    assert (child.jurisdiction, child.township, child.village) == ("sixian", "sx-t-cg", "sx-v-cg-xz")
+
+
 def test_a_resent_report_changes_nothing(db_url: str) -> None:
     report = make_report(idempotency_key="school-2026-0042")
     first = service.submit_report(report, "sx-intake")
