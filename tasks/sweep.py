@@ -45,7 +45,6 @@ def _tick(as_of: datetime, batch: int) -> dict[str, Any]:
     while True:
         with Session(db.engine()) as session:
             ids = _due_ids(session, as_of, passed, batch)
-            passed.update(ids)
             try:
                 result = _fire_batch(session, ids, as_of)
                 session.commit()
@@ -54,6 +53,7 @@ def _tick(as_of: datetime, batch: int) -> dict[str, Any]:
                 session.rollback()
                 result = _fire_rows(session, ids, as_of)
                 stats["careful_batches"] += 1
+        passed.update(result.pop("left"))  # only rows not fired need excluding: fired ones moved on
         for key in ("fired", "clocks", "skipped_busy", "errors"):
             stats[key] += result[key]
         if len(ids) < batch:
@@ -68,8 +68,8 @@ def _due_ids(session: Session, as_of: datetime, passed: set[uuid.UUID], batch: i
 
 
 def _fire_batch(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict[str, int]:
-    """The fast path: three reads for the whole batch, new rows written in bulk, one flush."""
-    result = {"fired": 0, "clocks": 0, "skipped_busy": 0, "errors": 0}
+    """The fast path: four reads for the whole batch, new rows written in bulk, one flush."""
+    result: dict[str, Any] = {"fired": 0, "clocks": 0, "skipped_busy": 0, "errors": 0, "left": set()}
     if not ids:
         return result
     deadlines = session.exec(select(Deadline).where(col(Deadline.id).in_(ids))).all()
@@ -84,6 +84,7 @@ def _fire_batch(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict
             case = cases.get(d.case_id)
             if case is None:
                 result["skipped_busy"] += 1  # someone is working on this case right now: next tick
+                result["left"].add(d.id)
                 continue
             t = Transition(session, case, None, clocks.SWEEPER, batch=batch.rows)
             fired = _advance(t, d, tasks.get(d.task_id) if d.task_id else None, as_of, batch)
@@ -99,19 +100,22 @@ def _fire_batch(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict
 
 def _fire_rows(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict[str, int]:
     """The careful path: a savepoint per clock, so a bad row is skipped and counted."""
-    result = {"fired": 0, "clocks": 0, "skipped_busy": 0, "errors": 0}
+    result: dict[str, Any] = {"fired": 0, "clocks": 0, "skipped_busy": 0, "errors": 0, "left": set()}
     for deadline_id in ids:
         try:
             with session.begin_nested():
                 fired = _fire_one(session, deadline_id, as_of)
         except IntegrityError:  # another sweeper fired this step first
-            fired = 0
+            result["left"].add(deadline_id)
+            continue
         except Exception:  # noqa: BLE001 - one bad row must not stop the tick
             log.exception("clock %s failed; skipped this tick", deadline_id)
             result["errors"] += 1
+            result["left"].add(deadline_id)
             continue
         if fired is None:
             result["skipped_busy"] += 1
+            result["left"].add(deadline_id)
         else:
             result["fired"] += fired
             result["clocks"] += 1 if fired else 0
