@@ -84,7 +84,7 @@ def timed_idle_ticks(tick, as_of: datetime, runs: int = 5) -> float:  # noqa: AN
     return sorted(times)[len(times) // 2]
 
 
-def run(label: str, url: str, deadlines: int, due: int, children: int) -> None:
+def run(label: str, url: str, deadlines: int, due: int, children: int, batch: int = 500) -> None:
     os.environ["SHOUHU_DATABASE_URL"] = url
     from shouhu import clock, db, service
     from tasks import rounds
@@ -118,9 +118,9 @@ def run(label: str, url: str, deadlines: int, due: int, children: int) -> None:
 
     before = peak_mb()
     started = time.perf_counter()
-    stats = tick(T + timedelta(minutes=1))
+    stats = tick(T + timedelta(minutes=1), batch=batch)
     elapsed = time.perf_counter() - started
-    print(f"  tick firing {stats['fired']:,} due steps: {elapsed:.1f} s = {stats['fired'] / elapsed:,.0f} fired/s "
+    print(f"  tick firing {stats['fired']:,} due steps (batches of {batch}): {elapsed:.1f} s = {stats['fired'] / elapsed:,.0f} fired/s "
           f"(errors {stats['errors']}); peak RSS {peak_mb():.0f} MB (before {before:.0f} MB)")
 
     started = time.perf_counter()
@@ -147,9 +147,10 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--children", type=int, default=1_000_000)
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--batch", type=int, default=500)
     args = parser.parse_args()
     if args.only != "postgresql":
-        run("SQLite", f"sqlite:///{Path(os.environ['SHOUHU_HOME']) / 'sweep-bench.db'}", args.deadlines, args.due, args.children)
+        run("SQLite", f"sqlite:///{Path(os.environ['SHOUHU_HOME']) / 'sweep-bench.db'}", args.deadlines, args.due, args.children, args.batch)
     if args.only != "sqlite":
         import psycopg
 
@@ -163,7 +164,7 @@ def main() -> None:
             return
         try:
             run("PostgreSQL", admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}",
-                args.deadlines, args.due, args.children)
+                args.deadlines, args.due, args.children, args.batch)
         finally:
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
