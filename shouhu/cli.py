@@ -38,6 +38,10 @@ def _run(action: Callable[[], Any], compact: bool, fail_if: Callable[[Any], bool
         _emit({"error": {"code": "policy_invalid", "message": str(exc), "field": f"{exc.file}:{exc.key}"}}, compact)
         raise typer.Exit(2)
     except Exception as exc:  # noqa: BLE001 - one JSON document, and the type only on stderr
+        if "no such table" in str(exc) or "UndefinedTable" in type(getattr(exc, "orig", exc)).__name__:
+            _emit({"error": {"code": "not_initialised", "message": "the database has no Shouhu schema yet: run `shouhu init`",
+                             "field": None}}, compact)
+            raise typer.Exit(2)
         _emit({"error": {"code": "internal", "message": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}", "field": None}}, compact)
         sys.stderr.write(f"shouhu: internal error ({type(exc).__name__}); nothing was committed by the failed step\n")
         raise typer.Exit(1)
@@ -126,10 +130,28 @@ def task_complete(task: str, file: str = typer.Argument(..., help="outcome JSON 
 
 
 @app.command()
-def sweep(json_: bool = JSON_OPT) -> None:
-    """One sweeper tick at SHOUHU_NOW: fire due reminders, escalations and watches (once each)."""
+def sweep(every: Optional[float] = typer.Option(None, "--every", help="Keep ticking every N seconds in this process (Ctrl-C stops)."),
+          json_: bool = JSON_OPT) -> None:
+    """One sweeper tick at SHOUHU_NOW: fire due reminders, escalations and watches (once each).
+
+    With --every, the embedded scheduler: one tick (one flow run) every N seconds, one JSON line each.
+    """
     from shouhu import service
-    _run(service.sweep, json_)
+    if every is None:
+        _run(service.sweep, json_)
+        return
+    if every <= 0:
+        _emit({"error": {"code": "invalid_value", "message": "--every must be a positive number of seconds", "field": "every"}}, json_)
+        raise typer.Exit(2)
+    import time
+
+    try:
+        while True:
+            started = time.monotonic()
+            _run(service.sweep, True)
+            time.sleep(max(0.0, every - (time.monotonic() - started)))
+    except KeyboardInterrupt:
+        raise typer.Exit(0)
 
 
 @app.command()

@@ -66,17 +66,19 @@ def report(start_text: str, end_text: str, jurisdiction: str | None = None) -> d
     by_case: dict[Any, list[Task]] = defaultdict(list)
     for task in case_tasks:
         by_case[task.case_id].append(task)
-    dispatch, assessment_start, plan = [], [], []
+    # (measure, unit) → minutes from the case's opening; the unit is the one whose task it was
+    clocks: dict[tuple[str, str], list[float]] = defaultdict(list)
     for case in opened:
-        tasks = by_case[case.id]
         minutes = lambda at: (at - case.opened_at).total_seconds() / 60  # noqa: E731
-        for task in tasks:
+        for task in by_case[case.id]:
             if task.kind == "emergency_response" and task.completed_at:
-                dispatch.append(minutes(task.completed_at))
+                clocks[("dispatch", task.owner_unit)].append(minutes(task.completed_at))
             if task.kind == "assessment":
-                assessment_start.append(minutes(task.created_at))
+                clocks[("assessment_start", task.owner_unit)].append(minutes(task.created_at))
                 if task.completed_at:
-                    plan.append(minutes(task.completed_at))
+                    clocks[("plan", task.owner_unit)].append(minutes(task.completed_at))
+    overall = {m: [v for (measure, _), vs in clocks.items() if measure == m for v in vs] for m in ("dispatch", "assessment_start", "plan")}
     return {"from": start.isoformat(), "to": end.isoformat(), "jurisdiction": jurisdiction, "units": units,
-            "cases_opened": len(opened), "minutes_to_dispatch": _minutes(dispatch),
-            "minutes_to_assessment_start": _minutes(assessment_start), "minutes_to_plan": _minutes(plan)}
+            "cases_opened": len(opened), "minutes_to_dispatch": _minutes(overall["dispatch"]),
+            "minutes_to_assessment_start": _minutes(overall["assessment_start"]), "minutes_to_plan": _minutes(overall["plan"]),
+            "case_clocks_by_unit": [{"measure": m, "unit": u, **_minutes(vs)} for (m, u), vs in sorted(clocks.items())]}

@@ -183,3 +183,5 @@ def test_sla_report_counts_on_time_and_times_to_dispatch(db_url: str) -> None:
     row = next(r for r in result["units"] if r["unit"] == "sx-pcs-sc" and r["stage"] == "emergency")
     assert row["on_time"] >= 1 and row["late"] >= 1 and 0 < row["compliance_pct"] < 100
     assert result["minutes_to_dispatch"]["n"] >= 2 and result["minutes_to_dispatch"]["p90"] >= 14 * 60
+    station = next(r for r in result["case_clocks_by_unit"] if r["measure"] == "dispatch" and r["unit"] == "sx-pcs-sc")
+    assert station["n"] >= 2 and station["median"] >= 2 * 60
