@@ -17,10 +17,8 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -34,29 +32,6 @@ config.prepare_prefect_environment()
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-@contextmanager
-def postgres() -> Iterator[str | None]:
-    import psycopg
-
-    admin = os.environ.get("SHOUHU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"shouhu_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        print(f"  PostgreSQL unreachable ({exc}); skipped")
-        yield None
-        return
-    url = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    try:
-        yield url
-    finally:
-        from shouhu import db
-        db.dispose(url)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def bench_backend(label: str, url: str, reports: int, cases: int) -> None:
@@ -124,9 +99,13 @@ def main() -> None:
         print("SQLite:")
         bench_backend("sqlite", f"sqlite:///{Path(os.environ['SHOUHU_HOME']) / 'bench.db'}", args.reports, args.cases)
         print("PostgreSQL:")
-        with postgres() as url:
-            if url:
+        from pgtemp import Unreachable, temporary_database
+
+        try:
+            with temporary_database("shouhu_bench") as url:
                 bench_backend("postgresql", url, args.reports, args.cases)
+        except Unreachable as exc:
+            print(f"  {exc}; skipped")
 
 
 if __name__ == "__main__":

@@ -152,23 +152,14 @@ def main() -> None:
     if args.only != "postgresql":
         run("SQLite", f"sqlite:///{Path(os.environ['SHOUHU_HOME']) / 'sweep-bench.db'}", args.deadlines, args.due, args.children, args.batch)
     if args.only != "sqlite":
-        import psycopg
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        from pgtemp import Unreachable, temporary_database
 
-        admin = os.environ.get("SHOUHU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-        name = f"shouhu_bench_{uuid.uuid4().hex[:8]}"
         try:
-            with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-        except psycopg.OperationalError as exc:
-            print(f"PostgreSQL unreachable ({exc}); skipped")
-            return
-        try:
-            run("PostgreSQL", admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}",
-                args.deadlines, args.due, args.children, args.batch)
-        finally:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
+            with temporary_database("shouhu_bench") as url:
+                run("PostgreSQL", url, args.deadlines, args.due, args.children, args.batch)
+        except Unreachable as exc:
+            print(f"{exc}; skipped")
 
 if __name__ == "__main__":
     main()

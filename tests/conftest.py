@@ -4,7 +4,6 @@ from __future__ import annotations
 import itertools
 import os
 import random
-import uuid
 from datetime import date, datetime, timedelta
 from typing import Any, Iterator
 
@@ -24,36 +23,20 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield PREFECT_API_URL.value()
 
 
-PG_ADMIN = os.environ.get("SHOUHU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _postgres_url() -> Iterator[str]:
-    import psycopg
-
-    name = f"shouhu_test_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        if os.environ.get("SHOUHU_REQUIRE_POSTGRES"):
-            pytest.fail(f"PostgreSQL required (SHOUHU_REQUIRE_POSTGRES) but unreachable at {PG_ADMIN}: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN}: {exc}")
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        from shouhu import db
-        db.dispose(f"{base}/{name}")
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'shouhu.db'}"
         return
-    yield from _postgres_url()
+    from pgtemp import Unreachable, temporary_database
+
+    try:
+        with temporary_database() as url:
+            yield url
+    except Unreachable as exc:
+        if os.environ.get("SHOUHU_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL required (SHOUHU_REQUIRE_POSTGRES) but {exc}")
+        pytest.skip(str(exc))
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from conftest import make_report
-from models import Breach, ClockFire, Deadline, Notification, TimelineEvent
+from models import ClockFire, Deadline, Notification, TimelineEvent
 from shouhu import clock, db, service
 from tasks import sweep
 
