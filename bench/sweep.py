@@ -64,13 +64,13 @@ def generate(conn, dialect: str, cases: int, watches_per_case: int) -> None:  # 
         "FROM \"case\" WHERE case_no LIKE 'BENCH-%'"))
     # Each task's clock points at its level-1 step (after the two reminders), due at T.
     conn.execute(text(
-        "INSERT INTO deadline (id, case_id, task_id, kind, starts_at, due_at, rule, status, next_step, next_fire_at, level, supervised) "
-        f"SELECT {g['uuid']}, case_id, id, kind, created_at, due_at, {g['json']}, 'open', 2, due_at, 0, {g['false']} FROM task "
+        "INSERT INTO deadline (id, case_id, task_id, kind, starts_at, due_at, rule, status, next_step, next_fire_at) "
+        f"SELECT {g['uuid']}, case_id, id, kind, created_at, due_at, {g['json']}, 'open', 2, due_at FROM task "
         "WHERE owner_unit = 'sx-pcs-sc' AND status = 'open'"))
     if watches_per_case:
         conn.execute(text(
-            "INSERT INTO deadline (id, case_id, task_id, kind, starts_at, due_at, rule, status, next_step, next_fire_at, level, supervised) "
-            f"SELECT {g['uuid']}, c.id, NULL, 'refusal_watch', {g['t_start']}, {g['t_far']}, {g['json']}, 'open', 0, {g['t_far']}, 0, {g['false']} "
+            "INSERT INTO deadline (id, case_id, task_id, kind, starts_at, due_at, rule, status, next_step, next_fire_at) "
+            f"SELECT {g['uuid']}, c.id, NULL, 'refusal_watch', {g['t_start']}, {g['t_far']}, {g['json']}, 'open', 0, {g['t_far']} "
             f"FROM \"case\" c CROSS JOIN ({g['rows'].replace(':n', ':w')}) AS w WHERE c.case_no LIKE 'BENCH-%'"), {"n": cases, "w": watches_per_case})
 
 
@@ -104,8 +104,8 @@ def run(label: str, url: str, deadlines: int, due: int, children: int, batch: in
     with eng.begin() as conn:
         g = sql_for(dialect)
         conn.execute(text(
-            "INSERT INTO deadline (id, case_id, task_id, kind, starts_at, due_at, rule, status, next_step, next_fire_at, level, supervised) "
-            f"SELECT {g['uuid']}, c.id, NULL, 'refusal_watch', {g['t_start']}, {g['t_far']}, {g['json']}, 'open', 0, {g['t_far']}, 0, {g['false']} "
+            "INSERT INTO deadline (id, case_id, task_id, kind, starts_at, due_at, rule, status, next_step, next_fire_at) "
+            f"SELECT {g['uuid']}, c.id, NULL, 'refusal_watch', {g['t_start']}, {g['t_far']}, {g['json']}, 'open', 0, {g['t_far']} "
             f"FROM \"case\" c CROSS JOIN ({g['rows'].replace(':n', ':w')}) AS w WHERE c.case_no LIKE 'BENCH-%'"),
             {"w": max(0, (deadlines - due) // due)})
         if dialect == "postgresql":

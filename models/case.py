@@ -120,8 +120,7 @@ class Deadline(SQLModel, table=True):
     resolved_at: datetime | None = when(nullable=True)
     next_step: int = 0
     next_fire_at: datetime | None = when(nullable=True, index=True)
-    level: int = 0  # escalation level reached (0: not overdue)
-    supervised: bool = False  # 督办: the last level has fired
+    # The escalation level reached and 督办 live on the task's Breach, not here.
 
 
 class ClockFire(SQLModel, table=True):

@@ -6,6 +6,7 @@ so three months of work take a minute. The child is fictional and never named on
 from __future__ import annotations
 
 import random
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,8 @@ from sqlmodel import Session, select
 
 from models import User
 from shouhu import clock, db, idnumber, policy, service
-from shouhu.vocab import STAGE_NAMES_ZH
+from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH
+from tasks.transition import task_title
 
 console = Console(highlight=False, width=150)
 REGION = {"yantai": "370611", "sixian": "341324", "yunyang": "500235", "wuhai": "150302", "mentougou": "110109"}
@@ -45,10 +47,9 @@ def _complete(task: dict[str, Any], outcome: dict[str, Any], user: str) -> dict[
     return service.complete_task(task["task_id"], outcome, user)
 
 
-def _show_tasks(case: dict[str, Any]) -> None:
-    for t in case["tasks"]:
-        if t["status"] == "open":
-            console.print(f"  [yellow]待办[/] {t['kind']}{'·' + t['subject'] if t['subject'] else ''} → {t['owner_unit']}，时限 {t['due_at'][:16].replace('T', ' ')}")
+def _show_tasks(p: policy.Pack, case: dict[str, Any]) -> None:
+    for t in sorted((t for t in case["tasks"] if t["status"] == "open"), key=lambda t: t["due_at"]):
+        console.print(f"  [yellow]待办[/] {task_title(p, t['kind'], t['subject'])} → {p.unit(t['owner_unit']).name}，时限 {t['due_at'][:16].replace('T', ' ')}")
 
 
 def run_demo(jurisdiction: str) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def run_demo(jurisdiction: str) -> dict[str, Any]:
     opened = service.submit_report(report, intake)
     case = service.show_case(opened["case_id"], intake, record_read=False)
     console.print(f"  案件 [bold]{case['case_no']}[/] 已受理，进入 {STAGE_NAMES_ZH[case['stage']]}；已通知派出所与县公安局。")
-    _show_tasks(case)
+    _show_tasks(p, case)
 
     clock.advance(hours=2)
     police = _user(jurisdiction, "police")
@@ -85,7 +86,7 @@ def run_demo(jurisdiction: str) -> dict[str, Any]:
     _say(STEPS["emergency"], f"民警 {police} 出警调查：对监护人训诫教育、落实委托照护{'、办理书面交接' if 'written_handover' in measures else ''}。")
     case = _complete(_open(case, "emergency_response")[0], {"unfounded": False, "measures": measures, "notes": "已出警"}, police)
     console.print(f"  公安机关通报{p.word('township')}，案件进入 {STAGE_NAMES_ZH[case['stage']]}。")
-    _show_tasks(case)
+    _show_tasks(p, case)
 
     clock.advance(days=1)
     worker = _user(jurisdiction, "township_caseworker", township.code)
@@ -95,7 +96,7 @@ def run_demo(jurisdiction: str) -> dict[str, Any]:
         "services": ["guardianship_guidance", "psychological_counseling"], "intervention_needed": True,
         "plan": "心理疏导、监护指导，每月回访", "notes": ""}, worker)
     console.print(f"  帮扶方案已制定：服务转介 2 项，回访 {p.follow_up.by_risk['high'].count} 次；案件进入 {STAGE_NAMES_ZH[case['stage']]}。")
-    _show_tasks(case)
+    _show_tasks(p, case)
 
     assessed_at = clock.now()
     civil = _user(jurisdiction, "civil_affairs", next(t["owner_unit"] for t in case["tasks"] if t["kind"] == "temporary_guardianship"))
@@ -112,7 +113,8 @@ def run_demo(jurisdiction: str) -> dict[str, Any]:
     clock.set_now(assessed_at + timedelta(days=7))
     petitioner = _user(jurisdiction, "civil_affairs", _open(case, "court_petition")[0]["owner_unit"])
     ground = p.petition_grounds.value["unattended_danger_unchanged"].label
-    _say(STEPS["intervention"], f"民政部门向人民法院申请撤销监护人资格，事由：{ground}（{p.petition_grounds.source}）。")
+    cited = re.search(r"seed \d{3} §\S+", p.petition_grounds.source)
+    _say(STEPS["intervention"], f"民政部门向人民法院申请撤销监护人资格，事由：{ground}" + (f"（依据 {cited.group(0)}）。" if cited else "。"))
     case = _complete(_open(case, "court_petition")[0], {"filed": True, "ground": "unattended_danger_unchanged", "petitioner": "civil_affairs"}, petitioner)
 
     def visit(task: dict[str, Any]) -> dict[str, Any]:
@@ -141,7 +143,7 @@ def run_demo(jurisdiction: str) -> dict[str, Any]:
     for col_name in ("#", "时间", "阶段", "事件", "经办", "摘要", "哈希"):
         table.add_column(col_name, overflow="fold")
     for e in events:
-        table.add_row(str(e["seq"]), e["at"][5:16].replace("T", " "), STAGE_NAMES_ZH.get(e["stage"], e["stage"]), e["kind"],
+        table.add_row(str(e["seq"]), e["at"][5:16].replace("T", " "), STAGE_NAMES_ZH.get(e["stage"], e["stage"]), EVENT_NAMES_ZH.get(e["kind"], e["kind"]),
                       e["actor"], e["summary"], e["hash"][:10])
     console.print(table)
     verdict = service.verify_case(case["case_id"], intake)

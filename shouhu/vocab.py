@@ -41,6 +41,21 @@ Selector = Literal[
 ]
 RiskLevel = Literal["low", "medium", "high"]
 
+# How timeline events and notifications are named to people (codes stay in JSON for scripts).
+EVENT_NAMES_ZH = {
+    "case_opened": "受理立案", "report_attached": "新报告并案", "linked_case": "关联外地案件", "late_report": "迟报提示",
+    "task_opened": "派发任务", "task_completed": "完成任务", "task_cancelled": "取消任务", "notification_queued": "发出通知",
+    "measure_taken": "应急措施", "stage_changed": "阶段变更", "assessment_recorded": "评估结论", "visit_concern": "回访发现问题",
+    "temporary_care_arranged": "临时照料", "guardian_measures": "监护人处置", "temporary_guardianship": "临时监护",
+    "court_petition_filed": "申请撤销监护", "court_petition_not_filed": "不申请撤销", "court_ruling": "法院裁定",
+    "placement": "安置", "case_closed": "结案", "case_read": "查阅案卷", "calendar_fallback": "日历提示",
+    "watch_started": "开始监测", "petition_ground_available": "事由成立提示", "deadline_reminder": "到期提醒",
+    "deadline_escalated": "逾期升级",
+    # notification events
+    "township_notice": "通报乡镇", "intervention_opened": "监护干预告知", "measure": "应急协助", "reminder": "到期提醒",
+    "escalation": "逾期升级", "refusal_watch": "拒不履责提示",
+}
+
 STAGE_NAMES_ZH = {
     "emergency": "应急处置", "assessment": "评估帮扶", "intervention": "监护干预", "closed": "已结案",
 }

@@ -23,7 +23,6 @@ from sqlalchemy import insert
 from models import Breach, Case, ClockFire, Deadline, Notification, Task, TimelineEvent
 from shouhu import db
 from shouhu.clock import held_at, now
-from shouhu.policy import pack
 from tasks import clocks, rounds
 from tasks.transition import Transition, format_due
 
@@ -175,7 +174,6 @@ def fire(t: Transition, d: Deadline, task: Task | None, step: clocks.Step, batch
     last = step.level == levels
     target = clocks.escalation_target(t.pack, task.owner_unit, step.level)
     recipients = [target] + ([clocks.escalation_target(t.pack, task.owner_unit, levels + 1)] if last else [])
-    d.level, d.supervised = step.level, last
     clocks.open_or_raise_breach(t.session, d, t.case, task, step.level, last, batch)
     names = "、".join(t.unit_name(u) for u in dict.fromkeys(recipients))
     t.record("deadline_escalated", f"{title} 逾期（{task.owner_unit}），第 {step.level} 级{'，督办' if last else ''}：通知 {names}",

@@ -18,7 +18,7 @@ from shouhu import timeline, units, workdays
 from shouhu.clock import now
 from shouhu.errors import Conflict, InvalidInput
 from shouhu.policy import Due, Pack, pack
-from shouhu.vocab import STAGE_NAMES_ZH
+from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH
 from tasks import clocks
 
 OPEN_WORK_KINDS = {"service", "follow_up_visit", "holiday_patrol", "temporary_care", "warning_letter_visit", "guardian_measures",
@@ -31,6 +31,17 @@ def lock_case(session: Session, case_id: uuid.UUID) -> Case:
     if case is None:
         raise InvalidInput("unknown_case", f"no case {case_id}", "case")
     return case
+
+
+def task_title(p: Pack, kind: str, subject: str | None) -> str:
+    """A task as people name it: 出警调查…, 服务转介：心理疏导, 回访（1/3）."""
+    if kind == "service" and subject:
+        return f"服务转介：{p.services[subject].title}"
+    if kind == "follow_up_visit":
+        return f"回访（{subject}）"
+    if kind == "holiday_patrol":
+        return f"{subject}：重点对象随访"
+    return p.tasks[kind].title
 
 
 def format_due(at: datetime) -> str:
@@ -188,7 +199,7 @@ class Transition:
             else:
                 self.session.add(Notification(**row))
         if recipients:
-            self.record("notification_queued", f"通知 {'、'.join(self.unit_name(u) for u in recipients)}：{event}",
+            self.record("notification_queued", f"通知 {'、'.join(self.unit_name(u) for u in recipients)}：{EVENT_NAMES_ZH.get(event, event)}",
                         event=event, units=recipients)
         return recipients
 
@@ -213,15 +224,7 @@ class Transition:
                         "duration": duration.model_dump(exclude_none=True)}
 
     def title(self, task: Task | None) -> str:
-        if task is None:
-            return ""
-        if task.kind == "service" and task.subject:
-            return f"服务转介：{self.pack.services[task.subject].title}"
-        if task.kind == "follow_up_visit":
-            return f"回访（{task.subject}）"
-        if task.kind == "holiday_patrol":
-            return f"{task.subject}：重点对象随访"
-        return self.pack.tasks[task.kind].title
+        return task_title(self.pack, task.kind, task.subject) if task else ""
 
     def unit_name(self, code: str) -> str:
         return self.pack.unit(code).name

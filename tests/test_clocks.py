@@ -130,7 +130,7 @@ def test_two_sweeper_processes_fire_each_step_exactly_once(db_url: str) -> None:
     cases = [emergency_case()[0] for _ in range(40)]
     ids = [uuid.UUID(c["case_id"]) for c in cases]
     code = ("import sys, time; from datetime import datetime; from tasks.sweep import tick;"
-            "time.sleep(max(0, float(sys.argv[1]) - time.time())); print(tick(datetime.fromisoformat(sys.argv[2]), batch=7))")
+            "time.sleep(max(0, float(sys.argv[1]) - time.time())); print(tick(datetime.fromisoformat(sys.argv[2]), batch=2))")
     start = str(__import__("time").time() + 4)
     env = {**os.environ, "SHOUHU_DATABASE_URL": db_url}
     procs = [subprocess.Popen([sys.executable, "-c", code, start, at(40).isoformat()], env=env, stdout=subprocess.PIPE, text=True)

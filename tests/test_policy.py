@@ -33,44 +33,34 @@ def test_seed_peculiarities_are_in_the_packs() -> None:
     assert "parent_detained" not in policy.pack("sixian").required_measures.value
 
 
-def _copy_packs(tmp_path: Path) -> Path:
+def _broken(tmp_path: Path, name: str, old: str, new: str) -> PolicyError:
+    """Copy every pack, break `name` by replacing `old` (which must be there) with `new`; the loader's error."""
     for f in config.POLICY_DIR.glob("*.yaml"):
         shutil.copy(f, tmp_path / f.name)
-    return tmp_path
+    text = (tmp_path / f"{name}.yaml").read_text(encoding="utf-8")
+    assert old in text, old
+    (tmp_path / f"{name}.yaml").write_text(text.replace(old, new) if old else new, encoding="utf-8")
+    with pytest.raises(PolicyError) as err:
+        policy.load_pack(name, tmp_path)
+    return err.value
 
 
 def test_a_rule_without_a_source_is_refused(tmp_path: Path) -> None:
-    d = _copy_packs(tmp_path)
-    text = (d / "sixian.yaml").read_text(encoding="utf-8")
-    (d / "sixian.yaml").write_text(text.replace('source: "seed 001 §二(一)6 村（居）民委员会应建立', 'source: "because we said so 村（居）民委员会应建立'), encoding="utf-8")
-    with pytest.raises(PolicyError) as err:
-        policy.load_pack("sixian", d)
-    assert err.value.file == "sixian.yaml"
-    assert err.value.key == "verification_visits.source"
-    assert "local default" in err.value.problem
+    err = _broken(tmp_path, "sixian", 'source: "seed 001 §二(一)6 村（居）民委员会应建立', 'source: "because we said so 村（居）民委员会应建立')
+    assert (err.file, err.key) == ("sixian.yaml", "verification_visits.source")
+    assert "local default" in err.problem
 
 
 def test_a_bad_value_names_file_key_and_problem(tmp_path: Path) -> None:
-    d = _copy_packs(tmp_path)
-    text = (d / "wuhai.yaml").read_text(encoding="utf-8")
-    (d / "wuhai.yaml").write_text(text.replace("high: {every: {days: 30}, count: 3}", "high: {every: {weeks: 4}, count: 3}"), encoding="utf-8")
-    with pytest.raises(PolicyError) as err:
-        policy.load_pack("wuhai", d)
-    assert (err.value.file, err.value.key) == ("wuhai.yaml", "follow_up.by_risk.high.every.weeks")
+    err = _broken(tmp_path, "wuhai", "high: {every: {days: 30}, count: 3}", "high: {every: {weeks: 4}, count: 3}")
+    assert (err.file, err.key) == ("wuhai.yaml", "follow_up.by_risk.high.every.weeks")
 
 
 def test_a_unit_naming_an_unknown_parent_is_refused(tmp_path: Path) -> None:
-    d = _copy_packs(tmp_path)
-    text = (d / "yantai.yaml").read_text(encoding="utf-8")
-    (d / "yantai.yaml").write_text(text.replace("parent: yt-t-mq, supervisor: yt-t-mq", "parent: yt-t-nowhere, supervisor: yt-t-mq"), encoding="utf-8")
-    with pytest.raises(PolicyError) as err:
-        policy.load_pack("yantai", d)
-    assert err.value.file == "yantai.yaml" and err.value.key.endswith(".parent") and "yt-t-nowhere" in err.value.problem
+    err = _broken(tmp_path, "yantai", "parent: yt-t-mq, supervisor: yt-t-mq", "parent: yt-t-nowhere, supervisor: yt-t-mq")
+    assert err.file == "yantai.yaml" and err.key.endswith(".parent") and "yt-t-nowhere" in err.problem
 
 
 def test_broken_yaml_is_a_clear_error(tmp_path: Path) -> None:
-    d = _copy_packs(tmp_path)
-    (d / "yunyang.yaml").write_text("pack: yunyang\nunits: [unclosed\n", encoding="utf-8")
-    with pytest.raises(PolicyError) as err:
-        policy.load_pack("yunyang", d)
-    assert err.value.file == "yunyang.yaml" and "YAML" in err.value.problem
+    err = _broken(tmp_path, "yunyang", "", "pack: yunyang\nunits: [unclosed\n")
+    assert err.file == "yunyang.yaml" and "YAML" in err.problem
