@@ -137,6 +137,13 @@ def run(label: str, url: str, deadlines: int, due: int, children: int, batch: in
         made = rounds.generate_verification_round(session, "sixian", date(2027, 1, 5))
     print(f"  verification round 2027Q1 for the ledger: {made:,} visits in {time.perf_counter() - started:.1f} s (one INSERT … SELECT); "
           f"peak RSS {peak_mb():.0f} MB")
+    from tasks import verification
+
+    started = time.perf_counter()
+    with clock.held_at(datetime.fromisoformat("2027-04-01T00:01:00+08:00")), db.transaction() as session:
+        sent = verification.escalate_overdue(session, clock.now())
+    print(f"  overdue escalation of 2027Q1's open visits at period end: {sent} unit messages in {time.perf_counter() - started:.1f} s "
+          "(one GROUP BY)")
     clock.set_now(None)
     db.dispose(url)
 

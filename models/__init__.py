@@ -1,4 +1,5 @@
 """Every table, imported here so `SQLModel.metadata` knows them all."""
+from models.audit import AccessRecord
 from models.case import Breach, Case, ClockFire, Command, Counter, Deadline, Report, Reporter, Task
 from models.child import Child, Guardian
 from models.document import Document
@@ -8,6 +9,6 @@ from models.outbox import Notification
 from models.timeline import TimelineEvent
 
 __all__ = [
-    "Breach", "Case", "ClockFire", "Command", "Counter", "Deadline", "Report", "Reporter", "Task", "Child", "Guardian",
+    "AccessRecord", "Breach", "Case", "ClockFire", "Command", "Counter", "Deadline", "Report", "Reporter", "Task", "Child", "Guardian",
     "Document", "Jurisdiction", "Unit", "User", "Notification", "TimelineEvent", "VerificationVisit",
 ]

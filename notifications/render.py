@@ -25,9 +25,17 @@ def _env() -> Environment:
     )
 
 
+def _base() -> str:
+    return os.environ.get("SHOUHU_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
 def case_link(case_no: str) -> str:
-    base = os.environ.get("SHOUHU_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-    return f"{base}/cases/{case_no}"
+    return f"{_base()}/cases/{case_no}"
+
+
+def visits_link(unit: str) -> str:
+    """A unit's verification ledger: the unit code is the only thing in the address."""
+    return f"{_base()}/visits?unit={unit}"
 
 
 def render(event: str, **context: str) -> tuple[str, str]:

@@ -162,6 +162,35 @@ def breaches(jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"),
     _run(lambda: service.list_breaches(jurisdiction, unit, open_), json_)
 
 
+visits_app = typer.Typer(no_args_is_help=True, help="The village verification ledger (seed 001 §二(一)6 每季度核实).")
+app.add_typer(visits_app, name="visits")
+
+
+@visits_app.command("list")
+def visits_list(unit: str = typer.Option(..., "--unit"), period: Optional[str] = typer.Option(None, "--period", help="e.g. 2026Q4"),
+                open_: bool = typer.Option(False, "--open", help="Only visits not yet done."), as_: Optional[str] = AS_OPT,
+                json_: bool = JSON_OPT) -> None:
+    """A unit's verification visits, with whom to visit (the read is recorded; needs --as or SHOUHU_USER)."""
+    from shouhu import service
+    _run(lambda: service.list_visits(as_, unit, period, open_), json_)
+
+
+@visits_app.command("complete")
+def visits_complete(visit: str, file: str = typer.Argument(..., help="outcome JSON file, or -"), as_: Optional[str] = AS_OPT,
+                    json_: bool = JSON_OPT) -> None:
+    """Record a verification visit: family, guardianship and schooling as found."""
+    from shouhu import service
+    _run(lambda: service.complete_visit(visit, _read_input(file), as_), json_)
+
+
+@visits_app.command("summary")
+def visits_summary(jurisdiction: str = typer.Option(..., "--jurisdiction"), period: Optional[str] = typer.Option(None, "--period"),
+                   json_: bool = JSON_OPT) -> None:
+    """Per unit and period: visits due, done, open and overdue (counts only)."""
+    from shouhu import service
+    _run(lambda: service.visit_summary(jurisdiction, period), json_)
+
+
 sla_app = typer.Typer(no_args_is_help=True, help="Service-level figures for managers.")
 app.add_typer(sla_app, name="sla")
 

@@ -180,6 +180,16 @@ class PlacementOutcome(Input):
     notes: str = ""
 
 
+class VerificationOutcome(Input):
+    """A village verification visit (seed 001 §二(一)6: 家庭情况、监护情况、就学情况)."""
+    visited_on: date
+    guardianship: Literal["adequate", "inadequate", "absent"]
+    schooling: Literal["in_school", "not_school_age", "out_of_school"]
+    family_changed: bool
+    concerns: list[Situation] = []
+    notes: str = ""
+
+
 OUTCOMES: dict[str, type[Input]] = {
     "emergency_response": EmergencyOutcome,
     "temporary_care": TemporaryCareOutcome,

@@ -22,8 +22,8 @@ from sqlalchemy import insert
 
 from models import Breach, Case, ClockFire, Deadline, Notification, Task, TimelineEvent
 from shouhu import db
-from shouhu.clock import held_at, now
-from tasks import clocks, rounds
+from shouhu.clock import CHINA_TZ, held_at, now
+from tasks import clocks, rounds, verification
 from tasks.transition import Transition, format_due
 
 log = logging.getLogger("shouhu.sweeper")
@@ -34,7 +34,9 @@ def tick(as_of: datetime | None = None, batch: int = BATCH) -> dict[str, Any]:
     """Fire what is due as of `as_of` (default: the clock). Returns counts, never personal data."""
     as_of = as_of or now()
     with held_at(as_of):
-        started = rounds.start_due_rounds(as_of.date())
+        started = rounds.start_due_rounds(as_of.astimezone(CHINA_TZ).date())
+        with db.transaction() as session:
+            started["verification_escalations"] = verification.escalate_overdue(session, as_of)
         return {**_tick(as_of, batch), "started": started}
 
 
