@@ -1,4 +1,5 @@
-"""The sweeper: one tick "as of now" fires every reminder, escalation and watch that has come.
+"""The sweeper: one tick "as of now" fires every reminder, escalation and watch that has come,
+then sends what it queued (supervisors hear of an escalation within seconds, not a minute).
 
 Deployed every minute (prefect.yaml); `shouhu sweep` runs one tick at SHOUHU_NOW.
 """
@@ -8,10 +9,13 @@ from typing import Any
 
 from prefect import flow
 
+from notifications.dispatch import dispatch
 from shouhu.clock import parse_instant
 from tasks.sweep import tick
 
 
 @flow(name="sweeper", description="Fire due reminders, escalations and watches, once each")
 async def sweeper(as_of: str | None = None) -> dict[str, Any]:
-    return tick(parse_instant(as_of, "as_of") if as_of else None)
+    result = tick(parse_instant(as_of, "as_of") if as_of else None)
+    result["dispatched"] = dispatch()
+    return result

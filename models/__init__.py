@@ -5,10 +5,10 @@ from models.child import Child, Guardian
 from models.document import Document
 from models.ledger import VerificationVisit
 from models.org import Jurisdiction, Unit, User
-from models.outbox import Notification
+from models.outbox import Delivery, Notification
 from models.timeline import TimelineEvent
 
 __all__ = [
     "AccessRecord", "Breach", "Case", "ClockFire", "Command", "Counter", "Deadline", "Report", "Reporter", "Task", "Child", "Guardian",
-    "Document", "Jurisdiction", "Unit", "User", "Notification", "TimelineEvent", "VerificationVisit",
+    "Document", "Jurisdiction", "Unit", "User", "Delivery", "Notification", "TimelineEvent", "VerificationVisit",
 ]

@@ -33,6 +33,10 @@ def case_link(case_no: str) -> str:
     return f"{_base()}/cases/{case_no}"
 
 
+def board_link() -> str:
+    return f"{_base()}/board"
+
+
 def visits_link(unit: str) -> str:
     """A unit's verification ledger: the unit code is the only thing in the address."""
     return f"{_base()}/visits?unit={unit}"

@@ -137,8 +137,13 @@ def sweep(every: Optional[float] = typer.Option(None, "--every", help="Keep tick
     With --every, the embedded scheduler: one tick (one flow run) every N seconds, one JSON line each.
     """
     from shouhu import service
+    _repeat(service.sweep, every, json_)
+
+
+def _repeat(action: Callable[[], Any], every: Optional[float], json_: bool) -> None:
+    """Once, or every N seconds in this process (one JSON line each) until Ctrl-C."""
     if every is None:
-        _run(service.sweep, json_)
+        _run(action, json_)
         return
     if every <= 0:
         _emit({"error": {"code": "invalid_value", "message": "--every must be a positive number of seconds", "field": "every"}}, json_)
@@ -148,7 +153,7 @@ def sweep(every: Optional[float] = typer.Option(None, "--every", help="Keep tick
     try:
         while True:
             started = time.monotonic()
-            _run(service.sweep, True)
+            _run(action, True)
             time.sleep(max(0.0, every - (time.monotonic() - started)))
     except KeyboardInterrupt:
         raise typer.Exit(0)
@@ -189,6 +194,40 @@ def visits_summary(jurisdiction: str = typer.Option(..., "--jurisdiction"), peri
     """Per unit and period: visits due, done, open and overdue (counts only)."""
     from shouhu import service
     _run(lambda: service.visit_summary(jurisdiction, period), json_)
+
+
+@app.command()
+def inbox(unit: str = typer.Option(..., "--unit"), json_: bool = JSON_OPT) -> None:
+    """A unit's in-app messages, newest first, with each external delivery's status."""
+    from shouhu import service
+    _run(lambda: service.inbox(unit), json_)
+
+
+@app.command()
+def outbox(status: Optional[str] = typer.Option(None, "--status", help="pending, sent or failed"),
+           jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"), json_: bool = JSON_OPT) -> None:
+    """External deliveries (for managers: --status failed is what nobody received)."""
+    from shouhu import service
+    _run(lambda: service.outbox(status, jurisdiction), json_)
+
+
+@app.command()
+def dispatch(every: Optional[float] = typer.Option(None, "--every", help="Keep dispatching every N seconds (Ctrl-C stops)."),
+             json_: bool = JSON_OPT) -> None:
+    """Send queued notifications now (one flow run); the routing file is checked first."""
+    from shouhu import service
+    _repeat(service.dispatch_now, every, json_)
+
+
+routing_app = typer.Typer(no_args_is_help=True, help="The deployment's routing file (SHOUHU_ROUTING).")
+app.add_typer(routing_app, name="routing")
+
+
+@routing_app.command("check")
+def routing_check(json_: bool = JSON_OPT) -> None:
+    """Check the routing file: units known, URLs valid, secrets present (exit 2 names the unit)."""
+    from shouhu import service
+    _run(service.check_routing, json_)
 
 
 sla_app = typer.Typer(no_args_is_help=True, help="Service-level figures for managers.")

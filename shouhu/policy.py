@@ -107,6 +107,14 @@ class PatrolWindow(Strict):
     end: str = Field(pattern=r"^\d\d-\d\d$")
 
 
+class DeliveryRule(Strict):
+    max_attempts: int = Field(ge=1, le=50)
+    first_retry_seconds: int = Field(ge=1)  # doubles after each failure…
+    max_retry_seconds: int = Field(ge=1)  # …up to this
+    lease_seconds: int = Field(ge=5)  # a claimed message is resent after this if its sender died
+    digest_hour: int = Field(ge=0, le=23)  # managers' daily digest, Beijing time
+
+
 class EscalationLevel(Strict):
     after: Duration | None = None  # after the due time; null: at due
 
@@ -152,6 +160,7 @@ class Pack(Strict):
     holidays: Value[list[date]]
     reminders: Value[list[float]]
     escalation: Value[dict[str, list[EscalationLevel]]]
+    delivery: Value[DeliveryRule]
     units: Value[list[UnitRule]] | None = None
     demo_users: Value[list[UserRule]] | None = None
 

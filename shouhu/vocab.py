@@ -53,7 +53,8 @@ EVENT_NAMES_ZH = {
     "deadline_escalated": "逾期升级",
     # notification events
     "township_notice": "通报乡镇", "intervention_opened": "监护干预告知", "measure": "应急协助", "reminder": "到期提醒",
-    "escalation": "逾期升级", "refusal_watch": "拒不履责提示",
+    "escalation": "逾期升级", "refusal_watch": "拒不履责提示", "reporter_feedback": "告知报告人", "delivery_failed": "消息未送达",
+    "delivery_attempt": "消息发送", "document_issued": "生成文书", "daily_digest": "每日汇总",
 }
 
 STAGE_NAMES_ZH = {

@@ -54,7 +54,16 @@ def rehearse(command: Command, procedure: Procedure) -> None:
 
 
 def apply_command(command_id: str, procedure: Procedure) -> dict[str, Any]:
-    """Apply a pending command once; a replay returns the stored result."""
+    """Apply a pending command once (a replay returns the stored result), then send what it queued."""
+    result = _apply_with_retries(command_id, procedure)
+    if "case_id" in result:
+        from notifications.dispatch import after_transition
+
+        after_transition(result["case_id"])
+    return result
+
+
+def _apply_with_retries(command_id: str, procedure: Procedure) -> dict[str, Any]:
     for delay in RETRY_DELAYS:
         try:
             return _apply_once(command_id, procedure)

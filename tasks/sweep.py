@@ -23,6 +23,7 @@ from sqlalchemy import insert
 from models import Breach, Case, ClockFire, Deadline, Notification, Task, TimelineEvent
 from shouhu import db
 from shouhu.clock import CHINA_TZ, held_at, now
+from notifications import digest
 from tasks import clocks, rounds, verification
 from tasks.transition import Transition, format_due
 
@@ -37,6 +38,7 @@ def tick(as_of: datetime | None = None, batch: int = BATCH) -> dict[str, Any]:
         started = rounds.start_due_rounds(as_of.astimezone(CHINA_TZ).date())
         with db.transaction() as session:
             started["verification_escalations"] = verification.escalate_overdue(session, as_of)
+            started["digests"] = digest.send_due(session, as_of)
         return {**_tick(as_of, batch), "started": started}
 
 

@@ -171,6 +171,7 @@ class Transition:
         self.record("case_closed", summary, reason=reason, exit_reason=exit_reason,
                     phase_out_until=phase_out_until.isoformat() if phase_out_until else None)
         self.notify("case_closed", detail=summary)
+        self.notify("reporter_feedback", template="reporter_feedback", detail=summary)
 
     # ---- notifications ------------------------------------------------------------
     def notify(self, event: str, template: str | None = None, to: list[str] | None = None,
@@ -192,7 +193,7 @@ class Transition:
                 jurisdiction=self.pack.name, detail=detail,
             )
             key = f"{self.dedupe or self.command.id}:{event}:{task.id if task else ''}"
-            row = {"id": uuid.uuid4(), "case_id": self.case.id, "unit": unit, "event": event, "dedupe_key": key,
+            row = {"id": uuid.uuid4(), "case_id": self.case.id, "jurisdiction": self.case.jurisdiction, "unit": unit, "event": event, "template": template or event, "dedupe_key": key,
                    "subject": subject, "body": body, "status": "queued", "attempts": 0, "created_at": now()}
             if self.batch is not None:
                 self.batch.append((Notification, row))

@@ -97,7 +97,7 @@ def queue(session: Session, p: policy.Pack, unit: str, event: str, key: str, ask
                            link=visits_link(link_unit), unit_name=p.unit(unit).name, jurisdiction=p.name, detail=detail)
     if session.exec(select(Notification.id).where(Notification.dedupe_key == key, Notification.unit == unit)).first():
         return
-    session.add(Notification(unit=unit, event=event, dedupe_key=key, subject=subject, body=body, created_at=now()))
+    session.add(Notification(jurisdiction=p.pack, unit=unit, event=event, template=event, dedupe_key=key, subject=subject, body=body, created_at=now()))
 
 
 def escalate_overdue(session: Session, as_of: datetime) -> int:

@@ -19,4 +19,4 @@ def test_every_deployment_entrypoint_is_a_flow() -> None:
         flow = getattr(module, attr)
         assert isinstance(flow, Flow), deployment["entrypoint"]
         names.add(flow.name)
-    assert {"intake", "emergency", "assessment", "intervention"} <= names
+    assert {"intake", "emergency", "assessment", "intervention", "sweeper", "dispatcher"} <= names

@@ -1,0 +1,97 @@
+"""Real receivers on 127.0.0.1: an HTTP server taking Apprise json:// posts, an SMTP server.
+
+They record exactly what arrived (body, headers, recipients) for the tests to read; the
+webhook can be taken down and brought back on the same port.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from email import message_from_bytes, policy as email_policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Webhook:
+    """POSTs received, in order: {"path", "headers", "json", "at"}."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.delay = delay
+        self._lock = threading.Lock()
+        self.port = 0
+        self._server: ThreadingHTTPServer | None = None
+        self.start()
+
+    def start(self) -> None:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if outer.delay:
+                    time.sleep(outer.delay)
+                with outer._lock:
+                    outer.received.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body or b"{}"),
+                                           "at": time.perf_counter()})
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        """Down: connections to the port are refused until start() again."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.port}/hook"
+
+    def ids(self) -> list[str]:
+        return [r["headers"].get("X-Shouhu-Message-Id", "") for r in self.received]
+
+
+class Mailbox:
+    """An SMTP server (aiosmtpd): messages as {"to", "from", "subject", "text", "headers"}."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.received: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+                msg = message_from_bytes(envelope.content, policy=email_policy.default)
+                part = msg.get_body(preferencelist=("plain", "html"))
+                outer.received.append({"to": list(envelope.rcpt_tos), "from": envelope.mail_from, "subject": str(msg["subject"]),
+                                       "text": part.get_content() if part else "", "headers": dict(msg.items())})
+                return "250 OK"
+
+        self.port = free_port()
+        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def url(self, to: str) -> str:
+        return f"mailto://127.0.0.1:{self.port}?to={to}&from=shouhu@example.gov.cn"
+
+    def stop(self) -> None:
+        self._controller.stop()
