@@ -215,3 +215,55 @@ def test_secrets_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.M
     loaded = routing.load(path)
     assert "s3cret" in loaded.channels("sx-ga")[0].url and loaded.channels("sx-ga")[0].name == "mailto-1"
     assert "s3cret" not in path.read_text(encoding="utf-8")
+
+
+def test_every_template_is_sent_and_no_message_carries_identity(receivers) -> None:  # noqa: ANN001
+    """One case in 2031 (a window no other test touches) made to need every template; then
+    every message in the database and every one received is searched for every name, ID
+    number, address and phone the tests generated."""
+    from shouhu.demo import run_demo
+    from sweep_helpers import tick_at
+
+    hook, mail, _ = receivers
+    hook.stop()  # the station's and township's webhook is down throughout: deliveries fail, supervisors are told
+    start = datetime.fromisoformat("2031-01-05T09:00:00+08:00")
+    clock.set_now(start)
+    report = make_report(discovered_at="2031-01-03T09:00:00+08:00", **{"child.address": "草沟镇新庄村五组3号"})  # 48 h late
+    opened = service.submit_report(report, "sx-intake")
+    service.submit_report({**report, "description": "邻居再次反映孩子独自在家"}, "sx-intake")  # joins the open case
+    service.submit_report(make_report(), "sx-intake")  # another child on the village's ledger, whose visit will be overdue
+    case = service.show_case(opened["case_id"], "sx-police", record_read=False)
+    emergency = next(t for t in case["tasks"] if t["kind"] == "emergency_response")
+    case = service.complete_task(emergency["task_id"], {"unfounded": False, "measures": ["temporary_care"]}, "sx-police")
+    assessment = next(t for t in case["tasks"] if t["kind"] == "assessment")
+    service.complete_task(assessment["task_id"], {"safety": "at_risk", "guardianship": "inadequate", "health": "良好", "risk_level": "low",
+                                                  "services": [], "intervention_needed": False, "guardian_refused_since": "2030-12-01"},
+                          "sx-supervisor-sc")
+    for at in ("2031-01-05T22:00", "2031-01-06T09:01", "2031-01-07T09:01", "2031-01-09T09:01"):  # temporary care: reminder → 3 levels
+        tick_at(at)
+    visit = next(v for v in service.list_visits("sx-director-dg", "sx-v-sc-dg", "2031Q1", open_only=True)
+                 if v["child_name"] == report["child"]["name"])
+    service.complete_visit(visit["visit_id"], {"visited_on": "2031-01-09", "guardianship": "inadequate", "schooling": "in_school",
+                                               "family_changed": True}, "sx-director-dg")
+    tick_at("2031-04-01T00:01")  # the rest of 2031Q1's round is overdue
+    tick_at("2031-06-02T09:00")  # six months of refusal: petition ground 2 (seed 004 §三(二)5)
+    assert run_demo("sixian")["ok"]  # a case through intervention to closing: the remaining hand-offs
+    for _ in range(8):  # let every failing delivery use up its attempts
+        with Session(db.engine()) as s:
+            due = [d.next_attempt_at for d in s.exec(select(Delivery).where(Delivery.status == "pending")).all()]
+        if not due:
+            break
+        clock.set_now(max(max(due), clock.now()))
+        dispatch()
+
+    with Session(db.engine()) as s:
+        mine = s.exec(select(Notification).where(Notification.created_at >= start)).all()
+        everyone = s.exec(select(Notification)).all()
+    templates = {p.name.removesuffix(".txt.j2") for p in (ROOT / "templates" / "notifications").glob("*.txt.j2")}
+    assert templates <= {n.template for n in mine}, templates - {n.template for n in mine}
+    secrets = personal_data()
+    assert {report["child"]["address"], report["child"]["name"], report["reporter"]["phone"]} <= secrets
+    texts = [n.subject + "\n" + n.body for n in everyone]
+    texts += [str(r["json"]) for r in hook.received] + [m["subject"] + m["text"] for m in mail.received]
+    leaks = [(secret, text[:60]) for text in texts for secret in secrets if secret in text]
+    assert leaks == []
