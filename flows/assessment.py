@@ -15,6 +15,7 @@ from prefect import flow
 from models import Task
 from shouhu.clock import now
 from shouhu.inputs import AssessmentOutcome, ServiceOutcome, VisitOutcome
+from tasks import documents
 from tasks.apply import apply_command, completion
 from tasks.closing import review_and_close, start_refusal_watch
 from tasks.transition import Transition
@@ -37,6 +38,8 @@ def record_assessment(t: Transition, task: Task, outcome: AssessmentOutcome) -> 
     for number in range(1, plan.count + 1):
         visit = t.schedule_visit(number, start)
         t.notify("task_opened", task=visit)
+    documents.issue(t, "assessment_report", task.owner_unit, outcome=outcome)
+    documents.issue(t, "assistance_plan", task.owner_unit, outcome=outcome, items=documents.plan_items(t))
     start_refusal_watch(t, outcome.guardian_refused_since)
     if outcome.intervention_needed:
         start_intervention(t, temporary_guardianship=outcome.guardianship in BREACHES or outcome.safety == "in_danger")

@@ -17,6 +17,7 @@ from models import Report, Task
 from shouhu.errors import InvalidInput
 from shouhu.inputs import EmergencyOutcome, TemporaryCareOutcome, VisitOutcome
 from tasks.apply import apply_command, completion
+from tasks import documents
 from tasks.transition import Transition
 
 MEASURE_NAMES = {
@@ -24,6 +25,10 @@ MEASURE_NAMES = {
     "temporary_care": "救助保护机构临时照料", "missing_search": "启动失踪儿童快速查找", "shelter_escort": "护送至临时庇护场所",
     "stop_harm": "制止侵害", "criminal_case": "立案侦查", "written_handover": "书面交接", "medical_treatment": "送医救治",
 }
+
+
+# seed 004 §三(二)3 委托照护 / 临时照料; seed 000 §三(二) 书面交接
+HANDOVER_MEASURES = ("written_handover", "entrusted_care", "temporary_care")
 
 
 def situations_of(t: Transition) -> list[str]:
@@ -59,6 +64,11 @@ def record_emergency_response(t: Transition, task: Task, outcome: EmergencyOutco
             t.open_task_and_notify(t.pack.measure_tasks.value[measure])
         if measure in t.pack.measure_notify.value:
             t.notify("measure", template="measure_notice", to=[t.pack.measure_notify.value[measure]], ask=MEASURE_NAMES[measure])
+    if "warning_letter" in outcome.measures:
+        documents.issue(t, "warning_letter", task.owner_unit)
+    handed = [m for m in outcome.measures if m in HANDOVER_MEASURES]
+    if handed:
+        documents.issue(t, "handover", task.owner_unit, measures="、".join(MEASURE_NAMES[m] for m in handed), notes=outcome.notes)
     t.move_to("assessment")
     t.open_task_and_notify("assessment", event="township_notice", template="township_notice",
                            detail="已采取措施：" + "、".join(MEASURE_NAMES[m] for m in outcome.measures))

@@ -17,6 +17,7 @@ from shouhu import units
 from shouhu.clock import now
 from shouhu.inputs import ReportIn, check_report
 from shouhu.policy import Pack, pack
+from tasks import documents
 from tasks.apply import apply_command, case_tags
 from tasks.transition import Transition, lock_case
 from flows.tagging import tag_current_run
@@ -107,6 +108,8 @@ def open_case_for_report(session: Session, command: Command) -> dict[str, Any]:
                  case_no=other.case_no, jurisdiction=other.jurisdiction)
 
     flag_late_report(t, registered, p, report.reporter.unit)
+    session.flush()
+    documents.issue(t, "intake_form", units.resolve(p, "station", case.township, case.village))
     case.version += 1
     return {"case_id": str(case.id), "case_no": case.case_no, "stage": case.stage,
             "attached_to_existing": existing is not None, "report_id": str(registered.id)}

@@ -14,12 +14,14 @@ from typing import Any
 from prefect import flow
 
 from models import Task
+from shouhu import units
 from shouhu.clock import now
 from shouhu.errors import InvalidInput
 from shouhu.inputs import (
     CourtPetitionOutcome, CourtRulingOutcome, GuardianMeasuresOutcome, PlacementOutcome,
     TemporaryGuardianshipOutcome,
 )
+from tasks import documents
 from tasks.apply import apply_command, completion
 from tasks.closing import add_months, review_and_close, start_refusal_watch
 from tasks.transition import Transition
@@ -37,6 +39,8 @@ def record_guardian_measures(t: Transition, task: Task, outcome: GuardianMeasure
 def record_temporary_guardianship(t: Transition, task: Task, outcome: TemporaryGuardianshipOutcome) -> None:
     t.complete_task(task, outcome.model_dump(mode="json"))
     t.record("temporary_guardianship", "作出临时监护决定" if outcome.decided else "未作出临时监护决定", decided=outcome.decided)
+    if outcome.decided:
+        documents.issue(t, "temporary_guardianship_decision", task.owner_unit, outcome=outcome)
 
 
 def ground_holds(t: Transition, outcome: CourtPetitionOutcome) -> str:
@@ -76,7 +80,16 @@ def record_court_petition(t: Transition, task: Task, outcome: CourtPetitionOutco
     t.complete_task(task, outcome.model_dump(mode="json"))
     t.record("court_petition_filed", f"向人民法院申请撤销监护人资格，事由：{label}", ground=outcome.ground,
              petitioner=outcome.petitioner, source=t.pack.petition_grounds.source)
+    documents.issue(t, "guardianship_petition", task.owner_unit, outcome=outcome, ground=label, court=court_name(t),
+                    petitioner={"relative": "近亲属", "village_committee": "村（居）民委员会"}.get(outcome.petitioner, t.unit_name(task.owner_unit)))
     t.open_task_and_notify("court_ruling")
+
+
+def court_name(t: Transition) -> str:
+    try:
+        return t.unit_name(units.resolve(t.pack, "court", t.case.township))
+    except LookupError:  # a pack without its court on the roster
+        return "人民法院"
 
 
 def record_court_ruling(t: Transition, task: Task, outcome: CourtRulingOutcome) -> None:

@@ -17,4 +17,6 @@ class Document(SQLModel, table=True):
     content_type: str = "text/html"
     content: str
     sha256: str
+    confidential: bool = False  # names the reporter: police and managers only
+    issued_by: str = ""
     created_at: datetime = when()

@@ -1,6 +1,8 @@
 """Who may do what. One place for the rules, used by the CLI now and the web and API later."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session, select
 
 from models import Task, User
@@ -40,3 +42,16 @@ def check_may_complete(actor: User, task: Task, jurisdiction: str) -> None:
 def may_see_reporter(actor: User) -> bool:
     """Reporter identity is confidential (未保法 art. 117; 强制报告意见): police and managers only."""
     return actor.role in REPORTER_VISIBLE_ROLES
+
+
+def check_may_read_case(actor: User, case: Any) -> None:
+    """Who may open a case file and its documents: the case's jurisdiction; a township's
+    caseworker only its township's cases, a village director only its village's.
+    (Police by station area and the web's finer rules: issue 6.) The refusal names no case detail."""
+    allowed = actor.jurisdiction == case.jurisdiction
+    if actor.role == "township_caseworker":
+        allowed = allowed and actor.unit == case.township
+    elif actor.role == "village_director":
+        allowed = allowed and actor.unit == case.village
+    if not allowed:
+        raise InvalidInput("not_permitted", f"{actor.username} ({actor.role}, {actor.unit}) may not read this case file", "as")

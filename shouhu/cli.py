@@ -12,7 +12,7 @@ import typer
 
 # Locals in tracebacks could print a child's data into a log: never show them.
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False, help="Shouhu 守护: child-protection case pipelines.")
-case_app = typer.Typer(no_args_is_help=True, help="One case: show, timeline, verify.")
+case_app = typer.Typer(no_args_is_help=True, help="One case: show, timeline, verify, documents.")
 task_app = typer.Typer(no_args_is_help=True, help="Human tasks: complete one.")
 app.add_typer(case_app, name="case")
 app.add_typer(task_app, name="task")
@@ -26,7 +26,7 @@ def _emit(value: Any, compact: bool) -> None:
     sys.stdout.write(text + "\n")
 
 
-def _run(action: Callable[[], Any], compact: bool, fail_if: Callable[[Any], bool] | None = None) -> None:
+def _run(action: Callable[[], Any], compact: bool, fail_if: Callable[[Any], bool] | None = None, quiet: bool = False) -> None:
     from shouhu.errors import PolicyError, ShouhuError
 
     try:
@@ -45,7 +45,8 @@ def _run(action: Callable[[], Any], compact: bool, fail_if: Callable[[Any], bool
         _emit({"error": {"code": "internal", "message": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}", "field": None}}, compact)
         sys.stderr.write(f"shouhu: internal error ({type(exc).__name__}); nothing was committed by the failed step\n")
         raise typer.Exit(1)
-    _emit(result, compact)
+    if not quiet:
+        _emit(result, compact)
     if fail_if is not None and fail_if(result):
         raise typer.Exit(1)
 
@@ -119,6 +120,29 @@ def case_verify(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) 
     """Check the timeline's hash chain; exit 1 if any event was edited or deleted."""
     from shouhu import service
     _run(lambda: service.verify_case(case, as_), json_, fail_if=lambda r: not r["ok"])
+
+
+@case_app.command("documents")
+def case_documents(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
+    """The case's official documents (the read is recorded; needs --as or SHOUHU_USER)."""
+    from shouhu import service
+    _run(lambda: service.case_documents(case, as_), json_)
+
+
+document_app = typer.Typer(no_args_is_help=True, help="One official document.")
+app.add_typer(document_app, name="document")
+
+
+@document_app.command("show")
+def document_show(document: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
+    """Print a document's printable HTML (with --json: its record, hash check and content)."""
+    from shouhu import service
+    if json_:
+        _run(lambda: service.show_document(document, as_), json_)
+        return
+    holder: dict[str, Any] = {}
+    _run(lambda: holder.setdefault("doc", service.show_document(document, as_)), True, quiet=True)
+    sys.stdout.write(holder["doc"]["content"])
 
 
 @task_app.command("complete")

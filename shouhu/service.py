@@ -391,3 +391,51 @@ def dispatch_now() -> dict[str, Any]:
 
     check_routing()
     return run_flow(dispatcher, ["dispatcher"])
+
+
+# ---- documents (the official file: they carry identity, so reads need a named user) ----
+def _reader_of(s: Session, case: Case, actor_name: str | None, what: str) -> User:
+    from tasks.verification import record_access
+
+    actor = access.user(s, actor_name or os.environ.get("SHOUHU_USER"))
+    try:
+        access.check_may_read_case(actor, case)
+    except InvalidInput as exc:
+        record_access(s, actor.username, what, str(case.id), allowed=False, reason=exc.code)
+        s.commit()
+        raise
+    return actor
+
+
+def case_documents(ref: str, actor_name: str | None) -> list[dict[str, Any]]:
+    from models import Document
+
+    with Session(db.engine()) as s:
+        case = _case(s, ref)
+        actor = _reader_of(s, case, actor_name, "documents_list")
+        docs = s.exec(select(Document).where(Document.case_id == case.id).order_by(col(Document.created_at))).all()
+    _record_read(case.id, actor.username, "documents")
+    return [{"document_id": str(d.id), "kind": d.kind, "title": d.title, "sha256": d.sha256, "created_at": d.created_at.isoformat(),
+             "issued_by": d.issued_by, "confidential": d.confidential}
+            for d in docs if not d.confidential or access.may_see_reporter(actor)]
+
+
+def show_document(doc_ref: str, actor_name: str | None) -> dict[str, Any]:
+    """One document; its hash is checked against the stored one as it is read."""
+    from models import Document
+
+    with Session(db.engine()) as s:
+        try:
+            doc = s.get(Document, uuid.UUID(doc_ref))
+        except ValueError:
+            doc = None
+        if doc is None:
+            raise NotFound("unknown_document", f"no document {doc_ref!r}", "document")
+        case = s.get(Case, doc.case_id)
+        actor = _reader_of(s, case, actor_name, "document_read")
+        if doc.confidential and not access.may_see_reporter(actor):
+            raise InvalidInput("not_permitted", f"{actor.username} ({actor.role}) may not read documents that name the reporter", "as")
+    _record_read(case.id, actor.username, f"document:{doc.kind}")
+    intact = hashlib.sha256(doc.content.encode("utf-8")).hexdigest() == doc.sha256
+    return {"document_id": str(doc.id), "case_no": case.case_no, "kind": doc.kind, "title": doc.title, "sha256": doc.sha256,
+            "intact": intact, "created_at": doc.created_at.isoformat(), "content_type": doc.content_type, "content": doc.content}

@@ -60,3 +60,8 @@ EVENT_NAMES_ZH = {
 STAGE_NAMES_ZH = {
     "emergency": "应急处置", "assessment": "评估帮扶", "intervention": "监护干预", "closed": "已结案",
 }
+SITUATION_NAMES_ZH = {
+    "living_alone": "独自居住", "missing": "失踪", "guardianship_absent": "监护缺失", "guardian_incapable": "监护人无监护能力",
+    "guardian_neglect": "监护人疏于照料", "domestic_violence": "家庭暴力", "accidental_injury": "意外伤害",
+    "unlawful_harm": "不法侵害", "abandonment": "遗弃", "sexual_harm": "性侵害", "parent_detained": "父母被羁押",
+}

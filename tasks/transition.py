@@ -172,6 +172,10 @@ class Transition:
                     phase_out_until=phase_out_until.isoformat() if phase_out_until else None)
         self.notify("case_closed", detail=summary)
         self.notify("reporter_feedback", template="reporter_feedback", detail=summary)
+        from tasks import documents  # documents render with Transition: imported late to avoid a cycle
+
+        documents.issue(self, "closing_report", self.case.township, summary=summary, tasks=documents.closing_items(self),
+                        phase_out_until=format_due(phase_out_until) if phase_out_until else None)
 
     # ---- notifications ------------------------------------------------------------
     def notify(self, event: str, template: str | None = None, to: list[str] | None = None,

@@ -267,3 +267,12 @@ def test_every_template_is_sent_and_no_message_carries_identity(receivers) -> No
     texts += [str(r["json"]) for r in hook.received] + [m["subject"] + m["text"] for m in mail.received]
     leaks = [(secret, text[:60]) for text in texts for secret in secrets if secret in text]
     assert leaks == []
+
+
+def test_the_example_routing_file_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = (ROOT / "routing.example.yaml").read_text(encoding="utf-8")
+    for name in set(routing.ENV_REF.findall(text)):
+        monkeypatch.setenv(name, "0123456789abcdef0123456789abcdef")
+    loaded = routing.load(ROOT / "routing.example.yaml")
+    assert [c.name for c in loaded.channels("sx-pcs-sc")] == ["duty-webhook", "email"]
+    assert {u for u in loaded.units} == {"sx-pcs-sc", "sx-t-sc", "sx-mz", "sx-coord"}

@@ -1,0 +1,84 @@
+"""The case's official documents, rendered from its data at the step that needs them.
+
+Printable HTML (A4 print stylesheet, no external assets; templates/documents/), autoescaped.
+Each is stored with the case and its SHA-256 goes on the timeline, so a printed copy can be
+checked against the file. Documents carry identity — they are the official record — so
+reading one follows the case's access rules; the intake form also names the reporter and
+is shown only to the roles that may see who reported.
+"""
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlmodel import col, select
+
+from models import Child, Document, Guardian, Report, Reporter, Task, User
+from shouhu import config
+from shouhu.clock import now
+from shouhu.vocab import SITUATION_NAMES_ZH
+from tasks.transition import Transition, format_due, task_title
+
+KINDS: dict[str, tuple[str, bool]] = {  # kind: (title, names the reporter)
+    "intake_form": ("强制报告接报登记表", True),
+    "warning_letter": ("告诫书", False),
+    "handover": ("书面交接（委托照护）书", False),
+    "assessment_report": ("调查评估报告", False),
+    "assistance_plan": ("帮扶方案", False),
+    "temporary_guardianship_decision": ("临时监护决定书", False),
+    "guardianship_petition": ("撤销监护人资格申请书", False),
+    "closing_report": ("结案报告", False),
+}
+LABELS = {
+    "safety": {"safe": "安全", "at_risk": "存在风险", "in_danger": "处于危险"},
+    "guardianship": {"adequate": "监护到位", "inadequate": "监护不到位", "absent": "监护缺失", "harmful": "监护侵害"},
+    "risk": {"low": "低", "medium": "中", "high": "高"},
+}
+GENDERS = {"male": "男", "female": "女", "unknown": "不详"}
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    return Environment(loader=FileSystemLoader(config.TEMPLATE_DIR / "documents"), autoescape=select_autoescape(["html", "j2"]),
+                       undefined=StrictUndefined)
+
+
+def issue(t: Transition, kind: str, issuer_unit: str, **extra: Any) -> Document:
+    """Render, store and hash one document in the transition's transaction."""
+    title, confidential = KINDS[kind]
+    s, case = t.session, t.case
+    child = s.get(Child, case.child_id)
+    report = s.exec(select(Report).where(Report.case_id == case.id).order_by(col(Report.reported_at).desc())).first()
+    reporter = s.exec(select(Reporter).where(Reporter.report_id == report.id)).first() if report else None
+    actor = s.exec(select(User).where(User.username == t.actor)).first()
+    at = now()
+    html = _env().get_template(f"{kind}.html.j2").render(
+        title=title, case=case, child=child, guardians=s.exec(select(Guardian).where(Guardian.child_id == child.id)).all(),
+        report=report, reporter=reporter, jurisdiction=t.pack.name, issuer=t.unit_name(issuer_unit),
+        township=t.unit_name(case.township), village=t.unit_name(case.village) if case.village else None,
+        situations="、".join(SITUATION_NAMES_ZH.get(x, x) for x in (report.situations if report else [])),
+        actor=actor.display_name if actor else t.actor, issued_at=format_due(at), issued_on=f"{at:%Y年%m月%d日}",
+        confidential=confidential, labels=LABELS, genders=GENDERS, **extra)
+    digest = hashlib.sha256(html.encode("utf-8")).hexdigest()
+    doc = Document(case_id=case.id, kind=kind, title=title, content=html, sha256=digest, confidential=confidential,
+                   issued_by=t.actor, created_at=at)
+    s.add(doc)
+    s.flush()
+    t.record("document_issued", f"生成文书：{title}（SHA-256 {digest[:16]}…）", document_id=str(doc.id), kind=kind, sha256=digest)
+    return doc
+
+
+def plan_items(t: Transition) -> list[dict[str, str]]:
+    """The assistance plan's lines: every open service and visit, its owner and deadline."""
+    tasks = t.session.exec(select(Task).where(Task.case_id == t.case.id, Task.status == "open",
+                                              col(Task.kind).in_(["service", "follow_up_visit"])).order_by(col(Task.due_at))).all()
+    return [{"title": task_title(t.pack, x.kind, x.subject), "owner": t.unit_name(x.owner_unit), "due": format_due(x.due_at)} for x in tasks]
+
+
+def closing_items(t: Transition) -> list[dict[str, Any]]:
+    tasks = t.session.exec(select(Task).where(Task.case_id == t.case.id).order_by(col(Task.created_at))).all()
+    status = {"done": "已完成", "cancelled": "已取消", "open": "未完成"}
+    return [{"title": task_title(t.pack, x.kind, x.subject), "status": status.get(x.status, x.status), "by": x.completed_by,
+             "at": format_due(x.completed_at) if x.completed_at else None} for x in tasks]
