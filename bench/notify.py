@@ -1,7 +1,7 @@
 """Benchmark: report → police message at a local webhook, and dispatch throughput.
 
-Embedded mode, in process: ephemeral Prefect server, a real HTTP receiver on 127.0.0.1 (the
-police station's channel in a routing file), on SQLite and PostgreSQL. Prints p50/p95 of the
+Embedded mode, in process: ephemeral Prefect server, a real HTTP receiver on 127.0.0.1 in its
+own process (the police station's channel in a routing file), on SQLite and PostgreSQL. Prints p50/p95 of the
 time from calling `submit_report` to the police message arriving (target p95 < 1 s), then
 messages dispatched per second to the webhook (each with its record and timeline event).
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,18 +35,21 @@ def pct(values: list[float], p: float) -> float:
 
 
 def bench_backend(url: str, reports: int, messages: int) -> None:
+    import httpx
     import yaml
 
     from conftest import make_report
     from models import Case, Notification
     from notifications.dispatch import dispatch
-    from receivers import Webhook
     from shouhu import clock, db, service
     from sqlmodel import select
 
-    hook = Webhook()
+    hook = subprocess.Popen([sys.executable, str(ROOT / "tests" / "receivers.py")], stdout=subprocess.PIPE, text=True)
+    port = int(hook.stdout.readline())
+    received = lambda clear=False: httpx.get(f"http://127.0.0.1:{port}/received{'?clear=1' if clear else ''}").json()  # noqa: E731
+    hook_url = f"json://127.0.0.1:{port}/hook"
     routing = Path(os.environ["SHOUHU_HOME"]) / f"routing-{uuid.uuid4().hex[:6]}.yaml"
-    routing.write_text(yaml.safe_dump({"units": {"sx-pcs-sc": [hook.url], "sx-t-sc": [hook.url]}}), encoding="utf-8")
+    routing.write_text(yaml.safe_dump({"units": {"sx-pcs-sc": [hook_url], "sx-t-sc": [hook_url]}}), encoding="utf-8")
     os.environ["SHOUHU_ROUTING"] = str(routing)
     os.environ["SHOUHU_DATABASE_URL"] = url
     clock.set_now(datetime.fromisoformat("2026-11-24T09:00:00+08:00"))
@@ -54,10 +58,10 @@ def bench_backend(url: str, reports: int, messages: int) -> None:
 
     latencies, missing = [], 0
     for _ in range(reports):
-        hook.received.clear()
-        started = time.perf_counter()
+        received(clear=True)
+        started = time.clock_gettime(time.CLOCK_MONOTONIC)
         case_no = service.submit_report(make_report(), "sx-intake")["case_no"]
-        arrived = [r["at"] for r in hook.received if case_no in r["json"]["title"] and "新案件" in r["json"]["title"]]
+        arrived = [r["at"] for r in received() if case_no in r["json"]["title"] and "新案件" in r["json"]["title"]]
         if arrived:
             latencies.append(arrived[0] - started)
         else:
@@ -70,13 +74,14 @@ def bench_backend(url: str, reports: int, messages: int) -> None:
         s.add_all(Notification(case_id=cases[i % len(cases)], jurisdiction="sixian", unit="sx-t-sc", event="task_opened",
                                template="task_opened", dedupe_key=f"bench:{uuid.uuid4()}", subject=f"【守护】测试消息 {i}",
                                body="测试", created_at=clock.now()) for i in range(messages))
-    hook.received.clear()
+    received(clear=True)
     started = time.perf_counter()
     stats = dispatch(rounds=1000)
     elapsed = time.perf_counter() - started
+    arrived = len(received())
     print(f"  dispatch of {messages:,} queued messages to the webhook: {elapsed:.1f} s = {stats['sent'] / elapsed:,.0f} messages/s "
-          f"(sent {stats['sent']:,}, received {len(hook.received):,}, retrying {stats['retrying']}, failed {stats['failed']})")
-    hook.stop()
+          f"(sent {stats['sent']:,}, received {arrived:,}, retrying {stats['retrying']}, failed {stats['failed']})")
+    hook.kill()
     clock.set_now(None)
 
 

@@ -167,14 +167,19 @@ def _case(s: Session, ref: str) -> Case:
     return found
 
 
-def _task(s: Session, ref: str) -> Task:
+def _by_id(s: Session, model: Any, ref: str, field: str) -> Any:
+    """A row by its UUID; a malformed or unknown id is the same `unknown_<field>` error."""
     try:
-        found = s.get(Task, uuid.UUID(ref))
+        found = s.get(model, uuid.UUID(ref))
     except ValueError:
         found = None
     if found is None:
-        raise NotFound("unknown_task", f"no task {ref!r}", "task")
+        raise NotFound(f"unknown_{field}", f"no {field} {ref!r}", field)
     return found
+
+
+def _task(s: Session, ref: str) -> Task:
+    return _by_id(s, Task, ref, "task")
 
 
 def _record_read(case_id: uuid.UUID, who: str, what: str) -> None:
@@ -425,12 +430,7 @@ def show_document(doc_ref: str, actor_name: str | None) -> dict[str, Any]:
     from models import Document
 
     with Session(db.engine()) as s:
-        try:
-            doc = s.get(Document, uuid.UUID(doc_ref))
-        except ValueError:
-            doc = None
-        if doc is None:
-            raise NotFound("unknown_document", f"no document {doc_ref!r}", "document")
+        doc = _by_id(s, Document, doc_ref, "document")
         case = s.get(Case, doc.case_id)
         actor = _reader_of(s, case, actor_name, "document_read")
         if doc.confidential and not access.may_see_reporter(actor):

@@ -41,10 +41,21 @@ class Webhook:
                     time.sleep(outer.delay)
                 with outer._lock:
                     outer.received.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body or b"{}"),
-                                           "at": time.perf_counter()})
+                                           "at": time.clock_gettime(time.CLOCK_MONOTONIC)})  # comparable across processes
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(b"{}")
+
+            def do_GET(self) -> None:  # noqa: N802 - what arrived, for a receiver run in its own process
+                with outer._lock:
+                    body = json.dumps(outer.received, ensure_ascii=False).encode("utf-8")
+                    if self.path == "/received?clear=1":
+                        outer.received.clear()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -95,3 +106,9 @@ class Mailbox:
 
     def stop(self) -> None:
         self._controller.stop()
+
+
+if __name__ == "__main__":  # a webhook in its own process (benchmarks): prints its port, serves until killed
+    hook = Webhook()
+    print(hook.port, flush=True)
+    threading.Event().wait()

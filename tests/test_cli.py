@@ -88,3 +88,21 @@ def test_unreadable_and_non_json_input_are_exit_2(cli, tmp_path: Path) -> None: 
     garbage = tmp_path / "garbage.json"
     garbage.write_text("{not json", encoding="utf-8")
     assert cli("report", str(garbage), "--as", "sx-intake", code=2)["error"]["code"] == "bad_json"
+
+
+def test_inbox_documents_and_visits_commands(cli, database_url: str, prefect_server: str, tmp_path: Path) -> None:  # noqa: ANN001
+    opened = cli("report", "-", "--as", "sx-intake", stdin=make_report())
+    inbox = cli("inbox", "--unit", "sx-pcs-sc")
+    assert any(m["case_no"] == opened["case_no"] and m["event"] == "case_opened" for m in inbox)
+    assert cli("inbox", "--unit", "nowhere", code=2)["error"]["code"] == "unknown_unit"
+    docs = cli("case", "documents", opened["case_no"], "--as", "sx-police")
+    assert [d["kind"] for d in docs] == ["intake_form"]
+    assert cli("case", "documents", opened["case_no"], "--as", "sx-director-xz", code=2)["error"]["code"] == "not_permitted"
+    env = {**os.environ, "SHOUHU_DATABASE_URL": database_url, "SHOUHU_HOME": str(tmp_path), "PREFECT_API_URL": prefect_server}
+    html = subprocess.run(SHOUHU + ["document", "show", docs[0]["document_id"], "--as", "sx-police"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert html.returncode == 0 and html.stdout.startswith("<!doctype html>") and opened["case_no"] in html.stdout
+    summary = cli("visits", "summary", "--jurisdiction", "sixian")
+    assert isinstance(summary, list) and all(r["total"] == r["done"] + r["open"] for r in summary)
+    assert cli("visits", "complete", "not-a-visit", "-", "--as", "sx-director-dg", stdin={}, code=2)["error"]["code"] == "unknown_visit"
+    assert cli("outbox", "--status", "lost", code=2)["error"]["field"] == "status"
