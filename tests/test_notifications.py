@@ -88,7 +88,7 @@ def test_a_report_reaches_the_police_webhook_and_mailbox_with_its_id_and_no_iden
     with Session(db.engine()) as s:
         kinds = [e.kind for e in s.exec(select(TimelineEvent).where(TimelineEvent.case_id == uuid.UUID(opened["case_id"]))).all()]
     assert kinds.count("delivery_attempt") == len(deliveries(opened["case_id"]))
-    inbox = service.inbox("sx-pcs-sc")
+    inbox = service.inbox("sx-pcs-sc", limit=100_000)  # other tests moved the clock past T0: their messages are newer
     assert any(m["case_no"] == opened["case_no"] and {d["channel"] for d in m["deliveries"]} == {"webhook", "email"} for m in inbox)
 
 
