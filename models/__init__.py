@@ -1,4 +1,5 @@
 """Every table, imported here so `SQLModel.metadata` knows them all."""
+from models.account import ApiToken, Credential
 from models.audit import AccessRecord
 from models.case import Breach, Case, ClockFire, Command, Counter, Deadline, Report, Reporter, Task
 from models.child import Child, Guardian
@@ -9,6 +10,6 @@ from models.outbox import Delivery, Notification
 from models.timeline import TimelineEvent
 
 __all__ = [
-    "AccessRecord", "Breach", "Case", "ClockFire", "Command", "Counter", "Deadline", "Report", "Reporter", "Task", "Child", "Guardian",
+    "AccessRecord", "ApiToken", "Credential", "Breach", "Case", "ClockFire", "Command", "Counter", "Deadline", "Report", "Reporter", "Task", "Child", "Guardian",
     "Document", "Jurisdiction", "Unit", "User", "Delivery", "Notification", "TimelineEvent", "VerificationVisit",
 ]

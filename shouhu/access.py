@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 
 from models import Task, User
 from shouhu import units
-from shouhu.errors import InvalidInput
+from shouhu.errors import Forbidden, InvalidInput
 from shouhu.policy import pack
 
 REGISTERING_ROLES = {"police_intake", "police"}
@@ -26,17 +26,17 @@ def user(session: Session, username: str | None) -> User:
 def check_may_register(actor: User, jurisdiction: str) -> None:
     """Police intake registers mandatory reports (强制报告意见 art. 8: 公安机关应当立即接受)."""
     if actor.role not in REGISTERING_ROLES:
-        raise InvalidInput("role_may_not_register", f"{actor.username} is {actor.role}; only police_intake or police register reports", "as")
+        raise Forbidden("role_may_not_register", f"{actor.username} is {actor.role}; only police_intake or police register reports", "as")
     if actor.jurisdiction != jurisdiction:
-        raise InvalidInput("other_jurisdiction", f"{actor.username} works in {actor.jurisdiction}, not {jurisdiction}", "as")
+        raise Forbidden("other_jurisdiction", f"{actor.username} works in {actor.jurisdiction}, not {jurisdiction}", "as")
 
 
 def check_may_complete(actor: User, task: Task, jurisdiction: str) -> None:
     """The task's role, in its owner unit or a unit above it (a bureau may act for its station)."""
     if actor.role != task.role:
-        raise InvalidInput("role_may_not_complete", f"{task.kind} is done by role {task.role}; {actor.username} is {actor.role}", "as")
+        raise Forbidden("role_may_not_complete", f"{task.kind} is done by role {task.role}; {actor.username} is {actor.role}", "as")
     if actor.unit not in units.chain_up(pack(jurisdiction), task.owner_unit):
-        raise InvalidInput("unit_may_not_complete", f"{task.kind} belongs to unit {task.owner_unit}; {actor.username} is in {actor.unit}", "as")
+        raise Forbidden("unit_may_not_complete", f"{task.kind} belongs to unit {task.owner_unit}; {actor.username} is in {actor.unit}", "as")
 
 
 def may_see_reporter(actor: User) -> bool:
@@ -44,14 +44,37 @@ def may_see_reporter(actor: User) -> bool:
     return actor.role in REPORTER_VISIBLE_ROLES
 
 
-def check_may_read_case(actor: User, case: Any) -> None:
-    """Who may open a case file and its documents: the case's jurisdiction; a township's
-    caseworker only its township's cases, a village director only its village's.
-    (Police by station area and the web's finer rules: issue 6.) The refusal names no case detail."""
-    allowed = actor.jurisdiction == case.jurisdiction
+IDENTITY_VISIBLE_ROLES = {"police_intake", "police", "township_caseworker", "village_director", "civil_affairs"}
+
+
+def case_scope(actor: User) -> tuple[str, set[str]]:
+    """Which cases a user may read, as (Case column, allowed values) — the one definition used by
+    the CLI, the API and the pages (in Python and in SQL): police a station's area (a bureau the
+    county), a township caseworker its township, a village director its village, civil affairs
+    and managers the county."""
+    if actor.role in REGISTERING_ROLES:
+        unit = pack(actor.jurisdiction).unit(actor.unit)
+        if unit.type == "police_station":
+            return "township", set(unit.covers)
+        return "jurisdiction", {actor.jurisdiction}
     if actor.role == "township_caseworker":
-        allowed = allowed and actor.unit == case.township
-    elif actor.role == "village_director":
-        allowed = allowed and actor.unit == case.village
-    if not allowed:
-        raise InvalidInput("not_permitted", f"{actor.username} ({actor.role}, {actor.unit}) may not read this case file", "as")
+        return "township", {actor.unit}
+    if actor.role == "village_director":
+        return "village", {actor.unit}
+    return "jurisdiction", {actor.jurisdiction}
+
+
+def may_read_case(actor: User, case: Any) -> bool:
+    field, allowed = case_scope(actor)
+    return case.jurisdiction == actor.jurisdiction and getattr(case, field) in allowed
+
+
+def check_may_read_case(actor: User, case: Any) -> None:
+    """Refuse without naming anything about the case (the refusal is recorded by the caller)."""
+    if not may_read_case(actor, case):
+        raise Forbidden("not_permitted", f"{actor.username} may not read this case file", "as")
+
+
+def may_see_identity(actor: User) -> bool:
+    """Who works with the child sees who the child is; managers see the file masked."""
+    return actor.role in IDENTITY_VISIBLE_ROLES

@@ -22,6 +22,10 @@ class NotFound(InvalidInput):
     """An unknown case, task, user or unit is invalid input too: exit 2."""
 
 
+class Forbidden(InvalidInput):
+    """A named user may not see or do this: exit 2, HTTP 403; the message names nothing protected."""
+
+
 class Conflict(ShouhuError):
     """The request was right once but the case moved on (stale version, task done): exit 3."""
     exit_code = 3

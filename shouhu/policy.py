@@ -115,6 +115,13 @@ class DeliveryRule(Strict):
     digest_hour: int = Field(ge=0, le=23)  # managers' daily digest, Beijing time
 
 
+class AccountRule(Strict):
+    max_failures: int = Field(ge=1, le=100)  # failed sign-ins before the account locks
+    lock_minutes: int = Field(ge=1)
+    min_password_length: int = Field(ge=8)
+    session_hours: float = Field(gt=0)
+
+
 class EscalationLevel(Strict):
     after: Duration | None = None  # after the due time; null: at due
 
@@ -161,6 +168,7 @@ class Pack(Strict):
     reminders: Value[list[float]]
     escalation: Value[dict[str, list[EscalationLevel]]]
     delivery: Value[DeliveryRule]
+    accounts: Value[AccountRule]
     units: Value[list[UnitRule]] | None = None
     demo_users: Value[list[UserRule]] | None = None
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from models import Case, Command, Deadline, Jurisdiction, Task, Unit, User
 from shouhu import access, db, policy, timeline
 from shouhu.clock import now
-from shouhu.errors import Conflict, InvalidInput, NotFound
+from shouhu.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shouhu.inputs import OUTCOMES, ReportIn, check_report, parse
 
 
@@ -196,10 +196,53 @@ def task_view(t: Task) -> dict[str, Any]:
             "completed_by": t.completed_by, "completed_at": t.completed_at.isoformat() if t.completed_at else None}
 
 
+def _guard(s: Session, case: Case, who: str, action: str) -> User | None:
+    """A named reader must be allowed to read the case (access.case_scope); a refusal is recorded.
+    `os:<login>` is the local operator of an embedded install, who holds the database file anyway."""
+    if who.startswith("os:"):
+        return None
+    actor = access.user(s, who)
+    try:
+        access.check_may_read_case(actor, case)
+    except Forbidden as exc:
+        from tasks.verification import record_access
+
+        record_access(s, actor.username, action, str(case.id), allowed=False, reason=exc.code)
+        s.commit()
+        raise
+    return actor
+
+
+def child_view(s: Session, case: Case, actor: User | None) -> dict[str, Any]:
+    """The child as this reader may see them: whole for those who work with the child, else masked."""
+    from models import Child
+
+    child = s.get(Child, case.child_id)
+    if actor is not None and access.may_see_identity(actor):
+        return {"name": child.name, "id_number": child.id_number, "birth_date": child.birth_date.isoformat(), "gender": child.gender,
+                "address": child.address, "masked": False}
+    return {"name": child.name[:1] + "*" * (len(child.name) - 1), "id_number": (child.id_number[:6] + "*" * 12) if child.id_number else None,
+            "birth_date": str(child.birth_date.year), "gender": child.gender, "address": None, "masked": True}
+
+
+def reporters_view(s: Session, case: Case, actor: User | None) -> list[dict[str, Any]] | None:
+    """Who reported: police and managers only (强制报告意见: the reporter is protected)."""
+    from models import Report, Reporter
+
+    if actor is None or not access.may_see_reporter(actor):
+        return None
+    rows = s.exec(select(Reporter, Report).join(Report, Report.id == Reporter.report_id).where(Report.case_id == case.id)
+                  .order_by(col(Report.reported_at))).all()
+    return [{"name": r.name, "phone": r.phone, "unit": r.unit, "unit_type": r.unit_type, "reported_at": rep.reported_at.isoformat(),
+             "late": rep.late} for r, rep in rows]
+
+
 def show_case(ref: str, actor_name: str | None = None, record_read: bool = True) -> dict[str, Any]:
     who = reader(actor_name)
     with Session(db.engine()) as s:
         case = _case(s, ref)
+        actor = _guard(s, case, who, "case_read")
+        child, reporters = child_view(s, case, actor), reporters_view(s, case, actor)
         tasks = s.exec(select(Task).where(Task.case_id == case.id).order_by(col(Task.created_at), col(Task.kind))).all()
         deadlines = s.exec(select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.due_at))).all()
     if record_read:
@@ -210,6 +253,7 @@ def show_case(ref: str, actor_name: str | None = None, record_read: bool = True)
         "township": case.township, "opened_at": case.opened_at.isoformat(),
         "closed_at": case.closed_at.isoformat() if case.closed_at else None, "close_reason": case.close_reason,
         "exit_reason": case.exit_reason, "phase_out_until": case.phase_out_until.isoformat() if case.phase_out_until else None,
+        "child": child, "reporters": reporters,
         "tasks": [task_view(t) for t in tasks],
         "deadlines": [{"task_id": str(d.task_id), "kind": d.kind, "starts_at": d.starts_at.isoformat(), "due_at": d.due_at.isoformat(),
                        "status": d.status, "rule": d.rule} for d in deadlines],
@@ -219,7 +263,9 @@ def show_case(ref: str, actor_name: str | None = None, record_read: bool = True)
 def case_timeline(ref: str, actor_name: str | None = None) -> list[dict[str, Any]]:
     who = reader(actor_name)
     with Session(db.engine()) as s:
-        case_id = _case(s, ref).id
+        case = _case(s, ref)
+        _guard(s, case, who, "timeline_read")
+        case_id = case.id
     _record_read(case_id, who, "timeline")
     with Session(db.engine()) as s:
         return [{"seq": e.seq, "at": e.at.isoformat(), "kind": e.kind, "stage": e.stage, "actor": e.actor,
@@ -230,7 +276,9 @@ def verify_case(ref: str, actor_name: str | None = None) -> dict[str, Any]:
     """Check the chain first (what was stored), then record that it was checked."""
     who = reader(actor_name)
     with Session(db.engine()) as s:
-        case_id = _case(s, ref).id
+        case = _case(s, ref)
+        _guard(s, case, who, "timeline_verify")
+        case_id = case.id
         broken = timeline.verify(s, case_id)
     if broken is None:
         _record_read(case_id, who, "verify")
@@ -400,15 +448,9 @@ def dispatch_now() -> dict[str, Any]:
 
 # ---- documents (the official file: they carry identity, so reads need a named user) ----
 def _reader_of(s: Session, case: Case, actor_name: str | None, what: str) -> User:
-    from tasks.verification import record_access
-
+    """Documents carry identity: a named user is required, then the case's access rule."""
     actor = access.user(s, actor_name or os.environ.get("SHOUHU_USER"))
-    try:
-        access.check_may_read_case(actor, case)
-    except InvalidInput as exc:
-        record_access(s, actor.username, what, str(case.id), allowed=False, reason=exc.code)
-        s.commit()
-        raise
+    _guard(s, case, actor.username, what)
     return actor
 
 
@@ -434,7 +476,7 @@ def show_document(doc_ref: str, actor_name: str | None) -> dict[str, Any]:
         case = s.get(Case, doc.case_id)
         actor = _reader_of(s, case, actor_name, "document_read")
         if doc.confidential and not access.may_see_reporter(actor):
-            raise InvalidInput("not_permitted", f"{actor.username} ({actor.role}) may not read documents that name the reporter", "as")
+            raise Forbidden("not_permitted", f"{actor.username} may not read documents that name the reporter", "as")
     _record_read(case.id, actor.username, f"document:{doc.kind}")
     intact = hashlib.sha256(doc.content.encode("utf-8")).hexdigest() == doc.sha256
     return {"document_id": str(doc.id), "case_no": case.case_no, "kind": doc.kind, "title": doc.title, "sha256": doc.sha256,

@@ -20,7 +20,7 @@ from models import AccessRecord, Counter, Notification, User, VerificationVisit
 from notifications.render import render, visits_link
 from shouhu import policy, units, workdays
 from shouhu.clock import CHINA_TZ, now
-from shouhu.errors import Conflict, InvalidInput, NotFound
+from shouhu.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shouhu.inputs import VerificationOutcome
 from tasks import clocks
 from tasks.rounds import claim, period_of
@@ -49,7 +49,7 @@ def check_may_see(actor: User, unit: str) -> None:
     p = policy.pack(actor.jurisdiction)
     if actor.role in OVERSIGHT_ROLES or (actor.role in VISIT_ROLES and actor.unit in units.chain_up(p, unit)):
         return
-    raise InvalidInput("unit_may_not_see", f"{actor.username} ({actor.role}, {actor.unit}) may not see the ledger of {unit}", "as")
+    raise Forbidden("unit_may_not_see", f"{actor.username} ({actor.role}, {actor.unit}) may not see the ledger of {unit}", "as")
 
 
 def record_access(session: Session, actor: str, action: str, target: str, allowed: bool = True, reason: str = "") -> None:
@@ -62,7 +62,7 @@ def complete(session: Session, visit_id: uuid.UUID, actor: User, outcome: Verifi
     if visit is None or visit.jurisdiction != actor.jurisdiction:
         raise NotFound("unknown_visit", f"no verification visit {visit_id}", "visit")
     if actor.role not in VISIT_ROLES or actor.unit not in units.chain_up(policy.pack(visit.jurisdiction), visit.unit):
-        raise InvalidInput("unit_may_not_complete",
+        raise Forbidden("unit_may_not_complete",
                            f"the visit belongs to {visit.unit}; {actor.username} is {actor.role} in {actor.unit}", "as")
     if visit.status != "open":
         raise Conflict("visit_not_open", f"visit {visit.id} is already {visit.status}", "visit")
