@@ -243,6 +243,24 @@ def dispatch(every: Optional[float] = typer.Option(None, "--every", help="Keep d
     _repeat(service.dispatch_now, every, json_)
 
 
+user_app = typer.Typer(no_args_is_help=True, help="Accounts: passwords and API tokens.")
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("password")
+def user_password(username: str, json_: bool = JSON_OPT) -> None:
+    """Set a user's password, read from stdin (never an argument: it would stay in shell history)."""
+    from shouhu import accounts
+    _run(lambda: accounts.set_password(username, sys.stdin.readline().rstrip("\n")), json_)
+
+
+@user_app.command("token")
+def user_token(username: str, name: str = typer.Option(..., "--name", help="what the token is for"), json_: bool = JSON_OPT) -> None:
+    """Create an API token for a machine client acting as USERNAME; printed once, stored hashed."""
+    from shouhu import accounts
+    _run(lambda: accounts.create_token(username, name), json_)
+
+
 routing_app = typer.Typer(no_args_is_help=True, help="The deployment's routing file (SHOUHU_ROUTING).")
 app.add_typer(routing_app, name="routing")
 

@@ -481,3 +481,68 @@ def show_document(doc_ref: str, actor_name: str | None) -> dict[str, Any]:
     intact = hashlib.sha256(doc.content.encode("utf-8")).hexdigest() == doc.sha256
     return {"document_id": str(doc.id), "case_no": case.case_no, "kind": doc.kind, "title": doc.title, "sha256": doc.sha256,
             "intact": intact, "created_at": doc.created_at.isoformat(), "content_type": doc.content_type, "content": doc.content}
+
+
+# ---- scoped lists for the web and the API (one access rule: access.case_scope) ----------
+def _scoped(query: Any, actor: User) -> Any:
+    field, allowed = access.case_scope(actor)
+    return query.where(Case.jurisdiction == actor.jurisdiction, col(getattr(Case, field)).in_(allowed))
+
+
+def list_cases(actor_name: str, stage: str | None = None, status: str | None = None, limit: int = 50,
+               offset: int = 0) -> dict[str, Any]:
+    """The cases this user may read, newest first; no identity in the list."""
+    from sqlalchemy import func
+
+    with Session(db.engine()) as s:
+        actor = access.user(s, actor_name)
+        query = _scoped(select(Case), actor)
+        if stage:
+            query = query.where(Case.stage == stage)
+        if status:
+            query = query.where(Case.status == status)
+        total = s.exec(select(func.count()).select_from(query.subquery())).one()
+        rows = s.exec(query.order_by(col(Case.opened_at).desc(), col(Case.case_no).desc()).offset(offset).limit(limit)).all()
+    items = [{"case_id": str(c.id), "case_no": c.case_no, "stage": c.stage, "status": c.status, "urgency": c.urgency,
+              "risk_level": c.risk_level, "township": c.township, "village": c.village, "opened_at": c.opened_at.isoformat()} for c in rows]
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+def list_tasks_for(actor_name: str, mine: bool = False, status: str | None = "open", limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """Tasks on cases this user may read; `mine`: those their unit owns. Earliest due first."""
+    from sqlalchemy import func
+
+    if status not in (None, "open", "done", "cancelled"):
+        raise InvalidInput("invalid_value", f"status must be open, done or cancelled; got {status!r}", "status")
+    with Session(db.engine()) as s:
+        actor = access.user(s, actor_name)
+        query = _scoped(select(Task, Case.case_no).join(Case, Case.id == Task.case_id), actor)
+        if mine:
+            query = query.where(Task.owner_unit == actor.unit)
+        if status:
+            query = query.where(Task.status == status)
+        total = s.exec(select(func.count()).select_from(query.subquery())).one()
+        rows = s.exec(query.order_by(col(Task.due_at)).offset(offset).limit(limit)).all()
+    return {"items": [{**task_view(t), "case_no": case_no} for t, case_no in rows], "total": total, "limit": limit, "offset": offset}
+
+
+def breaches_for(actor_name: str, open_only: bool = False, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+    """Breaches on cases this user may read (a manager: the county)."""
+    with Session(db.engine()) as s:
+        actor = access.user(s, actor_name)
+        visible = set(s.exec(_scoped(select(Case.case_no), actor)).all())
+    rows = [b for b in list_breaches(actor.jurisdiction, None, open_only) if b["case_no"] in visible]
+    return {"items": rows[offset:offset + limit], "total": len(rows), "limit": limit, "offset": offset}
+
+
+SLA_ROLES = {"manager", "civil_affairs"}
+
+
+def sla_for(actor_name: str, start: str, end: str) -> dict[str, Any]:
+    from shouhu import sla
+
+    with Session(db.engine()) as s:
+        actor = access.user(s, actor_name)
+    if actor.role not in SLA_ROLES:
+        raise Forbidden("not_permitted", f"{actor.username} may not read the SLA report (managers and civil affairs)", "as")
+    return sla.report(start, end, actor.jurisdiction)

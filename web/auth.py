@@ -1,0 +1,17 @@
+"""Who is calling: an API token (Authorization: Bearer …), hashed at rest (shouhu.accounts)."""
+from __future__ import annotations
+
+from fastapi import Request
+
+from models import User
+from shouhu import accounts
+from shouhu.accounts import AuthFailed
+
+
+def api_user(request: Request) -> User:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = accounts.user_for_token(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+    if user is None:
+        raise AuthFailed("unauthenticated", "send Authorization: Bearer <token> (create one with `shouhu token create`)", None)
+    return user
