@@ -285,6 +285,16 @@ def sla_report(from_: str = typer.Option(..., "--from", help="first day, YYYY-MM
 
 
 @app.command()
+def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port"),
+          prefect_port: int = typer.Option(4200, "--prefect-port", help="embedded mode: the local Prefect server and UI"),
+          every: float = typer.Option(60.0, "--every", help="seconds between sweeper/dispatcher runs; 0: leave it to deployments"),
+          json_: bool = JSON_OPT) -> None:
+    """The web app and API; in embedded mode also a Prefect server and the scheduled sweeper and dispatcher. Ctrl-C stops all."""
+    from shouhu.serve import serve as run_server
+    _run(lambda: run_server(host, port, prefect_port, every), json_)
+
+
+@app.command()
 def demo(jurisdiction: str = typer.Option("sixian", "--jurisdiction"), json_: bool = JSON_OPT) -> None:
     """A narrated case through all four steps, moving the clock (in Chinese)."""
     from shouhu.demo import run_demo

@@ -1,0 +1,72 @@
+"""`shouhu serve` as a real process: web app, a local Prefect server with its UI, the scheduled
+sweeper, case flows visible in Prefect tagged by case number; Ctrl-C stops everything."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from conftest import make_report
+from receivers import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(url: str, proc: subprocess.Popen, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "exited"
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer in {timeout} s")
+
+
+def test_serve_runs_web_prefect_and_scheduler_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    web, prefect = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update({"SHOUHU_HOME": str(tmp_path), "SHOUHU_NOW": "2026-11-24T09:00:00+08:00", "PYTHONPATH": str(ROOT)})
+    env.pop("SHOUHU_DATABASE_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "shouhu.cli", "serve", "--port", str(web), "--prefect-port", str(prefect), "--every", "2"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        wait_for(f"http://127.0.0.1:{web}/healthz", proc)
+        assert "<html" in httpx.get(f"http://127.0.0.1:{prefect}/", timeout=10).text.lower()  # Prefect's UI
+        token = json.loads(subprocess.run([sys.executable, "-m", "shouhu.cli", "user", "token", "sx-intake", "--name", "t", "--json"],
+                                          cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout)["token"]
+        created = httpx.post(f"http://127.0.0.1:{web}/api/v1/reports", json=make_report(), timeout=60,
+                             headers={"Authorization": f"Bearer {token}"})
+        assert created.status_code == 201, created.text
+        case_no = created.json()["case_no"]
+        api = f"http://127.0.0.1:{prefect}/api"
+        runs = httpx.post(f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": [case_no]}}}, timeout=10).json()
+        assert [r["state_type"] for r in runs] == ["COMPLETED"]
+        deadline = time.monotonic() + 60
+        flows: set[str] = set()
+        while not {"sweeper", "dispatcher"} <= flows and time.monotonic() < deadline:
+            flows = {f["name"] for f in httpx.post(f"{api}/flows/filter", json={}, timeout=10).json()}
+            time.sleep(1)
+        assert {"intake", "sweeper", "dispatcher"} <= flows
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    assert code == 0
+    time.sleep(1)
+    try:
+        httpx.get(f"http://127.0.0.1:{prefect}/api/health", timeout=2)
+        raise AssertionError("the Prefect server is still up after Ctrl-C")
+    except httpx.HTTPError:
+        pass
