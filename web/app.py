@@ -2,9 +2,14 @@
 the interactive docs pages (which load from a CDN) are off; the OpenAPI document is served."""
 from __future__ import annotations
 
-from fastapi import FastAPI
+import os
+from pathlib import Path
 
-from web import api, errors
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from web import api, errors, pages, session
 
 
 def create_app() -> FastAPI:
@@ -12,6 +17,11 @@ def create_app() -> FastAPI:
                   description="Child-protection case pipelines: reports, cases, tasks, timeline, documents, breaches, SLA.")
     errors.install(app)
     app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    # Signed with itsdangerous; HttpOnly always; SameSite=Lax; Secure when served over HTTPS (SHOUHU_SECURE_COOKIES=1).
+    app.add_middleware(SessionMiddleware, secret_key=session.secret_key(), session_cookie="shouhu_session", max_age=session.max_age(),
+                       same_site="lax", https_only=os.environ.get("SHOUHU_SECURE_COOKIES") == "1")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:

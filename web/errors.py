@@ -5,10 +5,13 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from urllib.parse import quote
+
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from shouhu.accounts import AuthFailed
 from shouhu.errors import Conflict, Forbidden, NotFound, PolicyError, ShouhuError
+from web.session import CsrfFailed, LoginRequired
 
 log = logging.getLogger("shouhu.web")
 
@@ -25,11 +28,38 @@ def status_of(exc: ShouhuError) -> int:
     return 400
 
 
+def _page(request: Request, status: int, exc: ShouhuError | None, message: str | None = None) -> Response:
+    """An error as a page: a refusal says only that it is refused (and was recorded)."""
+    from web.pages import render
+    from web.session import page_user
+
+    headings = {403: "无权访问", 404: "未找到", 409: "状态已变化", 401: "请登录"}
+    if message is None:
+        message = {403: "您没有查看或办理此项的权限。本次访问已记录。", 404: "没有找到您要的内容。"}.get(status, exc.message if exc else "")
+    try:
+        user = page_user(request)
+    except Exception:  # noqa: BLE001 - an error page for someone not signed in
+        user = None
+    return render(request, "error", user, status_code=status, title=headings.get(status, "出错了"),
+                  heading=headings.get(status, "出错了"), message=message)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ShouhuError)
-    async def _shouhu(request: Request, exc: ShouhuError) -> JSONResponse:
+    async def _shouhu(request: Request, exc: ShouhuError) -> Response:
+        if not request.url.path.startswith("/api/"):
+            return _page(request, status_of(exc), exc)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthFailed) else None
         return JSONResponse(exc.as_json(), status_code=status_of(exc), headers=headers)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(CsrfFailed)
+    async def _csrf(request: Request, exc: CsrfFailed) -> Response:
+        return _page(request, 403, None, "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。")
 
     @app.exception_handler(RequestValidationError)
     async def _shape(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,0 +1,118 @@
+"""The pages over HTTP (a real app, real database, real flows): sign-in with CSRF and lock-out,
+the intake form keeping what was typed, task forms, the case file masked by role, the board."""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from conftest import make_report
+from models import AccessRecord
+from shouhu import accounts, db
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def browser_like(db_url: str) -> Iterator[Any]:
+    """A function giving a signed-in TestClient per username (cookies kept per client)."""
+    from web.app import create_app
+
+    app = create_app()
+    clients: list[TestClient] = []
+
+    def signed_in(username: str) -> TestClient:
+        accounts.set_password(username, PASSWORD)
+        client = TestClient(app, raise_server_exceptions=False)
+        clients.append(client)
+        page = client.get("/login")
+        r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf": csrf(page.text), "next": "/"},
+                        follow_redirects=False)
+        assert r.status_code == 303, r.text
+        return client
+
+    yield signed_in
+
+
+def csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def test_sign_in_needs_csrf_and_locks_after_repeated_failures(db_url: str) -> None:
+    from web.app import create_app
+
+    accounts.set_password("sx-police", PASSWORD)
+    client = TestClient(create_app(), raise_server_exceptions=False)
+    assert client.get("/tasks", follow_redirects=False).headers["location"].startswith("/login")
+    token = csrf(client.get("/login").text)
+    assert client.post("/login", data={"username": "sx-police", "password": PASSWORD}).status_code == 403  # no CSRF token
+    for _ in range(5):
+        r = client.post("/login", data={"username": "sx-police", "password": "wrong password!", "csrf": token})
+        assert r.status_code == 401 and "用户名或密码错误" in r.text
+    locked = client.post("/login", data={"username": "sx-police", "password": PASSWORD, "csrf": token})
+    assert locked.status_code == 401  # the right password is refused while locked
+    with Session(db.engine()) as s:
+        reasons = [r.reason for r in s.exec(select(AccessRecord).where(AccessRecord.actor == "sx-police", AccessRecord.action == "login")).all()]
+    assert any("locked for" in r for r in reasons) and "locked" in reasons
+    cookie = client.cookies.get("shouhu_session")
+    assert cookie is not None
+
+
+def test_the_session_cookie_is_httponly_and_samesite(browser_like) -> None:  # noqa: ANN001
+    client = browser_like("sx-intake")
+    page = client.get("/login")
+    header = page.headers.get("set-cookie", "")
+    assert "httponly" in header.lower() and "samesite=lax" in header.lower()
+
+
+def test_intake_form_keeps_what_was_typed_and_names_the_field(browser_like) -> None:  # noqa: ANN001
+    client = browser_like("sx-intake")
+    form = client.get("/reports/new")
+    assert form.status_code == 200 and "登记强制报告" in form.text
+    report = make_report()
+    data = {"csrf": csrf(form.text), "idempotency_key": re.search(r'name="idempotency_key" value="([^"]+)"', form.text).group(1),
+            "channel": "电话", "situations": ["guardian_neglect"], "description": "孩子无人照料",
+            "reporter.name": "周老师", "reporter.phone": "13700000000", "reporter.unit": "中心小学", "reporter.unit_type": "school",
+            "child.name": report["child"]["name"], "child.id_number": report["child"]["id_number"][:-1] + "0",  # a wrong checksum
+            "child.birth_date": report["child"]["birth_date"], "child.gender": "female", "child.township": "sx-t-sc"}
+    bad = client.post("/reports/new", data=data)
+    assert bad.status_code == 400 and 'class="field-error"' in bad.text and report["child"]["name"] in bad.text  # kept
+    assert re.search(r'field-error">\s*<label for="child.id_number"', bad.text)
+    good = client.post("/reports/new", data={**data, "child.id_number": report["child"]["id_number"]}, follow_redirects=False)
+    assert good.status_code == 303 and good.headers["location"].startswith("/cases/SX-")
+    again = client.post("/reports/new", data={**data, "child.id_number": report["child"]["id_number"]}, follow_redirects=False)
+    assert again.headers["location"] == good.headers["location"]  # the same form sent twice registers once
+
+
+def test_task_form_case_file_and_board_by_role(browser_like) -> None:  # noqa: ANN001
+    from shouhu import service
+
+    report = make_report()
+    opened = service.submit_report(report, "sx-intake")
+    police = browser_like("sx-police")
+    inbox = police.get("/tasks")
+    task_id = re.search(rf'href="/tasks/([0-9a-f-]+)">出警调查[^<]*</a></td>\s*<td><a href="/cases/{opened["case_no"]}"', inbox.text).group(1)
+    form = police.get(f"/tasks/{task_id}")
+    assert "已采取的措施" in form.text
+    wrong = police.post(f"/tasks/{task_id}", data={"csrf": csrf(form.text), "unfounded": "false"})
+    assert wrong.status_code == 400 and "outcome.measures" in wrong.text
+    done = police.post(f"/tasks/{task_id}", data={"csrf": csrf(form.text), "unfounded": "false", "measures": ["admonish_guardian"]},
+                       follow_redirects=False)
+    assert done.status_code == 303
+    case_page = police.get(f"/cases/{opened['case_no']}")
+    assert report["child"]["name"] in case_page.text and report["reporter"]["name"] in case_page.text and "哈希链校验通过" in case_page.text
+    manager = browser_like("sx-manager")
+    masked = manager.get(f"/cases/{opened['case_no']}")
+    assert masked.status_code == 200 and report["child"]["name"] not in masked.text and "已脱敏" in masked.text
+    outsider = browser_like("sx-director-xz")
+    refused = outsider.get(f"/cases/{opened['case_no']}")
+    assert refused.status_code == 403 and report["child"]["name"] not in refused.text and "无权访问" in refused.text
+    board = manager.get("/board")
+    assert board.status_code == 200 and "<svg" in board.text and "督办看板" in board.text
+    exported = manager.get("/board.csv")
+    assert exported.headers["content-type"].startswith("text/csv") and exported.text.lstrip("\ufeff").startswith("案件编号")
+    assert police.get("/board").status_code == 403
+    assert "案件" in police.get("/inbox").text

@@ -1,0 +1,335 @@
+"""Server-rendered pages (zh-CN): sign-in, intake form, task inbox and forms, case file, managers'
+board with CSV export, and the unit's messages. Every page calls the same service layer as the
+API and CLI, so the access rule and the validation are the ones already tested there."""
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from sqlmodel import Session, select
+
+from models import Notification, User
+from shouhu import accounts, config, db, policy, service
+from shouhu.clock import CHINA_TZ, now
+from shouhu.errors import InvalidInput, ShouhuError
+from shouhu.inputs import OUTCOMES
+from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH
+from tasks.transition import format_due, task_title
+from web import chart, forms
+from web.session import check_csrf, csrf_token, page_user
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(config.TEMPLATE_DIR / "web"))
+SOON = timedelta(hours=24)
+STEPS = [("report", "强制报告"), ("emergency", "应急处置"), ("assessment", "评估帮扶"), ("intervention", "监护干预"), ("closed", "结案")]
+
+
+def render(request: Request, name: str, user: User | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    unit_name = _unit_name(user.jurisdiction, user.unit) if user else ""
+    return templates.TemplateResponse(request, f"{name}.html.j2", {"user": user, "unit_name": unit_name, "csrf": csrf_token(request),
+                                                                    "flash": request.session.pop("flash", None), **context},
+                                      status_code=status_code)
+
+
+def _unit_name(jurisdiction: str, code: str) -> str:
+    try:
+        return policy.pack(jurisdiction).unit(code).name
+    except ShouhuError:
+        return code
+
+
+def _urgency(due_at: datetime, status: str = "open") -> str:
+    if status != "open":
+        return ""
+    return "overdue" if due_at < now() else ("soon" if due_at - now() < SOON else "")
+
+
+# ---- sign-in ---------------------------------------------------------------------------
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
+    return render(request, "login", None, title="登录", next=next if next.startswith("/") else "/", username="", error=None)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf"))
+    username, target = str(form.get("username", "")).strip(), str(form.get("next") or "/")
+    try:
+        user = await run_in_threadpool(accounts.login, username, str(form.get("password", "")),  # Argon2 is slow on purpose
+                                       request.client.host if request.client else "")
+    except accounts.AuthFailed:
+        return render(request, "login", None, status_code=401, title="登录", next=target, username=username,
+                      error="用户名或密码错误，或账户因多次失败已被暂时锁定。")  # the same words for every reason (exc.code is recorded)
+    request.session.clear()  # a new session on sign-in (no fixation)
+    request.session.update({"username": user.username})
+    return RedirectResponse(target if target.startswith("/") and not target.startswith("//") else "/", status_code=303)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf"))
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/")
+def home(user: User = Depends(page_user)) -> Response:
+    target = {"police_intake": "/reports/new", "manager": "/board"}.get(user.role, "/tasks")
+    return RedirectResponse(target, status_code=303)
+
+
+# ---- intake ----------------------------------------------------------------------------
+def report_fields(user: User) -> dict[str, list[forms.FormField]]:
+    p = policy.pack(user.jurisdiction)
+    townships = [(u.code, u.name) for u in p.units.value if u.type == "township"]
+    villages = [(u.code, f"{_unit_name(p.pack, u.parent)} {u.name}") for u in p.units.value if u.type == "village"]
+    from shouhu.vocab import ReporterUnitType, Situation
+    import typing
+
+    unit_types = {"school": "学校", "kindergarten": "幼儿园", "medical": "医疗机构", "village_committee": "村民委员会",
+                  "residents_committee": "居民委员会", "social_work": "社工机构", "rescue_station": "救助管理机构",
+                  "welfare_institution": "福利机构", "police": "公安机关", "citizen": "公民个人", "other": "其他"}
+    F = forms.FormField  # noqa: N806
+    return {
+        "report": [F("channel", "报告方式", "text", True), F("discovered_at", "发现时间", "datetime", False),
+                   F("situations", "情形", "checkboxes", True, [(s, forms.OPTION_LABELS.get(s, s)) for s in typing.get_args(Situation)]),
+                   F("description", "情况描述", "textarea", True)],
+        "reporter": [F("reporter.name", "姓名", "text", True), F("reporter.phone", "联系电话", "text", True),
+                     F("reporter.unit", "单位", "text", True),
+                     F("reporter.unit_type", "单位类别", "select", True, [(t, unit_types.get(t, t)) for t in typing.get_args(ReporterUnitType)])],
+        "child": [F("child.name", "姓名", "text", True), F("child.id_number", "公民身份号码", "text", False),
+                  F("child.birth_date", "出生日期", "date", True),
+                  F("child.gender", "性别", "select", True, [("female", "女"), ("male", "男"), ("unknown", "不详")]),
+                  F("child.township", "乡镇（街道）", "select", True, townships), F("child.village", "村（居）", "select", False, villages),
+                  F("child.address", "住址", "text", False)],
+        "guardian": [F("guardian.name", "监护人姓名", "text", False), F("guardian.relation", "关系", "text", False),
+                     F("guardian.status", "现状（外出务工、服刑等）", "text", False)],
+    }
+
+
+def report_from_form(user: User, form: Any) -> dict[str, Any]:
+    def text(name: str) -> str | None:
+        value = str(form.get(name) or "").strip()
+        return value or None
+
+    report: dict[str, Any] = {"jurisdiction": user.jurisdiction, "channel": text("channel") or "", "situations": list(form.getlist("situations")),
+                              "description": text("description") or "", "idempotency_key": text("idempotency_key")}
+    if text("discovered_at"):
+        report["discovered_at"] = datetime.fromisoformat(text("discovered_at")).replace(tzinfo=CHINA_TZ).isoformat()
+    report["reporter"] = {k: text(f"reporter.{k}") or "" for k in ("name", "phone", "unit", "unit_type")}
+    child = {k: text(f"child.{k}") for k in ("name", "id_number", "birth_date", "gender", "township", "village", "address")}
+    report["child"] = {k: v for k, v in child.items() if v is not None or k in ("name", "birth_date", "gender", "township")}
+    if text("guardian.name"):
+        report["guardians"] = [{k: text(f"guardian.{k}") or "不详" for k in ("name", "relation", "status")}]
+    return report
+
+
+def _field_of(error_field: str | None) -> str:
+    """An error's field as the form names it: guardians.0.name → guardian.name."""
+    if not error_field:
+        return "description"
+    parts = error_field.split(".")
+    if parts[0] == "guardians":
+        return "guardian." + (parts[2] if len(parts) > 2 else "name")
+    return ".".join(parts[:2]) if parts[0] in ("child", "reporter") else parts[0]
+
+
+@router.get("/reports/new")
+def report_form(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
+    return render(request, "report_new", user, title="登记强制报告", nav="report", groups=report_fields(user), values={}, errors={},
+                  idempotency_key=str(uuid.uuid4()))
+
+
+@router.post("/reports/new")
+async def report_submit(request: Request, user: User = Depends(page_user)) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf"))
+    values = {k: (form.getlist(k) if k == "situations" else form.get(k)) for k in form.keys()}
+    try:
+        result = await run_in_threadpool(service.submit_report, report_from_form(user, form), user.username)  # it runs a flow
+    except (ValueError, InvalidInput) as exc:
+        message = exc.message if isinstance(exc, InvalidInput) else "发现时间格式不正确"
+        field = _field_of(exc.field) if isinstance(exc, InvalidInput) else "discovered_at"
+        return render(request, "report_new", user, status_code=400 if not isinstance(exc, ShouhuError) or exc.exit_code == 2 else 409,
+                      title="登记强制报告", nav="report", groups=report_fields(user), values=values, errors={field: message},
+                      idempotency_key=values.get("idempotency_key") or str(uuid.uuid4()))
+    request.session["flash"] = f"已登记：案件 {result['case_no']}" + ("（并入该儿童的在办案件）" if result["attached_to_existing"] else "")
+    return RedirectResponse(f"/cases/{result['case_no']}", status_code=303)
+
+
+# ---- tasks -----------------------------------------------------------------------------
+def _task_row(user: User, t: dict[str, Any]) -> dict[str, Any]:
+    p = policy.pack(user.jurisdiction)
+    due = datetime.fromisoformat(t["due_at"])
+    return {**t, "title": task_title(p, t["kind"], t["subject"]), "owner_name": _unit_name(user.jurisdiction, t["owner_unit"]),
+            "due": format_due(due.astimezone(CHINA_TZ)), "urgency": _urgency(due, t["status"])}
+
+
+@router.get("/tasks")
+def task_inbox(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
+    mine = [_task_row(user, t) for t in service.list_tasks_for(user.username, mine=True, limit=500)["items"]]
+    others = [_task_row(user, t) for t in service.list_tasks_for(user.username, mine=False, limit=500)["items"]
+              if t["owner_unit"] != user.unit]
+    sections = [{"title": f"本单位（{_unit_name(user.jurisdiction, user.unit)}）的任务", "rows": mine}]
+    if others:
+        sections.append({"title": "辖区内其他单位的任务", "rows": others})
+    return render(request, "tasks", user, title="待办任务", nav="tasks", sections=sections)
+
+
+def _task_page(request: Request, user: User, task_id: str, values: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> HTMLResponse:
+    with Session(db.engine()) as s:
+        task = service._task(s, task_id)  # noqa: SLF001 - the one lookup, with its unknown_task error
+        case = s.get(service.Case, task.case_id)
+        service._guard(s, case, user.username, "task_read")  # noqa: SLF001
+    p = policy.pack(case.jurisdiction)
+    return render(request, "task", user, status_code=status_code, title=task_title(p, task.kind, task.subject), nav="tasks",
+                  task_id=str(task.id), task_title=task_title(p, task.kind, task.subject), case_no=case.case_no,
+                  owner_name=_unit_name(case.jurisdiction, task.owner_unit), due=format_due(task.due_at), overdue=_urgency(task.due_at, task.status) == "overdue",
+                  status=task.status, fields=_fields_for(p, task.kind), values=values, errors=errors)
+
+
+def _fields_for(p: policy.Pack, kind: str) -> list[forms.FormField]:
+    choices = {"exit_reason": [(k, v.label) for k, v in p.exit_reasons.value.items()],
+               "ground": [(k, v.label) for k, v in p.petition_grounds.value.items()],
+               "petitioner": [(k, forms.OPTION_LABELS.get(k, {"relative": "近亲属", "village_committee": "村（居）民委员会", "civil_affairs": "民政部门"}[k]))
+                              for k in p.petitioners.value]}
+    return forms.fields_of(OUTCOMES[kind], choices)
+
+
+@router.get("/tasks/{task_id}")
+def task_form(request: Request, task_id: str, user: User = Depends(page_user)) -> HTMLResponse:
+    return _task_page(request, user, task_id, {}, {})
+
+
+@router.post("/tasks/{task_id}")
+async def task_submit(request: Request, task_id: str, user: User = Depends(page_user)) -> Response:
+    form = await request.form()
+    check_csrf(request, form.get("csrf"))
+    with Session(db.engine()) as s:
+        task = service._task(s, task_id)  # noqa: SLF001
+        p = policy.pack(s.get(service.Case, task.case_id).jurisdiction)
+    fields = _fields_for(p, task.kind)
+    values = {f.name: (form.getlist(f.name) if f.kind == "checkboxes" else form.get(f.name)) for f in fields}
+    try:
+        case = await run_in_threadpool(service.complete_task, task_id, forms.parse_form(fields, form), user.username)
+    except (ValueError, ShouhuError) as exc:
+        field = (getattr(exc, "field", None) or "notes").removeprefix("outcome.").split(".")[0]
+        message = exc.message if isinstance(exc, ShouhuError) else "日期或时间格式不正确"
+        status = exc.exit_code if isinstance(exc, ShouhuError) else 2
+        return _task_page(request, user, task_id, values, {field if field in values else "notes": message},
+                          status_code={2: 400, 3: 409}.get(status, 400) if not getattr(exc, "code", "").startswith(("role_", "unit_", "not_")) else 403)
+    request.session["flash"] = "已提交"
+    return RedirectResponse(f"/cases/{case['case_no']}", status_code=303)
+
+
+# ---- cases -----------------------------------------------------------------------------
+@router.get("/cases")
+def cases(request: Request, offset: int = 0, user: User = Depends(page_user)) -> HTMLResponse:
+    page = service.list_cases(user.username, limit=50, offset=max(0, offset))
+    names = {u.code: u.name for u in policy.pack(user.jurisdiction).units.value}
+    return render(request, "cases", user, title="案件", nav="cases", stage_names=STAGE_NAMES_ZH, unit_names=names, **page)
+
+
+@router.get("/cases/{ref}")
+def case_file(request: Request, ref: str, user: User = Depends(page_user)) -> HTMLResponse:
+    case = service.show_case(ref, user.username)
+    timeline = service.case_timeline(ref, user.username)
+    check = service.verify_case(ref, user.username)
+    documents = service.case_documents(ref, user.username)
+    p = policy.pack(case["jurisdiction"])
+    reached = {"emergency": 1, "assessment": 2, "intervention": 3, "closed": 4}[case["stage"]]
+    entered_intervention = any(t["stage"] == "intervention" for t in case["tasks"])
+    steps = []
+    for i, (key, name) in enumerate(STEPS):
+        if key == "intervention" and not entered_intervention:
+            state = ""  # not every case needs 监护干预
+        elif case["stage"] == "closed":
+            state = "done"
+        else:
+            state = "done" if i < reached else ("current" if i == reached else "")
+        steps.append((key, name, state))
+    with Session(db.engine()) as s:
+        rows = s.exec(select(Notification).where(Notification.case_id == uuid.UUID(case["case_id"])).order_by(Notification.created_at)).all()
+    notifications = [{"at": format_due(n.created_at), "unit_name": _unit_name(case["jurisdiction"], n.unit), "subject": n.subject, "status": n.status}
+                     for n in rows]
+    tasks = [_task_row(user, t) for t in case["tasks"]]
+    return render(request, "case", user, title=case["case_no"], nav="cases", case=case, steps=steps, tasks=tasks, documents=documents,
+                  notifications=notifications, timeline=timeline, verified=check["ok"], broken_at=check["broken_at"],
+                  stage_names=STAGE_NAMES_ZH, event_names=EVENT_NAMES_ZH, unit_names={u.code: u.name for u in p.units.value})
+
+
+@router.get("/documents/{document_id}")
+def document(document_id: str, user: User = Depends(page_user)) -> HTMLResponse:
+    return HTMLResponse(service.show_document(document_id, user.username)["content"])
+
+
+@router.get("/inbox")
+def inbox(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
+    return render(request, "inbox", user, title="消息", nav="inbox", messages=service.inbox(user.unit))
+
+
+# ---- managers' board -------------------------------------------------------------------
+WEEKS = 8
+
+
+def _board_rows(user: User) -> list[dict[str, Any]]:
+    p = policy.pack(user.jurisdiction)
+    rows = service.breaches_for(user.username, open_only=True, limit=10_000)["items"]
+    for b in rows:
+        b["title"] = task_title(p, b["kind"], None)
+        b["owner_name"] = _unit_name(user.jurisdiction, b["owner_unit"])
+        b["due"] = format_due(datetime.fromisoformat(b["due_at"]))
+        hours = b["late_by_minutes"] / 60
+        b["late"] = f"{hours / 24:.1f} 天" if hours >= 24 else f"{hours:.1f} 小时"
+    return rows
+
+
+@router.get("/board")
+def board(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
+    if user.role not in service.SLA_ROLES:
+        raise service.Forbidden("not_permitted", "the board is for managers and civil affairs", "as")
+    breaches = _board_rows(user)
+    summary: dict[tuple[str, str], dict[str, Any]] = {}
+    for b in breaches:
+        row = summary.setdefault((b["owner_unit"], b["stage"]), {"unit_name": b["owner_name"], "stage": b["stage"], "levels": {}, "top": 0})
+        row["levels"][b["level"]] = row["levels"].get(b["level"], 0) + 1
+        row["top"] += 1 if b["level"] >= 3 or b["supervised"] else 0
+    today = now().astimezone(CHINA_TZ).date()
+    weeks, series = [], {}
+    for i in range(WEEKS, 0, -1):
+        start = today - timedelta(days=7 * i)
+        report = service.sla_for(user.username, start.isoformat(), (start + timedelta(days=6)).isoformat())
+        weeks.append(f"{start:%m-%d}")
+        per_unit: dict[str, list[int]] = {}
+        for r in report["units"]:
+            agg = per_unit.setdefault(r["unit"], [0, 0])
+            agg[0], agg[1] = agg[0] + r["on_time"], agg[1] + r["due"]
+        for unit, (on_time, due) in per_unit.items():
+            series.setdefault(_unit_name(user.jurisdiction, unit), [None] * WEEKS)[WEEKS - i] = round(100 * on_time / due, 1) if due else None
+    failed = [{**f, "unit_name": _unit_name(user.jurisdiction, f["unit"])} for f in service.outbox("failed", user.jurisdiction)]
+    return render(request, "board", user, title="督办看板", nav="board", jurisdiction=policy.pack(user.jurisdiction).name,
+                  as_of=format_due(now()), breaches=breaches, summary=sorted(summary.values(), key=lambda r: (-r["top"], r["unit_name"])),
+                  weeks=WEEKS, chart=chart.compliance_svg(weeks, series), failed=failed, stage_names=STAGE_NAMES_ZH)
+
+
+@router.get("/board.csv")
+def board_csv(user: User = Depends(page_user)) -> Response:
+    if user.role not in service.SLA_ROLES:
+        raise service.Forbidden("not_permitted", "the board is for managers and civil affairs", "as")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["案件编号", "任务", "责任单位", "阶段", "时限", "级别", "督办", "已逾期（分钟）"])
+    for b in _board_rows(user):
+        writer.writerow([b["case_no"], b["title"], b["owner_name"], STAGE_NAMES_ZH.get(b["stage"], b["stage"]), b["due"], b["level"],
+                         "是" if b["supervised"] else "", b["late_by_minutes"]])
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",  # BOM: Excel opens UTF-8 Chinese correctly
+                    headers={"Content-Disposition": f'attachment; filename="board-{now():%Y%m%d}.csv"'})

@@ -1,0 +1,68 @@
+"""Browser sessions: a signed, HttpOnly, SameSite=Lax cookie (Starlette + itsdangerous) holding only
+the username and a CSRF token; every form carries that token and every POST checks it."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from fastapi import Request
+
+from models import User
+from shouhu import access, config, db, policy
+from sqlmodel import Session
+
+
+class LoginRequired(Exception):
+    """No session: the page handler answers with a redirect to /login."""
+
+
+class CsrfFailed(Exception):
+    """A POST without the session's CSRF token: refused (403), nothing done."""
+
+
+def secret_key() -> str:
+    """SHOUHU_SECRET_KEY, else a random key kept in $SHOUHU_HOME/secret_key (mode 600)."""
+    given = os.environ.get("SHOUHU_SECRET_KEY")
+    if given:
+        return given
+    path = Path(config.home()) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def max_age() -> int:
+    """The shortest session any pack allows (pack `accounts.session_hours`)."""
+    hours = min(policy.pack(j).accounts.value.session_hours for j in policy.jurisdiction_names())
+    return int(hours * 3600)
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf(request: Request, sent: str | None) -> None:
+    expected = request.session.get("csrf")
+    if not expected or not sent or not secrets.compare_digest(expected, sent):
+        raise CsrfFailed()
+
+
+def page_user(request: Request) -> User:
+    username = request.session.get("username")
+    if not username:
+        raise LoginRequired()
+    with Session(db.engine()) as s:
+        try:
+            user = access.user(s, username)
+        except Exception:  # noqa: BLE001 - a user removed since sign-in: sign in again
+            request.session.clear()
+            raise LoginRequired() from None
+        s.expunge(user)
+        return user
