@@ -260,19 +260,20 @@ def show_case(ref: str, actor_name: str | None = None, record_read: bool = True)
     }
 
 
-def case_timeline(ref: str, actor_name: str | None = None) -> list[dict[str, Any]]:
+def case_timeline(ref: str, actor_name: str | None = None, record_read: bool = True) -> list[dict[str, Any]]:
     who = reader(actor_name)
     with Session(db.engine()) as s:
         case = _case(s, ref)
         _guard(s, case, who, "timeline_read")
         case_id = case.id
-    _record_read(case_id, who, "timeline")
+    if record_read:
+        _record_read(case_id, who, "timeline")
     with Session(db.engine()) as s:
         return [{"seq": e.seq, "at": e.at.isoformat(), "kind": e.kind, "stage": e.stage, "actor": e.actor,
                  "summary": e.summary, "prev_hash": e.prev_hash, "hash": e.hash} for e in timeline.events(s, case_id)]
 
 
-def verify_case(ref: str, actor_name: str | None = None) -> dict[str, Any]:
+def verify_case(ref: str, actor_name: str | None = None, record_read: bool = True) -> dict[str, Any]:
     """Check the chain first (what was stored), then record that it was checked."""
     who = reader(actor_name)
     with Session(db.engine()) as s:
@@ -280,7 +281,7 @@ def verify_case(ref: str, actor_name: str | None = None) -> dict[str, Any]:
         _guard(s, case, who, "timeline_verify")
         case_id = case.id
         broken = timeline.verify(s, case_id)
-    if broken is None:
+    if broken is None and record_read:
         _record_read(case_id, who, "verify")
     return {"ok": broken is None, "broken_at": broken}
 
@@ -299,7 +300,8 @@ def list_breaches(jurisdiction: str | None = None, unit: str | None = None, open
 
     at = now()
     with Session(db.engine()) as s:
-        query = select(Breach, Case.case_no).join(Case, Case.id == Breach.case_id)
+        query = (select(Breach, Case.case_no, Task.subject).join(Case, Case.id == Breach.case_id)
+                 .join(Task, Task.id == Breach.task_id, isouter=True))
         if jurisdiction:
             policy.pack(jurisdiction)
             query = query.where(Breach.jurisdiction == jurisdiction)
@@ -312,7 +314,8 @@ def list_breaches(jurisdiction: str | None = None, unit: str | None = None, open
              "stage": b.stage, "owner_unit": b.owner_unit, "due_at": b.due_at.isoformat(), "level": b.level,
              "supervised": b.supervised,
              "late_by_minutes": b.late_by_minutes if b.resolved_at else int((at - b.due_at).total_seconds() // 60),
-             "resolved_at": b.resolved_at.isoformat() if b.resolved_at else None, "resolution": b.resolution} for b, case_no in rows]
+             "resolved_at": b.resolved_at.isoformat() if b.resolved_at else None, "resolution": b.resolution, "subject": subject}
+            for b, case_no, subject in rows]
 
 
 def list_tasks(unit: str | None = None, stage: str | None = None, status: str | None = None, jurisdiction: str | None = None) -> list[dict[str, Any]]:
@@ -454,14 +457,15 @@ def _reader_of(s: Session, case: Case, actor_name: str | None, what: str) -> Use
     return actor
 
 
-def case_documents(ref: str, actor_name: str | None) -> list[dict[str, Any]]:
+def case_documents(ref: str, actor_name: str | None, record_read: bool = True) -> list[dict[str, Any]]:
     from models import Document
 
     with Session(db.engine()) as s:
         case = _case(s, ref)
         actor = _reader_of(s, case, actor_name, "documents_list")
         docs = s.exec(select(Document).where(Document.case_id == case.id).order_by(col(Document.created_at))).all()
-    _record_read(case.id, actor.username, "documents")
+    if record_read:
+        _record_read(case.id, actor.username, "documents")
     return [{"document_id": str(d.id), "kind": d.kind, "title": d.title, "sha256": d.sha256, "created_at": d.created_at.isoformat(),
              "issued_by": d.issued_by, "confidential": d.confidential}
             for d in docs if not d.confidential or access.may_see_reporter(actor)]

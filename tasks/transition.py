@@ -35,8 +35,8 @@ def lock_case(session: Session, case_id: uuid.UUID) -> Case:
 
 def task_title(p: Pack, kind: str, subject: str | None) -> str:
     """A task as people name it: 出警调查…, 服务转介：心理疏导, 回访（1/3）."""
-    if kind == "service" and subject:
-        return f"服务转介：{p.services[subject].title}"
+    if kind == "service":
+        return f"服务转介：{p.services[subject].title}" if subject in p.services else "服务转介"
     if kind == "follow_up_visit":
         return f"回访（{subject}）"
     if kind == "holiday_patrol":

@@ -241,10 +241,10 @@ def cases(request: Request, offset: int = 0, user: User = Depends(page_user)) ->
 
 @router.get("/cases/{ref}")
 def case_file(request: Request, ref: str, user: User = Depends(page_user)) -> HTMLResponse:
-    case = service.show_case(ref, user.username)
-    timeline = service.case_timeline(ref, user.username)
-    check = service.verify_case(ref, user.username)
-    documents = service.case_documents(ref, user.username)
+    case = service.show_case(ref, user.username)  # one recorded read per page view; the rest read under the same check
+    timeline = service.case_timeline(ref, user.username, record_read=False)
+    check = service.verify_case(ref, user.username, record_read=False)
+    documents = service.case_documents(ref, user.username, record_read=False)
     p = policy.pack(case["jurisdiction"])
     reached = {"emergency": 1, "assessment": 2, "intervention": 3, "closed": 4}[case["stage"]]
     entered_intervention = any(t["stage"] == "intervention" for t in case["tasks"])
@@ -285,7 +285,7 @@ def _board_rows(user: User) -> list[dict[str, Any]]:
     p = policy.pack(user.jurisdiction)
     rows = service.breaches_for(user.username, open_only=True, limit=10_000)["items"]
     for b in rows:
-        b["title"] = task_title(p, b["kind"], None)
+        b["title"] = task_title(p, b["kind"], b["subject"]) if b["kind"] in p.tasks or b["subject"] else b["kind"]
         b["owner_name"] = _unit_name(user.jurisdiction, b["owner_unit"])
         b["due"] = format_due(datetime.fromisoformat(b["due_at"]))
         hours = b["late_by_minutes"] / 60

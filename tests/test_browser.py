@@ -1,0 +1,152 @@
+"""End to end in a real browser (Debian's chromium, driven by playwright): an officer files a report,
+the police record the emergency response, the township caseworker sees the assessment task and
+completes it, the clock moves, and the manager's board shows the breach with its level.
+Screenshots of every page are kept in tests/artifacts/ (look at them: Chinese must render)."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from conftest import make_report
+from receivers import free_port
+from shouhu import accounts, clock
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+PASSWORD = "correct horse battery"
+T0 = datetime.fromisoformat("2026-11-24T09:00:00+08:00")
+
+
+@pytest.fixture
+def site(db_url: str) -> Iterator[str]:
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("SHOUHU_REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is required (SHOUHU_REQUIRE_BROWSER) but missing: apt-get install chromium fonts-wqy-zenhei")
+        pytest.skip(f"{CHROMIUM} not installed")
+    import uvicorn
+
+    from web.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_report_to_assessment_to_breach_on_the_board(site: str, database_url: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    backend = "pg" if database_url.startswith("postgresql") else "sqlite"
+    ARTIFACTS.mkdir(exist_ok=True)
+    for user in ("sx-intake", "sx-police", "sx-supervisor-sc", "sx-manager"):
+        accounts.set_password(user, PASSWORD)
+    clock.set_now(T0)
+    report = make_report()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+
+        def sign_in(username: str):  # noqa: ANN202
+            page = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN").new_page()
+            page.goto(f"{site}/login")
+            page.fill("#username", username)
+            page.fill("#password", PASSWORD)
+            page.click("main button[type=submit]")
+            return page
+
+        def shot(page, name: str) -> None:  # noqa: ANN001
+            page.screenshot(path=str(ARTIFACTS / f"{backend}-{name}.png"), full_page=True)
+
+        # 1. the intake officer files the report; a mistake is shown inline and what was typed stays
+        officer = sign_in("sx-intake")
+        officer.wait_for_url(f"{site}/reports/new")
+        shot(officer, "01-login-then-intake-form")
+        officer.fill("#channel", "电话报警")
+        officer.check("input[name=situations][value=guardian_neglect]")
+        officer.fill("#description", "孩子独自在家，无人照料")
+        officer.fill("[id='reporter.name']", report["reporter"]["name"])
+        officer.fill("[id='reporter.phone']", report["reporter"]["phone"])
+        officer.fill("[id='reporter.unit']", report["reporter"]["unit"])
+        officer.select_option("[id='reporter.unit_type']", "school")
+        officer.fill("[id='child.name']", report["child"]["name"])
+        officer.fill("[id='child.birth_date']", "2035-01-01")  # in the future: refused
+        officer.select_option("[id='child.gender']", "female")
+        officer.select_option("[id='child.township']", "sx-t-sc")
+        officer.select_option("[id='child.village']", "sx-v-sc-dg")
+        officer.click("main button[type=submit]")
+        assert officer.locator(".error").first.is_visible()
+        assert officer.input_value("[id='child.name']") == report["child"]["name"]
+        shot(officer, "02-intake-form-error")
+        officer.fill("[id='child.birth_date']", report["child"]["birth_date"])
+        officer.fill("[id='child.id_number']", report["child"]["id_number"])
+        officer.click("main button[type=submit]")
+        officer.wait_for_url(f"{site}/cases/**")
+        case_no = officer.url.rsplit("/", 1)[1]
+        assert "已登记" in officer.inner_text(".banner")
+        shot(officer, "03-case-file-after-intake")
+
+        # 2. the police record the emergency response from their task inbox
+        police = sign_in("sx-police")
+        police.wait_for_url(f"{site}/tasks")
+        police.click(f"tr:has(a[href='/cases/{case_no}']) a[href^='/tasks/']")
+        police.select_option("#unfounded", "false")
+        police.check("input[name=measures][value=admonish_guardian]")
+        shot(police, "04-emergency-task-form")
+        police.click("main button[type=submit]")
+        police.wait_for_url(f"{site}/cases/{case_no}")
+
+        # 3. the township caseworker sees the assessment and completes it
+        worker = sign_in("sx-supervisor-sc")
+        worker.wait_for_url(f"{site}/tasks")
+        row = worker.locator(f"tr:has(a[href='/cases/{case_no}'])")
+        assert "调查评估" in row.inner_text()
+        shot(worker, "05-township-task-inbox")
+        row.locator("a[href^='/tasks/']").click()
+        worker.select_option("#safety", "at_risk")
+        worker.select_option("#guardianship", "inadequate")
+        worker.fill("#health", "良好")
+        worker.select_option("#risk_level", "medium")
+        worker.check("input[name=services][value=guardianship_guidance]")
+        worker.select_option("#intervention_needed", "false")
+        worker.fill("#plan", "每月入户指导监护人")
+        shot(worker, "06-assessment-form")
+        worker.click("main button[type=submit]")
+        worker.wait_for_url(f"{site}/cases/{case_no}")
+        assert "哈希链校验通过" in worker.content()
+        shot(worker, "07-case-file-after-assessment")
+
+        # 4. three weeks pass with the guidance service not done: the sweeper escalates it to 督办
+        from tasks import sweep
+
+        later = T0 + timedelta(days=21)
+        clock.set_now(later)
+        sweep.tick(later)
+        manager = sign_in("sx-manager")
+        manager.wait_for_url(f"{site}/board")
+        breach = manager.locator(f"tr:has(a[href='/cases/{case_no}'])").first
+        assert "督办" in breach.inner_text() and "第 3 级" in breach.inner_text()
+        assert manager.locator("svg").count() >= 1
+        shot(manager, "08-managers-board")
+        manager.goto(f"{site}/cases/{case_no}")
+        assert report["child"]["name"] not in manager.content()  # masked for managers
+        shot(manager, "09-case-file-masked-for-manager")
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True).new_page()
+        phone.goto(f"{site}/login")
+        phone.fill("#username", "sx-supervisor-sc")
+        phone.fill("#password", PASSWORD)
+        phone.click("main button[type=submit]")
+        phone.wait_for_url(f"{site}/tasks")
+        shot(phone, "10-task-inbox-on-a-phone")
+        browser.close()
