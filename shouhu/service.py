@@ -294,8 +294,10 @@ def sweep() -> dict[str, Any]:
     return run_flow(sweeper, ["sweeper"], as_of=now().isoformat())
 
 
-def list_breaches(jurisdiction: str | None = None, unit: str | None = None, open_only: bool = False) -> list[dict[str, Any]]:
-    """Overdue tasks for managers: level reached, 督办, how late (so far, or when done)."""
+def list_breaches(jurisdiction: str | None = None, unit: str | None = None, open_only: bool = False,
+                  actor: User | None = None, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    """Overdue tasks for managers: level reached, 督办, how late (so far, or when done).
+    With `actor`, only breaches on cases that user may read (access.case_scope), in SQL."""
     from models import Breach
 
     at = now()
@@ -305,11 +307,16 @@ def list_breaches(jurisdiction: str | None = None, unit: str | None = None, open
         if jurisdiction:
             policy.pack(jurisdiction)
             query = query.where(Breach.jurisdiction == jurisdiction)
+        if actor is not None:
+            query = _scoped(query, actor)
         if unit:
             query = query.where(Breach.owner_unit == unit)
         if open_only:
             query = query.where(Breach.resolved_at.is_(None))
-        rows = s.exec(query.order_by(col(Breach.supervised).desc(), col(Breach.level).desc(), col(Breach.due_at))).all()
+        query = query.order_by(col(Breach.supervised).desc(), col(Breach.level).desc(), col(Breach.due_at), col(Breach.id))
+        if limit is not None:
+            query = query.offset(offset).limit(limit)
+        rows = s.exec(query).all()
     return [{"case_id": str(b.case_id), "case_no": case_no, "task_id": str(b.task_id) if b.task_id else None, "kind": b.kind,
              "stage": b.stage, "owner_unit": b.owner_unit, "due_at": b.due_at.isoformat(), "level": b.level,
              "supervised": b.supervised,
@@ -531,12 +538,20 @@ def list_tasks_for(actor_name: str, mine: bool = False, status: str | None = "op
 
 
 def breaches_for(actor_name: str, open_only: bool = False, limit: int = 100, offset: int = 0) -> dict[str, Any]:
-    """Breaches on cases this user may read (a manager: the county)."""
+    """Breaches on cases this user may read (a manager: the county), a page at a time."""
+    from sqlalchemy import func
+
+    from models import Breach
+
     with Session(db.engine()) as s:
         actor = access.user(s, actor_name)
-        visible = set(s.exec(_scoped(select(Case.case_no), actor)).all())
-    rows = [b for b in list_breaches(actor.jurisdiction, None, open_only) if b["case_no"] in visible]
-    return {"items": rows[offset:offset + limit], "total": len(rows), "limit": limit, "offset": offset}
+        query = _scoped(select(Breach.id).join(Case, Case.id == Breach.case_id), actor)
+        if open_only:
+            query = query.where(Breach.resolved_at.is_(None))
+        total = s.exec(select(func.count()).select_from(query.subquery())).one()
+        s.expunge(actor)
+    rows = list_breaches(actor.jurisdiction, None, open_only, actor=actor, limit=limit, offset=offset)
+    return {"items": rows, "total": total, "limit": limit, "offset": offset}
 
 
 SLA_ROLES = {"manager", "civil_affairs"}
@@ -550,3 +565,17 @@ def sla_for(actor_name: str, start: str, end: str) -> dict[str, Any]:
     if actor.role not in SLA_ROLES:
         raise Forbidden("not_permitted", f"{actor.username} may not read the SLA report (managers and civil affairs)", "as")
     return sla.report(start, end, actor.jurisdiction)
+
+
+def breach_summary(actor_name: str) -> list[dict[str, Any]]:
+    """Open breaches counted by owner unit, stage and level (督办 apart), over all the user may read."""
+    from sqlalchemy import func
+
+    from models import Breach
+
+    with Session(db.engine()) as s:
+        actor = access.user(s, actor_name)
+        query = _scoped(select(Breach.owner_unit, Breach.stage, Breach.level, Breach.supervised, func.count())
+                        .join(Case, Case.id == Breach.case_id), actor).where(col(Breach.resolved_at).is_(None))
+        rows = s.exec(query.group_by(Breach.owner_unit, Breach.stage, Breach.level, Breach.supervised)).all()
+    return [{"owner_unit": u, "stage": st, "level": lv, "supervised": sup, "count": n} for u, st, lv, sup, n in rows]

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
 from models import Notification, User
-from shouhu import accounts, config, db, policy, service
+from shouhu import accounts, config, db, policy, service, sla
 from shouhu.clock import CHINA_TZ, now
 from shouhu.errors import InvalidInput, ShouhuError
 from shouhu.inputs import OUTCOMES
@@ -279,11 +279,12 @@ def inbox(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
 
 # ---- managers' board -------------------------------------------------------------------
 WEEKS = 8
+BOARD_ROWS = 500  # the most urgent first (督办, then level, then due); the CSV has them all
 
 
-def _board_rows(user: User) -> list[dict[str, Any]]:
+def _board_rows(user: User, limit: int | None = BOARD_ROWS) -> list[dict[str, Any]]:
     p = policy.pack(user.jurisdiction)
-    rows = service.breaches_for(user.username, open_only=True, limit=10_000)["items"]
+    rows = service.list_breaches(user.jurisdiction, None, True, actor=user, limit=limit)
     for b in rows:
         b["title"] = task_title(p, b["kind"], b["subject"]) if b["kind"] in p.tasks or b["subject"] else b["kind"]
         b["owner_name"] = _unit_name(user.jurisdiction, b["owner_unit"])
@@ -299,25 +300,18 @@ def board(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
         raise service.Forbidden("not_permitted", "the board is for managers and civil affairs", "as")
     breaches = _board_rows(user)
     summary: dict[tuple[str, str], dict[str, Any]] = {}
-    for b in breaches:
-        row = summary.setdefault((b["owner_unit"], b["stage"]), {"unit_name": b["owner_name"], "stage": b["stage"], "levels": {}, "top": 0})
-        row["levels"][b["level"]] = row["levels"].get(b["level"], 0) + 1
-        row["top"] += 1 if b["level"] >= 3 or b["supervised"] else 0
+    for c in service.breach_summary(user.username):
+        row = summary.setdefault((c["owner_unit"], c["stage"]), {"unit_name": _unit_name(user.jurisdiction, c["owner_unit"]),
+                                                                 "stage": c["stage"], "levels": {}, "top": 0})
+        row["levels"][c["level"]] = row["levels"].get(c["level"], 0) + c["count"]
+        row["top"] += c["count"] if c["level"] >= 3 or c["supervised"] else 0
+    total = sum(c["count"] for c in service.breach_summary(user.username))
     today = now().astimezone(CHINA_TZ).date()
-    weeks, series = [], {}
-    for i in range(WEEKS, 0, -1):
-        start = today - timedelta(days=7 * i)
-        report = service.sla_for(user.username, start.isoformat(), (start + timedelta(days=6)).isoformat())
-        weeks.append(f"{start:%m-%d}")
-        per_unit: dict[str, list[int]] = {}
-        for r in report["units"]:
-            agg = per_unit.setdefault(r["unit"], [0, 0])
-            agg[0], agg[1] = agg[0] + r["on_time"], agg[1] + r["due"]
-        for unit, (on_time, due) in per_unit.items():
-            series.setdefault(_unit_name(user.jurisdiction, unit), [None] * WEEKS)[WEEKS - i] = round(100 * on_time / due, 1) if due else None
+    weeks, by_unit = sla.weekly_compliance(user.jurisdiction, today - timedelta(days=7 * WEEKS), WEEKS)
+    series = {_unit_name(user.jurisdiction, unit): values for unit, values in by_unit.items()}
     failed = [{**f, "unit_name": _unit_name(user.jurisdiction, f["unit"])} for f in service.outbox("failed", user.jurisdiction)]
     return render(request, "board", user, title="督办看板", nav="board", jurisdiction=policy.pack(user.jurisdiction).name,
-                  as_of=format_due(now()), breaches=breaches, summary=sorted(summary.values(), key=lambda r: (-r["top"], r["unit_name"])),
+                  as_of=format_due(now()), breaches=breaches, total=total, shown=BOARD_ROWS, summary=sorted(summary.values(), key=lambda r: (-r["top"], r["unit_name"])),
                   weeks=WEEKS, chart=chart.compliance_svg(weeks, series), failed=failed, stage_names=STAGE_NAMES_ZH)
 
 
@@ -328,7 +322,7 @@ def board_csv(user: User = Depends(page_user)) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["案件编号", "任务", "责任单位", "阶段", "时限", "级别", "督办", "已逾期（分钟）"])
-    for b in _board_rows(user):
+    for b in _board_rows(user, limit=None):
         writer.writerow([b["case_no"], b["title"], b["owner_name"], STAGE_NAMES_ZH.get(b["stage"], b["stage"]), b["due"], b["level"],
                          "是" if b["supervised"] else "", b["late_by_minutes"]])
     return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",  # BOM: Excel opens UTF-8 Chinese correctly
