@@ -101,7 +101,7 @@ def submit_report(data: Any, actor_name: str | None) -> dict[str, Any]:
     check_report(report)
     with Session(db.engine()) as s:
         actor = access.user(s, actor_name)
-    access.check_may_register(actor, p.pack)
+    _recorded(actor, "report_register", p.pack, lambda: access.check_may_register(actor, p.pack))
     payload = {"report": report.model_dump(mode="json")}
     payload["digest"] = _payload_digest(payload["report"])
     key = f"{p.pack}:{report.idempotency_key or uuid.uuid4()}"
@@ -117,6 +117,18 @@ def submit_report(data: Any, actor_name: str | None) -> dict[str, Any]:
     return _report_result(_execute(command, intake, open_case_for_report, [f"jurisdiction:{p.pack}"]))
 
 
+def _recorded(actor: User, action: str, target: str, check: Any) -> None:
+    """Run an access check; a refusal is recorded (who, what, why) before it is raised."""
+    try:
+        check()
+    except Forbidden as exc:
+        from tasks.verification import record_access
+
+        with db.transaction() as s:
+            record_access(s, actor.username, action, target, allowed=False, reason=exc.code)
+        raise
+
+
 def _report_result(result: dict[str, Any]) -> dict[str, Any]:
     return {k: result[k] for k in ("case_id", "case_no", "stage", "attached_to_existing")}
 
@@ -129,7 +141,7 @@ def complete_task(task_ref: str, data: Any, actor_name: str | None) -> dict[str,
         task = _task(s, task_ref)
         case = s.get(Case, task.case_id)
         actor = access.user(s, actor_name)
-    access.check_may_complete(actor, task, case.jurisdiction)
+    _recorded(actor, "task_complete", str(task.id), lambda: access.check_may_complete(actor, task, case.jurisdiction))
     if task.status != "open":
         raise Conflict("task_not_open", f"task {task.id} is already {task.status}", "task")
     expected = data.pop("expected_version", None)

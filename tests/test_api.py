@@ -70,6 +70,9 @@ def test_each_role_sees_and_does_what_it_may(api) -> None:  # noqa: ANN001
     assert done.status_code == 200 and done.json()["stage"] == "assessment"
     again = api("POST", f"/tasks/{task['task_id']}/complete", "sx-police", json={"unfounded": False, "measures": ["admonish_guardian"]})
     assert again.status_code == 409 and again.json()["error"]["code"] == "task_not_open"
+    with Session(db.engine()) as s:
+        recorded = {(r.actor, r.action) for r in s.exec(select(AccessRecord).where(AccessRecord.allowed == False)).all()}  # noqa: E712
+    assert {("sx-supervisor-sc", "report_register"), ("sx-supervisor-sc", "task_complete")} <= recorded
     township_tasks = api("GET", "/tasks?mine=true", "sx-supervisor-sc").json()["items"]
     assert any(t["case_no"] == case_no and t["kind"] == "assessment" for t in township_tasks)
 

@@ -37,6 +37,10 @@ def browser_like(db_url: str) -> Iterator[Any]:
     yield signed_in
 
 
+def wrong_checksum(id_number: str) -> str:
+    return id_number[:-1] + ("1" if id_number[-1] != "1" else "2")
+
+
 def csrf(html: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
@@ -76,7 +80,7 @@ def test_intake_form_keeps_what_was_typed_and_names_the_field(browser_like) -> N
     data = {"csrf": csrf(form.text), "idempotency_key": re.search(r'name="idempotency_key" value="([^"]+)"', form.text).group(1),
             "channel": "电话", "situations": ["guardian_neglect"], "description": "孩子无人照料",
             "reporter.name": "周老师", "reporter.phone": "13700000000", "reporter.unit": "中心小学", "reporter.unit_type": "school",
-            "child.name": report["child"]["name"], "child.id_number": report["child"]["id_number"][:-1] + "0",  # a wrong checksum
+            "child.name": report["child"]["name"], "child.id_number": wrong_checksum(report["child"]["id_number"]),
             "child.birth_date": report["child"]["birth_date"], "child.gender": "female", "child.township": "sx-t-sc"}
     bad = client.post("/reports/new", data=data)
     assert bad.status_code == 400 and 'class="field-error"' in bad.text and report["child"]["name"] in bad.text  # kept
