@@ -84,7 +84,7 @@ def test_intake_form_keeps_what_was_typed_and_names_the_field(browser_like) -> N
             "child.birth_date": report["child"]["birth_date"], "child.gender": "female", "child.township": "sx-t-sc"}
     bad = client.post("/reports/new", data=data)
     assert bad.status_code == 400 and 'class="field-error"' in bad.text and report["child"]["name"] in bad.text  # kept
-    assert re.search(r'field-error">\s*<label for="child.id_number"', bad.text)
+    assert re.search(r'field-error">\s*<label for="child.id_number"', bad.text) and "校验位不正确" in bad.text
     good = client.post("/reports/new", data={**data, "child.id_number": report["child"]["id_number"]}, follow_redirects=False)
     assert good.status_code == 303 and good.headers["location"].startswith("/cases/SX-")
     again = client.post("/reports/new", data={**data, "child.id_number": report["child"]["id_number"]}, follow_redirects=False)
@@ -102,7 +102,7 @@ def test_task_form_case_file_and_board_by_role(browser_like) -> None:  # noqa: A
     form = police.get(f"/tasks/{task_id}")
     assert "已采取的措施" in form.text
     wrong = police.post(f"/tasks/{task_id}", data={"csrf": csrf(form.text), "unfounded": "false"})
-    assert wrong.status_code == 400 and "outcome.measures" in wrong.text
+    assert wrong.status_code == 400 and "此项必填" in wrong.text and re.search(r'field-error">\s*<label for="measures"', wrong.text)
     done = police.post(f"/tasks/{task_id}", data={"csrf": csrf(form.text), "unfounded": "false", "measures": ["admonish_guardian"]},
                        follow_redirects=False)
     assert done.status_code == 303

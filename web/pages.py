@@ -22,7 +22,7 @@ from shouhu.errors import InvalidInput, ShouhuError
 from shouhu.inputs import OUTCOMES
 from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH
 from tasks.transition import format_due, task_title
-from web import chart, forms
+from web import chart, forms, messages
 from web.session import check_csrf, csrf_token, page_user
 
 router = APIRouter(include_in_schema=False)
@@ -157,7 +157,7 @@ async def report_submit(request: Request, user: User = Depends(page_user)) -> Re
     try:
         result = await run_in_threadpool(service.submit_report, report_from_form(user, form), user.username)  # it runs a flow
     except (ValueError, InvalidInput) as exc:
-        message = exc.message if isinstance(exc, InvalidInput) else "发现时间格式不正确"
+        message = messages.zh(exc) if isinstance(exc, InvalidInput) else "发现时间格式不正确"
         field = _field_of(exc.field) if isinstance(exc, InvalidInput) else "discovered_at"
         return render(request, "report_new", user, status_code=400 if not isinstance(exc, ShouhuError) or exc.exit_code == 2 else 409,
                       title="登记强制报告", nav="report", groups=report_fields(user), values=values, errors={field: message},
@@ -223,7 +223,7 @@ async def task_submit(request: Request, task_id: str, user: User = Depends(page_
         case = await run_in_threadpool(service.complete_task, task_id, forms.parse_form(fields, form), user.username)
     except (ValueError, ShouhuError) as exc:
         field = (getattr(exc, "field", None) or "notes").removeprefix("outcome.").split(".")[0]
-        message = exc.message if isinstance(exc, ShouhuError) else "日期或时间格式不正确"
+        message = messages.zh(exc) if isinstance(exc, ShouhuError) else "日期或时间格式不正确"
         status = exc.exit_code if isinstance(exc, ShouhuError) else 2
         return _task_page(request, user, task_id, values, {field if field in values else "notes": message},
                           status_code={2: 400, 3: 409}.get(status, 400) if not getattr(exc, "code", "").startswith(("role_", "unit_", "not_")) else 403)

@@ -1,0 +1,25 @@
+"""Error messages as the people at the desk read them (zh-CN), by the CLI/API error code.
+The API keeps the English message; a page shows this text, with the code for support."""
+from __future__ import annotations
+
+from shouhu.errors import ShouhuError
+
+ERROR_ZH = {
+    "missing_field": "此项必填", "invalid_value": "取值不正确", "unknown_field": "不是本表单的项目",
+    "born_in_future": "出生日期不能晚于今天", "not_a_minor": "本系统只受理未满 18 周岁的儿童（未成年人保护法第二条）",
+    "discovered_in_future": "发现时间不能晚于现在", "duplicate_situation": "情形重复",
+    "bad_id_checksum": "身份证号校验位不正确，请核对", "bad_id_number": "身份证号格式不正确（18 位）",
+    "id_birth_mismatch": "身份证号中的出生日期与所填出生日期不一致", "unknown_township": "不是本辖区的乡镇（街道）",
+    "unknown_village": "该村（居）不属于所选乡镇", "required_measure_missing": "该情形必须采取的措施未勾选",
+    "ground_not_met": "案卷记录不足以支持该申请事由", "unknown_ground": "申请事由不在政策范围内",
+    "unknown_exit_reason": "退出原因不在政策范围内", "task_not_open": "该任务已办结或已取消", "stale_version": "案件已被他人更新，请刷新后重试",
+    "work_still_open": "仍有未完成的服务、回访或干预事项，暂不能结案", "idempotency_key_reused": "该表单已提交过且内容不同",
+    "role_may_not_register": "只有公安机关接警人员可以登记强制报告", "role_may_not_complete": "您的角色不能办理此任务",
+    "unit_may_not_complete": "此任务不属于您的单位", "other_jurisdiction": "不属于您的辖区", "bad_date": "日期格式不正确",
+    "bad_datetime": "时间格式不正确", "visited_in_future": "走访日期不能晚于今天",
+}
+
+
+def zh(exc: ShouhuError) -> str:
+    text = ERROR_ZH.get(exc.code)
+    return f"{text}（{exc.code}）" if text else exc.message
