@@ -84,8 +84,8 @@ def report(start_text: str, end_text: str, jurisdiction: str | None = None) -> d
             "case_clocks_by_unit": [{"measure": m, "unit": u, **_minutes(vs)} for (m, u), vs in sorted(clocks.items())]}
 
 
-def weekly_compliance(jurisdiction: str, first_day: date, weeks: int) -> tuple[list[str], dict[str, list[float | None]]]:
-    """On-time % per owner unit per week (tasks due that week, cancelled ones left out): one small
+def weekly_compliance(jurisdiction: str, first_day: date, weeks: int) -> tuple[list[str], dict[tuple[str, str], list[float | None]]]:
+    """On-time % per (owner unit, stage) per week (tasks due that week, cancelled ones left out): one small
     aggregate query per week, so the board's chart costs the same at 100 or 100,000 cases."""
     from sqlalchemy import case as when_then, func
 
@@ -95,10 +95,10 @@ def weekly_compliance(jurisdiction: str, first_day: date, weeks: int) -> tuple[l
             start = first_day + timedelta(days=7 * i)
             lo = datetime.combine(start, time.min, CHINA_TZ)
             on_time = func.sum(when_then(((Task.status == "done") & (Task.completed_at <= Task.due_at), 1), else_=0))
-            rows = s.exec(select(Task.owner_unit, func.count(), on_time).join(Case, Case.id == Task.case_id)
+            rows = s.exec(select(Task.owner_unit, Task.stage, func.count(), on_time).join(Case, Case.id == Task.case_id)
                           .where(Case.jurisdiction == jurisdiction, Task.due_at >= lo, Task.due_at < lo + timedelta(days=7),
-                                 Task.status != "cancelled").group_by(Task.owner_unit)).all()
+                                 Task.status != "cancelled").group_by(Task.owner_unit, Task.stage)).all()
             labels.append(f"{start:%m-%d}")
-            for unit, due, done in rows:
-                series.setdefault(unit, [None] * weeks)[i] = round(100 * (done or 0) / due, 1)
+            for unit, stage, due, done in rows:
+                series.setdefault((unit, stage), [None] * weeks)[i] = round(100 * (done or 0) / due, 1)
     return labels, series

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func
@@ -188,3 +188,5 @@ def test_sla_report_counts_on_time_and_times_to_dispatch(db_url: str) -> None:
     assert result["minutes_to_dispatch"] == {"median": 480.0, "p90": 840.0, "n": 2}
     station = next(r for r in result["case_clocks_by_unit"] if r["measure"] == "dispatch" and r["unit"] == "sx-pcs-sc")
     assert (station["n"], station["median"]) == (2, 480.0)
+    weeks, series = sla.weekly_compliance("sixian", date(2029, 3, 8), 2)  # the board's chart
+    assert weeks == ["03-08", "03-15"] and series[("sx-pcs-sc", "emergency")] == [50.0, None]

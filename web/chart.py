@@ -7,8 +7,8 @@ COLOURS = ["#b3261e", "#1e5fb3", "#1e7b3a", "#b26a00", "#6a3fb3", "#2f8f8f", "#8
 
 
 def compliance_svg(weeks: list[str], series: dict[str, list[float | None]], width: int = 720, height: int = 260) -> str:
-    """`series`: unit name → compliance % per week (None: nothing was due that week)."""
-    left, right, top, bottom = 44, 180, 14, 34
+    """`series`: a label (unit · stage) → compliance % per week (None: nothing was due that week)."""
+    left, right, top, bottom = 44, 230, 14, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     x = (lambda i: left + (plot_w * i / max(1, len(weeks) - 1)))
     y = (lambda pct: top + plot_h * (1 - pct / 100))
@@ -26,7 +26,7 @@ def compliance_svg(weeks: list[str], series: dict[str, list[float | None]], widt
             parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in points)}"/>')
         parts.extend(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="{colour}"/>' for a, b in points)
         parts.append(f'<rect x="{left + plot_w + 14}" y="{top + n * 18}" width="10" height="10" fill="{colour}"/>'
-                     f'<text x="{left + plot_w + 28}" y="{top + n * 18 + 9}" font-size="11" fill="#1d2330">{escape(name[:14])}</text>')
+                     f'<text x="{left + plot_w + 28}" y="{top + n * 18 + 9}" font-size="11" fill="#1d2330">{escape(name[:20])}</text>')
     if not series:
         parts.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" font-size="13" text-anchor="middle" fill="#5b6475">这段时间没有到期的任务</text>')
     parts.append("</svg>")

@@ -308,7 +308,7 @@ def board(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
     total = sum(c["count"] for c in service.breach_summary(user.username))
     today = now().astimezone(CHINA_TZ).date()
     weeks, by_unit = sla.weekly_compliance(user.jurisdiction, today - timedelta(days=7 * WEEKS), WEEKS)
-    series = {_unit_name(user.jurisdiction, unit): values for unit, values in by_unit.items()}
+    series = {f"{_unit_name(user.jurisdiction, unit)}·{STAGE_NAMES_ZH.get(stage, stage)}": values for (unit, stage), values in by_unit.items()}
     failed = [{**f, "unit_name": _unit_name(user.jurisdiction, f["unit"])} for f in service.outbox("failed", user.jurisdiction)]
     return render(request, "board", user, title="督办看板", nav="board", jurisdiction=policy.pack(user.jurisdiction).name,
                   as_of=format_due(now()), breaches=breaches, total=total, shown=BOARD_ROWS, summary=sorted(summary.values(), key=lambda r: (-r["top"], r["unit_name"])),
