@@ -120,3 +120,11 @@ def test_task_form_case_file_and_board_by_role(browser_like) -> None:  # noqa: A
     assert exported.headers["content-type"].startswith("text/csv") and exported.text.lstrip("\ufeff").startswith("案件编号")
     assert police.get("/board").status_code == 403
     assert "案件" in police.get("/inbox").text
+
+
+def test_the_compliance_chart_draws_only_what_was_measured() -> None:
+    from web.chart import compliance_svg
+
+    svg = compliance_svg(["11-03", "11-10", "11-17", "11-24"], {"泗城镇人民政府·评估帮扶": [100.0, None, 0.0, 50.0], "<b>": [None] * 4})
+    assert svg.count("<polyline") == 1 and svg.count("<circle") == 3  # no line across the empty week
+    assert "&lt;b&gt;" in svg and "<b>" not in svg  # unit names are escaped

@@ -22,8 +22,14 @@ def compliance_svg(weeks: list[str], series: dict[str, list[float | None]], widt
     for n, (name, values) in enumerate(sorted(series.items())):
         colour = COLOURS[n % len(COLOURS)]
         points = [(x(i), y(v)) for i, v in enumerate(values) if v is not None]
-        if len(points) > 1:
-            parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in points)}"/>')
+        run: list[tuple[float, float]] = []
+        for i, v in enumerate(values + [None]):  # a week with nothing due breaks the line: no invented trend
+            if v is not None:
+                run.append((x(i), y(v)))
+                continue
+            if len(run) > 1:
+                parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in run)}"/>')
+            run = []
         parts.extend(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="{colour}"/>' for a, b in points)
         parts.append(f'<rect x="{left + plot_w + 14}" y="{top + n * 18}" width="10" height="10" fill="{colour}"/>'
                      f'<text x="{left + plot_w + 28}" y="{top + n * 18 + 9}" font-size="11" fill="#1d2330">{escape(name[:20])}</text>')
