@@ -14,6 +14,7 @@ from prefect import flow
 
 from models import Task
 from shouhu.clock import now
+from shouhu.vocab import LABELS_ZH
 from shouhu.inputs import AssessmentOutcome, ServiceOutcome, VisitOutcome
 from tasks import documents
 from tasks.apply import apply_command, completion
@@ -28,7 +29,7 @@ def record_assessment(t: Transition, task: Task, outcome: AssessmentOutcome) -> 
     t.case.risk_level = outcome.risk_level
     if outcome.safety == "in_danger":
         t.case.urgency = "urgent"
-    t.record("assessment_recorded", f"评估完成：风险等级 {outcome.risk_level}，安全 {outcome.safety}，监护 {outcome.guardianship}",
+    t.record("assessment_recorded", f"评估完成：风险等级 {LABELS_ZH[outcome.risk_level]}，{LABELS_ZH[outcome.safety]}，{LABELS_ZH[outcome.guardianship]}",
              risk_level=outcome.risk_level, safety=outcome.safety, guardianship=outcome.guardianship,
              services=list(outcome.services), intervention_needed=outcome.intervention_needed)
     for service in outcome.services:

@@ -17,14 +17,11 @@ from models import Report, Task
 from shouhu.errors import InvalidInput
 from shouhu.inputs import EmergencyOutcome, TemporaryCareOutcome, VisitOutcome
 from tasks.apply import apply_command, completion
+from shouhu.vocab import LABELS_ZH
 from tasks import documents
 from tasks.transition import Transition
 
-MEASURE_NAMES = {
-    "admonish_guardian": "训诫教育监护人", "warning_letter": "出具告诫书", "entrusted_care": "落实委托照护",
-    "temporary_care": "救助保护机构临时照料", "missing_search": "启动失踪儿童快速查找", "shelter_escort": "护送至临时庇护场所",
-    "stop_harm": "制止侵害", "criminal_case": "立案侦查", "written_handover": "书面交接", "medical_treatment": "送医救治",
-}
+MEASURE_NAMES = LABELS_ZH  # the measures' names as officers read them (shouhu/vocab.py)
 
 
 # seed 004 §三(二)3 委托照护 / 临时照料; seed 000 §三(二) 书面交接

@@ -15,6 +15,7 @@ from prefect import flow
 
 from models import Task
 from shouhu import units
+from shouhu.vocab import LABELS_ZH
 from shouhu.clock import now
 from shouhu.errors import InvalidInput
 from shouhu.inputs import (
@@ -29,7 +30,7 @@ from tasks.transition import Transition
 
 def record_guardian_measures(t: Transition, task: Task, outcome: GuardianMeasuresOutcome) -> None:
     t.complete_task(task, outcome.model_dump(mode="json"))
-    t.record("guardian_measures", f"对监护人采取措施：{'、'.join(outcome.measures)}；监护人{'已' if outcome.guardian_changed else '未'}改正",
+    t.record("guardian_measures", f"对监护人采取措施：{'、'.join(LABELS_ZH.get(m, m) for m in outcome.measures)}；监护人{'已' if outcome.guardian_changed else '未'}改正",
              measures=list(outcome.measures), guardian_changed=outcome.guardian_changed)
     start_refusal_watch(t, outcome.guardian_refused_since)
     if not outcome.guardian_changed:
@@ -100,7 +101,7 @@ def record_court_ruling(t: Transition, task: Task, outcome: CourtRulingOutcome) 
 
 def record_placement(t: Transition, task: Task, outcome: PlacementOutcome) -> None:
     t.complete_task(task, outcome.model_dump(mode="json"))
-    t.record("placement", f"安置方式：{outcome.placement}", placement=outcome.placement)
+    t.record("placement", f"安置方式：{LABELS_ZH.get(outcome.placement, outcome.placement)}", placement=outcome.placement)
 
 
 def handle(t: Transition, task: Task, outcome: Any) -> None:

@@ -65,3 +65,18 @@ SITUATION_NAMES_ZH = {
     "guardian_neglect": "监护人疏于照料", "domestic_violence": "家庭暴力", "accidental_injury": "意外伤害",
     "unlawful_harm": "不法侵害", "abandonment": "遗弃", "sexual_harm": "性侵害", "parent_detained": "父母被羁押",
 }
+
+# What people read for each code of a closed vocabulary (forms, timeline summaries).
+LABELS_ZH: dict[str, str] = {
+    **SITUATION_NAMES_ZH,
+    "admonish_guardian": "训诫教育监护人", "warning_letter": "出具告诫书", "entrusted_care": "落实委托照护",
+    "temporary_care": "救助保护机构临时照料", "missing_search": "启动失踪儿童快速查找", "shelter_escort": "护送至临时庇护场所",
+    "stop_harm": "制止侵害", "criminal_case": "立案侦查", "written_handover": "书面交接", "medical_treatment": "送医救治",
+    "safe": "安全", "at_risk": "存在风险", "in_danger": "处于危险", "adequate": "监护到位", "inadequate": "监护不到位",
+    "absent": "监护缺失", "harmful": "监护侵害", "low": "低", "medium": "中", "high": "高",
+    "guardianship_guidance": "监护指导", "emergency_shelter": "紧急庇护", "psychological_counseling": "心理疏导",
+    "behavior_correction": "行为矫治", "social_assistance": "社会救助", "social_welfare": "社会福利", "legal_aid": "法律援助",
+    "education_support": "教育安置与控辍保学", "criticism_education": "批评教育", "admonition": "训诫",
+    "administrative_penalty": "治安管理处罚", "kinship_care": "亲属抚养", "foster_family": "家庭寄养", "institution": "机构养育",
+    "adoption": "依法收养", "returned_to_guardian": "交还监护人",
+}
