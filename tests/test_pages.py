@@ -89,6 +89,10 @@ def test_intake_form_keeps_what_was_typed_and_names_the_field(browser_like) -> N
     assert good.status_code == 303 and good.headers["location"].startswith("/cases/SX-")
     again = client.post("/reports/new", data={**data, "child.id_number": report["child"]["id_number"]}, follow_redirects=False)
     assert again.headers["location"] == good.headers["location"]  # the same form sent twice registers once
+    caseworker = browser_like("sx-supervisor-sc")
+    refused = caseworker.post("/reports/new", data={**data, "child.id_number": report["child"]["id_number"], "idempotency_key": "other",
+                                                    "csrf": csrf(caseworker.get("/tasks").text)})
+    assert refused.status_code == 403 and "只有公安机关接警人员可以登记强制报告" in refused.text
 
 
 def test_task_form_case_file_and_board_by_role(browser_like) -> None:  # noqa: ANN001

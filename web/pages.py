@@ -23,6 +23,7 @@ from shouhu.inputs import OUTCOMES
 from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH
 from tasks.transition import format_due, task_title
 from web import chart, forms, messages
+from web.errors import status_of
 from web.session import check_csrf, csrf_token, page_user
 
 router = APIRouter(include_in_schema=False)
@@ -159,7 +160,7 @@ async def report_submit(request: Request, user: User = Depends(page_user)) -> Re
     except (ValueError, InvalidInput) as exc:
         message = messages.zh(exc) if isinstance(exc, InvalidInput) else "发现时间格式不正确"
         field = _field_of(exc.field) if isinstance(exc, InvalidInput) else "discovered_at"
-        return render(request, "report_new", user, status_code=400 if not isinstance(exc, ShouhuError) or exc.exit_code == 2 else 409,
+        return render(request, "report_new", user, status_code=status_of(exc) if isinstance(exc, ShouhuError) else 400,
                       title="登记强制报告", nav="report", groups=report_fields(user), values=values, errors={field: message},
                       idempotency_key=values.get("idempotency_key") or str(uuid.uuid4()))
     request.session["flash"] = f"已登记：案件 {result['case_no']}" + ("（并入该儿童的在办案件）" if result["attached_to_existing"] else "")
@@ -224,9 +225,8 @@ async def task_submit(request: Request, task_id: str, user: User = Depends(page_
     except (ValueError, ShouhuError) as exc:
         field = (getattr(exc, "field", None) or "notes").removeprefix("outcome.").split(".")[0]
         message = messages.zh(exc) if isinstance(exc, ShouhuError) else "日期或时间格式不正确"
-        status = exc.exit_code if isinstance(exc, ShouhuError) else 2
         return _task_page(request, user, task_id, values, {field if field in values else "notes": message},
-                          status_code={2: 400, 3: 409}.get(status, 400) if not getattr(exc, "code", "").startswith(("role_", "unit_", "not_")) else 403)
+                          status_code=status_of(exc) if isinstance(exc, ShouhuError) else 400)
     request.session["flash"] = "已提交"
     return RedirectResponse(f"/cases/{case['case_no']}", status_code=303)
 
