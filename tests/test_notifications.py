@@ -99,7 +99,7 @@ def test_a_receiver_down_gets_growing_retries_then_each_message_once_back_up(rec
     pending = [d for d, n in deliveries(opened["case_id"]) if d.channel != "email"]
     assert pending and all(d.status == "pending" and d.attempts == 1 for d in pending)
     assert {d.next_attempt_at - T0 for d in pending} == {timedelta(seconds=30)}
-    assert "Connection" in pending[0].last_error or "refused" in pending[0].last_error or pending[0].last_error
+    assert "Connection error" in pending[0].last_error  # Apprise's reason, kept for the board
 
     clock.set_now(T0 + timedelta(seconds=10))  # not yet due: nothing is tried
     dispatch()
