@@ -21,7 +21,6 @@ from shouhu.vocab import LABELS_ZH
 from tasks import documents
 from tasks.transition import Transition
 
-MEASURE_NAMES = LABELS_ZH  # the measures' names as officers read them (shouhu/vocab.py)
 
 
 # seed 004 §三(二)3 委托照护 / 临时照料; seed 000 §三(二) 书面交接
@@ -56,19 +55,19 @@ def record_emergency_response(t: Transition, task: Task, outcome: EmergencyOutco
     check_required_measures(t, outcome)
     t.complete_task(task, outcome.model_dump(mode="json"))
     for measure in outcome.measures:
-        t.record("measure_taken", f"应急措施：{MEASURE_NAMES[measure]}", measure=measure)
+        t.record("measure_taken", f"应急措施：{LABELS_ZH[measure]}", measure=measure)
         if measure in t.pack.measure_tasks.value:
             t.open_task_and_notify(t.pack.measure_tasks.value[measure])
         if measure in t.pack.measure_notify.value:
-            t.notify("measure", template="measure_notice", to=[t.pack.measure_notify.value[measure]], ask=MEASURE_NAMES[measure])
+            t.notify("measure", template="measure_notice", to=[t.pack.measure_notify.value[measure]], ask=LABELS_ZH[measure])
     if "warning_letter" in outcome.measures:
         documents.issue(t, "warning_letter", task.owner_unit)
     handed = [m for m in outcome.measures if m in HANDOVER_MEASURES]
     if handed:
-        documents.issue(t, "handover", task.owner_unit, measures="、".join(MEASURE_NAMES[m] for m in handed), notes=outcome.notes)
+        documents.issue(t, "handover", task.owner_unit, measures="、".join(LABELS_ZH[m] for m in handed), notes=outcome.notes)
     t.move_to("assessment")
     t.open_task_and_notify("assessment", event="township_notice", template="township_notice",
-                           detail="已采取措施：" + "、".join(MEASURE_NAMES[m] for m in outcome.measures))
+                           detail="已采取措施：" + "、".join(LABELS_ZH[m] for m in outcome.measures))
 
 
 def record_warning_letter_visit(t: Transition, task: Task, outcome: VisitOutcome) -> None:

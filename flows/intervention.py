@@ -82,7 +82,7 @@ def record_court_petition(t: Transition, task: Task, outcome: CourtPetitionOutco
     t.record("court_petition_filed", f"向人民法院申请撤销监护人资格，事由：{label}", ground=outcome.ground,
              petitioner=outcome.petitioner, source=t.pack.petition_grounds.source)
     documents.issue(t, "guardianship_petition", task.owner_unit, outcome=outcome, ground=label, court=court_name(t),
-                    petitioner={"relative": "近亲属", "village_committee": "村（居）民委员会"}.get(outcome.petitioner, t.unit_name(task.owner_unit)))
+                    petitioner=t.unit_name(task.owner_unit) if outcome.petitioner == "civil_affairs" else LABELS_ZH[outcome.petitioner])
     t.open_task_and_notify("court_ruling")
 
 

@@ -138,6 +138,9 @@ def run_demo(jurisdiction: str) -> dict[str, Any]:
     case = _complete(review, {"exit_reason": "placed", "notes": "亲属抚养，回访稳定"}, _user(jurisdiction, "township_caseworker", review["owner_unit"]))
     console.print(f"  案件状态：{STAGE_NAMES_ZH[case['stage']]}；已通知派出所向报告人反馈处理结果。")
 
+    documents = service.case_documents(case["case_id"], intake, record_read=False)
+    console.print("  案卷文书（哈希记入时间线，`shouhu document show` 可打印）：" + "、".join(d["title"] for d in documents))
+
     events = service.case_timeline(case["case_id"], intake)
     table = Table(title=f"案件 {case['case_no']} 时间线（哈希链）", show_lines=False)
     for col_name in ("#", "时间", "阶段", "事件", "经办", "摘要", "哈希"):

@@ -79,4 +79,10 @@ LABELS_ZH: dict[str, str] = {
     "education_support": "教育安置与控辍保学", "criticism_education": "批评教育", "admonition": "训诫",
     "administrative_penalty": "治安管理处罚", "kinship_care": "亲属抚养", "foster_family": "家庭寄养", "institution": "机构养育",
     "adoption": "依法收养", "returned_to_guardian": "交还监护人",
+    "in_school": "在校", "not_school_age": "未到学龄", "out_of_school": "失学辍学",
+    "male": "男", "female": "女", "unknown": "不详",
+    "relative": "近亲属", "village_committee": "村（居）民委员会", "civil_affairs": "民政部门",
+    "school": "学校", "kindergarten": "幼儿园", "medical": "医疗机构", "residents_committee": "居民委员会",
+    "social_work": "社工机构", "rescue_station": "救助管理机构", "welfare_institution": "福利机构", "police": "公安机关",
+    "citizen": "公民个人", "other": "其他",
 }

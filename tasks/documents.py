@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from models import Child, Document, Guardian, Report, Reporter, Task, User
 from shouhu import config
 from shouhu.clock import now
-from shouhu.vocab import SITUATION_NAMES_ZH
+from shouhu.vocab import LABELS_ZH, SITUATION_NAMES_ZH
 from tasks.transition import Transition, format_due, task_title
 
 KINDS: dict[str, tuple[str, bool]] = {  # kind: (title, names the reporter)
@@ -31,12 +31,6 @@ KINDS: dict[str, tuple[str, bool]] = {  # kind: (title, names the reporter)
     "guardianship_petition": ("撤销监护人资格申请书", False),
     "closing_report": ("结案报告", False),
 }
-LABELS = {
-    "safety": {"safe": "安全", "at_risk": "存在风险", "in_danger": "处于危险"},
-    "guardianship": {"adequate": "监护到位", "inadequate": "监护不到位", "absent": "监护缺失", "harmful": "监护侵害"},
-    "risk": {"low": "低", "medium": "中", "high": "高"},
-}
-GENDERS = {"male": "男", "female": "女", "unknown": "不详"}
 
 
 @lru_cache(maxsize=1)
@@ -60,7 +54,7 @@ def issue(t: Transition, kind: str, issuer_unit: str, **extra: Any) -> Document:
         township=t.unit_name(case.township), village=t.unit_name(case.village) if case.village else None,
         situations="、".join(SITUATION_NAMES_ZH.get(x, x) for x in (report.situations if report else [])),
         actor=actor.display_name if actor else t.actor, issued_at=format_due(at), issued_on=f"{at:%Y年%m月%d日}",
-        confidential=confidential, labels=LABELS, genders=GENDERS, **extra)
+        confidential=confidential, labels=LABELS_ZH, **extra)
     digest = hashlib.sha256(html.encode("utf-8")).hexdigest()
     doc = Document(case_id=case.id, kind=kind, title=title, content=html, sha256=digest, confidential=confidential,
                    issued_by=t.actor, created_at=at)

@@ -22,6 +22,7 @@ from shouhu import policy, units, workdays
 from shouhu.clock import CHINA_TZ, now
 from shouhu.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shouhu.inputs import VerificationOutcome
+from shouhu.vocab import LABELS_ZH
 from tasks import clocks
 from tasks.rounds import claim, period_of
 from tasks.transition import format_due
@@ -29,8 +30,6 @@ from tasks.transition import format_due
 KIND = "verification_visit"
 VISIT_ROLES = {"village_director", "township_caseworker"}
 OVERSIGHT_ROLES = {"civil_affairs", "manager"}
-GUARDIANSHIP_ZH = {"adequate": "监护到位", "inadequate": "监护不到位", "absent": "监护缺失"}
-SCHOOLING_ZH = {"in_school": "在校", "not_school_age": "未到学龄", "out_of_school": "失学辍学"}
 
 
 def recent_periods(day: date, every: str, count: int = 4) -> list[tuple[str, datetime]]:
@@ -81,7 +80,7 @@ def complete(session: Session, visit_id: uuid.UUID, actor: User, outcome: Verifi
         p = policy.pack(visit.jurisdiction)
         rule = p.unit(visit.unit)
         township, village = (rule.parent, rule.code) if rule.type == "village" and rule.parent else (rule.code, None)
-        detail = f"{GUARDIANSHIP_ZH[outcome.guardianship]}，{SCHOOLING_ZH[outcome.schooling]}"
+        detail = f"{LABELS_ZH[outcome.guardianship]}，{LABELS_ZH[outcome.schooling]}"
         for target in dict.fromkeys(units.resolve(p, s, township, village) for s in p.notify["verification_concern"].to):
             queue(session, p, target, "verification_concern", f"verification_concern:{visit.id}",
                   ask=f"{rule.name} {visit.period} 核实走访发现需关注情形", due=None, detail=detail, link_unit=visit.unit)

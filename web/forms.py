@@ -22,7 +22,6 @@ LABELS: dict[str, str] = {
     "filed": "已提出申请", "ground": "申请事由", "petitioner": "申请人", "refused_since": "拒不履责起始日", "serious_harm": "造成严重损害",
     "not_filed_reason": "不申请的理由", "revoked": "撤销监护资格", "ruled_on": "裁定日期", "new_guardian": "新监护人", "placement": "安置方式",
 }
-OPTION_LABELS = LABELS_ZH
 
 
 @dataclass
@@ -51,9 +50,9 @@ def fields_of(model: type[BaseModel], choices: dict[str, list[tuple[str, str]]] 
         if choices and name in choices:
             out.append(FormField(name, label, "select", required, choices[name]))
         elif (values := _literal_values(base)) is not None:
-            out.append(FormField(name, label, "select", required, [(v, OPTION_LABELS.get(v, v)) for v in values]))
+            out.append(FormField(name, label, "select", required, [(v, LABELS_ZH.get(v, v)) for v in values]))
         elif typing.get_origin(base) is list and (values := _literal_values(typing.get_args(base)[0])) is not None:
-            out.append(FormField(name, label, "checkboxes", required, [(v, OPTION_LABELS.get(v, v)) for v in values]))
+            out.append(FormField(name, label, "checkboxes", required, [(v, LABELS_ZH.get(v, v)) for v in values]))
         elif base is bool:
             out.append(FormField(name, label, "yesno", required))
         elif base is date:

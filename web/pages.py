@@ -20,7 +20,7 @@ from shouhu import accounts, config, db, policy, service, sla
 from shouhu.clock import CHINA_TZ, now
 from shouhu.errors import InvalidInput, ShouhuError
 from shouhu.inputs import OUTCOMES
-from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH
+from shouhu.vocab import EVENT_NAMES_ZH, LABELS_ZH, STAGE_NAMES_ZH
 from tasks.transition import format_due, task_title
 from web import chart, forms, messages
 from web.errors import status_of
@@ -96,17 +96,14 @@ def report_fields(user: User) -> dict[str, list[forms.FormField]]:
     from shouhu.vocab import ReporterUnitType, Situation
     import typing
 
-    unit_types = {"school": "学校", "kindergarten": "幼儿园", "medical": "医疗机构", "village_committee": "村民委员会",
-                  "residents_committee": "居民委员会", "social_work": "社工机构", "rescue_station": "救助管理机构",
-                  "welfare_institution": "福利机构", "police": "公安机关", "citizen": "公民个人", "other": "其他"}
     F = forms.FormField  # noqa: N806
     return {
         "report": [F("channel", "报告方式", "text", True), F("discovered_at", "发现时间", "datetime", False),
-                   F("situations", "情形", "checkboxes", True, [(s, forms.OPTION_LABELS.get(s, s)) for s in typing.get_args(Situation)]),
+                   F("situations", "情形", "checkboxes", True, [(s, LABELS_ZH.get(s, s)) for s in typing.get_args(Situation)]),
                    F("description", "情况描述", "textarea", True)],
         "reporter": [F("reporter.name", "姓名", "text", True), F("reporter.phone", "联系电话", "text", True),
                      F("reporter.unit", "单位", "text", True),
-                     F("reporter.unit_type", "单位类别", "select", True, [(t, unit_types.get(t, t)) for t in typing.get_args(ReporterUnitType)])],
+                     F("reporter.unit_type", "单位类别", "select", True, [(t, LABELS_ZH.get(t, t)) for t in typing.get_args(ReporterUnitType)])],
         "child": [F("child.name", "姓名", "text", True), F("child.id_number", "公民身份号码", "text", False),
                   F("child.birth_date", "出生日期", "date", True),
                   F("child.gender", "性别", "select", True, [("female", "女"), ("male", "男"), ("unknown", "不详")]),
@@ -201,8 +198,7 @@ def _task_page(request: Request, user: User, task_id: str, values: dict[str, Any
 def _fields_for(p: policy.Pack, kind: str) -> list[forms.FormField]:
     choices = {"exit_reason": [(k, v.label) for k, v in p.exit_reasons.value.items()],
                "ground": [(k, v.label) for k, v in p.petition_grounds.value.items()],
-               "petitioner": [(k, forms.OPTION_LABELS.get(k, {"relative": "近亲属", "village_committee": "村（居）民委员会", "civil_affairs": "民政部门"}[k]))
-                              for k in p.petitioners.value]}
+               "petitioner": [(k, LABELS_ZH.get(k, k)) for k in p.petitioners.value]}
     return forms.fields_of(OUTCOMES[kind], choices)
 
 
