@@ -29,7 +29,6 @@ class Notification(SQLModel, table=True):
     body: str
     # queued: not yet routed · sent: every channel delivered (or in-app only) · failed: a channel gave up
     status: str = Field(default="queued", index=True)
-    attempts: int = 0
     created_at: datetime = when()
     routed_at: datetime | None = when(nullable=True)
     sent_at: datetime | None = when(nullable=True)

@@ -172,7 +172,6 @@ def record(results: list[tuple[Outgoing, bool, str]]) -> dict[str, int]:
                 stats["retrying"] += 1
             s.add(d)
             n = s.get(Notification, o.notification_id)
-            n.attempts += 1
             _settle(s, n, at)
             if o.case_id is not None:
                 _on_timeline(s, o, d, ok)

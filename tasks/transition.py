@@ -198,7 +198,7 @@ class Transition:
             )
             key = f"{self.dedupe or self.command.id}:{event}:{task.id if task else ''}"
             row = {"id": uuid.uuid4(), "case_id": self.case.id, "jurisdiction": self.case.jurisdiction, "unit": unit, "event": event, "template": template or event, "dedupe_key": key,
-                   "subject": subject, "body": body, "status": "queued", "attempts": 0, "created_at": now()}
+                   "subject": subject, "body": body, "status": "queued", "created_at": now()}
             if self.batch is not None:
                 self.batch.append((Notification, row))
             else:
