@@ -48,7 +48,7 @@ def record_emergency_response(t: Transition, task: Task, outcome: EmergencyOutco
         if not outcome.unfounded_reason:
             raise InvalidInput("missing_field", "outcome.unfounded_reason: say why the report is unfounded", "outcome.unfounded_reason")
         t.complete_task(task, outcome.model_dump(mode="json"))
-        t.close("unfounded", f"经调查报告不属实：{outcome.unfounded_reason}")
+        t.close("unfounded", "经调查报告不属实", detail=outcome.unfounded_reason)
         return
     if not outcome.measures:
         raise InvalidInput("missing_field", "outcome.measures: record at least one measure taken (or unfounded: true)", "outcome.measures")

@@ -1,5 +1,5 @@
 """Every table, imported here so `SQLModel.metadata` knows them all."""
-from models.account import ApiToken, Credential
+from models.account import ApiToken, Credential, LoginThrottle, WebSession
 from models.audit import AccessRecord
 from models.case import Breach, Case, ClockFire, Command, Counter, Deadline, Report, Reporter, Task
 from models.child import Child, Guardian
@@ -7,9 +7,10 @@ from models.document import Document
 from models.ledger import VerificationVisit
 from models.org import Jurisdiction, Unit, User
 from models.outbox import Delivery, Notification
+from models.setting import Setting
 from models.timeline import TimelineEvent
 
 __all__ = [
-    "AccessRecord", "ApiToken", "Credential", "Breach", "Case", "ClockFire", "Command", "Counter", "Deadline", "Report", "Reporter", "Task", "Child", "Guardian",
-    "Document", "Jurisdiction", "Unit", "User", "Delivery", "Notification", "TimelineEvent", "VerificationVisit",
+    "AccessRecord", "ApiToken", "Credential", "LoginThrottle", "WebSession", "Breach", "Case", "ClockFire", "Command", "Counter", "Deadline", "Report", "Reporter", "Task", "Child", "Guardian",
+    "Document", "Setting", "Jurisdiction", "Unit", "User", "Delivery", "Notification", "TimelineEvent", "VerificationVisit",
 ]

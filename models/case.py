@@ -58,6 +58,8 @@ class Case(SQLModel, table=True):
     # The timeline's head, so that deleting the newest events is detected too.
     timeline_seq: int = 0
     timeline_head: str = "0" * 64
+    # HMAC of the state above and the head, under a key the database does not hold (shouhu.timeline).
+    seal: str = ""
 
 
 class Report(SQLModel, table=True):

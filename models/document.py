@@ -17,6 +17,10 @@ class Document(SQLModel, table=True):
     content_type: str = "text/html"
     content: str
     sha256: str
+    # The same document rendered from masked data (shouhu.masking), for managers; None for
+    # documents made before masked renderings existed (masked readers are then refused).
+    masked_content: str | None = None
+    masked_sha256: str | None = None
     confidential: bool = False  # names the reporter: police and managers only
     issued_by: str = ""
     created_at: datetime = when()

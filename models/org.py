@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from models.types import json_field, uuid_pk
+from models.types import json_field, uuid_pk, when
 
 
 class Jurisdiction(SQLModel, table=True):
@@ -36,3 +37,5 @@ class User(SQLModel, table=True):
     role: str
     unit: str = Field(index=True)
     jurisdiction: str = Field(index=True)
+    # Set when the person leaves or must not act: no sign-in, no session, no token works.
+    disabled_at: datetime | None = when(nullable=True)

@@ -17,6 +17,8 @@ REPORTER_VISIBLE_ROLES = {"police_intake", "police", "manager"}
 def user(session: Session, username: str | None) -> User:
     if not username:
         raise InvalidInput("missing_user", "say who acts: --as USERNAME", "as")
+    if not isinstance(username, str) or len(username) > 64 or not username.isprintable():
+        raise InvalidInput("unknown_user", f"no user {str(username)[:64]!r} (see `shouhu users --jurisdiction J`)", "as")
     found = session.exec(select(User).where(User.username == username)).first()
     if found is None:
         raise InvalidInput("unknown_user", f"no user {username!r} (see `shouhu users --jurisdiction J`)", "as")

@@ -52,16 +52,19 @@ def _run(action: Callable[[], Any], compact: bool, fail_if: Callable[[Any], bool
 
 
 def _read_input(source: str) -> Any:
+    """The JSON of a file or stdin, read as the API reads a body (shouhu.inputs.load_json)."""
     from shouhu.errors import InvalidInput
+    from shouhu.inputs import LIMITS, load_json
 
     try:
-        text = sys.stdin.read() if source == "-" else open(source, encoding="utf-8").read()
+        if source == "-":
+            raw = sys.stdin.buffer.read(LIMITS.body_bytes + 1)
+        else:
+            with open(source, "rb") as f:
+                raw = f.read(LIMITS.body_bytes + 1)
     except OSError as exc:
         raise InvalidInput("unreadable_input", f"cannot read {source}: {exc.strerror}", "file")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput("bad_json", f"input is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", "file")
+    return load_json(raw, "file")
 
 
 @app.command()

@@ -112,14 +112,33 @@ class DeliveryRule(Strict):
     first_retry_seconds: int = Field(ge=1)  # doubles after each failure…
     max_retry_seconds: int = Field(ge=1)  # …up to this
     lease_seconds: int = Field(ge=5)  # a claimed message is resent after this if its sender died
+    send_timeout_seconds: int = Field(ge=1, le=300)  # one send's connect and read timeout; well under the lease
+
+    @model_validator(mode="after")
+    def _timeout_under_lease(self) -> "DeliveryRule":
+        if self.send_timeout_seconds * 2 > self.lease_seconds:
+            raise ValueError("send_timeout_seconds must be at most half of lease_seconds (a send in flight must not be resent)")
+        return self
     digest_hour: int = Field(ge=0, le=23)  # managers' daily digest, Beijing time
+    anchor_hour: int = Field(ge=0, le=23)  # the daily timeline anchor (shouhu.anchors), Beijing time
 
 
 class AccountRule(Strict):
-    max_failures: int = Field(ge=1, le=100)  # failed sign-ins before the account locks
+    max_failures: int = Field(ge=1, le=100)  # failed sign-ins for one account from one source before that pair locks
+    max_source_failures: int = Field(ge=1, le=1000)  # failed sign-ins from one source, any account, before it locks
     lock_minutes: int = Field(ge=1)
     min_password_length: int = Field(ge=8)
     session_hours: float = Field(gt=0)
+
+
+class InputLimits(Strict):
+    """What one request may carry (deployment-wide: read from the national pack)."""
+    short_text: int = Field(ge=20)
+    long_text: int = Field(ge=200)
+    list_items: int = Field(ge=1)
+    body_bytes: int = Field(ge=4096)
+    depth: int = Field(ge=4, le=64)
+    oldest_year: int = Field(ge=1, le=2000)
 
 
 class EscalationLevel(Strict):
@@ -169,6 +188,7 @@ class Pack(Strict):
     escalation: Value[dict[str, list[EscalationLevel]]]
     delivery: Value[DeliveryRule]
     accounts: Value[AccountRule]
+    input_limits: Value[InputLimits]
     units: Value[list[UnitRule]] | None = None
     demo_users: Value[list[UserRule]] | None = None
 
@@ -290,6 +310,12 @@ def pack(name: str) -> Pack:
     if name not in jurisdiction_names():
         raise NotFound("unknown_jurisdiction", f"unknown jurisdiction {name!r}; known: {', '.join(jurisdiction_names())}", "jurisdiction")
     return load_pack(name)
+
+
+@lru_cache(maxsize=1)
+def input_limits() -> InputLimits:
+    """The request limits of this deployment: the national pack's (see `input_limits` there)."""
+    return load_pack("national").input_limits.value
 
 
 def all_packs() -> dict[str, Pack]:

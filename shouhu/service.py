@@ -16,10 +16,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models import Case, Command, Deadline, Jurisdiction, Task, Unit, User
-from shouhu import access, db, policy, timeline
+from shouhu import access, db, masking, policy, timeline
 from shouhu.clock import now
 from shouhu.errors import Conflict, Forbidden, InvalidInput, NotFound
-from shouhu.inputs import OUTCOMES, ReportIn, check_report, parse
+from shouhu.inputs import OUTCOMES, ReportIn, check_ref, check_report, parse
 
 
 # ---- set-up --------------------------------------------------------------------------
@@ -29,6 +29,7 @@ def init() -> dict[str, Any]:
     db.create_schema()
     counts = {"jurisdictions": 0, "units": 0, "users": 0}
     with db.transaction() as s:
+        check_timeline_key(s)
         for name, p in packs.items():
             j = s.exec(select(Jurisdiction).where(Jurisdiction.code == name)).first() or Jurisdiction(code=name, name="", case_prefix="", source="")
             j.name, j.case_prefix, j.source = p.name, p.case_prefix, p.source
@@ -45,6 +46,19 @@ def init() -> dict[str, Any]:
                 s.add(row)
                 counts["users"] += 1
     return {"ok": True, "database": db.engine().url.render_as_string(hide_password=True), **counts}
+
+
+def check_timeline_key(s: Session) -> None:
+    """The first init records which key seals this database's timelines; later a different key
+    is refused at once (else every case would look tampered with)."""
+    from models import Setting
+
+    found = s.get(Setting, "timeline_key_fingerprint")
+    if found is None:
+        s.add(Setting(key="timeline_key_fingerprint", value=timeline.key_fingerprint()))
+    elif found.value != timeline.key_fingerprint():
+        raise InvalidInput("wrong_timeline_key", "SHOUHU_TIMELINE_KEY is not the key this database was sealed with "
+                           f"(fingerprint {found.value}); set the right one", "SHOUHU_TIMELINE_KEY")
 
 
 def list_units(jurisdiction: str) -> list[dict[str, Any]]:
@@ -141,10 +155,17 @@ def complete_task(task_ref: str, data: Any, actor_name: str | None) -> dict[str,
         task = _task(s, task_ref)
         case = s.get(Case, task.case_id)
         actor = access.user(s, actor_name)
+        try:
+            _guard(s, case, actor.username, "task_complete")  # another area's task is answered as an unknown one
+        except NotFound:
+            raise NotFound("unknown_task", f"no task {task_ref!r} among those you may see", "task") from None
     _recorded(actor, "task_complete", str(task.id), lambda: access.check_may_complete(actor, task, case.jurisdiction))
     if task.status != "open":
         raise Conflict("task_not_open", f"task {task.id} is already {task.status}", "task")
+    data = dict(data)
     expected = data.pop("expected_version", None)
+    if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int) or expected < 1):
+        raise InvalidInput("invalid_value", "outcome.expected_version: a positive whole number (the case's version)", "outcome.expected_version")
     parse(OUTCOMES[task.kind], data, "outcome")
     payload = {"task_id": str(task.id), "outcome": data, "expected_version": expected}
     flow_fn, procedure = _stage_flow(task.stage)
@@ -170,17 +191,19 @@ def reader(actor_name: str | None) -> str:
 
 
 def _case(s: Session, ref: str) -> Case:
+    check_ref(ref, "case")
     try:
         found = s.get(Case, uuid.UUID(ref))
     except ValueError:
         found = s.exec(select(Case).where(Case.case_no == ref)).first()
     if found is None:
-        raise NotFound("unknown_case", f"no case {ref!r}", "case")
+        raise NotFound("unknown_case", UNKNOWN_CASE, "case")
     return found
 
 
 def _by_id(s: Session, model: Any, ref: str, field: str) -> Any:
     """A row by its UUID; a malformed or unknown id is the same `unknown_<field>` error."""
+    check_ref(ref, field)
     try:
         found = s.get(model, uuid.UUID(ref))
     except ValueError:
@@ -191,7 +214,10 @@ def _by_id(s: Session, model: Any, ref: str, field: str) -> Any:
 
 
 def _task(s: Session, ref: str) -> Task:
-    return _by_id(s, Task, ref, "task")
+    try:
+        return _by_id(s, Task, ref, "task")
+    except NotFound:
+        raise NotFound("unknown_task", f"no task {str(ref)[:64]!r} among those you may see", "task") from None
 
 
 def _record_read(case_id: uuid.UUID, who: str, what: str) -> None:
@@ -208,33 +234,30 @@ def task_view(t: Task) -> dict[str, Any]:
             "completed_by": t.completed_by, "completed_at": t.completed_at.isoformat() if t.completed_at else None}
 
 
+UNKNOWN_CASE = "no such case among those you may read"
+
+
 def _guard(s: Session, case: Case, who: str, action: str) -> User | None:
-    """A named reader must be allowed to read the case (access.case_scope); a refusal is recorded.
-    `os:<login>` is the local operator of an embedded install, who holds the database file anyway."""
+    """A named reader must be allowed to read the case (access.case_scope). A refusal is recorded
+    and answered exactly as an unknown case is, so case numbers outside one's scope cannot be
+    probed. `os:<login>` is the local operator of an embedded install, who holds the database."""
     if who.startswith("os:"):
         return None
     actor = access.user(s, who)
-    try:
-        access.check_may_read_case(actor, case)
-    except Forbidden as exc:
+    if not access.may_read_case(actor, case):
         from tasks.verification import record_access
 
-        record_access(s, actor.username, action, str(case.id), allowed=False, reason=exc.code)
+        record_access(s, actor.username, action, str(case.id), allowed=False, reason="not_permitted")
         s.commit()
-        raise
+        raise NotFound("unknown_case", UNKNOWN_CASE, "case")
     return actor
 
 
 def child_view(s: Session, case: Case, actor: User | None) -> dict[str, Any]:
-    """The child as this reader may see them: whole for those who work with the child, else masked."""
+    """The child as this reader may see them (shouhu.masking: the one rule for every way out)."""
     from models import Child
 
-    child = s.get(Child, case.child_id)
-    if actor is not None and access.may_see_identity(actor):
-        return {"name": child.name, "id_number": child.id_number, "birth_date": child.birth_date.isoformat(), "gender": child.gender,
-                "address": child.address, "masked": False}
-    return {"name": child.name[:1] + "*" * (len(child.name) - 1), "id_number": (child.id_number[:6] + "*" * 12) if child.id_number else None,
-            "birth_date": str(child.birth_date.year), "gender": child.gender, "address": None, "masked": True}
+    return masking.child(s.get(Child, case.child_id), visible=actor is not None and access.may_see_identity(actor))
 
 
 def reporters_view(s: Session, case: Case, actor: User | None) -> list[dict[str, Any]] | None:
@@ -286,16 +309,46 @@ def case_timeline(ref: str, actor_name: str | None = None, record_read: bool = T
 
 
 def verify_case(ref: str, actor_name: str | None = None, record_read: bool = True) -> dict[str, Any]:
-    """Check the chain first (what was stored), then record that it was checked."""
+    """Check the file first (what was stored: chain, head, seal, documents), then record that it
+    was checked. `{"ok", "broken_at", "reason"}` (reasons: shouhu.timeline.check)."""
     who = reader(actor_name)
     with Session(db.engine()) as s:
         case = _case(s, ref)
         _guard(s, case, who, "timeline_verify")
         case_id = case.id
-        broken = timeline.verify(s, case_id)
-    if broken is None and record_read:
+        found = timeline.check(s, case_id)
+    if found["ok"] and record_read:
         _record_read(case_id, who, "verify")
-    return {"ok": broken is None, "broken_at": broken}
+    return found
+
+
+def verify_all() -> dict[str, Any]:
+    """Every case (chain, head, seal, documents) and every anchor (shouhu anchors): what a court
+    or an inspector runs. The key must be the one the database was sealed with."""
+    from models import Setting
+    from tasks import anchors
+
+    with Session(db.engine()) as s:
+        recorded = s.get(Setting, "timeline_key_fingerprint")
+        if recorded is not None and recorded.value != timeline.key_fingerprint():
+            raise InvalidInput("wrong_timeline_key", "SHOUHU_TIMELINE_KEY is not the key this database was sealed with", "SHOUHU_TIMELINE_KEY")
+        broken, count = [], 0
+        for case_id, case_no in s.exec(select(Case.id, Case.case_no).order_by(col(Case.case_no))).all():
+            count += 1
+            found = timeline.check(s, case_id)
+            if not found["ok"]:
+                broken.append({"case_no": case_no, "broken_at": found["broken_at"], "reason": found["reason"]})
+        anchored = anchors.verify(s)
+    return {"ok": not broken and anchored["ok"], "cases": count, "broken": broken, "anchors": anchored}
+
+
+def anchor_now(jurisdiction: str) -> dict[str, Any]:
+    """Write today's anchor of one jurisdiction now (the sweeper does it daily by itself)."""
+    from tasks import anchors
+
+    policy.pack(jurisdiction)
+    with db.transaction() as s:
+        return anchors.take(s, jurisdiction, now().date().isoformat())
 
 
 def sweep() -> dict[str, Any]:
@@ -491,19 +544,39 @@ def case_documents(ref: str, actor_name: str | None, record_read: bool = True) -
 
 
 def show_document(doc_ref: str, actor_name: str | None) -> dict[str, Any]:
-    """One document; its hash is checked against the stored one as it is read."""
+    """One document as this reader may see it (masked for managers, shouhu.masking); its stored
+    hash is checked, and checked against the hash its issue put on the timeline.
+
+    A document the reader may not see — another area's, or the intake form for a role that may
+    not see the reporter — is answered as an unknown one (and the refusal recorded)."""
     from models import Document
 
     with Session(db.engine()) as s:
         doc = _by_id(s, Document, doc_ref, "document")
         case = s.get(Case, doc.case_id)
-        actor = _reader_of(s, case, actor_name, "document_read")
+        try:
+            actor = _reader_of(s, case, actor_name, "document_read")
+        except NotFound:
+            raise NotFound("unknown_document", f"no document {doc_ref!r} among those you may read", "document") from None
         if doc.confidential and not access.may_see_reporter(actor):
-            raise Forbidden("not_permitted", f"{actor.username} may not read documents that name the reporter", "as")
+            _refuse(s, actor, "document_read", str(doc.id))
+            raise NotFound("unknown_document", f"no document {doc_ref!r} among those you may read", "document")
+        masked = not access.may_see_identity(actor)
+        if masked and doc.masked_content is None:
+            raise InvalidInput("document_not_masked", "this document predates masked copies; your role may read it only masked", "document")
+        check = timeline.document_check(s, doc)
     _record_read(case.id, actor.username, f"document:{doc.kind}")
-    intact = hashlib.sha256(doc.content.encode("utf-8")).hexdigest() == doc.sha256
     return {"document_id": str(doc.id), "case_no": case.case_no, "kind": doc.kind, "title": doc.title, "sha256": doc.sha256,
-            "intact": intact, "created_at": doc.created_at.isoformat(), "content_type": doc.content_type, "content": doc.content}
+            "intact": check["intact"], "matches_timeline": check["matches_timeline"], "masked": masked,
+            "created_at": doc.created_at.isoformat(), "content_type": doc.content_type,
+            "content": doc.masked_content if masked else doc.content}
+
+
+def _refuse(s: Session, actor: User, action: str, target: str) -> None:
+    from tasks.verification import record_access
+
+    record_access(s, actor.username, action, target, allowed=False, reason="not_permitted")
+    s.commit()
 
 
 # ---- scoped lists for the web and the API (one access rule: access.case_scope) ----------
@@ -517,6 +590,10 @@ def list_cases(actor_name: str, stage: str | None = None, status: str | None = N
     """The cases this user may read, newest first; no identity in the list."""
     from sqlalchemy import func
 
+    if stage not in (None, "emergency", "assessment", "intervention", "closed"):
+        raise InvalidInput("invalid_value", f"stage must be emergency, assessment, intervention or closed; got {str(stage)[:40]!r}", "stage")
+    if status not in (None, "open", "phase_out", "closed"):
+        raise InvalidInput("invalid_value", f"status must be open, phase_out or closed; got {str(status)[:40]!r}", "status")
     with Session(db.engine()) as s:
         actor = access.user(s, actor_name)
         query = _scoped(select(Case), actor)

@@ -21,9 +21,13 @@ from shouhu.errors import InvalidInput
 
 def _day(text: str, field: str) -> date:
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput("bad_date", f"--{field} must be a date YYYY-MM-DD; got {text!r}", field)
+        day = date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise InvalidInput("bad_date", f"--{field} must be a date YYYY-MM-DD; got {str(text)[:40]!r}", field) from None
+    low = policy.input_limits().oldest_year
+    if not low <= day.year <= 2200:
+        raise InvalidInput("out_of_range", f"--{field} must be between {low} and 2200", field)
+    return day
 
 
 def _minutes(values: list[float]) -> dict[str, float | None]:

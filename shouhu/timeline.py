@@ -1,24 +1,81 @@
-"""The case timeline: append-only, hash-chained, verifiable by a court or an inspector.
+"""The case timeline: append-only, hash-chained, sealed with a key the database does not hold.
 
-Each event's hash covers its content and the previous event's hash, so editing, deleting or
-reordering any event breaks the chain from that point on.
+Each event's SHA-256 covers its content and the previous event's hash, so editing, deleting or
+reordering an event breaks the chain from that point on. That alone does not stop someone who
+can write to the database: they can recompute the chain, cut its tail and move the case's head
+back, or change the case's stage without touching an event. So the case row also carries a
+**seal**: an HMAC, under `SHOUHU_TIMELINE_KEY` (kept outside the database), over the case's state
+and the head of its chain. Without the key no edit of the state or the chain can be re-sealed.
+
+Every write to a case checks its seal first (`check_seal`): if it does not match, the finding
+is put on the timeline itself before anything else happens, so the next write cannot launder
+the tampering by sealing over it. Documents are checked against the hash their issue recorded on
+the timeline. What the seal cannot see — a whole case deleted, or the database put back to an
+older copy — the daily anchors catch (shouhu.anchors).
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
+import os
+import secrets
 import uuid
 from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
-from models import Case, TimelineEvent
+from models import Case, Document, TimelineEvent
+from shouhu import config
 from shouhu.clock import now
 
+log = logging.getLogger("shouhu.timeline")
 GENESIS = "0" * 64
+# What the seal covers: the case's state and its chain's head. Changing this list is a migration
+# that re-seals every case (the names, not the model, so a new column does not break old seals).
+SEALED_FIELDS = ("id", "case_no", "jurisdiction", "child_id", "township", "village", "stage", "status", "urgency", "risk_level",
+                 "close_reason", "exit_reason", "phase_out_until", "opened_at", "closed_at", "version", "timeline_seq", "timeline_head")
 
 
+# ---- the key ---------------------------------------------------------------------------
+def timeline_key() -> bytes:
+    """SHOUHU_TIMELINE_KEY, else a random key kept in $SHOUHU_HOME/timeline_key (mode 600).
+
+    In production set it from a secret store and keep a copy apart from the database backups:
+    whoever holds both can rewrite history; whoever loses the key cannot verify it."""
+    return _key(os.environ.get("SHOUHU_TIMELINE_KEY"), str(config.home()))
+
+
+@lru_cache(maxsize=8)
+def _key(given: str | None, home: str) -> bytes:
+    if given:
+        if len(given) < 32:
+            raise ValueError("SHOUHU_TIMELINE_KEY must be at least 32 characters")
+        return given.encode("utf-8")
+    path = Path(home) / "timeline_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip().encode("utf-8")
+
+
+def key_fingerprint() -> str:
+    """Names the key without revealing it: a database sealed with another key says so plainly."""
+    return hmac.new(timeline_key(), b"shouhu timeline key", hashlib.sha256).hexdigest()[:16]
+
+
+# ---- events ----------------------------------------------------------------------------
 def _digest(case_id: uuid.UUID, seq: int, at: datetime, kind: str, stage: str, actor: str, summary: str, payload: dict[str, Any], prev_hash: str) -> str:
     body = json.dumps(
         [str(case_id), seq, at.astimezone(timezone.utc).isoformat(timespec="microseconds"), kind, stage, actor, summary, payload, prev_hash],
@@ -32,6 +89,7 @@ def append(session: Session, case: Case, kind: str, actor: str, summary: str, pa
     """Add one event after the case's head. The caller holds the case row locked (see Transition).
 
     With `batch`, the row is collected for one bulk insert (the sweeper's fast path) instead.
+    The case is re-sealed when the session flushes (see `_reseal`).
     """
     seq, prev = case.timeline_seq + 1, case.timeline_head
     at = now()
@@ -51,20 +109,101 @@ def events(session: Session, case_id: uuid.UUID) -> list[TimelineEvent]:
     return list(session.exec(select(TimelineEvent).where(TimelineEvent.case_id == case_id).order_by(col(TimelineEvent.seq))).all())
 
 
-def verify(session: Session, case_id: uuid.UUID) -> int | None:
-    """The seq of the first event that does not check out, or None if the chain is whole.
+# ---- the seal --------------------------------------------------------------------------
+def _state(case: Case) -> list[Any]:
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+        return str(value) if isinstance(value, uuid.UUID) else value
 
-    The chain must also end at the head recorded on the case: a truncated tail is missing
-    events, reported at the first missing seq.
-    """
+    return [plain(getattr(case, name)) for name in SEALED_FIELDS]
+
+
+def seal(case: Case) -> str:
+    body = json.dumps(_state(case), ensure_ascii=False, separators=(",", ":"), default=str)
+    return hmac.new(timeline_key(), body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def seal_holds(case: Case) -> bool:
+    return hmac.compare_digest(case.seal or "", seal(case))
+
+
+@event.listens_for(Session, "before_flush")
+def _reseal(session: Session, _context: Any, _instances: Any) -> None:
+    """Every case written through the application is sealed as it is written."""
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Case):
+            obj.seal = seal(obj)
+
+
+def check_seal(session: Session, case: Case, actor: str = "system:timeline", batch: list[tuple[Any, dict[str, Any]]] | None = None) -> bool:
+    """Before a write: a seal that does not hold means the database was changed behind the
+    application's back. Put that on the timeline first (with what was found), so sealing the
+    next write cannot hide it. The work itself goes on: protection does not stop for it."""
+    if seal_holds(case):
+        return True
+    log.warning("case %s: seal does not match its state; the finding is put on its timeline", case.case_no)
+    append(session, case, "tamper_detected", actor, "案卷数据与封印不符：数据库中的记录可能被改动过（已记录，请核查）",
+           {"found": dict(zip(SEALED_FIELDS, _state(case))), "found_seal": case.seal}, batch=batch)
+    return False
+
+
+# ---- verification ----------------------------------------------------------------------
+def verify(session: Session, case_id: uuid.UUID) -> int | None:
+    """The seq of the first event that does not check out, or None if the file is whole."""
+    return check(session, case_id)["broken_at"]
+
+
+def check(session: Session, case_id: uuid.UUID) -> dict[str, Any]:
+    """The whole check of one case: `{"ok", "broken_at", "reason"}`.
+
+    reason: `chain` (an event edited, removed or reordered), `head` (the chain does not end
+    where the case says), `seal` (state or head changed without the key), `tampering_recorded`
+    (an earlier write found the seal broken), `document` (a document's content or hash differs
+    from what its issue recorded)."""
     case = session.get(Case, case_id)
     prev, expected_seq = GENESIS, 1
+    recorded_docs: dict[str, dict[str, Any]] = {}
+    tampered_at = None
     for e in events(session, case_id):
         if e.seq != expected_seq or e.prev_hash != prev:
-            return expected_seq if e.seq != expected_seq else e.seq
+            return _broken(expected_seq if e.seq != expected_seq else e.seq, "chain")
         if _digest(e.case_id, e.seq, e.at, e.kind, e.stage, e.actor, e.summary, e.payload, e.prev_hash) != e.hash:
-            return e.seq
+            return _broken(e.seq, "chain")
+        if e.kind == "document_issued":
+            recorded_docs[e.payload.get("document_id", "")] = e.payload | {"seq": e.seq}
+        if e.kind == "tamper_detected" and tampered_at is None:
+            tampered_at = e.seq
         prev, expected_seq = e.hash, expected_seq + 1
-    if case is not None and (expected_seq - 1 != case.timeline_seq or prev != case.timeline_head):
-        return expected_seq
-    return None
+    if case is None:
+        return _broken(expected_seq, "head")
+    if expected_seq - 1 != case.timeline_seq or prev != case.timeline_head:
+        return _broken(expected_seq, "head")
+    if not seal_holds(case):
+        return _broken(case.timeline_seq, "seal")
+    if tampered_at is not None:
+        return _broken(tampered_at, "tampering_recorded")
+    for doc in session.exec(select(Document).where(Document.case_id == case_id)).all():
+        found = document_check(session, doc, recorded_docs.get(str(doc.id)))
+        if not (found["intact"] and found["matches_timeline"]):
+            return _broken(recorded_docs.get(str(doc.id), {}).get("seq", case.timeline_seq), "document")
+    return {"ok": True, "broken_at": None, "reason": None}
+
+
+def _broken(seq: int, reason: str) -> dict[str, Any]:
+    return {"ok": False, "broken_at": seq, "reason": reason}
+
+
+def document_check(session: Session, doc: Document, recorded: dict[str, Any] | None = None) -> dict[str, bool]:
+    """A document against its stored hash (`intact`) and against the hash its issue put on the
+    timeline (`matches_timeline`): rewriting the content and the stored hash together is caught."""
+    if recorded is None:
+        found = session.exec(select(TimelineEvent).where(TimelineEvent.case_id == doc.case_id, TimelineEvent.kind == "document_issued")).all()
+        recorded = next((e.payload for e in found if e.payload.get("document_id") == str(doc.id)), {})
+    intact = _sha256(doc.content) == doc.sha256 and (doc.masked_content is None or _sha256(doc.masked_content) == doc.masked_sha256)
+    matches = recorded.get("sha256") == doc.sha256 and recorded.get("masked_sha256") == doc.masked_sha256
+    return {"intact": intact, "matches_timeline": matches}
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

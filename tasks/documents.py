@@ -1,6 +1,7 @@
 """The case's official documents, rendered from its data at the step that needs them.
 
-Printable HTML (A4 print stylesheet, no external assets; templates/documents/), autoescaped.
+Printable HTML (A4 print stylesheet, no external assets; templates/documents/), autoescaped, and
+a masked rendering beside it for readers who see the child masked (shouhu.masking).
 Each is stored with the case and its SHA-256 goes on the timeline, so a printed copy can be
 checked against the file. Documents carry identity — they are the official record — so
 reading one follows the case's access rules; the intake form also names the reporter and
@@ -12,11 +13,11 @@ import hashlib
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlmodel import col, select
 
 from models import Child, Document, Guardian, Report, Reporter, Task, User
-from shouhu import config
+from shouhu import config, masking
 from shouhu.clock import now
 from shouhu.vocab import LABELS_ZH, SITUATION_NAMES_ZH
 from tasks.transition import Transition, format_due, task_title
@@ -35,12 +36,15 @@ KINDS: dict[str, tuple[str, bool]] = {  # kind: (title, names the reporter)
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    return Environment(loader=FileSystemLoader(config.TEMPLATE_DIR / "documents"), autoescape=select_autoescape(["html", "j2"]),
-                       undefined=StrictUndefined)
+    return Environment(loader=FileSystemLoader(config.TEMPLATE_DIR / "documents"), autoescape=True, undefined=StrictUndefined)
 
 
 def issue(t: Transition, kind: str, issuer_unit: str, **extra: Any) -> Document:
-    """Render, store and hash one document in the transition's transaction."""
+    """Render, store and hash one document in the transition's transaction.
+
+    Two renderings are kept: the document, and the same document rendered from masked data
+    (shouhu.masking) for readers who see the child masked; both hashes go on the timeline.
+    """
     title, confidential = KINDS[kind]
     s, case = t.session, t.case
     child = s.get(Child, case.child_id)
@@ -48,20 +52,27 @@ def issue(t: Transition, kind: str, issuer_unit: str, **extra: Any) -> Document:
     reporter = s.exec(select(Reporter).where(Reporter.report_id == report.id)).first() if report else None
     actor = s.exec(select(User).where(User.username == t.actor)).first()
     at = now()
-    html = _env().get_template(f"{kind}.html.j2").render(
+    context = dict(
         title=title, case=case, child=child, guardians=s.exec(select(Guardian).where(Guardian.child_id == child.id)).all(),
         report=report, reporter=reporter, jurisdiction=t.pack.name, issuer=t.unit_name(issuer_unit),
         township=t.unit_name(case.township), village=t.unit_name(case.village) if case.village else None,
         situations="、".join(SITUATION_NAMES_ZH.get(x, x) for x in (report.situations if report else [])),
         actor=actor.display_name if actor else t.actor, issued_at=format_due(at), issued_on=f"{at:%Y年%m月%d日}",
         confidential=confidential, labels=LABELS_ZH, **extra)
-    digest = hashlib.sha256(html.encode("utf-8")).hexdigest()
-    doc = Document(case_id=case.id, kind=kind, title=title, content=html, sha256=digest, confidential=confidential,
-                   issued_by=t.actor, created_at=at)
+    template = _env().get_template(f"{kind}.html.j2")
+    html, masked = template.render(**context), template.render(**masking.document_context(context))
+    digest, masked_digest = _sha256(html), _sha256(masked)
+    doc = Document(case_id=case.id, kind=kind, title=title, content=html, sha256=digest, masked_content=masked,
+                   masked_sha256=masked_digest, confidential=confidential, issued_by=t.actor, created_at=at)
     s.add(doc)
     s.flush()
-    t.record("document_issued", f"生成文书：{title}（SHA-256 {digest[:16]}…）", document_id=str(doc.id), kind=kind, sha256=digest)
+    t.record("document_issued", f"生成文书：{title}（SHA-256 {digest[:16]}…）", document_id=str(doc.id), kind=kind, sha256=digest,
+             masked_sha256=masked_digest)
     return doc
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def plan_items(t: Transition) -> list[dict[str, str]]:

@@ -21,10 +21,10 @@ from sqlmodel import Session, col, select
 from sqlalchemy import insert
 
 from models import Breach, Case, ClockFire, Deadline, Notification, Task, TimelineEvent
-from shouhu import db
+from shouhu import db, timeline
 from shouhu.clock import CHINA_TZ, held_at, now
 from notifications import digest
-from tasks import clocks, rounds, verification
+from tasks import anchors, clocks, rounds, verification
 from tasks.transition import Transition, format_due
 
 log = logging.getLogger("shouhu.sweeper")
@@ -39,6 +39,7 @@ def tick(as_of: datetime | None = None, batch: int = BATCH) -> dict[str, Any]:
         with db.transaction() as session:
             started["verification_escalations"] = verification.escalate_overdue(session, as_of)
             started["digests"] = digest.send_due(session, as_of)
+            started["anchors"] = anchors.take_due(session, as_of)
         return {**_tick(as_of, batch), "started": started}
 
 
@@ -83,6 +84,8 @@ def _fire_batch(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict
     known = {b.deadline_id: b for b in session.exec(select(Breach).where(col(Breach.deadline_id).in_(ids)))}
     batch = clocks.Batch(rows=[], breaches=known)
     with session.no_autoflush:
+        for case in cases.values():
+            timeline.check_seal(session, case, clocks.SWEEPER, batch=batch.rows)
         for d in sorted(deadlines, key=lambda x: (x.next_fire_at, str(x.id))):
             case = cases.get(d.case_id)
             if case is None:
@@ -131,6 +134,7 @@ def _fire_one(session: Session, deadline_id: uuid.UUID, as_of: datetime) -> int 
     case = session.exec(select(Case).where(Case.id == d.case_id).with_for_update(skip_locked=True)).first()
     if case is None:
         return None
+    timeline.check_seal(session, case, clocks.SWEEPER)
     session.refresh(d)
     task = session.get(Task, d.task_id) if d.task_id else None
     return _advance(Transition(session, case, None, clocks.SWEEPER), d, task, as_of, None)

@@ -26,10 +26,12 @@ OPEN_WORK_KINDS = {"service", "follow_up_visit", "holiday_patrol", "temporary_ca
 
 
 def lock_case(session: Session, case_id: uuid.UUID) -> Case:
-    """The case row, locked for this transaction (SQLite: the write lock is already ours)."""
+    """The case row, locked for this transaction (SQLite: the write lock is already ours), its
+    seal checked before anything is written (a broken seal goes on the timeline first)."""
     case = session.exec(select(Case).where(Case.id == case_id).with_for_update()).first()
     if case is None:
         raise InvalidInput("unknown_case", f"no case {case_id}", "case")
+    timeline.check_seal(session, case)
     return case
 
 
@@ -154,8 +156,12 @@ class Transition:
         self.case.stage = stage
         self.record("stage_changed", f"{STAGE_NAMES_ZH[before]} → {STAGE_NAMES_ZH[stage]}", before=before, after=stage)
 
-    def close(self, reason: str, summary: str, exit_reason: str | None = None, phase_out_until: datetime | None = None) -> None:
-        """Close the case: remaining tasks are cancelled, the receiving police told (未保法 art. 11)."""
+    def close(self, reason: str, summary: str, exit_reason: str | None = None, phase_out_until: datetime | None = None,
+              detail: str | None = None) -> None:
+        """Close the case: remaining tasks are cancelled, the receiving police told (未保法 art. 11).
+
+        `summary` is what may be said in a message; `detail` is free text (why a report was
+        unfounded) and stays on the timeline and in the closing report, never in a message."""
         for task in self.open_tasks():
             task.status = "cancelled"
             deadline = self.session.exec(select(Deadline).where(Deadline.task_id == task.id)).first()
@@ -168,13 +174,13 @@ class Transition:
         self.case.phase_out_until = phase_out_until
         self.case.status = "phase_out" if phase_out_until else "closed"
         self.move_to("closed")
-        self.record("case_closed", summary, reason=reason, exit_reason=exit_reason,
+        self.record("case_closed", summary + (f"：{detail}" if detail else ""), reason=reason, exit_reason=exit_reason,
                     phase_out_until=phase_out_until.isoformat() if phase_out_until else None)
         self.notify("case_closed", detail=summary)
         self.notify("reporter_feedback", template="reporter_feedback", detail=summary)
         from tasks import documents  # documents render with Transition: imported late to avoid a cycle
 
-        documents.issue(self, "closing_report", self.case.township, summary=summary, tasks=documents.closing_items(self),
+        documents.issue(self, "closing_report", self.case.township, summary=summary, detail=detail, tasks=documents.closing_items(self),
                         phase_out_until=format_due(phase_out_until) if phase_out_until else None)
 
     # ---- notifications ------------------------------------------------------------

@@ -1,82 +1,131 @@
 """REST API /api/v1: the same service layer as the CLI, the same error codes, access by case_scope.
 
 Handlers are plain functions (FastAPI runs them in a worker thread), because a mutation runs
-its stage flow to completion before answering, as the CLI does.
+its stage flow to completion before answering, as the CLI does. Request bodies are read by
+`shouhu.inputs.load_json` — the CLI's reader — and validated by the same models, so a bad body
+gets the same answer on every face; the OpenAPI document describes them from those models.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic.json_schema import models_json_schema
 
 from models import User
 from shouhu import service
+from shouhu.inputs import OUTCOMES, ReportIn, load_json
 from web.auth import api_user
 
 router = APIRouter(prefix="/api/v1")
 LIMIT = Query(50, ge=1, le=500)
-OFFSET = Query(0, ge=0)
+OFFSET = Query(0, ge=0, le=10_000_000)
+REF = "#/components/schemas/{model}"
+ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message", "field"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": ["string", "null"]}}}}}
+ERRORS = {str(code): {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+          for code, text in ((400, "invalid input (the field is named)"), (401, "no or bad token"), (403, "not permitted"),
+                             (404, "unknown, or not yours to see"), (409, "conflict: the case moved on"), (413, "body too large"))}
 
 
-@router.get("/me", tags=["accounts"])
+async def json_body(request: Request) -> Any:
+    return load_json(await request.body(), "body")
+
+
+def body_of(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def completion_name(kind: str) -> str:
+    return "".join(part.title() for part in kind.split("_")) + "Completion"
+
+
+def schemas() -> dict[str, Any]:
+    """Components for the request bodies: the report, and one completion per task kind (its
+    outcome model plus `expected_version`)."""
+    models = [ReportIn, *dict.fromkeys(OUTCOMES.values())]
+    _, top = models_json_schema([(m, "validation") for m in models], ref_template=REF)
+    found: dict[str, Any] = dict(top.get("$defs", {}))
+    for kind, model in OUTCOMES.items():
+        schema = dict(found[model.__name__])
+        schema["properties"] = {**schema["properties"], "expected_version": {
+            "type": "integer", "minimum": 1, "description": "refuse the write (409) if the case is no longer at this version"}}
+        schema["title"] = f"{kind} outcome"
+        found[completion_name(kind)] = schema
+    found["Error"] = ERROR_SCHEMA
+    return found
+
+
+COMPLETION = {"oneOf": [{"$ref": REF.format(model=completion_name(kind))} for kind in OUTCOMES]}
+
+
+@router.get("/me", tags=["accounts"], responses=ERRORS)
 def me(user: User = Depends(api_user)) -> dict[str, Any]:
     return {"username": user.username, "display_name": user.display_name, "role": user.role, "unit": user.unit,
             "jurisdiction": user.jurisdiction}
 
 
-@router.post("/reports", status_code=201, tags=["reports"])
-def create_report(report: dict[str, Any] = Body(...), user: User = Depends(api_user)) -> dict[str, Any]:
-    """Register a mandatory report (police intake): the shape of `shouhu report`."""
-    return service.submit_report(report, user.username)
+@router.post("/reports", status_code=201, tags=["reports"], responses={**ERRORS, "202": {"description": "accepted and queued"}},
+             openapi_extra=body_of({"$ref": REF.format(model="ReportIn")}))
+def create_report(report: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
+    """Register a mandatory report (police intake): the shape of `shouhu report`. 201 when applied;
+    202 when stored and queued because the orchestrator does not answer (applied exactly once later)."""
+    result = service.submit_report(report, user.username)
+    return JSONResponse(result, status_code=202) if result.get("status") == "queued" else result
 
 
-@router.get("/cases", tags=["cases"])
+@router.get("/cases", tags=["cases"], responses=ERRORS)
 def cases(stage: str | None = None, status: str | None = None, limit: int = LIMIT, offset: int = OFFSET,
           user: User = Depends(api_user)) -> dict[str, Any]:
     return service.list_cases(user.username, stage, status, limit, offset)
 
 
-@router.get("/cases/{ref}", tags=["cases"])
+@router.get("/cases/{ref}", tags=["cases"], responses=ERRORS)
 def case(ref: str, user: User = Depends(api_user)) -> dict[str, Any]:
     return service.show_case(ref, user.username)
 
 
-@router.get("/cases/{ref}/timeline", tags=["cases"])
+@router.get("/cases/{ref}/timeline", tags=["cases"], responses=ERRORS)
 def case_timeline(ref: str, limit: int = Query(200, ge=1, le=1000), offset: int = OFFSET, user: User = Depends(api_user)) -> dict[str, Any]:
     events = service.case_timeline(ref, user.username)
     return {"items": events[offset:offset + limit], "total": len(events), "limit": limit, "offset": offset,
             "verified": service.verify_case(ref, user.username, record_read=False)["ok"]}
 
 
-@router.get("/cases/{ref}/documents", tags=["documents"])
+@router.get("/cases/{ref}/documents", tags=["documents"], responses=ERRORS)
 def case_documents(ref: str, user: User = Depends(api_user)) -> dict[str, Any]:
     docs = service.case_documents(ref, user.username)
     return {"items": docs, "total": len(docs)}
 
 
-@router.get("/documents/{document_id}", tags=["documents"])
+@router.get("/documents/{document_id}", tags=["documents"], responses=ERRORS)
 def document(document_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
     return service.show_document(document_id, user.username)
 
 
-@router.get("/tasks", tags=["tasks"])
+@router.get("/tasks", tags=["tasks"], responses=ERRORS)
 def tasks(mine: bool = False, status: str | None = "open", limit: int = LIMIT, offset: int = OFFSET,
           user: User = Depends(api_user)) -> dict[str, Any]:
     return service.list_tasks_for(user.username, mine, status, limit, offset)
 
 
-@router.post("/tasks/{task_id}/complete", tags=["tasks"])
-def complete_task(task_id: str, outcome: dict[str, Any] = Body(...), user: User = Depends(api_user)) -> dict[str, Any]:
-    """Record a task's outcome (the shapes of `shouhu task complete`); returns the case."""
-    return service.complete_task(task_id, outcome, user.username)
+@router.post("/tasks/{task_id}/complete", tags=["tasks"], responses={**ERRORS, "202": {"description": "accepted and queued"}},
+             openapi_extra=body_of(COMPLETION))
+def complete_task(task_id: str, outcome: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
+    """Record a task's outcome (the shapes of `shouhu task complete`); returns the case, or 202
+    when stored and queued because the orchestrator does not answer."""
+    result = service.complete_task(task_id, outcome, user.username)
+    return JSONResponse(result, status_code=202) if result.get("status") == "queued" else result
 
 
-@router.get("/breaches", tags=["managers"])
+@router.get("/breaches", tags=["managers"], responses=ERRORS)
 def breaches(open: bool = False, limit: int = Query(100, ge=1, le=1000), offset: int = OFFSET,  # noqa: A002
              user: User = Depends(api_user)) -> dict[str, Any]:
     return service.breaches_for(user.username, open, limit, offset)
 
 
-@router.get("/sla", tags=["managers"])
+@router.get("/sla", tags=["managers"], responses=ERRORS)
 def sla(from_: str = Query(..., alias="from"), to: str = Query(...), user: User = Depends(api_user)) -> dict[str, Any]:
     return service.sla_for(user.username, from_, to)

@@ -9,7 +9,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from shouhu.inputs import LIMITS
 from web import api, errors, pages, session
+from web.middleware import Guard
 
 
 def create_app() -> FastAPI:
@@ -21,7 +23,27 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     # Signed with itsdangerous; HttpOnly always; SameSite=Lax; Secure when served over HTTPS (SHOUHU_SECURE_COOKIES=1).
     app.add_middleware(SessionMiddleware, secret_key=session.secret_key(), session_cookie="shouhu_session", max_age=session.max_age(),
-                       same_site="lax", https_only=os.environ.get("SHOUHU_SECURE_COOKIES") == "1")
+                       same_site="lax", https_only=os.environ.get("SHOUHU_SECURE_COOKIES", "").lower() in ("1", "true", "yes", "on"))
+
+    # Outermost: security headers on every answer, bounded bodies, unexpected errors in our shape.
+    app.add_middleware(Guard, body_bytes=LIMITS.body_bytes)
+
+    def openapi() -> dict:
+        """FastAPI's document, plus the request-body schemas web.api reads itself."""
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(api.schemas())
+            for path in schema.get("paths", {}).values():  # we answer 400 in our own shape, never FastAPI's 422
+                for operation in path.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema["components"]["schemas"].pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:

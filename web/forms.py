@@ -64,6 +64,16 @@ def fields_of(model: type[BaseModel], choices: dict[str, list[tuple[str, str]]] 
     return out
 
 
+MAX_FIELDS = 300  # the intake form has ~25; a page never needs more
+
+
+async def read_form(request: Any) -> Any:
+    """A submitted form, bounded (no files, at most MAX_FIELDS fields; the body size is bounded
+    by web.middleware.Guard). What the fields hold is checked where they are parsed, so an error
+    names the field on the form it came from."""
+    return await request.form(max_files=0, max_fields=MAX_FIELDS)
+
+
 def parse_form(fields: list[FormField], form: Any) -> dict[str, Any]:
     """Form data → the outcome's JSON shape; empty optional fields are left out, so the model decides."""
     data: dict[str, Any] = {}

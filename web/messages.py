@@ -17,6 +17,13 @@ ERROR_ZH = {
     "role_may_not_register": "只有公安机关接警人员可以登记强制报告", "role_may_not_complete": "您的角色不能办理此任务",
     "unit_may_not_complete": "此任务不属于您的单位", "other_jurisdiction": "不属于您的辖区", "bad_date": "日期格式不正确",
     "bad_datetime": "时间格式不正确", "visited_in_future": "走访日期不能晚于今天",
+    "too_long": "内容过长", "control_character": "含有不允许的控制字符", "duplicate_item": "有重复的选项",
+    "out_of_range": "日期超出允许范围", "naive_datetime": "时间需要带时区", "discovered_before_birth": "发现时间不能早于儿童出生日期",
+    "bad_json": "内容不是有效的 JSON", "bad_encoding": "内容不是 UTF-8 文本", "too_deep": "内容嵌套层级过深", "too_large": "提交的内容过大",
+    "unknown_case": "没有找到该案件（或您无权查看）", "unknown_task": "没有找到该任务（或您无权查看）",
+    "unknown_document": "没有找到该文书（或您无权查看）", "document_not_masked": "该文书为旧版格式，您的角色只能查看脱敏版本",
+    "not_found": "没有找到您要的内容", "method_not_allowed": "此地址不支持这种操作", "bad_request": "请求无法处理",
+    "user_disabled": "该账户已停用",
 }
 
 

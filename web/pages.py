@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
 from starlette.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
@@ -24,10 +25,12 @@ from shouhu.vocab import EVENT_NAMES_ZH, LABELS_ZH, STAGE_NAMES_ZH
 from tasks.transition import format_due, task_title
 from web import chart, forms, messages
 from web.errors import status_of
+from web.forms import read_form
 from web.session import check_csrf, csrf_token, page_user
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(config.TEMPLATE_DIR / "web"))
+# Autoescape every template, whatever its file name (Starlette's default escapes only *.html).
+templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(config.TEMPLATE_DIR / "web"), autoescape=True))
 SOON = timedelta(hours=24)
 STEPS = [("report", "强制报告"), ("emergency", "应急处置"), ("assessment", "评估帮扶"), ("intervention", "监护干预"), ("closed", "结案")]
 
@@ -53,31 +56,41 @@ def _urgency(due_at: datetime, status: str = "open") -> str:
 
 
 # ---- sign-in ---------------------------------------------------------------------------
+def safe_next(target: object) -> str:
+    """Where to go after signing in: a path on this site only (never //host, a scheme or odd characters)."""
+    text = str(target or "/")
+    if not text.startswith("/") or text.startswith("//") or "\\" in text or len(text) > 500 or not text.isprintable():
+        return "/"
+    return text
+
+
 @router.get("/login")
 def login_form(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
-    return render(request, "login", None, title="登录", next=next if next.startswith("/") else "/", username="", error=None)
+    return render(request, "login", None, title="登录", next=safe_next(next), username="", error=None)
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     check_csrf(request, form.get("csrf"))
-    username, target = str(form.get("username", "")).strip(), str(form.get("next") or "/")
+    username, target = str(form.get("username", "")).strip(), safe_next(form.get("next"))
+    source = request.client.host if request.client else ""
     try:
-        user = await run_in_threadpool(accounts.login, username, str(form.get("password", "")),  # Argon2 is slow on purpose
-                                       request.client.host if request.client else "")
+        user = await run_in_threadpool(accounts.login, username, str(form.get("password", "")), source)  # Argon2 is slow on purpose
     except accounts.AuthFailed:
         return render(request, "login", None, status_code=401, title="登录", next=target, username=username,
-                      error="用户名或密码错误，或账户因多次失败已被暂时锁定。")  # the same words for every reason (exc.code is recorded)
+                      error="用户名或密码错误，或因多次失败暂时无法登录。")  # the same words for every reason (the reason is recorded)
+    sid = await run_in_threadpool(accounts.start_session, user, source)
     request.session.clear()  # a new session on sign-in (no fixation)
-    request.session.update({"username": user.username})
-    return RedirectResponse(target if target.startswith("/") and not target.startswith("//") else "/", status_code=303)
+    request.session.update({"sid": sid})
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     check_csrf(request, form.get("csrf"))
+    await run_in_threadpool(accounts.end_session, request.session.get("sid"), "logout")
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
@@ -149,7 +162,7 @@ def report_form(request: Request, user: User = Depends(page_user)) -> HTMLRespon
 
 @router.post("/reports/new")
 async def report_submit(request: Request, user: User = Depends(page_user)) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     check_csrf(request, form.get("csrf"))
     values = {k: (form.getlist(k) if k == "situations" else form.get(k)) for k in form.keys()}
     try:
@@ -209,7 +222,7 @@ def task_form(request: Request, task_id: str, user: User = Depends(page_user)) -
 
 @router.post("/tasks/{task_id}")
 async def task_submit(request: Request, task_id: str, user: User = Depends(page_user)) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     check_csrf(request, form.get("csrf"))
     with Session(db.engine()) as s:
         task = service._task(s, task_id)  # noqa: SLF001

@@ -1,5 +1,7 @@
 """Browser sessions: a signed, HttpOnly, SameSite=Lax cookie (Starlette + itsdangerous) holding only
-the username and a CSRF token; every form carries that token and every POST checks it."""
+a random session id and a CSRF token. The session itself is a row in the database
+(shouhu.accounts), so it can be ended at once; every form carries the token and every POST
+checks it."""
 from __future__ import annotations
 
 import os
@@ -9,8 +11,7 @@ from pathlib import Path
 from fastapi import Request
 
 from models import User
-from shouhu import access, config, db, policy
-from sqlmodel import Session
+from shouhu import accounts, config, policy
 
 
 class LoginRequired(Exception):
@@ -50,19 +51,22 @@ def csrf_token(request: Request) -> str:
 
 def check_csrf(request: Request, sent: str | None) -> None:
     expected = request.session.get("csrf")
-    if not expected or not sent or not secrets.compare_digest(expected, sent):
+    if not expected or not isinstance(sent, str) or not secrets.compare_digest(expected.encode(), sent.encode("utf-8", "replace")):
         raise CsrfFailed()
 
 
 def page_user(request: Request) -> User:
-    username = request.session.get("username")
-    if not username:
+    """The signed-in user of a live server-side session, else a redirect to sign in."""
+    user = accounts.session_user(request.session.get("sid"))
+    if user is None:
+        request.session.pop("sid", None)
         raise LoginRequired()
-    with Session(db.engine()) as s:
-        try:
-            user = access.user(s, username)
-        except Exception:  # noqa: BLE001 - a user removed since sign-in: sign in again
-            request.session.clear()
-            raise LoginRequired() from None
-        s.expunge(user)
-        return user
+    return user
+
+
+def optional_page_user(request: Request) -> User | None:
+    """For pages anyone may see (errors): the user if signed in, without redirecting."""
+    try:
+        return accounts.session_user(request.session.get("sid"))
+    except Exception:  # noqa: BLE001 - an error page must render even when the database does not answer
+        return None

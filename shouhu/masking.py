@@ -1,0 +1,72 @@
+"""The one masking rule, for every way a child's file leaves the system (page, API, CLI, document,
+export, search): a reader whose role does not work with the child (a manager) sees who the
+child is only in outline — the family name's first character, the ID number's region, the year
+of birth — and none of what people typed about the child and family (descriptions, notes,
+plans, guardians' names, where the child is placed).
+
+`access.may_see_identity` decides who is masked; this module decides what masked means.
+"""
+from __future__ import annotations
+
+from datetime import date
+from types import SimpleNamespace
+from typing import Any
+
+HIDDEN = "（已隐去）"
+# Fields people type freely about the child and family: hidden whole from masked readers.
+FREE_TEXT = frozenset({"description", "notes", "plan", "health", "detail", "unfounded_reason", "not_filed_reason", "new_guardian",
+                       "placed_at", "address"})
+
+
+def name(value: str | None) -> str | None:
+    if not value:
+        return value
+    return value[:1] + "*" * max(1, len(value) - 1)
+
+
+def id_number(value: str | None) -> str | None:
+    return value[:6] + "*" * 12 if value else value
+
+
+def birth(value: date | str | None) -> str | None:
+    if value is None:
+        return None
+    return str(value)[:4]
+
+
+def free_text(value: Any) -> Any:
+    return HIDDEN if value else value
+
+
+def child(record: Any, visible: bool) -> dict[str, Any]:
+    """The child as a reader may see them (a row or anything with the same attributes)."""
+    birth_date = record.birth_date.isoformat() if hasattr(record.birth_date, "isoformat") else record.birth_date
+    if visible:
+        return {"name": record.name, "id_number": record.id_number, "birth_date": birth_date, "gender": record.gender,
+                "address": record.address, "left_behind": getattr(record, "left_behind", False), "masked": False}
+    return {"name": name(record.name), "id_number": id_number(record.id_number), "birth_date": birth(birth_date), "gender": record.gender,
+            "address": None, "left_behind": getattr(record, "left_behind", False), "masked": True}
+
+
+def guardian(record: Any, visible: bool) -> dict[str, Any]:
+    fields = {"name": record.name, "relation": record.relation, "status": record.status}
+    return fields if visible else {**fields, "name": name(record.name)}
+
+
+def document_context(context: dict[str, Any]) -> dict[str, Any]:
+    """A document's rendering context with the rule applied: rendered from this, a masked copy
+    cannot show what it was never given (whatever a template prints)."""
+    out = dict(context)
+    out["child"] = SimpleNamespace(**child(context["child"], visible=False))
+    out["guardians"] = [SimpleNamespace(**guardian(g, visible=False)) for g in context.get("guardians") or []]
+    report = context.get("report")
+    if report is not None:
+        out["report"] = SimpleNamespace(**{**{k: getattr(report, k) for k in ("channel", "discovered_at", "reported_at", "late",
+                                                                              "late_by_minutes", "situations")},
+                                           "description": free_text(report.description)})
+    for key, value in context.items():
+        if key in FREE_TEXT:
+            out[key] = free_text(value)
+        elif hasattr(value, "model_dump") and hasattr(value, "model_copy"):  # an outcome: hide its free text
+            out[key] = value.model_copy(update={f: free_text(getattr(value, f)) for f in type(value).model_fields if f in FREE_TEXT})
+    return out
