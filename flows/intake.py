@@ -96,11 +96,11 @@ def open_case_for_report(session: Session, command: Command) -> dict[str, Any]:
     if existing:
         if urgent and case.urgency != "urgent":
             case.urgency = "urgent"
-        t.record("report_attached", f"收到关于同一儿童的新报告（{report.channel}），并入本案",
+        t.record("report_attached", "收到关于同一儿童的新报告，并入本案", channel=report.channel,
                  report_id=str(registered.id), situations=list(report.situations))
         t.notify("report_attached", ask="新报告情形：" + "、".join(report.situations))
     else:
-        t.record("case_opened", f"受理强制报告（{report.channel}），{'紧急' if urgent else '一般'}案件",
+        t.record("case_opened", f"受理强制报告，{'紧急' if urgent else '一般'}案件", channel=report.channel,
                  report_id=str(registered.id), situations=list(report.situations), urgency=case.urgency)
         t.open_task_and_notify("emergency_response", event="case_opened")
     for other in elsewhere:

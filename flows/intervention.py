@@ -71,7 +71,7 @@ def record_court_petition(t: Transition, task: Task, outcome: CourtPetitionOutco
         if not outcome.not_filed_reason:
             raise InvalidInput("missing_field", "outcome.not_filed_reason: say why no petition is filed", "outcome.not_filed_reason")
         t.complete_task(task, outcome.model_dump(mode="json"))
-        t.record("court_petition_not_filed", f"不申请撤销监护资格：{outcome.not_filed_reason}")
+        t.record("court_petition_not_filed", "不申请撤销监护资格（理由见任务记录）", reason=outcome.not_filed_reason)
         if any(x.outcome.get("decided") for x in t.done("temporary_guardianship")):
             t.open_task_and_notify("placement")
         return

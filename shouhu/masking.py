@@ -67,6 +67,7 @@ def document_context(context: dict[str, Any]) -> dict[str, Any]:
     for key, value in context.items():
         if key in FREE_TEXT:
             out[key] = free_text(value)
-        elif hasattr(value, "model_dump") and hasattr(value, "model_copy"):  # an outcome: hide its free text
+        elif key not in ("child", "guardians", "report", "reporter", "case") and hasattr(value, "model_copy") \
+                and not hasattr(type(value), "__table__"):  # an outcome (not a table row): hide its free text
             out[key] = value.model_copy(update={f: free_text(getattr(value, f)) for f in type(value).model_fields if f in FREE_TEXT})
     return out

@@ -160,8 +160,8 @@ class Transition:
               detail: str | None = None) -> None:
         """Close the case: remaining tasks are cancelled, the receiving police told (未保法 art. 11).
 
-        `summary` is what may be said in a message; `detail` is free text (why a report was
-        unfounded) and stays on the timeline and in the closing report, never in a message."""
+        `summary` is what may be said in a message or a timeline line; `detail` is free text (why a
+        report was unfounded): in the event's payload and the closing report, never in a message."""
         for task in self.open_tasks():
             task.status = "cancelled"
             deadline = self.session.exec(select(Deadline).where(Deadline.task_id == task.id)).first()
@@ -174,7 +174,7 @@ class Transition:
         self.case.phase_out_until = phase_out_until
         self.case.status = "phase_out" if phase_out_until else "closed"
         self.move_to("closed")
-        self.record("case_closed", summary + (f"：{detail}" if detail else ""), reason=reason, exit_reason=exit_reason,
+        self.record("case_closed", summary, reason=reason, exit_reason=exit_reason, detail=detail,
                     phase_out_until=phase_out_until.isoformat() if phase_out_until else None)
         self.notify("case_closed", detail=summary)
         self.notify("reporter_feedback", template="reporter_feedback", detail=summary)

@@ -103,7 +103,7 @@ BAD_INPUTS = [
     ({"child.birth_date": "2008-01-01", "child.id_number": None}, "child.birth_date", "not_a_minor"),
     ({"child.id_number": "341324201605170010", "child.birth_date": "2016-05-17"}, "child.id_number", "bad_id_checksum"),
     ({"child.id_number": "341324201605180014", "child.birth_date": "2016-05-17"}, "child.id_number", "id_birth_mismatch"),
-    ({"discovered_at": "2026-11-24T07:00:00"}, "discovered_at", "invalid_value"),
+    ({"discovered_at": "2026-11-24T07:00:00"}, "discovered_at", "naive_datetime"),
     ({"child.nickname": "x"}, "child.nickname", "unknown_field"),
 ]
 
