@@ -125,6 +125,27 @@ def case_verify(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) 
     _run(lambda: service.verify_case(case, as_), json_, fail_if=lambda r: not r["ok"])
 
 
+@app.command()
+def verify(all_: bool = typer.Option(False, "--all", help="every case and every anchor"), json_: bool = JSON_OPT) -> None:
+    """Check every case's timeline, seal and documents, and every daily anchor; exit 1 if anything was changed."""
+    from shouhu import service
+    from shouhu.errors import InvalidInput
+
+    def act() -> Any:
+        if not all_:
+            raise InvalidInput("invalid_value", "say --all (one case: shouhu case verify CASE)", "all")
+        return service.verify_all()
+
+    _run(act, json_, fail_if=lambda r: not r["ok"])
+
+
+@app.command()
+def anchor(jurisdiction: str = typer.Option(..., "--jurisdiction"), json_: bool = JSON_OPT) -> None:
+    """Write today's timeline anchor of a jurisdiction now (the sweeper writes one daily by itself)."""
+    from shouhu import service
+    _run(lambda: service.anchor_now(jurisdiction), json_)
+
+
 @case_app.command("documents")
 def case_documents(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
     """The case's official documents (the read is recorded; needs --as or SHOUHU_USER)."""
@@ -257,6 +278,36 @@ def user_password(username: str, json_: bool = JSON_OPT) -> None:
     _run(lambda: accounts.set_password(username, sys.stdin.readline().rstrip("\n")), json_)
 
 
+@user_app.command("disable")
+def user_disable(username: str, json_: bool = JSON_OPT) -> None:
+    """Disable an account (the person left, or must not act): sessions end, password and tokens stop working."""
+    from shouhu import accounts
+    _run(lambda: accounts.set_disabled(username, True), json_)
+
+
+@user_app.command("enable")
+def user_enable(username: str, json_: bool = JSON_OPT) -> None:
+    """Enable a disabled account again."""
+    from shouhu import accounts
+    _run(lambda: accounts.set_disabled(username, False), json_)
+
+
+@user_app.command("end-sessions")
+def user_end_sessions(username: Optional[str] = typer.Argument(None, help="whose sessions; omit with --all"),
+                      all_: bool = typer.Option(False, "--all", help="every signed-in browser of every user"),
+                      json_: bool = JSON_OPT) -> None:
+    """End browser sessions at once: one user's, or everyone's (--all)."""
+    from shouhu import accounts
+    from shouhu.errors import InvalidInput
+
+    def act() -> Any:
+        if (username is None) == (not all_):
+            raise InvalidInput("invalid_value", "give a USERNAME or --all (not both)", "username")
+        return accounts.end_sessions(username, "ended_by_administrator")
+
+    _run(act, json_)
+
+
 @user_app.command("token")
 def user_token(username: str, name: str = typer.Option(..., "--name", help="what the token is for"), json_: bool = JSON_OPT) -> None:
     """Create an API token for a machine client acting as USERNAME; printed once, stored hashed."""
@@ -312,6 +363,14 @@ def demo(jurisdiction: str = typer.Option("sixian", "--jurisdiction"), json_: bo
 
 
 def main() -> None:
+    """Refuse control characters in any argument before anything reads it (one JSON error, exit 2)."""
+    import unicodedata
+
+    for number, arg in enumerate(sys.argv[1:], start=1):
+        if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in arg):
+            _emit({"error": {"code": "control_character", "message": f"argument {number} holds a control character", "field": f"argv[{number}]"}},
+                  "--json" in sys.argv)
+            raise SystemExit(2)
     app()
 
 

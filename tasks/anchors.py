@@ -81,8 +81,10 @@ def take(session: Session, jurisdiction: str, day: str) -> dict[str, Any]:
     subject, text = render("timeline_anchor", case_no="—", stage="—", ask="时间线锚点", due=day, link=board_link(),
                            unit_name=p.unit(office).name, jurisdiction=p.name,
                            detail=f"截至 {day} 共 {len(entries)} 件案卷，锚点摘要 {root}")
-    session.add(Notification(jurisdiction=jurisdiction, unit=office, event="timeline_anchor", template="timeline_anchor",
-                             dedupe_key=f"anchor:{jurisdiction}:{day}", subject=subject, body=text, created_at=now()))
+    key = f"anchor:{jurisdiction}:{day}:{root[:16]}"  # the same anchor taken twice is sent once
+    if session.exec(select(Notification.id).where(Notification.dedupe_key == key, Notification.unit == office)).first() is None:
+        session.add(Notification(jurisdiction=jurisdiction, unit=office, event="timeline_anchor", template="timeline_anchor",
+                                 dedupe_key=key, subject=subject, body=text, created_at=now()))
     return line
 
 
