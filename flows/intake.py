@@ -7,6 +7,7 @@ task to dispatch and its deadline; a report made late is flagged against the rep
 """
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from prefect import flow
@@ -65,9 +66,14 @@ def next_case_no(session: Session, p: Pack) -> str:
     return f"{p.case_prefix}-{year}-{counter.value:05d}"
 
 
-def open_case(session: Session, p: Pack, child: Child, urgent: bool) -> Case:
-    case = Case(case_no=next_case_no(session, p), jurisdiction=p.pack, child_id=child.id, township=child.township,
+def open_case(session: Session, p: Pack, child: Child, urgent: bool, reserved: dict[str, str] | None = None) -> Case:
+    """A new case; its number and id were reserved when the report was stored (so a queued
+    report could be answered with them), else allocated now."""
+    number = reserved["case_no"] if reserved else next_case_no(session, p)
+    case = Case(case_no=number, jurisdiction=p.pack, child_id=child.id, township=child.township,
                 village=child.village, stage="emergency", urgency="urgent" if urgent else "normal", opened_at=now())
+    if reserved:
+        case.id = uuid.UUID(reserved["case_id"])
     session.add(case)  # new and unseen by anyone else: nothing to lock
     session.flush()
     return case
@@ -81,7 +87,7 @@ def open_case_for_report(session: Session, command: Command) -> dict[str, Any]:
     open_cases = session.exec(select(Case).where(Case.child_id == child.id, Case.status == "open")).all()
     existing = next((c for c in open_cases if c.jurisdiction == p.pack), None)  # the units here work the child now
     elsewhere = [c for c in open_cases if c.jurisdiction != p.pack]
-    case = lock_case(session, existing.id) if existing else open_case(session, p, child, urgent)
+    case = lock_case(session, existing.id) if existing else open_case(session, p, child, urgent, command.payload.get("reserved"))
     t = Transition(session, case, command, command.actor, reporter_unit_type=report.reporter.unit_type)
 
     registered = Report(case_id=case.id, command_id=command.id, jurisdiction=p.pack, channel=report.channel,

@@ -141,6 +141,13 @@ class InputLimits(Strict):
     oldest_year: int = Field(ge=1, le=2000)
 
 
+class OrchestratorRule(Strict):
+    """How commands queued while Prefect was away are resumed (deployment-wide: national pack)."""
+    resume_after_seconds: int = Field(ge=1)  # younger pending commands are still being run by their own request
+    resume_batch: int = Field(ge=1)
+    max_resume_attempts: int = Field(ge=1)  # a command whose flow keeps failing (not the orchestrator) is then `failed`
+
+
 class EscalationLevel(Strict):
     after: Duration | None = None  # after the due time; null: at due
 
@@ -189,6 +196,7 @@ class Pack(Strict):
     delivery: Value[DeliveryRule]
     accounts: Value[AccountRule]
     input_limits: Value[InputLimits]
+    orchestrator: Value[OrchestratorRule]
     units: Value[list[UnitRule]] | None = None
     demo_users: Value[list[UserRule]] | None = None
 
@@ -316,6 +324,12 @@ def pack(name: str) -> Pack:
 def input_limits() -> InputLimits:
     """The request limits of this deployment: the national pack's (see `input_limits` there)."""
     return load_pack("national").input_limits.value
+
+
+@lru_cache(maxsize=1)
+def orchestrator_rule() -> OrchestratorRule:
+    """How queued commands are resumed: the national pack's `orchestrator`."""
+    return load_pack("national").orchestrator.value
 
 
 def all_packs() -> dict[str, Pack]:

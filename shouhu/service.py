@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -88,28 +89,94 @@ def _replay(kind: str, key: str, payload: dict[str, Any]) -> Command | None:
     return found
 
 
+QUEUED_ZH = "已受理并保存。编排服务暂时无法连接，恢复后一分钟内自动处理，无需重复提交。"
+
+
 def _execute(command: Command, flow_fn: Any, procedure: Any, tags: list[str]) -> dict[str, Any]:
-    from shouhu.runner import run_flow
+    """Rehearse, store, run the stage flow. If the orchestrator does not answer, the stored
+    command is the promise: the answer is `{"status": "queued", …}` and it is applied once,
+    automatically, when the orchestrator answers again (resume_pending)."""
+    from shouhu.runner import is_unavailable, run_flow
     from tasks.apply import rehearse
 
-    rehearse(command, procedure)
+    rehearsal = rehearse(command, procedure)
+    command = _store(command, rehearsal)
     try:
-        with db.transaction() as s:
-            s.add(command)
-    except Exception:  # a concurrent twin with the same idempotency key was stored first
-        twin = _replay(command.kind, command.idempotency_key, command.payload)
-        if twin is None:
+        result = run_flow(flow_fn, tags, command_id=str(command.id))
+    except Exception as exc:
+        stored = _command(command.id)
+        if stored.status in ("applied", "rejected"):  # it was done; only the answer was lost on the way
+            result = stored.result
+        elif is_unavailable(exc):
+            return _queued(stored)
+        else:
             raise
-        command = twin
-    result = run_flow(flow_fn, tags, command_id=str(command.id))
     if "error" in result:
         err = result["error"]
         raise (Conflict if err["code"] in {"task_not_open", "stale_version", "work_still_open"} else InvalidInput)(err["code"], err["message"], err["field"])
     return result
 
 
+def _store(command: Command, rehearsal: dict[str, Any]) -> Command:
+    """Store the command (once). A report that opens a case gets its case number and id now, so a
+    queued report can be answered with the number the case will have."""
+    try:
+        with db.transaction() as s:
+            if s.get(Command, command.id) is not None:
+                return command  # a pending command being run again
+            if command.kind == "report" and not rehearsal.get("attached_to_existing"):
+                from flows.intake import next_case_no
+
+                command.payload = {**command.payload, "reserved": {"case_no": next_case_no(s, policy.pack(command.payload["report"]["jurisdiction"])),
+                                                                   "case_id": str(uuid.uuid4())}}
+            elif command.kind == "report":
+                command.payload = {**command.payload, "attached_to": rehearsal["case_no"]}
+            s.add(command)
+    except Exception:  # a concurrent twin with the same idempotency key was stored first
+        twin = _replay(command.kind, command.idempotency_key, command.payload)
+        if twin is None:
+            raise
+        command = twin
+    return command
+
+
+def _command(command_id: uuid.UUID) -> Command:
+    with Session(db.engine()) as s:
+        found = s.get(Command, command_id)
+        s.expunge(found)
+        return found
+
+
+def _queued(command: Command) -> dict[str, Any]:
+    """The acknowledgement of a stored command the orchestrator could not take yet."""
+    answer: dict[str, Any] = {"status": "queued", "command_id": str(command.id), "message": QUEUED_ZH}
+    if command.kind == "report":
+        reserved = command.payload.get("reserved") or {}
+        answer.update({"idempotency_key": command.idempotency_key.split(":", 1)[1], "case_no": reserved.get("case_no") or command.payload.get("attached_to"),
+                       "case_id": reserved.get("case_id"), "attached_to_existing": not reserved})
+    else:
+        answer.update({"task_id": command.payload["task_id"], "case_no": command.payload.get("case_no")})
+    return answer
+
+
+def list_commands(status: str | None = "pending") -> list[dict[str, Any]]:
+    """Stored commands by status, for the operator (no personal data: ids, kinds, times, counts)."""
+    if status not in (None, "pending", "applied", "rejected", "failed"):
+        raise InvalidInput("invalid_value", f"--status must be pending, applied, rejected or failed; got {str(status)[:40]!r}", "status")
+    with Session(db.engine()) as s:
+        query = select(Command)
+        if status:
+            query = query.where(Command.status == status)
+        rows = s.exec(query.order_by(col(Command.created_at)).limit(1000)).all()
+    return [{"command_id": str(c.id), "kind": c.kind, "status": c.status, "actor": c.actor, "created_at": c.created_at.isoformat(),
+             "applied_at": c.applied_at.isoformat() if c.applied_at else None, "attempts": c.attempts, "last_error": c.last_error or None,
+             "case_no": (c.payload.get("reserved") or {}).get("case_no") or c.payload.get("attached_to") or c.payload.get("case_no")}
+            for c in rows]
+
+
 def submit_report(data: Any, actor_name: str | None) -> dict[str, Any]:
-    """Register a mandatory report (强制报告) and run the intake flow."""
+    """Register a mandatory report (强制报告) and run the intake flow: `{"status": "applied", …}`,
+    or `{"status": "queued", "case_no", …}` when the orchestrator does not answer (applied later)."""
     report = parse(ReportIn, data)
     p = policy.pack(report.jurisdiction)
     check_report(report)
@@ -125,6 +192,9 @@ def submit_report(data: Any, actor_name: str | None) -> dict[str, Any]:
     if existing is not None and existing.status == "rejected":
         err = existing.result["error"]
         raise InvalidInput(err["code"], err["message"], err["field"])
+    if existing is not None and existing.status == "failed":
+        raise InvalidInput("command_failed", "this report was stored but could not be applied; see `shouhu commands --status failed`",
+                           "idempotency_key")
     from flows.intake import intake, open_case_for_report
 
     command = existing or Command(kind="report", idempotency_key=key, actor=actor.username, payload=payload, created_at=now())
@@ -144,7 +214,9 @@ def _recorded(actor: User, action: str, target: str, check: Any) -> None:
 
 
 def _report_result(result: dict[str, Any]) -> dict[str, Any]:
-    return {k: result[k] for k in ("case_id", "case_no", "stage", "attached_to_existing")}
+    if result.get("status") == "queued":
+        return result
+    return {"status": "applied", **{k: result[k] for k in ("case_id", "case_no", "stage", "attached_to_existing")}}
 
 
 def complete_task(task_ref: str, data: Any, actor_name: str | None) -> dict[str, Any]:
@@ -167,11 +239,14 @@ def complete_task(task_ref: str, data: Any, actor_name: str | None) -> dict[str,
     if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int) or expected < 1):
         raise InvalidInput("invalid_value", "outcome.expected_version: a positive whole number (the case's version)", "outcome.expected_version")
     parse(OUTCOMES[task.kind], data, "outcome")
-    payload = {"task_id": str(task.id), "outcome": data, "expected_version": expected}
+    payload = {"task_id": str(task.id), "outcome": data, "expected_version": expected, "stage": task.stage, "case_no": case.case_no,
+               "jurisdiction": case.jurisdiction}
     flow_fn, procedure = _stage_flow(task.stage)
     command = Command(kind="complete_task", idempotency_key=str(uuid.uuid4()), actor=actor.username,
                       payload=payload, created_at=now())
-    _execute(command, flow_fn, procedure, [case.case_no, f"jurisdiction:{case.jurisdiction}"])
+    result = _execute(command, flow_fn, procedure, [case.case_no, f"jurisdiction:{case.jurisdiction}"])
+    if result.get("status") == "queued":
+        return result
     return show_case(str(case.id), actor.username, record_read=False)
 
 
@@ -352,11 +427,24 @@ def anchor_now(jurisdiction: str) -> dict[str, Any]:
 
 
 def sweep() -> dict[str, Any]:
-    """One sweeper tick at the clock's time, as a flow run."""
-    from flows.sweeper import sweeper
-    from shouhu.runner import run_flow
+    """One sweeper tick at the clock's time, as a flow run (which also resumes queued commands).
 
-    return run_flow(sweeper, ["sweeper"], as_of=now().isoformat())
+    If the orchestrator does not answer, the tick runs here, in this process, so no deadline
+    waits for it: each event it writes says so on the timeline (`"orchestrator": "unavailable"`)."""
+    from flows.sweeper import sweeper
+    from shouhu.runner import OrchestratorUnavailable, run_flow
+
+    at = now()
+    try:
+        return run_flow(sweeper, ["sweeper"], as_of=at.isoformat())
+    except OrchestratorUnavailable:
+        from notifications.dispatch import dispatch
+        from tasks.sweep import tick
+
+        with timeline.in_process("sweeper"):
+            result = tick(at)
+            result["dispatched"] = dispatch()
+        return {**result, "orchestrator": "unavailable", "resumed": {"resumed": 0, "failed": 0, "left": 0}}
 
 
 def list_breaches(jurisdiction: str | None = None, unit: str | None = None, open_only: bool = False,
@@ -515,10 +603,16 @@ def check_routing() -> dict[str, Any]:
 def dispatch_now() -> dict[str, Any]:
     """One dispatcher run (a flow run): the routing file is checked first."""
     from flows.dispatcher import dispatcher
-    from shouhu.runner import run_flow
+    from shouhu.runner import OrchestratorUnavailable, run_flow
 
     check_routing()
-    return run_flow(dispatcher, ["dispatcher"])
+    try:
+        return run_flow(dispatcher, ["dispatcher"])
+    except OrchestratorUnavailable:  # messages do not wait for the orchestrator either
+        from notifications.dispatch import dispatch
+
+        with timeline.in_process("dispatcher"):
+            return {**dispatch(), "orchestrator": "unavailable"}
 
 
 # ---- documents (the official file: they carry identity, so reads need a named user) ----

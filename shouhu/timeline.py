@@ -15,6 +15,7 @@ older copy — the daily anchors catch (shouhu.anchors).
 """
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import hmac
 import json
@@ -22,10 +23,11 @@ import logging
 import os
 import secrets
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy import event
 from sqlmodel import Session, col, select
@@ -84,6 +86,21 @@ def _digest(case_id: uuid.UUID, seq: int, at: datetime, kind: str, stage: str, a
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+_in_process: contextvars.ContextVar[str | None] = contextvars.ContextVar("in_process", default=None)
+IN_PROCESS_ZH = "（编排服务不可用，由本机直接执行）"
+
+
+@contextmanager
+def in_process(job: str) -> Iterator[None]:
+    """Mark every event written in this block as written without the orchestrator (the sweeper
+    or dispatcher ran in-process because Prefect did not answer): the timeline says so."""
+    token = _in_process.set(job)
+    try:
+        yield
+    finally:
+        _in_process.reset(token)
+
+
 def append(session: Session, case: Case, kind: str, actor: str, summary: str, payload: dict[str, Any] | None = None,
            batch: list[tuple[Any, dict[str, Any]]] | None = None) -> None:
     """Add one event after the case's head. The caller holds the case row locked (see Transition).
@@ -94,6 +111,9 @@ def append(session: Session, case: Case, kind: str, actor: str, summary: str, pa
     seq, prev = case.timeline_seq + 1, case.timeline_head
     at = now()
     payload = json.loads(json.dumps(payload or {}, default=str, ensure_ascii=False))
+    if _in_process.get() is not None:
+        payload["orchestrator"] = "unavailable"
+        summary += IN_PROCESS_ZH
     row = {"id": uuid.uuid4(), "case_id": case.id, "seq": seq, "at": at, "kind": kind, "stage": case.stage, "actor": actor,
            "summary": summary, "payload": payload, "prev_hash": prev,
            "hash": _digest(case.id, seq, at, kind, case.stage, actor, summary, payload, prev)}

@@ -39,18 +39,35 @@ def _transient(exc: Exception) -> bool:
     return isinstance(exc, DBAPIError) and (exc.connection_invalidated or getattr(exc.orig, "sqlstate", "") in {"40001", "40P01"})
 
 
-def rehearse(command: Command, procedure: Procedure) -> None:
-    """Run the procedure and roll it back: every rule is checked, nothing is written."""
+def rehearse(command: Command, procedure: Procedure) -> dict[str, Any]:
+    """Run the procedure and roll it back: every rule is checked, nothing is written. Returns
+    what it would have done (the intake uses it to say which case a queued report opens).
+    Transient database errors are retried as the apply step's are."""
+    return _with_retries(lambda: _rehearse_once(command, procedure))
+
+
+def _rehearse_once(command: Command, procedure: Procedure) -> dict[str, Any]:
     rehearsal = Command(**command.model_dump())  # the caller's object stays untouched
     with Session(db.engine()) as session:
         try:
             if session.get(Command, rehearsal.id) is None:
                 session.add(rehearsal)
                 session.flush()
-            procedure(session, session.get(Command, rehearsal.id))
+            return procedure(session, session.get(Command, rehearsal.id))
         finally:
             session.rollback()
             session.expunge_all()
+
+
+def _with_retries(step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    for delay in RETRY_DELAYS:
+        try:
+            return step()
+        except Exception as exc:  # noqa: BLE001 - only transient database errors are retried
+            if not _transient(exc):
+                raise
+            time.sleep(delay)
+    return step()
 
 
 def apply_command(command_id: str, procedure: Procedure) -> dict[str, Any]:
@@ -64,14 +81,7 @@ def apply_command(command_id: str, procedure: Procedure) -> dict[str, Any]:
 
 
 def _apply_with_retries(command_id: str, procedure: Procedure) -> dict[str, Any]:
-    for delay in RETRY_DELAYS:
-        try:
-            return _apply_once(command_id, procedure)
-        except Exception as exc:  # noqa: BLE001 - only transient database errors are retried
-            if not _transient(exc):
-                raise
-            time.sleep(delay)
-    return _apply_once(command_id, procedure)
+    return _with_retries(lambda: _apply_once(command_id, procedure))
 
 
 def _apply_once(command_id: str, procedure: Procedure) -> dict[str, Any]:

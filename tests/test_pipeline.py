@@ -155,7 +155,7 @@ def test_who_may_complete_a_task_and_conflicts(db_url: str) -> None:
     case = service.show_case(opened["case_id"], "sx-police")
     task = open_task(case, "emergency_response")
     before = counts(Task, TimelineEvent, Command)
-    for who, code in (("sx-supervisor-sc", "role_may_not_complete"), ("mtg-police", "unit_may_not_complete"), ("ghost", "unknown_user")):
+    for who, code in (("sx-supervisor-sc", "role_may_not_complete"), ("mtg-police", "unknown_task"), ("ghost", "unknown_user")):
         with pytest.raises(InvalidInput) as err:
             service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, who)
         assert err.value.code == code
@@ -219,10 +219,10 @@ def test_a_case_survives_store_and_reload_mid_stage(db_url: str) -> None:
 def test_tampering_with_the_timeline_is_detected(db_url: str) -> None:
     opened = service.submit_report(make_report(), "sx-intake")
     case_id = uuid.UUID(opened["case_id"])
-    assert service.verify_case(opened["case_id"], "sx-manager") == {"ok": True, "broken_at": None}
+    assert service.verify_case(opened["case_id"], "sx-manager") == {"ok": True, "broken_at": None, "reason": None}
     with db.transaction() as s:
         s.exec(text("UPDATE timelineevent SET summary = 'edited' WHERE case_id = :c AND seq = 2").bindparams(c=case_id.hex if db.engine().dialect.name == "sqlite" else case_id))
-    assert service.verify_case(opened["case_id"], "sx-manager") == {"ok": False, "broken_at": 2}
+    assert service.verify_case(opened["case_id"], "sx-manager") == {"ok": False, "broken_at": 2, "reason": "chain"}
 
 
 @pytest.mark.parametrize("seq", [2, 4], ids=["middle", "newest"])
@@ -233,7 +233,7 @@ def test_deleting_a_timeline_event_is_detected(db_url: str, seq: int) -> None:
         assert s.get(Case, case_id).timeline_seq == 4  # opened, task, messages queued, intake form issued
     with db.transaction() as s:
         s.exec(text("DELETE FROM timelineevent WHERE case_id = :c AND seq = :q").bindparams(c=case_id.hex if db.engine().dialect.name == "sqlite" else case_id, q=seq))
-    assert service.verify_case(opened["case_id"]) == {"ok": False, "broken_at": seq}
+    assert service.verify_case(opened["case_id"]) == {"ok": False, "broken_at": seq, "reason": "chain" if seq == 2 else "head"}
 
 
 def test_reads_are_recorded_with_the_reader(db_url: str) -> None:
