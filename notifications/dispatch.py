@@ -58,14 +58,24 @@ def message_text(notification_id: uuid.UUID, body: str) -> str:
     return f"{body}\n消息编号：{notification_id}"
 
 
-def dispatch(case_id: uuid.UUID | None = None, batch: int = 200, rounds: int = 50,
+def claim_size(batch: int) -> int:
+    """How many deliveries one claim may lease: no more than the senders can surely finish, each
+    taking up to the send timeout, before the lease runs out (half of it, for safety) — so a
+    lease is held for as long as its send can be in flight, and nobody sends it a second time."""
+    rules = [policy.pack(j).delivery.value for j in policy.jurisdiction_names()]
+    per_sender = min(max(1, r.lease_seconds // (2 * r.send_timeout_seconds)) for r in rules)
+    return max(1, min(batch, SENDERS * per_sender))
+
+
+def dispatch(case_id: uuid.UUID | None = None, batch: int = 200, rounds: int = 500,
              routes: routing_mod.Routing | None = None) -> dict[str, int]:
     """Route, claim, send and record until nothing is due (or `rounds` batches). Counts only."""
     routes = routes or routing_mod.current()
     stats = {"routed": 0, "sent": 0, "retrying": 0, "failed": 0}
+    size = claim_size(batch)
     for _ in range(rounds):
         routed = route(routes, case_id)
-        claimed = claim(case_id, batch)
+        claimed = claim(case_id, size)
         stats["routed"] += routed
         if not claimed:
             if not routed:
@@ -128,8 +138,13 @@ def send_all(routes: routing_mod.Routing, batch: list[Outgoing]) -> list[tuple[O
 
 def send_one(routes: routing_mod.Routing, o: Outgoing) -> tuple[bool, str]:
     """One copy through Apprise, with the message id in the text and (where the channel has
-    headers: JSON, e-mail) as the X-Shouhu-Message-Id header."""
+    headers: JSON, e-mail) as the X-Shouhu-Message-Id header.
+
+    The send may take the pack's `delivery.send_timeout_seconds` (connect and read; SMTP uses
+    one timeout for both): a slow receiver that does receive must not be counted as a failure
+    and sent again. Our text is plain: channels that speak HTML get it converted (escaped)."""
     import apprise
+    from apprise.conversion import convert_between
 
     _install_error_capture()
     channel = routes.channel(o.unit, o.channel)
@@ -138,11 +153,18 @@ def send_one(routes: routing_mod.Routing, o: Outgoing) -> tuple[bool, str]:
     plugin = apprise.Apprise.instantiate(channel.url, suppress_exceptions=True)
     if plugin is None:
         return False, f"channel {o.channel}: not a valid Apprise URL"
+    timeout = float(_rule(o.jurisdiction).send_timeout_seconds)
+    for attribute in ("socket_connect_timeout", "socket_read_timeout"):
+        if hasattr(plugin, attribute):
+            setattr(plugin, attribute, timeout)
     if isinstance(getattr(plugin, "headers", None), dict):
         plugin.headers = {**plugin.headers, HEADER: str(o.notification_id)}
+    text = message_text(o.notification_id, o.body)
+    body_format = getattr(plugin, "notify_format", apprise.NotifyFormat.TEXT)
     _last_error.text = ""
     try:
-        ok = bool(plugin.notify(body=message_text(o.notification_id, o.body), title=o.subject))
+        ok = bool(plugin.notify(body=convert_between(apprise.NotifyFormat.TEXT, body_format, text),
+                                title=convert_between(apprise.NotifyFormat.TEXT, body_format, o.subject), body_format=body_format))
     except Exception as exc:  # noqa: BLE001 - a plugin bug is a failed attempt, not a dead dispatcher
         return False, _clean(f"{type(exc).__name__}: {exc}")
     return ok, "" if ok else _clean(getattr(_last_error, "text", "") or "the channel refused or was unreachable")

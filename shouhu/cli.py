@@ -43,7 +43,8 @@ def _run(action: Callable[[], Any], compact: bool, fail_if: Callable[[Any], bool
                              "field": None}}, compact)
             raise typer.Exit(2)
         _emit({"error": {"code": "internal", "message": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}", "field": None}}, compact)
-        sys.stderr.write(f"shouhu: internal error ({type(exc).__name__}); nothing was committed by the failed step\n")
+        sys.stderr.write(f"shouhu: internal error ({type(exc).__name__}); a report or outcome that was stored before it is listed by "
+                         "`shouhu commands` and is applied by the sweeper\n")
         raise typer.Exit(1)
     if not quiet:
         _emit(result, compact)
@@ -242,6 +243,14 @@ def visits_summary(jurisdiction: str = typer.Option(..., "--jurisdiction"), peri
     """Per unit and period: visits due, done, open and overdue (counts only)."""
     from shouhu import service
     _run(lambda: service.visit_summary(jurisdiction, period), json_)
+
+
+@app.command()
+def commands(status: Optional[str] = typer.Option("pending", "--status", help="pending, applied, rejected or failed"),
+             json_: bool = JSON_OPT) -> None:
+    """Stored reports and task outcomes by status: `pending` ones wait for the orchestrator (the sweeper resumes them)."""
+    from shouhu import service
+    _run(lambda: service.list_commands(status), json_)
 
 
 @app.command()

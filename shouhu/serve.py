@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -19,30 +20,80 @@ from typing import Any
 import httpx
 
 from shouhu import config
+from shouhu.errors import InvalidInput
 
 log = logging.getLogger("shouhu.serve")
 
 
-def start_prefect_server(port: int, timeout: float = 180.0) -> subprocess.Popen:
+class PrefectChild:
+    """The embedded Prefect server: its own process group, watched so that it dies with us even
+    when we are killed with SIGKILL (shouhu.watchdog), and restarted if it dies on its own."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.proc: subprocess.Popen | None = None
+        self.watchdog: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 180.0) -> None:
+        config.prepare_prefect_environment()
+        env = {**os.environ, "PREFECT_SERVER_API_HOST": "127.0.0.1", "PREFECT_SERVER_API_PORT": str(self.port),
+               "PREFECT_UI_API_URL": f"http://127.0.0.1:{self.port}/api"}
+        env.pop("PREFECT_API_URL", None)
+        self.proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        self.watchdog = subprocess.Popen([sys.executable, "-m", "shouhu.watchdog", str(self.proc.pid)], stdin=subprocess.PIPE,
+                                         start_new_session=True, cwd=config.PROJECT_ROOT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the Prefect server exited at start: {self.proc.stderr.read().decode(errors='replace')[-500:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/api/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"the Prefect server did not answer on port {self.port} within {timeout:.0f} s")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+        if self.watchdog is not None and self.watchdog.stdin is not None:
+            self.watchdog.stdin.close()  # the watchdog ends the group, if anything of it is left
+            try:
+                self.watchdog.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.watchdog.kill()
+
+
+def start_prefect_server(port: int, timeout: float = 180.0) -> PrefectChild:
     """`prefect server start` on 127.0.0.1:port, waited for; its UI is at the same address."""
-    config.prepare_prefect_environment()
-    env = {**os.environ, "PREFECT_SERVER_API_HOST": "127.0.0.1", "PREFECT_SERVER_API_PORT": str(port),
-           "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api"}
-    env.pop("PREFECT_API_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the Prefect server exited at start: {proc.stderr.read().decode(errors='replace')[-500:]}")
+    child = PrefectChild(port)
+    child.start(timeout)
+    return child
+
+
+def check_port_free(port: int, option: str, host: str = "127.0.0.1") -> None:
+    """Refuse to start on a port something already holds — in particular a Prefect server left
+    running by an earlier `shouhu serve` — instead of talking to it as if it were ours."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
+            probe.bind((host if host not in ("", "0.0.0.0") else "0.0.0.0", port))
+            return
+        except OSError:
             pass
-        time.sleep(0.5)
-    stop_process(proc)
-    raise RuntimeError(f"the Prefect server did not answer on port {port} within {timeout:.0f} s")
+    try:
+        stale = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        stale = False
+    what = "a Prefect server (perhaps left by an earlier `shouhu serve`: stop it, e.g. `pkill -f 'prefect server start'`)" if stale \
+        else "another program"
+    raise InvalidInput("port_in_use", f"port {port} is already in use by {what}; stop it or choose another {option}", option.lstrip("-"))
 
 
 def stop_process(proc: subprocess.Popen) -> None:
@@ -55,13 +106,22 @@ def stop_process(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def scheduler(every: float, stop: threading.Event) -> threading.Thread:
-    """The sweeper (which also dispatches) and the dispatcher's retries, every `every` seconds."""
+def scheduler(every: float, stop: threading.Event, prefect: PrefectChild | None = None) -> threading.Thread:
+    """The sweeper (which also dispatches and resumes queued commands) and the dispatcher's
+    retries, every `every` seconds. An embedded Prefect server that died is started again; until
+    it answers, both run in this process (shouhu.service.sweep)."""
     from shouhu import service
 
     def loop() -> None:
         while not stop.is_set():
             started = time.monotonic()
+            if prefect is not None and not prefect.alive():
+                log.warning("the embedded Prefect server stopped; starting it again")
+                try:
+                    prefect.stop()
+                    prefect.start()
+                except Exception:  # noqa: BLE001 - the jobs run in-process meanwhile; try again next round
+                    log.exception("the embedded Prefect server did not start; trying again in %.0f s", every)
             for name, job in (("sweeper", service.sweep), ("dispatcher", service.dispatch_now)):
                 try:
                     job()
@@ -82,20 +142,25 @@ def serve(host: str, port: int, prefect_port: int, every: float) -> dict[str, An
 
     routing.load()  # a broken routing file stops us here, naming the unit
     service.init()
+    check_port_free(port, "--port", host)
     prefect = None
     if not os.environ.get("PREFECT_API_URL"):
+        check_port_free(prefect_port, "--prefect-port")
         prefect = start_prefect_server(prefect_port)
         os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{prefect_port}/api"
         print(f"Prefect server and UI: http://127.0.0.1:{prefect_port}", flush=True)
     stop = threading.Event()
-    worker = scheduler(every, stop) if every > 0 else None
+    worker = scheduler(every, stop, prefect) if every > 0 else None
     print(f"Shouhu web app: http://{host}:{port}  (API: /api/v1, OpenAPI: /api/v1/openapi.json)", flush=True)
     try:
-        uvicorn.run("web.app:app", host=host, port=port, log_level="warning")
+        # Behind a reverse proxy, X-Forwarded-For from SHOUHU_TRUSTED_PROXIES (default: this machine)
+        # gives the real client address, which sign-in throttling counts by.
+        uvicorn.run("web.app:app", host=host, port=port, log_level="warning", proxy_headers=True,
+                    forwarded_allow_ips=os.environ.get("SHOUHU_TRUSTED_PROXIES", "127.0.0.1"))
     finally:
         stop.set()
         if worker is not None:
             worker.join(timeout=30)
         if prefect is not None:
-            stop_process(prefect)
+            prefect.stop()
     return {"ok": True, "stopped": True}

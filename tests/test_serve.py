@@ -70,3 +70,48 @@ def test_serve_runs_web_prefect_and_scheduler_and_stops_on_ctrl_c(tmp_path: Path
         raise AssertionError("the Prefect server is still up after Ctrl-C")
     except httpx.HTTPError:
         pass
+
+
+def port_answers(port: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
+        return True
+    except httpx.HTTPError:
+        return False
+
+
+def test_a_killed_serve_takes_its_prefect_server_with_it_and_a_stale_one_is_reported(tmp_path: Path) -> None:
+    web, prefect = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update({"SHOUHU_HOME": str(tmp_path), "PYTHONPATH": str(ROOT)})
+    env.pop("SHOUHU_DATABASE_URL", None)
+    command = [sys.executable, "-m", "shouhu.cli", "serve", "--port", str(web), "--prefect-port", str(prefect), "--every", "0", "--json"]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        wait_for(f"http://127.0.0.1:{web}/healthz", proc)
+        assert port_answers(prefect)
+        proc.send_signal(signal.SIGKILL)  # no Ctrl-C, no finally: the watchdog must end the Prefect server
+        proc.wait()
+        deadline = time.monotonic() + 30
+        while port_answers(prefect) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not port_answers(prefect), "the Prefect server outlived a killed `shouhu serve`"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    # a Prefect server someone left on the port: reported by name, not mistaken for ours
+    stale = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(prefect)],
+                             env={**env, "PREFECT_HOME": str(tmp_path / "stale")}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not port_answers(prefect) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        refused = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert refused.returncode == 2, refused.stdout + refused.stderr[-500:]
+        error = json.loads(refused.stdout.strip().splitlines()[-1])["error"]
+        assert error["code"] == "port_in_use" and error["field"] == "prefect-port" and "Prefect server" in error["message"]
+    finally:
+        os.killpg(stale.pid, signal.SIGTERM)
+        stale.wait(timeout=30)

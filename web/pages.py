@@ -173,6 +173,9 @@ async def report_submit(request: Request, user: User = Depends(page_user)) -> Re
         return render(request, "report_new", user, status_code=status_of(exc) if isinstance(exc, ShouhuError) else 400,
                       title="登记强制报告", nav="report", groups=report_fields(user), values=values, errors={field: message},
                       idempotency_key=values.get("idempotency_key") or str(uuid.uuid4()))
+    if result.get("status") == "queued":  # stored; the orchestrator does not answer: applied when it does
+        request.session["flash"] = f"报告已受理并保存，案件编号 {result['case_no']}。{result['message']}"
+        return RedirectResponse("/cases", status_code=303)
     request.session["flash"] = f"已登记：案件 {result['case_no']}" + ("（并入该儿童的在办案件）" if result["attached_to_existing"] else "")
     return RedirectResponse(f"/cases/{result['case_no']}", status_code=303)
 
@@ -236,7 +239,7 @@ async def task_submit(request: Request, task_id: str, user: User = Depends(page_
         message = messages.zh(exc) if isinstance(exc, ShouhuError) else "日期或时间格式不正确"
         return _task_page(request, user, task_id, values, {field if field in values else "notes": message},
                           status_code=status_of(exc) if isinstance(exc, ShouhuError) else 400)
-    request.session["flash"] = "已提交"
+    request.session["flash"] = f"已受理并保存。{case['message']}" if case.get("status") == "queued" else "已提交"
     return RedirectResponse(f"/cases/{case['case_no']}", status_code=303)
 
 
