@@ -40,6 +40,7 @@ def site(db_url: str) -> Iterator[str]:
     deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert server.started, "the web app did not start within 30 s"
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
@@ -150,3 +151,48 @@ def test_report_to_assessment_to_breach_on_the_board(site: str, database_url: st
         phone.wait_for_url(f"{site}/tasks")
         shot(phone, "10-task-inbox-on-a-phone")
         browser.close()
+
+
+def test_a_hostile_case_runs_no_script_in_the_browser(site: str, database_url: str) -> None:
+    """Every typed field of a case holds script: opened by the police, the caseworker and the
+    manager (case file, every document, the task forms, the reflected login link), the browser
+    shows no dialog and finds no script element, and the CSP refuses inline script."""
+    from playwright.sync_api import sync_playwright
+
+    from hostile import Marks, walk_hostile_case
+    from shouhu import service
+
+    backend = "pg" if database_url.startswith("postgresql") else "sqlite"
+    clock.set_now(T0)
+    closed = walk_hostile_case(Marks("BR"), sequence=201)
+    documents = service.case_documents(closed["case_id"], "sx-police", record_read=False)
+    for user in ("sx-police", "sx-supervisor-sc", "sx-manager"):
+        accounts.set_password(user, PASSWORD)
+    dialogs: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        anonymous = browser.new_context(locale="zh-CN").new_page()
+        anonymous.on("dialog", lambda d: (dialogs.append(f"login: {d.message}"), d.dismiss()))
+        anonymous.goto(f"{site}/login?next=/%22%3E%3Cscript%3Ealert(document.cookie)%3C/script%3E")
+        assert anonymous.evaluate("document.scripts.length") == 0
+        for user in ("sx-police", "sx-supervisor-sc", "sx-manager"):
+            page = browser.new_context(locale="zh-CN").new_page()
+            page.on("dialog", lambda d, u=user: (dialogs.append(f"{u}: {d.message}"), d.dismiss()))
+            page.goto(f"{site}/login")
+            page.fill("#username", user)
+            page.fill("#password", PASSWORD)
+            page.click("main button[type=submit]")
+            page.wait_for_load_state()
+            for path in [f"/cases/{closed['case_no']}", *(f"/tasks/{t['task_id']}" for t in closed["tasks"][:4]),
+                         *(f"/documents/{d['document_id']}" for d in documents)]:
+                page.goto(f"{site}{path}")
+                assert page.evaluate("document.scripts.length") == 0, (user, path)
+                assert page.evaluate("[...document.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length") == 0
+            blocked = page.evaluate("""() => { try { const s = document.createElement('script'); s.textContent = 'window.__ran = 1';
+                                        document.body.appendChild(s); return window.__ran === 1; } catch (e) { return 'error'; } }""")
+            if user == "sx-manager":
+                page.goto(f"{site}/cases/{closed['case_no']}")
+                page.screenshot(path=str(ARTIFACTS / f"{backend}-11-hostile-case-masked.png"), full_page=True)
+            assert blocked in (False, "error"), "an inline script ran: the CSP does not forbid it"
+        browser.close()
+    assert dialogs == []
