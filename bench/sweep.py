@@ -55,9 +55,9 @@ def generate(conn, dialect: str, cases: int, watches_per_case: int) -> None:  # 
                  {"id": child_id})
     conn.execute(text(
         'INSERT INTO "case" (id, case_no, jurisdiction, child_id, township, village, stage, status, urgency, opened_at, version, '
-        "timeline_seq, timeline_head) "
+        "timeline_seq, timeline_head, seal) "
         f"SELECT {g['uuid']}, 'BENCH-' || i, 'sixian', :child, 'sx-t-sc', 'sx-v-sc-dg', 'emergency', 'open', 'normal', {g['t_start']}, 1, 0, "
-        f"'{'0' * 64}' FROM ({g['rows']}) AS r"), {"n": cases, "child": child_id})
+        f"'{'0' * 64}', '' FROM ({g['rows']}) AS r"), {"n": cases, "child": child_id})
     conn.execute(text(
         "INSERT INTO task (id, case_id, stage, kind, status, owner_unit, role, due_at, outcome, created_at) "
         f"SELECT {g['uuid']}, id, 'emergency', 'emergency_response', 'open', 'sx-pcs-sc', 'police', {g['t_due']}, {g['json']}, {g['t_start']} "
@@ -72,6 +72,26 @@ def generate(conn, dialect: str, cases: int, watches_per_case: int) -> None:  # 
             "INSERT INTO deadline (id, case_id, task_id, kind, starts_at, due_at, rule, status, next_step, next_fire_at) "
             f"SELECT {g['uuid']}, c.id, NULL, 'refusal_watch', {g['t_start']}, {g['t_far']}, {g['json']}, 'open', 0, {g['t_far']} "
             f"FROM \"case\" c CROSS JOIN ({g['rows'].replace(':n', ':w')}) AS w WHERE c.case_no LIKE 'BENCH-%'"), {"n": cases, "w": watches_per_case})
+
+
+def seal_generated() -> int:
+    """Seal the cases made in SQL (the application seals what it writes; a case without a valid
+    seal would be recorded as tampered with on its first write — shouhu.timeline)."""
+    from sqlmodel import Session, col, select
+
+    from models import Case
+    from shouhu import db, timeline
+
+    sealed = 0
+    with Session(db.engine()) as s:
+        while True:
+            rows = s.exec(select(Case).where(col(Case.seal) == "").limit(5000)).all()
+            if not rows:
+                return sealed
+            for case in rows:
+                case.seal = timeline.seal(case)
+            s.commit()
+            sealed += len(rows)
 
 
 def timed_idle_ticks(tick, as_of: datetime, runs: int = 5) -> float:  # noqa: ANN001
@@ -98,6 +118,7 @@ def run(label: str, url: str, deadlines: int, due: int, children: int, batch: in
     started = time.perf_counter()
     with eng.begin() as conn:
         generate(conn, dialect, due, 0)
+    seal_generated()
     print(f"  generated {due:,} cases with due tasks in {time.perf_counter() - started:.1f} s")
     idle_small = timed_idle_ticks(tick, T - timedelta(hours=1))
     started = time.perf_counter()

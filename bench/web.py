@@ -49,7 +49,7 @@ def run(url: str, cases: int, events: int, posts: int) -> None:
 
     from conftest import make_report
     from shouhu import accounts, clock, db, service
-    from sweep import generate, sql_for
+    from sweep import generate, seal_generated, sql_for
 
     os.environ["SHOUHU_DATABASE_URL"] = url
     clock.set_now(datetime.fromisoformat("2026-12-15T09:00:00+08:00"))
@@ -70,6 +70,7 @@ def run(url: str, cases: int, events: int, posts: int) -> None:
             "WHERE abs(('x' || substr(md5(d.id::text), 1, 8))::bit(32)::int) % 20 = 0"))
         conn.execute(text("UPDATE breach SET supervised = (level = 3)"))
         conn.execute(text("ANALYZE"))
+    seal_generated()
     with eng.connect() as conn:
         n_cases = conn.execute(text('SELECT count(*) FROM "case"')).scalar()
         n_events = conn.execute(text("SELECT count(*) FROM timelineevent")).scalar()

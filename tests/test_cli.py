@@ -50,7 +50,8 @@ def test_report_to_task_completion_with_exit_codes(cli, tmp_path: Path) -> None:
     bad = cli("report", "-", "--as", "sx-intake", stdin=make_report(situations=[]), code=2)
     assert set(bad["error"]) == {"code", "message", "field"} and bad["error"]["field"] == "situations"
     opened = cli("report", "-", "--as", "sx-intake", stdin=make_report())
-    assert set(opened) == {"case_id", "case_no", "stage", "attached_to_existing"} and opened["stage"] == "emergency"
+    assert set(opened) == {"status", "case_id", "case_no", "stage", "attached_to_existing"} and opened["stage"] == "emergency"
+    assert opened["status"] == "applied"
     case = cli("case", "show", opened["case_no"], "--as", "sx-police")
     assert case["stage"] == "emergency" and case["deadlines"]
     task = case["tasks"][0]
@@ -85,9 +86,16 @@ def test_verify_exits_1_on_a_tampered_timeline(cli, database_url: str) -> None: 
 
 def test_unreadable_and_non_json_input_are_exit_2(cli, tmp_path: Path) -> None:  # noqa: ANN001
     assert cli("report", str(tmp_path / "missing.json"), "--as", "sx-intake", code=2)["error"]["code"] == "unreadable_input"
-    garbage = tmp_path / "garbage.json"
-    garbage.write_text("{not json", encoding="utf-8")
-    assert cli("report", str(garbage), "--as", "sx-intake", code=2)["error"]["code"] == "bad_json"
+    for name, raw, code in (("garbage", b"{not json", "bad_json"), ("deep", b"[" * 100_000, "too_deep"), ("latin1", b"\xe9t\xe9", "bad_encoding"),
+                            ("nul", json.dumps(make_report(description="a\u0000b")).encode(), "control_character")):
+        path = tmp_path / f"{name}.json"
+        path.write_bytes(raw)
+        refused = cli("report", str(path), "--as", "sx-intake", code=2)["error"]
+        assert refused["code"] == code and refused["field"] in ("file", "description"), (name, refused)
+    bom = tmp_path / "bom.json"  # a file saved by Windows Notepad: UTF-8 with a byte-order mark
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(make_report(), ensure_ascii=False).encode("utf-8"))
+    assert cli("report", str(bom), "--as", "sx-intake")["status"] == "applied"
+    assert cli("case", "show", "SX-\u001b[2J", code=2)["error"]["code"] == "control_character"  # (a NUL cannot be an argument at all)
 
 
 def test_inbox_documents_and_visits_commands(cli, database_url: str, prefect_server: str, tmp_path: Path) -> None:  # noqa: ANN001

@@ -3,6 +3,7 @@ carries it, a masked reader sees none of it, and every refused request is refuse
 naming the field, having changed nothing."""
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -298,3 +299,53 @@ def test_every_field_of_every_input_refuses_hostile_values_by_name() -> None:
                 assert (refused.value.field, refused.value.code) == (path, code), (kind, path, value if len(str(value)) < 40 else "…")
                 checked += 1
     assert fields > 30 and checked == 2 * fields - sum(1 for _, m, _ in models for _, leaf in leaf_fields(m) if leaf == "day")
+
+
+def test_an_internal_error_answers_in_shape_and_keeps_the_connection(db_url: str) -> None:
+    """A 500 is `{"error": …}` (a page in Chinese off the API), and the same keep-alive connection
+    serves the client's next request: an error must not break the client's following call."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from receivers import free_port
+    from web.app import create_app
+
+    app = create_app()
+
+    def boom() -> None:
+        raise RuntimeError("a bug, with a child's name in its message: 张三")
+
+    app.add_api_route("/api/v1/boom", boom)
+    app.add_api_route("/boom", boom)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            answers = []
+            for path in ("/api/v1/boom", "/boom", "/healthz"):  # three requests, one connection
+                conn.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += conn.recv(1)
+                length = int(re.search(rb"content-length: (\d+)", head.lower()).group(1))
+                body = b""
+                while len(body) < length:
+                    body += conn.recv(length - len(body))
+                answers.append((head.decode(), body.decode()))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    (api_head, api_body), (page_head, page_body), (ok_head, _) = answers
+    assert api_head.startswith("HTTP/1.1 500") and "connection: close" not in api_head.lower()
+    assert json.loads(api_body)["error"]["code"] == "internal" and "张三" not in api_body
+    assert page_head.startswith("HTTP/1.1 500") and "出错了" in page_body and "张三" not in page_body
+    assert ok_head.startswith("HTTP/1.1 200")
