@@ -15,16 +15,14 @@ from notifications.render import board_link, render
 from shouhu import policy, units
 from shouhu.clock import CHINA_TZ, now
 from shouhu.vocab import STAGE_NAMES_ZH
-from tasks.rounds import claim
+from tasks.rounds import daily_due
 
 
 def send_due(session: Session, as_of: datetime) -> int:
     local = as_of.astimezone(CHINA_TZ)
     sent = 0
-    for jurisdiction in policy.jurisdiction_names():
+    for jurisdiction, _ in daily_due(session, as_of, lambda p: p.delivery.value.digest_hour, "digest"):
         p = policy.pack(jurisdiction)
-        if local.hour < p.delivery.value.digest_hour or not claim(session, f"digest:{jurisdiction}:{local.date()}"):
-            continue
         detail = summary(session, jurisdiction, as_of)
         for unit in dict.fromkeys(units.resolve(p, s, "", None) for s in p.notify["daily_digest"].to):
             subject, body = render("daily_digest", case_no="—", stage="—", ask="每日汇总", due=f"{local:%Y-%m-%d}",

@@ -26,8 +26,8 @@ from sqlmodel import Session, col, select
 from models import Case, Notification, TimelineEvent
 from notifications.render import board_link, render
 from shouhu import config, policy, units
-from shouhu.clock import CHINA_TZ, now
-from tasks.rounds import claim
+from shouhu.clock import now
+from tasks.rounds import daily_due
 
 LOG = "anchors.log"
 
@@ -38,13 +38,9 @@ def directory() -> Path:
 
 def take_due(session: Session, as_of: datetime) -> int:
     """Each jurisdiction's anchor for today, once, at or after its anchor hour."""
-    local = as_of.astimezone(CHINA_TZ)
     taken = 0
-    for jurisdiction in policy.jurisdiction_names():
-        p = policy.pack(jurisdiction)
-        if local.hour < p.delivery.value.anchor_hour or not claim(session, f"anchor:{jurisdiction}:{local.date()}"):
-            continue
-        take(session, jurisdiction, local.date().isoformat())
+    for jurisdiction, day in daily_due(session, as_of, lambda p: p.delivery.value.anchor_hour, "anchor"):
+        take(session, jurisdiction, day.isoformat())
         taken += 1
     return taken
 

@@ -9,7 +9,7 @@ every child to one visit per period.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import JSON, func, literal, select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -46,6 +46,15 @@ def claim(session: Session, marker: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def daily_due(session: Session, as_of: datetime, hour_of: Callable[[policy.Pack], int], name: str) -> Iterator[tuple[str, date]]:
+    """(jurisdiction, local day) for each jurisdiction whose daily `name` job is due — at or after
+    its hour (`hour_of(pack)`, Beijing time) — and not yet done today; claimed as it is yielded."""
+    local = as_of.astimezone(CHINA_TZ)
+    for jurisdiction in policy.jurisdiction_names():
+        if local.hour >= hour_of(policy.pack(jurisdiction)) and claim(session, f"{name}:{jurisdiction}:{local.date()}"):
+            yield jurisdiction, local.date()
 
 
 def generate_verification_round(session: Session, jurisdiction: str, day: date) -> int:

@@ -77,6 +77,22 @@ def delivered_once(hook: Webhook, ids: list[str]) -> None:
     assert all(arrived[i] == 1 for i in ids), {i: arrived[i] for i in ids if arrived[i] != 1}
 
 
+def settle_and_check(hook: Webhook, reports: list[dict[str, Any]], acknowledged: dict[str, dict[str, Any]]) -> None:
+    """After the fault: the sweeper applies whatever was stored but never run; then every report
+    was acknowledged, applied exactly once under the acknowledged case number, and its message
+    delivered once."""
+    assert len(acknowledged) == len(reports)
+    clock.advance(seconds=policy.orchestrator_rule().resume_after_seconds)
+    service.sweep()
+    state = ledger([r["idempotency_key"] for r in reports])
+    assert all(v["status"] == "applied" and v["reports"] == 1 for v in state.values()), state
+    assert all(acknowledged[k]["case_no"] == v["case_no"] for k, v in state.items())
+    messages = opened_messages([v["case_no"] for v in state.values()])
+    assert all(len(v) == 1 for v in messages.values()) and len(messages) == len(reports)
+    service.dispatch_now()
+    delivered_once(hook, [i for v in messages.values() for i in v])
+
+
 # ---- the orchestrator goes away ---------------------------------------------------------------
 @pytest.fixture
 def own_prefect(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
@@ -197,16 +213,7 @@ def test_api_server_killed_mid_burst(station_hook: tuple[Webhook, Path], databas
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
-    assert len(acknowledged) == len(reports)
-    clock.advance(seconds=policy.orchestrator_rule().resume_after_seconds)
-    service.sweep()  # anything stored but never run (the request the kill cut) is applied now
-    state = ledger([r["idempotency_key"] for r in reports])
-    assert all(v["status"] == "applied" and v["reports"] == 1 for v in state.values()), state
-    assert all(acknowledged[k]["case_no"] == v["case_no"] for k, v in state.items())
-    messages = opened_messages([v["case_no"] for v in state.values()])
-    assert all(len(v) == 1 for v in messages.values()) and len(messages) == len(reports)
-    service.dispatch_now()
-    delivered_once(hook, [i for v in messages.values() for i in v])
+    settle_and_check(hook, reports, acknowledged)
     with capsys.disabled():
         print(f"\n  API server killed: {before_restart} acknowledged before the kill, {len(reports)} in all after resending; "
               f"{len(reports)} applied once, 0 lost, 0 twice")
@@ -249,16 +256,7 @@ def test_database_connections_cut_mid_burst(station_hook: tuple[Webhook, Path], 
         thread.join()
     db.dispose()
     assert cuts["connections"] > 0
-    clock.advance(seconds=policy.orchestrator_rule().resume_after_seconds)
-    service.sweep()
-    state = ledger([r["idempotency_key"] for r in reports])
-    assert len(acknowledged) == len(reports)
-    assert all(v["status"] == "applied" and v["reports"] == 1 for v in state.values()), state
-    assert all(acknowledged[k]["case_no"] == v["case_no"] for k, v in state.items())
-    messages = opened_messages([v["case_no"] for v in state.values()])
-    assert all(len(v) == 1 for v in messages.values()) and len(messages) == len(reports)
-    service.dispatch_now()
-    delivered_once(hook, [i for v in messages.values() for i in v])
+    settle_and_check(hook, reports, acknowledged)
     with capsys.disabled():
         print(f"\n  connections cut: {cuts['connections']} connections terminated, {sum(errors.values())} attempts unacknowledged "
               f"({dict(errors)}), {len(acknowledged)} acknowledged, each applied once, 0 lost")
