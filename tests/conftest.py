@@ -4,7 +4,9 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import shutil
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -25,15 +27,23 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield PREFECT_API_URL.value()
 
 
+T0 = datetime.fromisoformat("2026-11-24T09:00:00+08:00")
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One initialised database per backend and session (schema, packs, units, demo users): each
+    test gets a copy of it, so no test ever reads a row another test wrote."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'shouhu.db'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'shouhu.db'}"
+        _initialise(url)
+        yield url
         return
     from pgtemp import Unreachable, temporary_database
 
     try:
-        with temporary_database() as url:
+        with temporary_database("shouhu_tmpl") as url:
+            _initialise(url)
             yield url
     except Unreachable as exc:
         if os.environ.get("SHOUHU_REQUIRE_POSTGRES"):
@@ -41,14 +51,51 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         pytest.skip(str(exc))
 
 
+def _initialise(url: str) -> None:
+    from shouhu import clock, db, service
+
+    before = os.environ.get("SHOUHU_DATABASE_URL")
+    os.environ["SHOUHU_DATABASE_URL"] = url
+    try:
+        with clock.held_at(T0):
+            service.init()
+    finally:
+        db.dispose(url)  # closed: SQLite folds its write-ahead log in; a PostgreSQL template must be idle to be copied
+        if before is None:
+            os.environ.pop("SHOUHU_DATABASE_URL", None)
+        else:
+            os.environ["SHOUHU_DATABASE_URL"] = before
+
+
 @pytest.fixture
-def db_url(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A migrated database with every pack loaded; the clock reset after each test."""
-    from shouhu import clock, service
+def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
+    """This test's own database: a copy of the initialised template (a file copy on SQLite,
+    CREATE DATABASE … TEMPLATE on PostgreSQL), dropped afterwards."""
+    from shouhu import db
+
+    if database_template.startswith("sqlite"):
+        path = tmp_path / "shouhu.db"
+        source = Path(database_template.removeprefix("sqlite:///"))
+        assert not source.with_name(source.name + "-wal").exists() or not source.with_name(source.name + "-wal").stat().st_size
+        shutil.copyfile(source, path)
+        url = f"sqlite:///{path}"
+        yield url
+        db.dispose(url)
+        return
+    from pgtemp import temporary_database
+
+    with temporary_database("shouhu_test", template=database_template.rsplit("/", 1)[1]) as url:
+        yield url
+
+
+@pytest.fixture
+def db_url(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """This test's own database, its own SHOUHU_HOME (keys, anchors, routing), the clock at T0."""
+    from shouhu import clock
 
     monkeypatch.setenv("SHOUHU_DATABASE_URL", database_url)
-    clock.set_now(datetime.fromisoformat("2026-11-24T09:00:00+08:00"))
-    service.init()
+    monkeypatch.setenv("SHOUHU_HOME", str(tmp_path / "home"))
+    clock.set_now(T0)
     yield database_url
     clock.set_now(None)
 

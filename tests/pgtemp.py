@@ -14,14 +14,15 @@ class Unreachable(Exception):
 
 
 @contextmanager
-def temporary_database(prefix: str = "shouhu_test") -> Iterator[str]:
-    """Yields a `postgresql+psycopg://` URL to a new, empty database; drops it afterwards."""
+def temporary_database(prefix: str = "shouhu_test", template: str | None = None) -> Iterator[str]:
+    """Yields a `postgresql+psycopg://` URL to a new database — empty, or a copy of `template`
+    (which must have no open connections) — and drops it afterwards."""
     import psycopg
 
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     except psycopg.OperationalError as exc:
         raise Unreachable(f"PostgreSQL unreachable at {ADMIN_URL}: {exc}") from None
     url = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"

@@ -154,8 +154,11 @@ def test_a_channel_that_never_answers_fails_and_the_supervisor_is_told(receivers
 def test_a_dispatcher_killed_mid_batch_loses_nothing(receivers, database_url: str) -> None:  # noqa: ANN001
     hook, mail, path = receivers
     hook.delay = 0.15  # a slow receiver, so the kill lands mid-batch
+    case_id = uuid.UUID(service.submit_report(make_report(), "sx-intake")["case_id"])  # this test's own case
+    dispatch()
+    hook.received.clear()
     with db.transaction() as s:
-        case = s.exec(select(Case).where(Case.jurisdiction == "sixian")).first()
+        case = s.get(Case, case_id)
         queued = [Notification(case_id=case.id, jurisdiction="sixian", unit="sx-t-sc", event="task_opened", template="task_opened",
                                dedupe_key=f"kill-test:{uuid.uuid4()}", subject=f"【守护】测试 {i}", body="测试消息", created_at=T0)
                   for i in range(40)]
