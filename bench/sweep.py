@@ -74,24 +74,30 @@ def generate(conn, dialect: str, cases: int, watches_per_case: int) -> None:  # 
             f"FROM \"case\" c CROSS JOIN ({g['rows'].replace(':n', ':w')}) AS w WHERE c.case_no LIKE 'BENCH-%'"), {"n": cases, "w": watches_per_case})
 
 
-def seal_generated() -> int:
-    """Seal the cases made in SQL (the application seals what it writes; a case without a valid
-    seal would be recorded as tampered with on its first write — shouhu.timeline)."""
+def seal_generated(before: datetime | None = None) -> int:
+    """Seal the rows made in SQL that the benchmark will write to — cases, children, tasks and
+    the deadlines due before `before` (the application seals what it writes; a row without a
+    valid seal would be recorded as tampered with on its first write — shouhu.timeline)."""
     from sqlmodel import Session, col, select
 
-    from models import Case
+    from models import Case, Child, Deadline, Task
     from shouhu import db, timeline
 
     sealed = 0
     with Session(db.engine()) as s:
-        while True:
-            rows = s.exec(select(Case).where(col(Case.seal) == "").limit(5000)).all()
-            if not rows:
-                return sealed
-            for case in rows:
-                case.seal = timeline.seal(case)
-            s.commit()
-            sealed += len(rows)
+        for model in (Case, Child, Task, Deadline):
+            while True:
+                query = select(model).where(col(model.seal) == "")
+                if model is Deadline and before is not None:
+                    query = query.where(col(Deadline.next_fire_at) <= before)
+                rows = s.exec(query.limit(5000)).all()
+                if not rows:
+                    break
+                for row in rows:
+                    row.seal = timeline.seal(row) if model is Case else timeline.row_seal(row)
+                s.commit()
+                sealed += len(rows)
+    return sealed
 
 
 def timed_idle_ticks(tick, as_of: datetime, runs: int = 5) -> float:  # noqa: ANN001
@@ -118,7 +124,7 @@ def run(label: str, url: str, deadlines: int, due: int, children: int, batch: in
     started = time.perf_counter()
     with eng.begin() as conn:
         generate(conn, dialect, due, 0)
-    seal_generated()
+    seal_generated(T)
     print(f"  generated {due:,} cases with due tasks in {time.perf_counter() - started:.1f} s")
     idle_small = timed_idle_ticks(tick, T - timedelta(hours=1))
     started = time.perf_counter()

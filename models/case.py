@@ -61,7 +61,7 @@ class Case(SQLModel, table=True):
     timeline_seq: int = 0
     timeline_head: str = "0" * 64
     # HMAC of the state above and the head, under a key the database does not hold (shouhu.timeline).
-    seal: str = ""
+    seal: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class Report(SQLModel, table=True):
@@ -77,6 +77,7 @@ class Report(SQLModel, table=True):
     registered_by: str
     late: bool = False
     late_by_minutes: int | None = None
+    seal: str = Field(default="", sa_column_kwargs={"server_default": ""})  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
 
 
 class Reporter(SQLModel, table=True):
@@ -88,6 +89,7 @@ class Reporter(SQLModel, table=True):
     unit: str
     unit_type: str
     supervising_unit: str | None = None
+    seal: str = Field(default="", sa_column_kwargs={"server_default": ""})  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
 
 
 class Task(SQLModel, table=True):
@@ -104,6 +106,7 @@ class Task(SQLModel, table=True):
     completed_by: str | None = None
     completed_at: datetime | None = when(nullable=True)
     created_at: datetime = when()
+    seal: str = Field(default="", sa_column_kwargs={"server_default": ""})  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
 
 
 class Deadline(SQLModel, table=True):
@@ -124,6 +127,7 @@ class Deadline(SQLModel, table=True):
     resolved_at: datetime | None = when(nullable=True)
     next_step: int = 0
     next_fire_at: datetime | None = when(nullable=True, index=True)
+    seal: str = Field(default="", sa_column_kwargs={"server_default": ""})  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
     # The escalation level reached and 督办 live on the task's Breach, not here.
 
 

@@ -22,6 +22,7 @@ class Child(SQLModel, table=True):
     address: str | None = None
     left_behind: bool = False
     created_at: datetime = when()
+    seal: str = Field(default="", sa_column_kwargs={"server_default": ""})  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
 
 
 class Guardian(SQLModel, table=True):
@@ -31,3 +32,4 @@ class Guardian(SQLModel, table=True):
     relation: str
     status: str
     extra: dict = json_field()
+    seal: str = Field(default="", sa_column_kwargs={"server_default": ""})  # HMAC of this row (shouhu.timeline.ROW_FIELDS)

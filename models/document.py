@@ -24,3 +24,4 @@ class Document(SQLModel, table=True):
     confidential: bool = False  # names the reporter: police and managers only
     issued_by: str = ""
     created_at: datetime = when()
+    seal: str = Field(default="", sa_column_kwargs={"server_default": ""})  # HMAC of this row (shouhu.timeline.ROW_FIELDS)

@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from shouhu import idnumber, policy
 from shouhu.clock import now
-from shouhu.errors import InvalidInput
+from shouhu.errors import InvalidInput, NotFound
 from shouhu.vocab import Measure, ReporterUnitType, RiskLevel, Service, Situation
 
 M = TypeVar("M", bound=BaseModel)
@@ -181,7 +181,7 @@ def check_ref(ref: Any, field: str, max_length: int = 64) -> str:
     """An identifier from a path, query or argument (case number, id, username, unit code):
     one short line of printable text, else the caller's `unknown_<field>` answer."""
     if not isinstance(ref, str) or not ref or len(ref) > max_length or _unprintable(ref, multiline=False):
-        raise InvalidInput(f"unknown_{field}", f"no {field} {str(ref)[:max_length]!r}", field)
+        raise NotFound(f"unknown_{field}", f"no {field} {str(ref)[:max_length]!r} among those you may read", field)
     return ref
 
 

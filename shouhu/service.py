@@ -224,13 +224,13 @@ def complete_task(task_ref: str, data: Any, actor_name: str | None) -> dict[str,
     if not isinstance(data, dict):
         raise InvalidInput("not_an_object", "the outcome must be a JSON object", None)
     with Session(db.engine()) as s:
-        task = _task(s, task_ref)
+        task = _looked_up(s, actor_name, "task_complete", task_ref, lambda: _task(s, task_ref))
         case = s.get(Case, task.case_id)
         actor = access.user(s, actor_name)
         try:
             _guard(s, case, actor.username, "task_complete")  # another area's task is answered as an unknown one
         except NotFound:
-            raise NotFound("unknown_task", f"no task {task_ref!r} among those you may see", "task") from None
+            raise unknown("task", task_ref) from None
     _recorded(actor, "task_complete", str(task.id), lambda: access.check_may_complete(actor, task, case.jurisdiction))
     if task.status != "open":
         raise Conflict("task_not_open", f"task {task.id} is already {task.status}", "task")
@@ -284,15 +284,30 @@ def _by_id(s: Session, model: Any, ref: str, field: str) -> Any:
     except ValueError:
         found = None
     if found is None:
-        raise NotFound(f"unknown_{field}", f"no {field} {ref!r}", field)
+        raise unknown(field, ref)
     return found
+
+
+def _looked_up(s: Session, actor_name: str | None, action: str, ref: object, find: Any) -> Any:
+    """A lookup by id; an unknown id is recorded as a refusal, as an out-of-scope one is, so the
+    two cost the same work and neither answer tells them apart."""
+    try:
+        return find()
+    except InvalidInput:
+        who = actor_name or os.environ.get("SHOUHU_USER")
+        if who:
+            from tasks.verification import record_access
+
+            record_access(s, str(who)[:64], action, f"unknown:{str(ref)[:64]}", allowed=False, reason="unknown")
+            s.commit()
+        raise
 
 
 def _task(s: Session, ref: str) -> Task:
     try:
         return _by_id(s, Task, ref, "task")
     except NotFound:
-        raise NotFound("unknown_task", f"no task {str(ref)[:64]!r} among those you may see", "task") from None
+        raise unknown("task", ref) from None
 
 
 def _record_read(case_id: uuid.UUID, who: str, what: str) -> None:
@@ -310,6 +325,11 @@ def task_view(t: Task) -> dict[str, Any]:
 
 
 UNKNOWN_CASE = "no such case among those you may read"
+
+
+def unknown(field: str, ref: object) -> NotFound:
+    """The one answer for an id that does not exist and for one the reader may not see."""
+    return NotFound(f"unknown_{field}", f"no {field} {str(ref)[:64]!r} among those you may read", field)
 
 
 def _guard(s: Session, case: Case, who: str, action: str) -> User | None:
@@ -350,7 +370,7 @@ def reporters_view(s: Session, case: Case, actor: User | None) -> list[dict[str,
 def show_case(ref: str, actor_name: str | None = None, record_read: bool = True) -> dict[str, Any]:
     who = reader(actor_name)
     with Session(db.engine()) as s:
-        case = _case(s, ref)
+        case = _looked_up(s, actor_name, "case_read", ref, lambda: _case(s, ref))
         actor = _guard(s, case, who, "case_read")
         child, reporters = child_view(s, case, actor), reporters_view(s, case, actor)
         tasks = s.exec(select(Task).where(Task.case_id == case.id).order_by(col(Task.created_at), col(Task.kind))).all()
@@ -373,7 +393,7 @@ def show_case(ref: str, actor_name: str | None = None, record_read: bool = True)
 def case_timeline(ref: str, actor_name: str | None = None, record_read: bool = True) -> list[dict[str, Any]]:
     who = reader(actor_name)
     with Session(db.engine()) as s:
-        case = _case(s, ref)
+        case = _looked_up(s, actor_name, "case_read", ref, lambda: _case(s, ref))
         _guard(s, case, who, "timeline_read")
         case_id = case.id
     if record_read:
@@ -388,7 +408,7 @@ def verify_case(ref: str, actor_name: str | None = None, record_read: bool = Tru
     was checked. `{"ok", "broken_at", "reason"}` (reasons: shouhu.timeline.check)."""
     who = reader(actor_name)
     with Session(db.engine()) as s:
-        case = _case(s, ref)
+        case = _looked_up(s, actor_name, "case_read", ref, lambda: _case(s, ref))
         _guard(s, case, who, "timeline_verify")
         case_id = case.id
         found = timeline.check(s, case_id)
@@ -627,12 +647,14 @@ def case_documents(ref: str, actor_name: str | None, record_read: bool = True) -
     from models import Document
 
     with Session(db.engine()) as s:
-        case = _case(s, ref)
+        case = _looked_up(s, actor_name, "case_read", ref, lambda: _case(s, ref))
         actor = _reader_of(s, case, actor_name, "documents_list")
         docs = s.exec(select(Document).where(Document.case_id == case.id).order_by(col(Document.created_at))).all()
     if record_read:
         _record_read(case.id, actor.username, "documents")
-    return [{"document_id": str(d.id), "kind": d.kind, "title": d.title, "sha256": d.sha256, "created_at": d.created_at.isoformat(),
+    masked = not access.may_see_identity(actor)
+    return [{"document_id": str(d.id), "kind": d.kind, "title": d.title, "sha256": d.masked_sha256 if masked else d.sha256,
+             "created_at": d.created_at.isoformat(),
              "issued_by": d.issued_by, "confidential": d.confidential}
             for d in docs if not d.confidential or access.may_see_reporter(actor)]
 
@@ -646,21 +668,22 @@ def show_document(doc_ref: str, actor_name: str | None) -> dict[str, Any]:
     from models import Document
 
     with Session(db.engine()) as s:
-        doc = _by_id(s, Document, doc_ref, "document")
+        doc = _looked_up(s, actor_name, "document_read", doc_ref, lambda: _by_id(s, Document, doc_ref, "document"))
         case = s.get(Case, doc.case_id)
         try:
             actor = _reader_of(s, case, actor_name, "document_read")
         except NotFound:
-            raise NotFound("unknown_document", f"no document {doc_ref!r} among those you may read", "document") from None
+            raise unknown("document", doc_ref) from None
         if doc.confidential and not access.may_see_reporter(actor):
             _refuse(s, actor, "document_read", str(doc.id))
-            raise NotFound("unknown_document", f"no document {doc_ref!r} among those you may read", "document")
+            raise unknown("document", doc_ref)
         masked = not access.may_see_identity(actor)
         if masked and doc.masked_content is None:
             raise InvalidInput("document_not_masked", "this document predates masked copies; your role may read it only masked", "document")
         check = timeline.document_check(s, doc)
     _record_read(case.id, actor.username, f"document:{doc.kind}")
-    return {"document_id": str(doc.id), "case_no": case.case_no, "kind": doc.kind, "title": doc.title, "sha256": doc.sha256,
+    return {"document_id": str(doc.id), "case_no": case.case_no, "kind": doc.kind, "title": doc.title,
+            "sha256": doc.masked_sha256 if masked else doc.sha256,
             "intact": check["intact"], "matches_timeline": check["matches_timeline"], "masked": masked,
             "created_at": doc.created_at.isoformat(), "content_type": doc.content_type,
             "content": doc.masked_content if masked else doc.content}

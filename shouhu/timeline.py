@@ -32,9 +32,10 @@ from typing import Any, Iterator
 from sqlalchemy import event
 from sqlmodel import Session, col, select
 
-from models import Case, Document, TimelineEvent
+from models import Case, Child, Deadline, Document, Guardian, Report, Reporter, Task, TimelineEvent
 from shouhu import config
 from shouhu.clock import now
+from shouhu.errors import InvalidInput
 
 log = logging.getLogger("shouhu.timeline")
 GENESIS = "0" * 64
@@ -75,6 +76,28 @@ def _key(given: str | None, home: str) -> bytes:
 def key_fingerprint() -> str:
     """Names the key without revealing it: a database sealed with another key says so plainly."""
     return hmac.new(timeline_key(), b"shouhu timeline key", hashlib.sha256).hexdigest()[:16]
+
+
+_key_checked: set[tuple[str, str]] = set()
+
+
+def ensure_key(session: Session) -> None:
+    """Refuse to seal or judge anything with a key other than the one this database was sealed
+    with (`shouhu init` records its fingerprint): a process started without SHOUHU_TIMELINE_KEY,
+    or from another directory, must not write false findings of tampering. Checked once per
+    process and database."""
+    from models import Setting
+
+    place = (str(session.get_bind().url), key_fingerprint())
+    if place in _key_checked:
+        return
+    with session.no_autoflush:
+        found = session.get(Setting, "timeline_key_fingerprint")
+    if found is not None and found.value != place[1]:
+        raise InvalidInput("wrong_timeline_key", "SHOUHU_TIMELINE_KEY is not the key this database was sealed with "
+                           f"(fingerprint {found.value}); nothing was written", "SHOUHU_TIMELINE_KEY")
+    if found is not None:
+        _key_checked.add(place)
 
 
 # ---- events ----------------------------------------------------------------------------
@@ -144,27 +167,76 @@ def seal(case: Case) -> str:
     return hmac.new(timeline_key(), body.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+# The rows a case's file is made of, each sealed on its own: what a task asked and what was done,
+# a deadline's clock, a report and its reporter, the child and guardians, a document. As with
+# SEALED_FIELDS, changing a list is a migration that re-seals the rows.
+ROW_FIELDS: dict[type, tuple[str, ...]] = {
+    Task: ("id", "case_id", "stage", "kind", "subject", "status", "owner_unit", "role", "due_at", "outcome", "completed_by",
+           "completed_at", "created_at"),
+    Deadline: ("id", "case_id", "task_id", "kind", "starts_at", "due_at", "rule", "status", "resolved_at", "next_step", "next_fire_at"),
+    Report: ("id", "case_id", "command_id", "jurisdiction", "channel", "situations", "description", "discovered_at", "reported_at",
+             "registered_by", "late", "late_by_minutes"),
+    Reporter: ("id", "report_id", "name", "phone", "unit", "unit_type", "supervising_unit"),
+    Child: ("id", "jurisdiction", "id_number", "name", "birth_date", "gender", "township", "village", "address", "left_behind",
+            "created_at"),
+    Guardian: ("id", "child_id", "name", "relation", "status", "extra"),
+    Document: ("id", "case_id", "kind", "title", "content_type", "content", "sha256", "masked_content", "masked_sha256", "confidential",
+               "issued_by", "created_at"),
+}
+
+
+def row_seal(row: Any) -> str:
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+        return value.isoformat() if hasattr(value, "isoformat") else str(value) if isinstance(value, uuid.UUID) else value
+
+    body = json.dumps([type(row).__name__, *(plain(getattr(row, f)) for f in ROW_FIELDS[type(row)])],
+                      ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return hmac.new(timeline_key(), body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def row_holds(row: Any) -> bool:
+    return hmac.compare_digest(row.seal or "", row_seal(row))
+
+
 def seal_holds(case: Case) -> bool:
     return hmac.compare_digest(case.seal or "", seal(case))
 
 
 @event.listens_for(Session, "before_flush")
 def _reseal(session: Session, _context: Any, _instances: Any) -> None:
-    """Every case written through the application is sealed as it is written."""
-    for obj in list(session.new) + list(session.dirty):
-        if isinstance(obj, Case):
-            obj.seal = seal(obj)
+    """Every case written through the application is sealed as it is written (with the right key)."""
+    written = [obj for obj in list(session.new) + list(session.dirty) if isinstance(obj, Case) or type(obj) in ROW_FIELDS]
+    if written:
+        ensure_key(session)
+    for obj in written:
+        obj.seal = seal(obj) if isinstance(obj, Case) else row_seal(obj)
 
 
 def check_seal(session: Session, case: Case, actor: str = "system:timeline", batch: list[tuple[Any, dict[str, Any]]] | None = None) -> bool:
     """Before a write: a seal that does not hold means the database was changed behind the
     application's back. Put that on the timeline first (with what was found), so sealing the
     next write cannot hide it. The work itself goes on: protection does not stop for it."""
+    ensure_key(session)
     if seal_holds(case):
         return True
     log.warning("case %s: seal does not match its state; the finding is put on its timeline", case.case_no)
     append(session, case, "tamper_detected", actor, "案卷数据与封印不符：数据库中的记录可能被改动过（已记录，请核查）",
            {"found": dict(zip(SEALED_FIELDS, _state(case))), "found_seal": case.seal}, batch=batch)
+    return False
+
+
+def check_row(session: Session, case: Case, row: Any, actor: str = "system:timeline",
+              batch: list[tuple[Any, dict[str, Any]]] | None = None) -> bool:
+    """As check_seal, for one row of the case's file about to be written (a task being
+    completed, a deadline being fired): a broken row seal goes on the timeline first."""
+    ensure_key(session)
+    if row_holds(row):
+        return True
+    log.warning("case %s: a %s row does not match its seal; the finding is put on its timeline", case.case_no, type(row).__name__)
+    append(session, case, "tamper_detected", actor, "案卷中的一条记录与封印不符：数据库中的记录可能被改动过（已记录，请核查）",
+           {"table": type(row).__name__, "row_id": str(row.id), "found_seal": row.seal}, batch=batch)
     return False
 
 
@@ -179,8 +251,9 @@ def check(session: Session, case_id: uuid.UUID) -> dict[str, Any]:
 
     reason: `chain` (an event edited, removed or reordered), `head` (the chain does not end
     where the case says), `seal` (state or head changed without the key), `tampering_recorded`
-    (an earlier write found the seal broken), `document` (a document's content or hash differs
-    from what its issue recorded)."""
+    (an earlier write found a seal broken), `document` (a document changed, or removed, against
+    what its issue recorded), `record` (a task, deadline, report, reporter, child or guardian
+    row changed without the key, or one the timeline made is gone)."""
     case = session.get(Case, case_id)
     prev, expected_seq = GENESIS, 1
     recorded_docs: dict[str, dict[str, Any]] = {}
@@ -203,11 +276,39 @@ def check(session: Session, case_id: uuid.UUID) -> dict[str, Any]:
         return _broken(case.timeline_seq, "seal")
     if tampered_at is not None:
         return _broken(tampered_at, "tampering_recorded")
-    for doc in session.exec(select(Document).where(Document.case_id == case_id)).all():
+    documents = session.exec(select(Document).where(Document.case_id == case_id)).all()
+    for doc in documents:
         found = document_check(session, doc, recorded_docs.get(str(doc.id)))
         if not (found["intact"] and found["matches_timeline"]):
             return _broken(recorded_docs.get(str(doc.id), {}).get("seq", case.timeline_seq), "document")
+    missing = set(recorded_docs) - {str(d.id) for d in documents}
+    if missing:
+        return _broken(min(recorded_docs[m]["seq"] for m in missing), "document")
+    rows = _rows_of(session, case)
+    for row in rows:
+        if not row_holds(row):
+            return _broken(case.timeline_seq, "record")
+    present = {str(r.id) for r in rows}
+    clocked = {str(r.task_id) for r in rows if isinstance(r, Deadline)}
+    if any(isinstance(r, Task) and str(r.id) not in clocked for r in rows):  # every task is opened with its deadline
+        return _broken(case.timeline_seq, "record")
+    for e in events(session, case_id):  # what the timeline says was made must still be there
+        made = e.payload.get("task_id") if e.kind == "task_opened" else e.payload.get("report_id") if e.kind in ("case_opened", "report_attached") else None
+        if made and made not in present:
+            return _broken(e.seq, "record")
     return {"ok": True, "broken_at": None, "reason": None}
+
+
+def _rows_of(session: Session, case: Case) -> list[Any]:
+    reports = list(session.exec(select(Report).where(Report.case_id == case.id)).all())
+    rows: list[Any] = [*session.exec(select(Task).where(Task.case_id == case.id)).all(),
+                       *session.exec(select(Deadline).where(Deadline.case_id == case.id)).all(), *reports]
+    if reports:
+        rows += session.exec(select(Reporter).where(col(Reporter.report_id).in_([r.id for r in reports]))).all()
+    child = session.get(Child, case.child_id)
+    if child is not None:
+        rows += [child, *session.exec(select(Guardian).where(Guardian.child_id == child.id)).all()]
+    return rows
 
 
 def _broken(seq: int, reason: str) -> dict[str, Any]:

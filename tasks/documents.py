@@ -10,6 +10,7 @@ is shown only to the roles that may see who reported.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from functools import lru_cache
 from typing import Any
 
@@ -60,13 +61,16 @@ def issue(t: Transition, kind: str, issuer_unit: str, **extra: Any) -> Document:
         actor=actor.display_name if actor else t.actor, issued_at=format_due(at), issued_on=f"{at:%Y年%m月%d日}",
         confidential=confidential, labels=LABELS_ZH, **extra)
     template = _env().get_template(f"{kind}.html.j2")
-    html, masked = template.render(**context), template.render(**masking.document_context(context))
+    # A random check code in the document itself: a masked reader, who sees everything but the
+    # hidden fields, cannot find them by hashing guesses until one matches the document's hash.
+    html = template.render(**context, check_code=secrets.token_hex(16))
+    masked = template.render(**masking.document_context(context), check_code=masking.HIDDEN)
     digest, masked_digest = _sha256(html), _sha256(masked)
     doc = Document(case_id=case.id, kind=kind, title=title, content=html, sha256=digest, masked_content=masked,
                    masked_sha256=masked_digest, confidential=confidential, issued_by=t.actor, created_at=at)
     s.add(doc)
     s.flush()
-    t.record("document_issued", f"生成文书：{title}（SHA-256 {digest[:16]}…）", document_id=str(doc.id), kind=kind, sha256=digest,
+    t.record("document_issued", f"生成文书：{title}", document_id=str(doc.id), kind=kind, sha256=digest,
              masked_sha256=masked_digest)
     return doc
 

@@ -93,6 +93,7 @@ def _fire_batch(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict
                 result["left"].add(d.id)
                 continue
             t = Transition(session, case, None, clocks.SWEEPER, batch=batch.rows)
+            timeline.check_row(session, case, d, clocks.SWEEPER, batch=batch.rows)
             fired = _advance(t, d, tasks.get(d.task_id) if d.task_id else None, as_of, batch)
             result["fired"] += fired
             result["clocks"] += 1 if fired else 0
@@ -136,6 +137,7 @@ def _fire_one(session: Session, deadline_id: uuid.UUID, as_of: datetime) -> int 
         return None
     timeline.check_seal(session, case, clocks.SWEEPER)
     session.refresh(d)
+    timeline.check_row(session, case, d, clocks.SWEEPER)
     task = session.get(Task, d.task_id) if d.task_id else None
     return _advance(Transition(session, case, None, clocks.SWEEPER), d, task, as_of, None)
 

@@ -125,6 +125,7 @@ class Transition:
     def complete_task(self, task: Task, outcome: dict[str, Any]) -> None:
         if task.status != "open":
             raise Conflict("task_not_open", f"task {task.id} is already {task.status}", "task")
+        timeline.check_row(self.session, self.case, task)  # a changed task is recorded before it is sealed again
         at = now()
         task.status, task.outcome, task.completed_by, task.completed_at = "done", outcome, self.actor, at
         deadline = self.session.exec(select(Deadline).where(Deadline.task_id == task.id)).first()

@@ -152,3 +152,56 @@ def test_a_database_sealed_with_another_key_is_refused_plainly(db_url: str, monk
     assert refused.value.code == "wrong_timeline_key"
     with pytest.raises(service.InvalidInput):
         service.verify_all()
+
+
+def test_a_process_with_another_key_writes_nothing(db_url: str, monkeypatch: Any) -> None:
+    """A worker or CLI started without the right SHOUHU_TIMELINE_KEY is refused before it writes:
+    it must not seal with a foreign key, nor record a false finding of tampering."""
+    case = opened_case()
+    with Session(db.engine()) as s:
+        before = s.exec(select(Case.timeline_seq).where(Case.case_no == case["case_no"])).one()
+    monkeypatch.setenv("SHOUHU_TIMELINE_KEY", "a different key, also 32 characters or more")
+    for attempt in (lambda: service.show_case(case["case_no"], "sx-police"),
+                    lambda: service.submit_report(make_report(), "sx-intake")):
+        with pytest.raises(service.InvalidInput) as refused:
+            attempt()
+        assert refused.value.code == "wrong_timeline_key"
+    monkeypatch.undo()
+    monkeypatch.setenv("SHOUHU_DATABASE_URL", db_url)
+    with Session(db.engine()) as s:
+        assert s.exec(select(Case.timeline_seq).where(Case.case_no == case["case_no"])).one() == before
+    assert verdict(case)["ok"] is True
+
+
+@pytest.mark.parametrize("statement,reason", [
+    ("DELETE FROM document WHERE case_id = :c", "document"),
+    ("UPDATE task SET status = 'done', completed_by = 'someone' WHERE case_id = :c", "record"),
+    ("UPDATE deadline SET due_at = due_at + INTERVAL '1 day' WHERE case_id = :c", "record"),
+    ("UPDATE report SET late = NOT late WHERE case_id = :c", "record"),
+    ("UPDATE reporter SET phone = '13900000000' WHERE report_id IN (SELECT id FROM report WHERE case_id = :c)", "record"),
+    ('UPDATE child SET name = \'改过的名字\' WHERE id IN (SELECT child_id FROM "case" WHERE id = :c)', "record"),
+    ("DELETE FROM deadline WHERE case_id = :c", "record"),
+], ids=["document removed", "task", "deadline", "report", "reporter", "child", "deadlines removed"])
+def test_every_row_of_the_file_is_sealed(db_url: str, statement: str, reason: str) -> None:
+    """Not only the case row: a task, a deadline, a report, the reporter, the child, a document —
+    changed or removed behind the application's back — fails verification."""
+    case = opened_case()
+    key = uuid.UUID(case["case_id"]).hex if db_url.startswith("sqlite") else uuid.UUID(case["case_id"])
+    if db_url.startswith("sqlite"):
+        statement = statement.replace("due_at + INTERVAL '1 day'", "datetime(due_at, '+1 day')")
+    if "DELETE FROM deadline" in statement:
+        sql("DELETE FROM clockfire WHERE deadline_id IN (SELECT id FROM deadline WHERE case_id = :c)", c=key)
+    sql(statement, c=key)
+    assert verdict(case)["reason"] == reason
+
+
+def test_a_changed_deadline_is_recorded_before_the_sweeper_seals_it_again(db_url: str) -> None:
+    from shouhu import clock
+
+    case = opened_case()
+    key = uuid.UUID(case["case_id"]).hex if db_url.startswith("sqlite") else uuid.UUID(case["case_id"])
+    sql("UPDATE deadline SET rule = '{}' WHERE case_id = :c", c=key)  # someone edits the clock
+    clock.advance(days=2)
+    service.sweep()  # fires it (and seals the row again)
+    found = verdict(case)
+    assert found["ok"] is False and found["reason"] == "tampering_recorded"
