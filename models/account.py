@@ -48,9 +48,11 @@ class WebSession(SQLModel, table=True):
 class LoginThrottle(SQLModel, table=True):
     """Failed sign-ins counted per (account, source) and per source, each within a window.
 
-    Never per account alone: a stranger who types a name wrongly five times must not lock the
-    person out (a lock-out is not a denial-of-service tool)."""
-    key: str = Field(primary_key=True)  # pair:<username>|<source> or source:<source>
+    A lock per account alone would let a stranger lock the person out (a lock-out is not a
+    denial-of-service tool): the per-source and per-account locks do not hold a source the
+    account has signed in from recently."""
+    key: str = Field(primary_key=True)  # pair:<username>|<source>, source:<source> or account:<username>
     failures: int = 0
     window_started_at: datetime = when()
     locked_until: datetime | None = when(nullable=True)
+    last_success_at: datetime | None = when(nullable=True)  # pair rows: the account signed in from this source

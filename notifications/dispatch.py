@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from models import Case, Delivery, Notification
@@ -59,9 +59,9 @@ def message_text(notification_id: uuid.UUID, body: str) -> str:
 
 
 def claim_size(batch: int) -> int:
-    """How many deliveries one claim may lease: no more than the senders can surely finish, each
-    taking up to the send timeout, before the lease runs out (half of it, for safety) — so a
-    lease is held for as long as its send can be in flight, and nobody sends it a second time."""
+    """How many deliveries one claim may lease: about what the senders can finish within a lease
+    (each send taking up to the send timeout), so a batch does not sit leased while it waits for a
+    free sender; what is in flight has its lease renewed (send_all)."""
     rules = [policy.pack(j).delivery.value for j in policy.jurisdiction_names()]
     per_sender = min(max(1, r.lease_seconds // (2 * r.send_timeout_seconds)) for r in rules)
     return max(1, min(batch, SENDERS * per_sender))
@@ -132,8 +132,43 @@ def claim(case_id: uuid.UUID | None, limit: int) -> list[Outgoing]:
 
 
 def send_all(routes: routing_mod.Routing, batch: list[Outgoing]) -> list[tuple[Outgoing, bool, str]]:
-    with ThreadPoolExecutor(max_workers=min(SENDERS, len(batch))) as pool:
-        return list(pool.map(lambda o: (o, *send_one(routes, o)), batch))
+    """Send a claimed batch with SENDERS threads. While any of it is in flight its leases are
+    renewed (every third of a lease), so no other dispatcher takes a message that is still being
+    sent, however slowly the receiver reads it."""
+    lease = max(_rule(o.jurisdiction).lease_seconds for o in batch)
+    in_flight, guard, stop = {o.delivery_id for o in batch}, threading.Lock(), threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(lease / 3):
+            with guard:
+                ids = list(in_flight)
+            if ids:
+                try:
+                    extend_leases(ids, lease)
+                except Exception:  # noqa: BLE001 - the next renewal tries again; the lease is still running
+                    log.warning("could not renew the leases of %d messages in flight", len(ids))
+
+    def one(o: Outgoing) -> tuple[Outgoing, bool, str]:
+        try:
+            return (o, *send_one(routes, o))
+        finally:
+            with guard:
+                in_flight.discard(o.delivery_id)
+
+    renewer = threading.Thread(target=renew, name="shouhu-lease-renewal", daemon=True)
+    renewer.start()
+    try:
+        with ThreadPoolExecutor(max_workers=min(SENDERS, len(batch))) as pool:
+            return list(pool.map(one, batch))
+    finally:
+        stop.set()
+        renewer.join()
+
+
+def extend_leases(ids: list[uuid.UUID], seconds: int) -> None:
+    with db.transaction() as s:
+        s.execute(update(Delivery).where(col(Delivery.id).in_(ids), Delivery.status == "pending", col(Delivery.lease_until).is_not(None))
+                  .values(lease_until=now() + timedelta(seconds=seconds)))
 
 
 def send_one(routes: routing_mod.Routing, o: Outgoing) -> tuple[bool, str]:

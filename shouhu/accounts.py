@@ -5,9 +5,12 @@ same thing whatever went wrong (unknown user, wrong password, locked, disabled) 
 same time: every refused attempt runs exactly one Argon2 verification, against the real hash or
 a dummy one, so neither the words nor the clock tell an attacker which names exist.
 
-Failures are counted per (account, source) and per source (pack `accounts`): five wrong
-passwords from one address lock that address out of that account, twenty from one address over
-any accounts lock that address, and nobody elsewhere is locked out by a stranger's guesses.
+Failures are counted per (account, source), per source and per account (pack `accounts`; an
+IPv6 source is its /64): five wrong passwords from one address lock that address out of that
+account; twenty from one address over any accounts lock the address; fifty for one account from
+anywhere lock the account for every address but those it signed in from lately. A source the
+account signed in from lately is never held by the last two, so nobody is locked out of their
+own desk by a stranger's guesses.
 A browser session lives in the database (`websession`); the cookie only names it, so logout, a
 password change, disabling the account or `shouhu user end-sessions` end it at once.
 """
@@ -19,7 +22,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, update
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -64,7 +67,8 @@ def set_password(username: str, password: str) -> dict[str, str]:
         cred.password_hash, cred.updated_at = _hasher.hash(password), now()
         s.add(cred)
         ended = _end_sessions(s, username, "password_changed")
-        s.execute(delete(LoginThrottle).where(col(LoginThrottle.key).startswith(f"pair:{username}|", autoescape=True)))
+        s.execute(update(LoginThrottle).where(or_(col(LoginThrottle.key).startswith(f"pair:{username}|", autoescape=True),
+                                                  LoginThrottle.key == f"account:{username}")).values(failures=0, locked_until=None))
     return {"username": username, "status": "password set", "sessions_ended": ended}
 
 
@@ -75,13 +79,16 @@ def login(username: str, password: str, source: str = "") -> User:
     verify (outside any transaction), then count or clear in a short write.
     """
     at = now()
-    source = (source or "-")[:64]
+    source = source_key(source)
     name = username[:64] if username.isprintable() else "?"
-    keys = (f"pair:{name}|{source}", f"source:{source}")
+    keys = (f"pair:{name}|{source}", f"source:{source}", f"account:{name}")
     with Session(db.engine()) as s:
         user = s.exec(select(User).where(User.username == name)).first()
         cred = s.get(Credential, name) if user else None
-        locked = any(t is not None and t.locked_until is not None and t.locked_until > at for t in (s.get(LoginThrottle, k) for k in keys))
+        pair, from_source, account = (s.get(LoginThrottle, k) for k in keys)
+        rule = _rule(user.jurisdiction if user else None)
+        known = pair is not None and pair.last_success_at is not None and pair.last_success_at > at - timedelta(days=rule.known_source_days)
+        locked = _locked(pair, at) or (not known and (_locked(from_source, at) or _locked(account, at)))
         stored_hash = cred.password_hash if cred else None
         if user is not None:
             s.expunge(user)
@@ -91,7 +98,6 @@ def login(username: str, password: str, source: str = "") -> User:
         ok, reason = False, "disabled"
     else:
         reason = "" if ok else "locked" if locked else "wrong_password" if stored_hash else "unknown_user_or_no_password"
-    rule = _rule(user.jurisdiction if user else None)
     for attempt in (1, 2):  # two first failures at once may both insert the same throttle row
         try:
             reason = _settle_login(name, password, source, keys, ok, reason, at, rule)
@@ -104,22 +110,42 @@ def login(username: str, password: str, source: str = "") -> User:
     return user
 
 
-def _settle_login(name: str, password: str, source: str, keys: tuple[str, str], ok: bool, reason: str, at: datetime,
+def source_key(source: str) -> str:
+    """Where a sign-in comes from, as throttled: an IPv4 address, or an IPv6 /64 network (one
+    household or office gets a whole /64: counting its addresses one by one would count nothing)."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address((source or "").strip())
+    except ValueError:
+        return (source or "-")[:64]
+    if address.version == 4:
+        return str(address)
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{address}/64", strict=False))
+
+
+def _locked(row: LoginThrottle | None, at: datetime) -> bool:
+    return row is not None and row.locked_until is not None and row.locked_until > at
+
+
+def _settle_login(name: str, password: str, source: str, keys: tuple[str, ...], ok: bool, reason: str, at: datetime,
                   rule: policy.AccountRule) -> str:
     """Count a failure (and lock what reached its limit), or clear the pair's count on success."""
     with db.transaction() as s:
-        pair, from_source = (_throttle(s, k, at, rule) for k in keys)
+        pair, from_source, account = (_throttle(s, k, at, rule) for k in keys)
         if not ok:
             if reason != "locked":
-                reason += _count_failure(pair, from_source, at, rule)
-            s.add_all([pair, from_source])
+                reason += _count_failure(pair, from_source, account, at, rule)
+            s.add_all([pair, from_source, account])
             _record(s, name or "?", "login", False, reason, source)
             return reason
         cred = s.get(Credential, name)
         if _hasher.check_needs_rehash(cred.password_hash):
             cred.password_hash = _hasher.hash(password)
             s.add(cred)
-        pair.failures, pair.locked_until = 0, None
+        pair.failures, pair.locked_until, pair.last_success_at = 0, None, at
         s.add(pair)
         _record(s, name, "login", True, "", source)
         return reason
@@ -139,16 +165,15 @@ def _throttle(s: Session, key: str, at: datetime, rule: policy.AccountRule) -> L
     return row
 
 
-def _count_failure(pair: LoginThrottle, from_source: LoginThrottle, at: datetime, rule: policy.AccountRule) -> str:
-    pair.failures += 1
-    from_source.failures += 1
+def _count_failure(pair: LoginThrottle, from_source: LoginThrottle, account: LoginThrottle, at: datetime, rule: policy.AccountRule) -> str:
     locks = []
-    if pair.failures >= rule.max_failures:
-        pair.locked_until, pair.failures = at + timedelta(minutes=rule.lock_minutes), 0
-        locks.append(f"account locked for this source for {rule.lock_minutes} min")
-    if from_source.failures >= rule.max_source_failures:
-        from_source.locked_until, from_source.failures = at + timedelta(minutes=rule.lock_minutes), 0
-        locks.append(f"source locked for {rule.lock_minutes} min")
+    for row, limit, what in ((pair, rule.max_failures, "account locked for this source"),
+                             (from_source, rule.max_source_failures, "source locked"),
+                             (account, rule.max_account_failures, "account locked for unknown sources")):
+        row.failures += 1
+        if row.failures >= limit:
+            row.locked_until, row.failures = at + timedelta(minutes=rule.lock_minutes), 0
+            locks.append(f"{what} for {rule.lock_minutes} min")
     return "".join(f"; {lock}" for lock in locks)
 
 

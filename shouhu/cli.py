@@ -245,12 +245,25 @@ def visits_summary(jurisdiction: str = typer.Option(..., "--jurisdiction"), peri
     _run(lambda: service.visit_summary(jurisdiction, period), json_)
 
 
-@app.command()
-def commands(status: Optional[str] = typer.Option("pending", "--status", help="pending, applied, rejected or failed"),
+commands_app = typer.Typer(no_args_is_help=False, invoke_without_command=True,
+                           help="Stored reports and task outcomes: `pending` ones wait for the orchestrator (the sweeper resumes them).")
+app.add_typer(commands_app, name="commands")
+
+
+@commands_app.callback()
+def commands(ctx: typer.Context, status: Optional[str] = typer.Option("pending", "--status", help="pending, applied, rejected or failed"),
              json_: bool = JSON_OPT) -> None:
-    """Stored reports and task outcomes by status: `pending` ones wait for the orchestrator (the sweeper resumes them)."""
+    """List stored commands by status."""
+    if ctx.invoked_subcommand is None:
+        from shouhu import service
+        _run(lambda: service.list_commands(status), json_)
+
+
+@commands_app.command("retry")
+def commands_retry(command: str, json_: bool = JSON_OPT) -> None:
+    """Queue a `failed` command again (after its cause was mended); the sweeper applies it."""
     from shouhu import service
-    _run(lambda: service.list_commands(status), json_)
+    _run(lambda: service.retry_command(command), json_)
 
 
 @app.command()

@@ -28,15 +28,20 @@ LATEST_YEAR = 2200  # beyond it an instant with an offset cannot be converted to
 
 
 # ---- text, dates and lists as every form field takes them --------------------------------
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+
+
 def _unprintable(text: str, multiline: bool) -> str | None:
     """The first character a field may not hold: control characters (NUL and the like), line
-    breaks in one-line fields, and lone surrogates (they cannot be stored as UTF-8)."""
+    breaks in one-line fields, lone surrogates (they cannot be stored as UTF-8), direction
+    overrides (they make text display other than it reads) and, in one-line fields, every other
+    invisible formatting character."""
     allowed = "\n\t\r" if multiline else ""
     for ch in text:
         if ch in allowed:
             continue
         category = unicodedata.category(ch)
-        if category in ("Cc", "Cs") or ch in "\u2028\u2029":
+        if category in ("Cc", "Cs") or ch in "\u2028\u2029" or ch in BIDI_CONTROLS or (category == "Cf" and not multiline):
             return repr(ch)
     return None
 

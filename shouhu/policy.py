@@ -126,6 +126,8 @@ class DeliveryRule(Strict):
 class AccountRule(Strict):
     max_failures: int = Field(ge=1, le=100)  # failed sign-ins for one account from one source before that pair locks
     max_source_failures: int = Field(ge=1, le=1000)  # failed sign-ins from one source, any account, before it locks
+    max_account_failures: int = Field(ge=1, le=10000)  # failed sign-ins for one account, any source, before strangers are locked out
+    known_source_days: int = Field(ge=0, le=365)  # a source the account signed in from this recently is not held by those two locks
     lock_minutes: int = Field(ge=1)
     min_password_length: int = Field(ge=8)
     session_hours: float = Field(gt=0)

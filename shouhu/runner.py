@@ -51,6 +51,9 @@ def is_unavailable(exc: BaseException) -> bool:
 
     if isinstance(exc, OrchestratorUnavailable | httpx.TransportError):
         return True
+    response = getattr(exc, "response", None)  # the server answered, but with its own failure (5xx)
+    if isinstance(exc, httpx.HTTPStatusError) and response is not None and response.status_code >= 500:
+        return True
     if isinstance(exc, RuntimeError) and "reach API" in str(exc):
         return True
     cause = exc.__cause__ or exc.__context__

@@ -124,7 +124,10 @@ def _store(command: Command, rehearsal: dict[str, Any]) -> Command:
         with db.transaction() as s:
             if s.get(Command, command.id) is not None:
                 return command  # a pending command being run again
-            if command.kind == "report" and not rehearsal.get("attached_to_existing"):
+            twin = _queued_for_same_child(s, command) if command.kind == "report" else None
+            if command.kind == "report" and twin is not None:  # queued before us: the case it will open is ours too
+                command.payload = {**command.payload, "attached_to": twin}
+            elif command.kind == "report" and not rehearsal.get("attached_to_existing"):
                 from flows.intake import next_case_no
 
                 command.payload = {**command.payload, "reserved": {"case_no": next_case_no(s, policy.pack(command.payload["report"]["jurisdiction"])),
@@ -138,6 +141,23 @@ def _store(command: Command, rehearsal: dict[str, Any]) -> Command:
             raise
         command = twin
     return command
+
+
+def _queued_for_same_child(s: Session, command: Command) -> str | None:
+    """The case number reserved by a report on the same child still waiting to be applied: the
+    rehearsal cannot see that case yet, but this report will join it."""
+    report = command.payload["report"]
+    child = report["child"]
+    for other in s.exec(select(Command).where(Command.kind == "report", Command.status == "pending")).all():
+        theirs = other.payload.get("report", {})
+        if theirs.get("jurisdiction") != report["jurisdiction"] or not (other.payload.get("reserved") or other.payload.get("attached_to")):
+            continue
+        same = (child.get("id_number") and theirs["child"].get("id_number") == child["id_number"]) or (
+            not child.get("id_number") and not theirs["child"].get("id_number")
+            and all(theirs["child"].get(k) == child.get(k) for k in ("name", "birth_date", "township")))
+        if same:
+            return (other.payload.get("reserved") or {}).get("case_no") or other.payload["attached_to"]
+    return None
 
 
 def _command(command_id: uuid.UUID) -> Command:
@@ -170,8 +190,21 @@ def list_commands(status: str | None = "pending") -> list[dict[str, Any]]:
         rows = s.exec(query.order_by(col(Command.created_at)).limit(1000)).all()
     return [{"command_id": str(c.id), "kind": c.kind, "status": c.status, "actor": c.actor, "created_at": c.created_at.isoformat(),
              "applied_at": c.applied_at.isoformat() if c.applied_at else None, "attempts": c.attempts, "last_error": c.last_error or None,
-             "case_no": (c.payload.get("reserved") or {}).get("case_no") or c.payload.get("attached_to") or c.payload.get("case_no")}
+             "case_no": (c.result or {}).get("case_no") or (c.payload.get("reserved") or {}).get("case_no") or c.payload.get("attached_to")
+             or c.payload.get("case_no")}
             for c in rows]
+
+
+def retry_command(command_ref: str) -> dict[str, Any]:
+    """Put a `failed` command back in the queue (after its cause was mended): the sweeper applies it."""
+    with db.transaction() as s:
+        command = _by_id(s, Command, command_ref, "command")
+        if command.status != "failed":
+            raise Conflict("not_failed", f"command {command.id} is {command.status}; only a failed one is retried", "command")
+        command.status, command.attempts, command.last_error = "pending", 0, ""
+        command.created_at = now() - timedelta(seconds=policy.orchestrator_rule().resume_after_seconds)
+        s.add(command)
+    return {"command_id": str(command.id), "status": "pending"}
 
 
 def submit_report(data: Any, actor_name: str | None) -> dict[str, Any]:
@@ -234,6 +267,11 @@ def complete_task(task_ref: str, data: Any, actor_name: str | None) -> dict[str,
     _recorded(actor, "task_complete", str(task.id), lambda: access.check_may_complete(actor, task, case.jurisdiction))
     if task.status != "open":
         raise Conflict("task_not_open", f"task {task.id} is already {task.status}", "task")
+    with Session(db.engine()) as s:
+        waiting = s.exec(select(Command).where(Command.kind == "complete_task", Command.status == "pending")).all()
+    if any(c.payload.get("task_id") == str(task.id) for c in waiting):
+        raise Conflict("completion_pending", f"task {task.id} already has an outcome waiting to be applied (queued); it is applied "
+                       "when the orchestrator answers", "task")
     data = dict(data)
     expected = data.pop("expected_version", None)
     if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int) or expected < 1):

@@ -55,7 +55,7 @@ EVENT_NAMES_ZH = {
     "township_notice": "通报乡镇", "intervention_opened": "监护干预告知", "measure": "应急协助", "reminder": "到期提醒",
     "escalation": "逾期升级", "refusal_watch": "拒不履责提示", "reporter_feedback": "告知报告人", "delivery_failed": "消息未送达",
     "delivery_attempt": "消息发送", "document_issued": "生成文书", "daily_digest": "每日汇总",
-    "tamper_detected": "发现数据被改动", "timeline_anchor": "时间线锚点", "command_queued": "已受理待处理",
+    "tamper_detected": "发现数据被改动", "timeline_anchor": "时间线锚点", "command_failed": "待处理事项未能处理",
 }
 
 STAGE_NAMES_ZH = {

@@ -12,6 +12,7 @@ which alone would break the intake target (p95 < 300 ms). The flow run is what P
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 from typing import Any, Callable
 
 import time
@@ -22,7 +23,7 @@ from sqlmodel import Session, select
 from models import Case, Command, Task
 from shouhu import db
 from shouhu.clock import now
-from shouhu.errors import Conflict, ShouhuError
+from shouhu.errors import Conflict, InvalidInput, ShouhuError
 from shouhu.inputs import OUTCOMES, parse
 from tasks.transition import Transition, lock_case
 
@@ -115,6 +116,7 @@ def completion(handler: Handler) -> Procedure:
         if found.status != "open":
             raise Conflict("task_not_open", f"task {found.id} is already {found.status}", "task")
         outcome = parse(OUTCOMES[found.kind], command.payload["outcome"], "outcome")
+        check_dates_happened(session, case, outcome)
         t = Transition(session, case, command, command.actor)
         handler(t, found, outcome)
         if case.stage != "closed":
@@ -124,6 +126,24 @@ def completion(handler: Handler) -> Procedure:
         return {"case_id": str(case.id), "case_no": case.case_no, "stage": case.stage, "version": case.version}
 
     return procedure
+
+
+def check_dates_happened(session: Session, case: Case, outcome: Any) -> None:
+    """Every date an outcome records is of something that happened: not after today, not before
+    the child was born (a refusal "since 2200" or "since 1900" is a typing error, not a fact)."""
+    from models import Child
+
+    born = session.get(Child, case.child_id).birth_date
+    today = now().date()
+    for name in type(outcome).model_fields:
+        value = getattr(outcome, name)
+        if not isinstance(value, date):
+            continue
+        day = value.astimezone(now().tzinfo).date() if isinstance(value, datetime) else value
+        if day > today:
+            raise InvalidInput("in_future", f"outcome.{name}: {day} is after today ({today})", f"outcome.{name}")
+        if day < born:
+            raise InvalidInput("before_birth", f"outcome.{name}: {day} is before the child was born ({born})", f"outcome.{name}")
 
 
 def case_tags(case: Case) -> list[str]:

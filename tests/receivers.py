@@ -25,6 +25,7 @@ class Webhook:
 
     def __init__(self, delay: float = 0.0) -> None:
         self.received: list[dict[str, Any]] = []
+        self.arrivals = 0  # requests that have come in, answered or not yet
         self.delay = delay
         self._lock = threading.Lock()
         self.port = 0
@@ -37,6 +38,8 @@ class Webhook:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with outer._lock:
+                    outer.arrivals += 1
                 if outer.delay:
                     time.sleep(outer.delay)
                 with outer._lock:

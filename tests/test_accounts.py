@@ -107,7 +107,7 @@ def test_every_refusal_costs_one_password_hash_and_says_the_same(db_url: str, mo
     monkeypatch.setattr(accounts, "_hasher", Counting())
     refusals = {
         "unknown name": ("nobody-here", PASSWORD, "198.51.100.1"),
-        "no password set": ("sx-intake-none", PASSWORD, "198.51.100.1"),
+        "no password set": ("sx-intake", PASSWORD, "198.51.100.1"),  # a real user who has no password yet
         "wrong password": ("sx-police", "not the password", "198.51.100.2"),
         "locked address": ("sx-police", PASSWORD, "198.51.100.9"),
         "disabled": ("sx-director-dg", PASSWORD, "198.51.100.3"),
@@ -149,3 +149,29 @@ def test_session_clock_is_the_injected_one(db_url: str) -> None:
     clock.advance(minutes=2)
     assert client.get("/tasks", follow_redirects=False).status_code == 303
     assert timedelta(hours=8) == timedelta(hours=accounts._rule("sixian").session_hours)  # noqa: SLF001
+
+
+def test_many_addresses_cannot_guess_and_a_shared_address_cannot_lock_out_a_known_colleague(db_url: str) -> None:
+    """Guesses spread over many IPv6 addresses of one /64 count as one source; guesses spread over
+    many networks lock the account for strangers only; a colleague behind an address that a
+    stranger got locked still signs in from where she signed in before."""
+    accounts.set_password("sx-police", PASSWORD)
+    accounts.set_password("sx-manager", PASSWORD)
+    assert accounts.login("sx-manager", PASSWORD, "203.0.113.7").username == "sx-manager"  # her usual office address
+    assert accounts.source_key("2001:db8::1") == accounts.source_key("2001:db8::ffff") == "2001:db8::/64"
+    for n in range(5):
+        with pytest.raises(accounts.AuthFailed):
+            accounts.login("sx-police", "guess guess guess", f"2001:db8::{n:x}")
+    with pytest.raises(accounts.AuthFailed):
+        accounts.login("sx-police", PASSWORD, "2001:db8::99")  # the same /64: locked for that network
+    for n in range(50):  # one guess each from fifty networks
+        with pytest.raises(accounts.AuthFailed):
+            accounts.login("sx-police", "guess guess guess", f"198.18.{n}.1")
+    with pytest.raises(accounts.AuthFailed):
+        accounts.login("sx-police", PASSWORD, "198.19.0.1")  # a stranger's address: locked out
+    for n in range(20):  # a stranger behind the office's shared address sprays names
+        with pytest.raises(accounts.AuthFailed):
+            accounts.login(f"guess-{n}", "guess guess guess", "203.0.113.7")
+    with pytest.raises(accounts.AuthFailed):
+        accounts.login("sx-intake", PASSWORD, "203.0.113.7")  # never signed in from there: held by the lock
+    assert accounts.login("sx-manager", PASSWORD, "203.0.113.7").username == "sx-manager"  # a known colleague is not

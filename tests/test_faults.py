@@ -126,6 +126,17 @@ def test_prefect_stopped_mid_burst(station_hook: tuple[Webhook, Path], own_prefe
     queued = [a for a in answers if a["status"] == "queued"]
     assert len(queued) == 7 and all(a["case_no"] and a["case_id"] and a["idempotency_key"] for a in queued)
     assert len({a["case_no"] for a in answers}) == 12  # every acknowledgement names its own case
+    # the same child reported again while the first is still queued: it joins the case the first will open
+    again_same_child = service.submit_report({**reports[-1], "idempotency_key": "pf-same-child", "description": "邻居再次报告"}, "sx-intake")
+    assert again_same_child["status"] == "queued" and again_same_child["case_no"] == answers[-1]["case_no"]
+    assert again_same_child["attached_to_existing"] is True
+    # two outcomes for one task while the first waits: the second is refused, not silently dropped later
+    applied_task = next(t for t in service.show_case(answers[0]["case_no"], "sx-police", record_read=False)["tasks"] if t["status"] == "open")
+    outcome = {"unfounded": False, "measures": ["admonish_guardian"]}
+    assert service.complete_task(applied_task["task_id"], outcome, "sx-police")["status"] == "queued"
+    with pytest.raises(service.Conflict) as twice:
+        service.complete_task(applied_task["task_id"], {**outcome, "notes": "又一次"}, "sx-police")
+    assert twice.value.code == "completion_pending"
 
     # while it is down: a deadline still fires and its message still goes out (in this process)
     clock.advance(hours=13)  # past the police task's reminders and due time for the applied reports
@@ -144,7 +155,12 @@ def test_prefect_stopped_mid_burst(station_hook: tuple[Webhook, Path], own_prefe
     own_prefect.start()  # it answers again (same port)
     clock.advance(seconds=policy.orchestrator_rule().resume_after_seconds)
     resumed = service.sweep()
-    assert resumed["resumed"] == {"resumed": 7, "failed": 0, "left": 0}, resumed["resumed"]
+    assert resumed["resumed"] == {"resumed": 9, "failed": 0, "left": 0}, resumed["resumed"]
+    with Session(db.engine()) as s:
+        joined = s.exec(select(func.count()).select_from(Report).join(Case, Case.id == Report.case_id)
+                        .where(Case.case_no == answers[-1]["case_no"])).one()
+    assert joined == 2  # both reports on the one case, under the number both acknowledgements gave
+    assert service.show_case(answers[0]["case_no"], "sx-police", record_read=False)["stage"] == "assessment"
     keys = [r["idempotency_key"] for r in reports]
     state = ledger(keys)
     assert all(v == {"status": "applied", "reports": 1, "case_no": v["case_no"]} for v in state.values()), state
@@ -287,3 +303,62 @@ def test_a_slow_receiver_gets_each_message_once(station_hook: tuple[Webhook, Pat
     with Session(db.engine()) as s:
         found = s.exec(select(Delivery.status, Delivery.attempts).where(Delivery.notification_id.in_([n.id for n in queued]))).all()
     assert sorted(found) == [("sent", 1)] * 3  # one attempt each: none was counted as failed and sent again
+
+
+def test_a_lease_is_renewed_while_its_send_is_in_flight(station_hook: tuple[Webhook, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A send that outlasts the lease (a 3 s lease, a receiver taking 4 s): the lease is renewed
+    while the send is in flight, so a second dispatcher, after the first lease ran out, takes nothing."""
+    from notifications import dispatch as dispatching
+
+    hook, _ = station_hook
+    rule = policy.pack("sixian").delivery.value.model_copy(update={"lease_seconds": 3, "send_timeout_seconds": 10})
+    monkeypatch.setattr(dispatching, "_rule", lambda jurisdiction: rule)
+    with db.transaction() as s:
+        message = Notification(jurisdiction="sixian", unit=STATION, event="task_opened", template="task_opened",
+                               dedupe_key=f"lease:{uuid.uuid4()}", subject="【守护】测试", body="测试消息", created_at=clock.now())
+        s.add(message)
+    hook.delay = 4.0
+    first = threading.Thread(target=dispatching.dispatch)
+    first.start()
+    deadline = time.monotonic() + 30
+    while hook.arrivals == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    claimed_until = lease_of(message.id)
+    clock.advance(seconds=2)
+    wait_until = time.monotonic() + 2  # the renewal comes a third of a lease (1 s) later; the send lasts 4 s
+    while lease_of(message.id) == claimed_until and time.monotonic() < wait_until:
+        time.sleep(0.05)
+    clock.advance(seconds=2)  # past the first lease, while the send is still in flight
+    assert first.is_alive()
+    second = dispatching.dispatch()
+    first.join()
+    assert second["sent"] == 0 and hook.arrivals == 1
+    delivered_once(hook, [str(message.id)])
+
+
+def lease_of(notification_id: uuid.UUID) -> Any:
+    with Session(db.engine()) as s:
+        return s.exec(select(Delivery.lease_until).where(Delivery.notification_id == notification_id)).first()
+
+
+def test_a_queued_command_that_keeps_failing_is_told_and_can_be_retried(db_url: str) -> None:
+    """After `orchestrator.max_resume_attempts` failures that are not the orchestrator's, a command
+    is `failed`, the coordination office is told (ids only), and `shouhu commands retry` queues it."""
+    from tasks import commands
+
+    with db.transaction() as s:
+        stuck = Command(kind="report", idempotency_key=f"sixian:stuck-{uuid.uuid4()}", actor="sx-intake",
+                        payload={"report": make_report(), "reserved": {"case_no": "SX-2026-99999", "case_id": str(uuid.uuid4())}},
+                        created_at=clock.now())
+        s.add(stuck)
+    limit = policy.orchestrator_rule().max_resume_attempts
+    for _ in range(limit):
+        commands.count_failure(stuck.id, "KeyError", limit)
+    assert [c["command_id"] for c in service.list_commands("failed")] == [str(stuck.id)]
+    with Session(db.engine()) as s:
+        told = s.exec(select(Notification).where(Notification.event == "command_failed")).all()
+    assert [n.unit for n in told] == ["sx-coord"] and str(stuck.id) in told[0].body and "SX-2026-99999" in told[0].body
+    assert service.retry_command(str(stuck.id)) == {"command_id": str(stuck.id), "status": "pending"}
+    assert [c["attempts"] for c in service.list_commands("pending") if c["command_id"] == str(stuck.id)] == [0]
+    with pytest.raises(service.Conflict):
+        service.retry_command(str(stuck.id))

@@ -148,14 +148,16 @@ def test_a_masked_reader_sees_no_identity_through_any_way_out(db_url: str) -> No
     auth = {"Authorization": f"Bearer {token}"}
     accounts.set_password(manager, PASSWORD)
     page = TestClient(create_app(), raise_server_exceptions=False)
-    page.post("/login", data={"username": manager, "password": PASSWORD, "csrf": csrf(page.get("/login").text)})
+    signed = page.post("/login", data={"username": manager, "password": PASSWORD, "csrf": csrf(page.get("/login").text)},
+                       follow_redirects=False)
+    assert signed.status_code == 303
     outputs = {
         "service.show_case": str(service.show_case(closed["case_no"], manager)),
         "service.case_timeline": str(service.case_timeline(closed["case_no"], manager)),
-        "api case": api.get(f"/api/v1/cases/{closed['case_no']}", headers=auth).text,
+        "api case": ok(api.get(f"/api/v1/cases/{closed['case_no']}", headers=auth)).text,
         "api timeline": api.get(f"/api/v1/cases/{closed['case_no']}/timeline", headers=auth).text,
         "api cases": api.get("/api/v1/cases?limit=500", headers=auth).text,
-        "page case": page.get(f"/cases/{closed['case_no']}").text,
+        "page case": ok(page.get(f"/cases/{closed['case_no']}")).text,
         "page board": page.get("/board").text + page.get("/board.csv").text,
     }
     docs = service.case_documents(closed["case_no"], manager)
@@ -164,12 +166,39 @@ def test_a_masked_reader_sees_no_identity_through_any_way_out(db_url: str) -> No
         shown = service.show_document(d["document_id"], manager)
         assert shown["masked"] is True and shown["intact"] and shown["matches_timeline"]
         outputs[f"service document {d['kind']}"] = shown["content"]
-        outputs[f"api document {d['kind']}"] = api.get(f"/api/v1/documents/{d['document_id']}", headers=auth).text
-        outputs[f"page document {d['kind']}"] = page.get(f"/documents/{d['document_id']}").text
+        from_api, from_page = api.get(f"/api/v1/documents/{d['document_id']}", headers=auth), page.get(f"/documents/{d['document_id']}")
+        assert from_api.status_code == from_page.status_code == 200
+        assert from_api.json()["sha256"] == shown["sha256"] != service.show_document(d["document_id"], "sx-police")["sha256"]
+        outputs[f"api document {d['kind']}"] = from_api.text
+        outputs[f"page document {d['kind']}"] = from_page.text
+    child = service.show_case(closed["case_no"], user_of("sixian", "police"), record_read=False)["child"]
+    for where, text in outputs.items():
+        assert "登录" not in text[:400] or where.startswith("api"), where  # a real page, not the sign-in form
+        assert child["id_number"] not in text and child["birth_date"] not in text, where  # ID number and birth date masked too
     leaks = {where: marks.found_in(text, identity) for where, text in outputs.items() if marks.found_in(text, identity)}
     assert not leaks, leaks
     police = service.show_document(docs[0]["document_id"], user_of("sixian", "police"))
     assert police["masked"] is False and marks.by_field["child.name"] in police["content"]  # the real file keeps identity
+
+
+def ok(response: Any) -> Any:
+    assert response.status_code == 200, response.text[:300]
+    return response
+
+
+def test_outcome_dates_are_of_things_that_happened(db_url: str) -> None:
+    """A refusal "since 2200" or "since 1900", a ruling next year: refused by name, nothing written."""
+    opened = service.submit_report(make_report(), "sx-intake")
+    task = next(t for t in service.show_case(opened["case_id"], "sx-police", record_read=False)["tasks"] if t["kind"] == "emergency_response")
+    service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
+    task = next(t for t in service.show_case(opened["case_id"], "sx-police", record_read=False)["tasks"] if t["status"] == "open")
+    base = {"safety": "safe", "guardianship": "adequate", "health": "良好", "risk_level": "low", "intervention_needed": False}
+    before = counts(TimelineEvent, Command)
+    for day, code in (("2200-12-31", "in_future"), ("1900-01-01", "before_birth")):
+        with pytest.raises(service.InvalidInput) as refused:
+            service.complete_task(task["task_id"], {**base, "guardian_refused_since": day}, "sx-supervisor-sc")
+        assert (refused.value.code, refused.value.field) == (code, "outcome.guardian_refused_since")
+    assert counts(TimelineEvent, Command) == before
 
 
 def test_input_refused_on_every_face_names_the_field_and_changes_nothing(db_url: str, tmp_path: Path) -> None:
@@ -186,6 +215,8 @@ def test_input_refused_on_every_face_names_the_field_and_changes_nothing(db_url:
         ("channel", {"channel": "电" * 201}, "too_long"),
         ("idempotency_key", {"idempotency_key": "k\x00"}, "control_character"),
         ("reporter.name", {"reporter.name": "a\nb"}, "control_character"),
+        ("channel", {"channel": "电话\u202e报警"}, "control_character"),  # a direction override: displays other than it reads
+        ("child.name", {"child.name": "张\u200b三"}, "control_character"),  # an invisible character in a name
         ("situations", {"situations": ["living_alone", "living_alone"]}, "duplicate_item"),
         ("guardians", {"guardians": [{"name": "甲", "relation": "母亲", "status": "在家"}] * 10_000}, "too_long"),
         ("discovered_at", {"discovered_at": "0001-01-01T00:00:00+08:00"}, "out_of_range"),

@@ -23,7 +23,8 @@ ERROR_ZH = {
     "unknown_case": "没有找到该案件（或您无权查看）", "unknown_task": "没有找到该任务（或您无权查看）",
     "unknown_document": "没有找到该文书（或您无权查看）", "document_not_masked": "该文书为旧版格式，您的角色只能查看脱敏版本",
     "not_found": "没有找到您要的内容", "method_not_allowed": "此地址不支持这种操作", "bad_request": "请求无法处理",
-    "user_disabled": "该账户已停用",
+    "user_disabled": "该账户已停用", "in_future": "日期不能晚于今天", "before_birth": "日期不能早于儿童出生日期",
+    "completion_pending": "该任务已有待处理的办理结果，请勿重复提交",
 }
 
 

@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
@@ -245,7 +245,7 @@ async def task_submit(request: Request, task_id: str, user: User = Depends(page_
 
 # ---- cases -----------------------------------------------------------------------------
 @router.get("/cases")
-def cases(request: Request, offset: int = 0, user: User = Depends(page_user)) -> HTMLResponse:
+def cases(request: Request, offset: int = Query(0, ge=0, le=10_000_000), user: User = Depends(page_user)) -> HTMLResponse:
     page = service.list_cases(user.username, limit=50, offset=max(0, offset))
     names = {u.code: u.name for u in policy.pack(user.jurisdiction).units.value}
     return render(request, "cases", user, title="案件", nav="cases", stage_names=STAGE_NAMES_ZH, unit_names=names, **page)
