@@ -53,9 +53,14 @@ def _show_tasks(p: policy.Pack, case: dict[str, Any]) -> None:
 
 
 def run_demo(jurisdiction: str) -> dict[str, Any]:
+    """The demo moves the clock; whoever called it gets their clock back as it was."""
+    with clock.held_at(clock.now()):
+        return _run_demo(jurisdiction)
+
+
+def _run_demo(jurisdiction: str) -> dict[str, Any]:
     p = policy.pack(jurisdiction)
     start = clock.now()
-    clock.set_now(start)
     service.init()
     township = next(u for u in p.units.value if u.type == "township")
     village = next(u for u in p.units.value if u.type == "village" and u.parent == township.code)
@@ -151,5 +156,4 @@ def run_demo(jurisdiction: str) -> dict[str, Any]:
     console.print(table)
     verdict = service.verify_case(case["case_id"], intake)
     console.print(f"[bold {'green' if verdict['ok'] else 'red'}]时间线校验（case verify）：{'通过' if verdict['ok'] else '失败于第 %s 条' % verdict['broken_at']}[/]")
-    clock.set_now(None)
     return {"ok": verdict["ok"] and case["stage"] == "closed", "case_id": case["case_id"], "case_no": case["case_no"]}

@@ -183,9 +183,9 @@ def fire(t: Transition, d: Deadline, task: Task | None, step: clocks.Step, batch
     levels = len(t.pack.levels(d.kind))
     last = step.level == levels
     target = clocks.escalation_target(t.pack, task.owner_unit, step.level)
-    recipients = [target] + ([clocks.escalation_target(t.pack, task.owner_unit, levels + 1)] if last else [])
+    recipients = list(dict.fromkeys([target] + ([clocks.escalation_target(t.pack, task.owner_unit, levels + 1)] if last else [])))
     clocks.open_or_raise_breach(t.session, d, t.case, task, step.level, last, batch)
-    names = "、".join(t.unit_name(u) for u in dict.fromkeys(recipients))
+    names = "、".join(t.unit_name(u) for u in recipients)
     t.record("deadline_escalated", f"{title} 逾期（{task.owner_unit}），第 {step.level} 级{'，督办' if last else ''}：通知 {names}",
              deadline_id=str(d.id), level=step.level, supervised=last, units=recipients)
     template = "overdue" if step.level == 1 else ("supervised" if last else "escalation")

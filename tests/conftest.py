@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import random
 import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -116,7 +115,7 @@ def make_report(jurisdiction: str = "sixian", **overrides: Any) -> dict[str, Any
         "jurisdiction": jurisdiction, "channel": "电话报警",
         "discovered_at": "2026-11-24T07:00:00+08:00",
         "reporter": {"name": "周老师", "phone": "13700000000", "unit": "中心小学", "unit_type": "school"},
-        "child": {"name": f"测试儿童{random.randint(1000, 9999)}", "id_number": idnumber.make("341324", born, n % 1000),
+        "child": {"name": f"测试儿童{n:05d}", "id_number": idnumber.make("341324", born, n % 1000),
                   "birth_date": born.isoformat(), "gender": "female", "township": township.code, "village": village.code},
         "guardians": [{"name": "测试监护人", "relation": "mother", "status": "working_away"}],
         "situations": ["guardian_neglect"], "description": "孩子无人照料",

@@ -59,8 +59,9 @@ def test_each_role_sees_and_does_what_it_may(api) -> None:  # noqa: ANN001
         assert report["child"]["name"] not in refused.text and case_no not in refused.text
         assert case_no not in str(api("GET", "/cases", outsider).json()["items"])
     with Session(db.engine()) as s:
-        refusals = {r.actor for r in s.exec(select(AccessRecord).where(AccessRecord.allowed == False, AccessRecord.action == "case_read")).all()}  # noqa: E712
-    assert {"sx-supervisor-cg", "sx-director-xz"} <= refusals
+        refusals = {r.actor for r in s.exec(select(AccessRecord).where(AccessRecord.allowed == False, AccessRecord.action == "case_read",  # noqa: E712
+                                                                        AccessRecord.target == created.json()["case_id"])).all()}
+    assert refusals == {"sx-supervisor-cg", "sx-director-xz"}
 
     # tasks: the police task is the station's; a caseworker may not complete it
     mine = api("GET", "/tasks?mine=true", "sx-police").json()["items"]
@@ -74,8 +75,8 @@ def test_each_role_sees_and_does_what_it_may(api) -> None:  # noqa: ANN001
     again = api("POST", f"/tasks/{task['task_id']}/complete", "sx-police", json={"unfounded": False, "measures": ["admonish_guardian"]})
     assert again.status_code == 409 and again.json()["error"]["code"] == "task_not_open"
     with Session(db.engine()) as s:
-        recorded = {(r.actor, r.action) for r in s.exec(select(AccessRecord).where(AccessRecord.allowed == False)).all()}  # noqa: E712
-    assert {("sx-supervisor-sc", "report_register"), ("sx-supervisor-sc", "task_complete")} <= recorded
+        recorded = {(r.actor, r.action, r.target) for r in s.exec(select(AccessRecord).where(AccessRecord.allowed == False)).all()}  # noqa: E712
+    assert {("sx-supervisor-sc", "report_register", "sixian"), ("sx-supervisor-sc", "task_complete", task["task_id"])} <= recorded
     township_tasks = api("GET", "/tasks?mine=true", "sx-supervisor-sc").json()["items"]
     assert any(t["case_no"] == case_no and t["kind"] == "assessment" for t in township_tasks)
 
@@ -84,9 +85,20 @@ def test_each_role_sees_and_does_what_it_may(api) -> None:  # noqa: ANN001
     assert len(timeline["items"]) == 2 and timeline["total"] > 2 and timeline["verified"] is True
     assert {d["kind"] for d in api("GET", f"/cases/{case_no}/documents", "sx-supervisor-sc").json()["items"]} == set()  # intake form is confidential
     assert "intake_form" in {d["kind"] for d in api("GET", f"/cases/{case_no}/documents", "sx-police").json()["items"]}
-    assert api("GET", "/sla?from=2026-11-01&to=2026-11-30", "sx-manager").status_code == 200
+    figures = api("GET", "/sla?from=2026-11-01&to=2026-11-30", "sx-manager").json()
+    police_row = next(u for u in figures["units"] if (u["unit"], u["stage"]) == ("sx-pcs-sc", "emergency"))
+    assert (police_row["due"], police_row["on_time"], police_row["compliance_pct"]) == (1, 1, 100.0)
+    assert figures["cases_opened"] == 1 and figures["minutes_to_dispatch"]["n"] == 1
     assert api("GET", "/sla?from=2026-11-01&to=2026-11-30", "sx-police").status_code == 403
-    assert api("GET", "/breaches?open=true", "sx-manager").status_code == 200
+    assert api("GET", "/breaches?open=true", "sx-manager").json()["items"] == []  # nothing overdue yet
+    from shouhu import clock
+    from tasks.sweep import tick
+
+    clock.advance(days=10)  # the township's assessment (3 working days) is now overdue, up to 督办
+    tick()
+    overdue = api("GET", "/breaches?open=true", "sx-manager").json()
+    assert [(b["case_no"], b["kind"], b["level"], b["supervised"]) for b in overdue["items"]] == [(case_no, "assessment", 3, True)]
+    assert overdue["total"] == 1
 
 
 def test_pagination_and_errors_follow_the_contract(api) -> None:  # noqa: ANN001

@@ -150,6 +150,9 @@ def test_report_to_assessment_to_breach_on_the_board(site: str, database_url: st
         phone.click("main button[type=submit]")
         phone.wait_for_url(f"{site}/tasks")
         shot(phone, "10-task-inbox-on-a-phone")
+        row = phone.locator(f"tr:has(a[href='/cases/{case_no}'])").first
+        assert row.is_visible() and "服务转介" in row.inner_text()  # the overdue service, readable on the phone
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # one column: nothing to scroll sideways
         browser.close()
 
 

@@ -44,11 +44,14 @@ def escalations(case_id: str) -> list[tuple[int, bool, list[str]]]:
 
 def test_reminders_then_each_level_fire_once_and_in_order(db_url: str) -> None:
     case, _task = emergency_case()
-    for hours in (5.9, 6.0, 6.0, 9.6, 12.0, 12.5, 13.0, 16.0, 16.0, 40.0):
+    steps = ["reminder_50", "reminder_80", "level_1", "level_2", "level_3"]
+    # (hours after the report, how many steps have fired by then): nothing early, each once, in order
+    for hours, fired in ((5.9, 0), (6.0, 1), (6.0, 1), (9.5, 1), (9.6, 2), (11.9, 2), (12.0, 3), (12.5, 3), (12.9, 3), (13.0, 4),
+                         (15.9, 4), (16.0, 5), (16.0, 5), (40.0, 5)):
         sweep.tick(at(hours))
-    assert fires(case["case_id"]) == ["reminder_50", "reminder_80", "level_1", "level_2", "level_3"]
-    # station → county police bureau → coordination office (督办 at the last level)
-    assert escalations(case["case_id"]) == [(1, False, ["sx-pcs-sc"]), (2, False, ["sx-ga"]), (3, True, ["sx-coord", "sx-coord"])]
+        assert fires(case["case_id"]) == steps[:fired], hours
+    # station → county police bureau → coordination office (督办 at the last level, told once)
+    assert escalations(case["case_id"]) == [(1, False, ["sx-pcs-sc"]), (2, False, ["sx-ga"]), (3, True, ["sx-coord"])]
     clock.set_now(at(40))
     [breach] = [b for b in service.list_breaches("sixian", open_only=True) if b["case_id"] == case["case_id"]]
     assert (breach["level"], breach["supervised"], breach["late_by_minutes"]) == (3, True, 28 * 60)
@@ -129,12 +132,17 @@ def test_two_sweeper_processes_fire_each_step_exactly_once(db_url: str) -> None:
         pytest.skip("concurrent sweepers are a PostgreSQL deployment; SQLite serialises writers")
     cases = [emergency_case()[0] for _ in range(40)]
     ids = [uuid.UUID(c["case_id"]) for c in cases]
-    code = ("import sys, time; from datetime import datetime; from tasks.sweep import tick;"
-            "time.sleep(max(0, float(sys.argv[1]) - time.time())); print(tick(datetime.fromisoformat(sys.argv[2]), batch=2))")
-    start = str(__import__("time").time() + 4)
+    # Both processes load everything, say so, and wait for one word: they start together however busy the machine is.
+    code = ("import sys; from datetime import datetime; from tasks.sweep import tick; from shouhu import db; db.engine().connect().close();"
+            "print('ready', flush=True); sys.stdin.readline(); print(tick(datetime.fromisoformat(sys.argv[1]), batch=2))")
     env = {**os.environ, "SHOUHU_DATABASE_URL": db_url}
-    procs = [subprocess.Popen([sys.executable, "-c", code, start, at(40).isoformat()], env=env, stdout=subprocess.PIPE, text=True)
+    procs = [subprocess.Popen([sys.executable, "-c", code, at(40).isoformat()], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
              for _ in range(2)]
+    for p in procs:
+        assert p.stdout.readline().strip() == "ready"
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     stats = [eval(out.strip().splitlines()[-1]) for out in outputs]  # noqa: S307 - our own dict repr

@@ -251,6 +251,15 @@ def test_every_template_is_sent_and_no_message_carries_identity(receivers) -> No
     tick_at("2031-04-01T00:01")  # the rest of 2031Q1's round is overdue
     tick_at("2031-06-02T09:00")  # six months of refusal: petition ground 2 (seed 004 §三(二)5)
     assert run_demo("sixian")["ok"]  # a case through intervention to closing: the remaining hand-offs
+    from models import Command
+    from shouhu import policy
+    from tasks import commands
+
+    with db.transaction() as s:  # a queued report whose flow keeps failing: the coordination office is told
+        stuck = Command(kind="report", idempotency_key="sixian:stuck", actor="sx-intake", payload={"report": make_report()}, created_at=clock.now())
+        s.add(stuck)
+    for _ in range(policy.orchestrator_rule().max_resume_attempts):
+        commands.count_failure(stuck.id, "KeyError", policy.orchestrator_rule().max_resume_attempts)
     for _ in range(8):  # let every failing delivery use up its attempts
         with Session(db.engine()) as s:
             due = [d.next_attempt_at for d in s.exec(select(Delivery).where(Delivery.status == "pending")).all()]

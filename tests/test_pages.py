@@ -119,12 +119,27 @@ def test_task_form_case_file_and_board_by_role(browser_like) -> None:  # noqa: A
     unknown = outsider.get(f"/cases/{opened['case_no'][:-5]}99999")
     assert refused.status_code == unknown.status_code == 404 and report["child"]["name"] not in refused.text
     assert refused.text == unknown.text  # another area's case looks exactly like one that does not exist
-    board = manager.get("/board")
-    assert board.status_code == 200 and "<svg" in board.text and "督办看板" in board.text
-    exported = manager.get("/board.csv")
-    assert exported.headers["content-type"].startswith("text/csv") and exported.text.lstrip("\ufeff").startswith("案件编号")
     assert police.get("/board").status_code == 403
-    assert "案件" in police.get("/inbox").text
+    inbox_rows = rows_of(police.get("/inbox").text)
+    assert any(f'href="/cases/{opened["case_no"]}"' in r and "出警" in r for r in inbox_rows)  # the station's message about the case
+
+    from shouhu import clock
+    from tasks.sweep import tick
+
+    neglected = service.submit_report(make_report(), "sx-intake")  # nobody acts on this one: three days later it is 督办
+    clock.advance(days=3)
+    tick()
+    manager = browser_like("sx-manager")  # (the earlier sign-in expired on the way: sessions last the pack's 8 h)
+    board = manager.get("/board")
+    listed = [r for r in rows_of(board.text) if f'href="/cases/{neglected["case_no"]}"' in r]
+    assert listed and "督办" in listed[0] and "第 3 级" in listed[0] and "<svg" in board.text
+    exported = manager.get("/board.csv").text.lstrip("\ufeff").splitlines()
+    assert exported[0].startswith("案件编号") and any(line.startswith(neglected["case_no"] + ",") and ",是," in line for line in exported)
+
+
+def rows_of(html: str) -> list[str]:
+    """The table rows of a page, each as its HTML."""
+    return re.findall(r"<tr[^>]*>.*?</tr>", html, re.S)
 
 
 def test_the_compliance_chart_draws_only_what_was_measured() -> None:

@@ -40,9 +40,16 @@ def test_a_case_runs_from_report_to_close(db_url: str, jurisdiction: str, prefec
 
     async def runs() -> list:
         async with get_client() as client:
-            return await client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[case.case_no])))
-    flow_names = {r.name for r in asyncio.run(runs())}
-    assert len(flow_names) >= 10
+            found = await client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[case.case_no])))
+            return [(r, (await client.read_flow(r.flow_id)).name) for r in found]
+    with Session(db.engine()) as s:
+        commands = {str(c) for c in s.exec(select(Command.id).where(Command.case_id == case.id)).all()}
+    assert len(commands) == 1 + len(tasks)  # the report, then one command per task completed
+    # (other tests' cases have the same numbers in their own databases: a run is ours by its command)
+    found = [(r, name) for r, name in asyncio.run(runs()) if r.parameters.get("command_id") in commands]
+    assert {name for _, name in found} == {"intake", "emergency", "assessment", "intervention"}
+    assert sorted(r.parameters["command_id"] for r, _ in found) == sorted(commands)  # one run per command
+    assert all(set(r.parameters) == {"command_id"} and r.state_type.value == "COMPLETED" for r, _ in found)
 
 
 def test_an_unfounded_report_closes_the_case_with_its_reason(db_url: str) -> None:

@@ -5,7 +5,7 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from conftest import make_report
 from models import Child, Task, VerificationVisit
@@ -38,8 +38,10 @@ def test_every_child_on_the_ledger_gets_one_visit_per_quarter(db_url: str) -> No
     q4 = visits("2026Q4")
     assert minors <= set(q4) and set(q4.values()) == {1}
     with Session(db.engine()) as s:
-        one = s.exec(select(VerificationVisit).where(VerificationVisit.period == "2026Q4")).first()
-    assert one.due_at.isoformat() == "2026-12-31T23:59:59+08:00" and one.unit.startswith("sx-v-")
+        ours = s.exec(select(VerificationVisit).where(VerificationVisit.period == "2026Q4", VerificationVisit.jurisdiction == "sixian",
+                                                      col(VerificationVisit.child_id).in_(minors))).all()
+    assert len(ours) == len(minors) == 3
+    assert {v.due_at.isoformat() for v in ours} == {"2026-12-31T23:59:59+08:00"} and {v.unit for v in ours} == {"sx-v-sc-dg"}
     sweep.tick(datetime.fromisoformat("2027-01-05T09:00:00+08:00"))
     assert set(visits("2027Q1")) == set(q4)
 
