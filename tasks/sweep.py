@@ -36,11 +36,12 @@ def tick(as_of: datetime | None = None, batch: int = BATCH) -> dict[str, Any]:
     as_of = as_of or now()
     with held_at(as_of):
         started = rounds.start_due_rounds(as_of.astimezone(CHINA_TZ).date())
-        with db.transaction() as session:
+        fired = _tick(as_of, batch)
+        with db.transaction() as session:  # after the firing: the digest and the anchor see this tick's work
             started["verification_escalations"] = verification.escalate_overdue(session, as_of)
             started["digests"] = digest.send_due(session, as_of)
             started["anchors"] = anchors.take_due(session, as_of)
-        return {**_tick(as_of, batch), "started": started}
+        return {**fired, "started": started}
 
 
 def _tick(as_of: datetime, batch: int) -> dict[str, Any]:

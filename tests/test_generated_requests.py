@@ -17,7 +17,7 @@ from sqlalchemy import text
 from conftest import make_report, user_of
 from shouhu import accounts, db, service
 
-EXAMPLES = 50  # per operation, mode, identity and user: ~2,400 requests per database
+EXAMPLES = 50  # per operation, mode, identity and user: ~2,400 requests per database in all
 WRITTEN = ("case", "command", "report", "reporter", "task", "deadline", "timelineevent", "notification", "document", "child", "guardian",
            "breach", "clockfire", "websession")
 
@@ -45,7 +45,21 @@ class CountingApp:
         await self.app(scope, receive, counting if scope["type"] == "http" else send)
 
 
-def test_generated_requests_over_every_endpoint(db_url: str, capsys: pytest.CaptureFixture) -> None:
+OPERATIONS = ["GET /api/v1/me", "POST /api/v1/reports", "GET /api/v1/cases", "GET /api/v1/cases/{ref}", "GET /api/v1/cases/{ref}/timeline",
+              "GET /api/v1/cases/{ref}/documents", "GET /api/v1/documents/{document_id}", "GET /api/v1/tasks",
+              "POST /api/v1/tasks/{task_id}/complete", "GET /api/v1/breaches", "GET /api/v1/sla"]
+
+
+def test_the_list_names_every_operation() -> None:
+    """The parametrised test below covers every operation the OpenAPI document has, no more, no fewer."""
+    from web.api import router
+
+    found = sorted(f"{m} {r.path}" for r in router.routes for m in r.methods)
+    assert found == sorted(OPERATIONS)
+
+
+@pytest.mark.parametrize("label", OPERATIONS)
+def test_generated_requests(db_url: str, label: str, capsys: pytest.CaptureFixture) -> None:
     import schemathesis
     from schemathesis import GenerationMode
 
@@ -60,25 +74,24 @@ def test_generated_requests_over_every_endpoint(db_url: str, capsys: pytest.Capt
             "document_id": [d["document_id"] for d in docs]}
     users = {who: accounts.create_token(who, "generated requests")["token"] for who in ("sx-police", "sx-manager")}
     problems: list[str] = []
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 11
-
-    for operation in operations:
-        names = [p.name for p in operation.path_parameters]
-        identities = [None] + ([{n: st.sampled_from(real[n]) for n in names}] if names else [])
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            for identity in identities:
-                for who, token in users.items():
-                    strategy = operation.as_strategy(generation_mode=mode)
-                    if identity:
-                        strategy = st.fixed_dictionaries({n: s for n, s in identity.items()}).flatmap(
-                            lambda ids, base=strategy: base.map(lambda c, ids=ids: _with_path(c, ids)))
-                    fuzz(strategy, who, token, problems)
+    method, path = label.split(" ", 1)
+    [operation] = [r.ok() for r in schema.get_all_operations() if (r.ok().method.upper(), r.ok().path) == (method, path.removeprefix("/api/v1"))
+                   or (r.ok().method.upper(), r.ok().full_path) == (method, path)]
+    names = [p.name for p in operation.path_parameters]
+    identities = [None] + ([{n: st.sampled_from(real[n]) for n in names}] if names else [])
+    counts.clear()  # (the schema's own fetch)
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        for identity in identities:
+            for who, token in users.items():
+                strategy = operation.as_strategy(generation_mode=mode)
+                if identity:
+                    strategy = st.fixed_dictionaries({n: s for n, s in identity.items()}).flatmap(
+                        lambda ids, base=strategy: base.map(lambda c, ids=ids: _with_path(c, ids)))
+                fuzz(strategy, who, token, problems)
     with capsys.disabled():
-        print(f"\n  generated requests: {counts['requests']} in all, {counts['2xx']} 2xx, {counts['4xx']} 4xx, {counts['5xx']} 5xx; "
-              f"{len(operations)} operations")
+        print(f"\n  generated requests, {label}: {counts['requests']} ({counts['2xx']} 2xx, {counts['4xx']} 4xx, {counts['5xx']} 5xx)")
     assert not problems, problems[:10]
-    assert counts["5xx"] == 0 and counts["requests"] > 2000 and counts["2xx"] > 100
+    assert counts["5xx"] == 0 and counts["requests"] >= 2  # (identical inputs are generated once: GET /me has none)
 
 
 def fuzz(strategy: Any, who: str, token: str, problems: list[str]) -> None:
