@@ -204,3 +204,21 @@ def test_cli_success_paths(db_url: str, prefect_server: str, tmp_path: Path) -> 
     demo = subprocess.run([sys.executable, "-m", "shouhu.cli", "demo"], capture_output=True, text=True, env={**env, "SHOUHU_NOW": ""},
                           cwd=ROOT, timeout=300)
     assert demo.returncode == 0 and "时间线校验（case verify）：通过" in demo.stdout
+
+
+def test_the_task_inbox_marks_what_is_due_soon_and_what_is_overdue(db_url: str) -> None:
+    from web.app import create_app
+
+    app = create_app()
+    accounts.set_password("sx-police", PASSWORD)
+    opened = service.submit_report(make_report(), "sx-intake")  # the police task is due in 12 h
+
+    def row_class() -> str:
+        client = TestClient(app, raise_server_exceptions=False)
+        client.post("/login", data={"username": "sx-police", "password": PASSWORD, "csrf": csrf(client.get("/login").text)})
+        html = client.get("/tasks").text
+        return re.search(rf'<tr class="([a-z]*)">(?:(?!</tr>).)*href="/cases/{opened["case_no"]}"', html, re.S).group(1)
+
+    assert row_class() == "soon"  # due within 24 h: amber
+    clock.advance(hours=13)
+    assert row_class() == "overdue"  # past due: red
