@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from conftest import T0, make_report, user_of
-from models import Delivery, Notification, TimelineEvent, User
+from models import Command, Delivery, Notification, TimelineEvent, User
 from shouhu import accounts, clock, db, service
 from tasks.sweep import tick
 
@@ -159,9 +159,20 @@ def test_no_child_data_reaches_prefect(db_url: str) -> None:
     case = service.show_case(result["case_no"], "sx-police", record_read=False)
     secrets = [case["child"]["name"], case["child"]["id_number"], "演示监护人", "13900000000", "学生连续三天未到校"]
 
+    with Session(db.engine()) as s:
+        commands = {str(c) for c in s.exec(select(Command.id).where(Command.case_id == uuid.UUID(result["case_id"]))).all()}
+
     async def everything() -> str:
         async with get_client() as client:
-            runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[result["case_no"]])))
+            runs: list = []
+            while True:  # every page (other tests' cases in this worker share the number)
+                page = await client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[result["case_no"]])),
+                                                   limit=200, offset=len(runs))
+                runs += page
+                if len(page) < 200:
+                    break
+            runs = [r for r in runs if r.parameters.get("command_id") in commands]
+            assert len(runs) == len(commands) > 10
             parts = [r.model_dump_json() for r in runs]
             for r in runs:
                 parts += [st.model_dump_json() for st in await client.read_flow_run_states(r.id)]
