@@ -1,6 +1,6 @@
 """评估帮扶 — assessment and assistance led by the township.
 
-Procedure (seed 004 §三(二)4, seed 001 §二(一)6): the township assesses safety,
+Procedure (the pack's `tasks.assessment`, e.g. seed 004 §三(二)4, seed 001 §二(二)9): the township assesses safety,
 guardianship and physical and mental health, sets a risk level (分级干预, seed 003 §六(一))
 and an assistance plan; one task opens per service referred and follow-up visits are
 scheduled by risk level. A guardianship breach moves the case to 监护干预. When every
@@ -19,6 +19,7 @@ from shouhu.inputs import AssessmentOutcome, ServiceOutcome, VisitOutcome
 from tasks import documents
 from tasks.apply import apply_command, completion
 from tasks.closing import review_and_close, start_refusal_watch
+from tasks.guardianship import open_temporary_guardianship, record_serious_harm
 from tasks.transition import Transition
 
 BREACHES = {"absent", "harmful"}
@@ -42,16 +43,20 @@ def record_assessment(t: Transition, task: Task, outcome: AssessmentOutcome) -> 
     documents.issue(t, "assessment_report", task.owner_unit, outcome=outcome)
     documents.issue(t, "assistance_plan", task.owner_unit, outcome=outcome, items=documents.plan_items(t))
     start_refusal_watch(t, outcome.guardian_refused_since)
-    if outcome.intervention_needed:
-        start_intervention(t, temporary_guardianship=outcome.guardianship in BREACHES or outcome.safety == "in_danger")
+    if outcome.intervention_needed or outcome.serious_harm:
+        start_intervention(t, breach=outcome.guardianship in BREACHES or outcome.safety == "in_danger")
+    if outcome.serious_harm:
+        record_serious_harm(t)
 
 
-def start_intervention(t: Transition, temporary_guardianship: bool) -> None:
-    """监护干预 begins: the police act on the guardian; civil affairs takes temporary guardianship."""
+def start_intervention(t: Transition, breach: bool) -> None:
+    """监护干预 begins: the police act on the guardian; civil affairs takes temporary guardianship
+    when the assessment found guardianship absent or harmful, or the child in danger (pack
+    `temporary_guardianship_triggers.assessment_breach`)."""
     t.move_to("intervention")
     t.open_task_and_notify("guardian_measures", event="intervention_opened", template="intervention_opened")
-    if temporary_guardianship:
-        t.open_task_and_notify("temporary_guardianship", event="intervention_opened", template="intervention_opened")
+    if breach:
+        open_temporary_guardianship(t, "assessment_breach")
 
 
 def record_service(t: Transition, task: Task, outcome: ServiceOutcome) -> None:

@@ -1,10 +1,12 @@
 """应急处置 — emergency response by the police, and temporary care arranged with it.
 
-Procedure (seed 004 §三(二)3, seed 001 §二(二)9): the police record what they found and did.
-A report found unfounded (不属实) closes the case with its reason. Otherwise the measures the
-situation requires must be among those taken; temporary care opens a task for the rescue
-station; shelter escort tells civil affairs; then the township is notified (通报) and the
-case moves to 评估帮扶 with the township's assessment task.
+Procedure (the pack's `tasks.police_arrival` and `tasks.emergency_response`, e.g. seed 001 §二(二)9
+立即出警处置, seed 004 §三(二)3 第一时间出警调查): the police go at once — arrival on scene is its
+own short clock, acknowledged with one tap — then record what they found and did. A report found
+unfounded (不属实) closes the case with its reason. Otherwise every requirement of the situations
+(pack `required_measures`, "one of" where the county's document offers a choice) must be met;
+measures open their tasks (temporary care, temporary guardianship) and tell their units, one
+message per unit; then the township is notified (通报) and the case moves to 评估帮扶.
 """
 from __future__ import annotations
 
@@ -14,17 +16,16 @@ from prefect import flow
 from sqlmodel import select
 
 from models import Report, Task
+from shouhu import units
 from shouhu.errors import InvalidInput
-from shouhu.inputs import EmergencyOutcome, TemporaryCareOutcome, VisitOutcome
-from tasks.apply import apply_command, completion
-from shouhu.vocab import LABELS_ZH
+from shouhu.inputs import ArrivalOutcome, EmergencyOutcome, TemporaryCareOutcome, VisitOutcome
+from shouhu.vocab import LABELS_ZH, SITUATION_NAMES_ZH
 from tasks import documents
+from tasks.apply import apply_command, completion
 from tasks.transition import Transition
 
-
-
-# seed 004 §三(二)3 委托照护 / 临时照料; seed 000 §三(二) 书面交接
-HANDOVER_MEASURES = ("written_handover", "entrusted_care", "temporary_care")
+# Measures that place the child with someone: the written handover (书面交接) records them.
+HANDOVER_MEASURES = ("written_handover", "entrusted_care", "temporary_care", "urgent_removal")
 
 
 def situations_of(t: Transition) -> list[str]:
@@ -33,33 +34,66 @@ def situations_of(t: Transition) -> list[str]:
 
 
 def check_required_measures(t: Transition, outcome: EmergencyOutcome) -> None:
-    """Each situation's required measures must be taken (source in the pack)."""
-    required = t.pack.required_measures
-    for situation in situations_of(t):
-        missing = [m for m in required.value.get(situation, []) if m not in outcome.measures]
-        if missing:
-            raise InvalidInput("required_measure_missing",
-                               f"outcome.measures: situation {situation} requires {', '.join(missing)} ({required.source})",
-                               "outcome.measures")
+    """Each situation's requirements must be met: one measure of each (sources in the pack)."""
+    unmet = t.pack.unmet_requirements(situations_of(t), list(outcome.measures))
+    if unmet:
+        said = "; ".join(f"{s} ({SITUATION_NAMES_ZH[s]}) requires {' or '.join(r.one_of)}" for s, r in unmet)
+        raise InvalidInput("required_measure_missing", f"outcome.measures: {said}", "outcome.measures")
+
+
+def record_arrival(t: Transition, task: Task, outcome: ArrivalOutcome | None = None) -> None:
+    """出警到场: the police say they are there (late or not is the deadline's to say)."""
+    t.complete_task(task, (outcome or ArrivalOutcome()).model_dump(mode="json"))
+
+
+def arrival_before_response(t: Transition) -> None:
+    """A response recorded before arrival was acknowledged: the police were there; say so first."""
+    for arrival in t.open_tasks({"police_arrival"}):
+        record_arrival(t, arrival, ArrivalOutcome(notes="随应急处置结果一并确认到场"))
+
+
+def open_measure_tasks(t: Transition, measures: list[str]) -> None:
+    """Each measure's task (once), and one message per owner unit naming every task it was given."""
+    given: dict[str, list[Task]] = {}
+    for measure in measures:
+        rule = t.pack.measure_tasks.value.get(measure)
+        if rule is not None and not t.open_tasks({rule.task}) and not t.done(rule.task):
+            task = t.open_task(rule.task)
+            given.setdefault(task.owner_unit, []).append(task)
+    for unit, tasks in given.items():
+        t.notify("task_opened", to=[], unit_codes=[unit], ask="、".join(t.title(x) for x in tasks), due=min(x.due_at for x in tasks))
+
+
+def tell_measure_units(t: Transition, measures: list[str]) -> None:
+    """One message per unit, naming every measure it is asked to help with (two measures that
+    tell the same unit are one hand-off, not two messages)."""
+    asks: dict[str, list[str]] = {}
+    for measure in measures:
+        rule = t.pack.measure_notify.value.get(measure)
+        if rule is not None:
+            unit = units.resolve(t.pack, rule.to, t.case.township, t.case.village)
+            asks.setdefault(unit, []).append(LABELS_ZH[measure])
+    for unit, labels in asks.items():
+        t.notify("measure", template="measure_notice", to=[], unit_codes=[unit], ask="、".join(labels))
 
 
 def record_emergency_response(t: Transition, task: Task, outcome: EmergencyOutcome) -> None:
     if outcome.unfounded:
         if not outcome.unfounded_reason:
             raise InvalidInput("missing_field", "outcome.unfounded_reason: say why the report is unfounded", "outcome.unfounded_reason")
+        arrival_before_response(t)
         t.complete_task(task, outcome.model_dump(mode="json"))
         t.close("unfounded", "经调查报告不属实", detail=outcome.unfounded_reason)
         return
     if not outcome.measures:
         raise InvalidInput("missing_field", "outcome.measures: record at least one measure taken (or unfounded: true)", "outcome.measures")
     check_required_measures(t, outcome)
+    arrival_before_response(t)
     t.complete_task(task, outcome.model_dump(mode="json"))
     for measure in outcome.measures:
         t.record("measure_taken", f"应急措施：{LABELS_ZH[measure]}", measure=measure)
-        if measure in t.pack.measure_tasks.value:
-            t.open_task_and_notify(t.pack.measure_tasks.value[measure])
-        if measure in t.pack.measure_notify.value:
-            t.notify("measure", template="measure_notice", to=[t.pack.measure_notify.value[measure]], ask=LABELS_ZH[measure])
+    open_measure_tasks(t, list(outcome.measures))
+    tell_measure_units(t, list(outcome.measures))
     if "warning_letter" in outcome.measures:
         documents.issue(t, "warning_letter", task.owner_unit)
     handed = [m for m in outcome.measures if m in HANDOVER_MEASURES]
@@ -83,7 +117,7 @@ def record_temporary_care(t: Transition, task: Task, outcome: TemporaryCareOutco
 
 
 def handle(t: Transition, task: Task, outcome: Any) -> None:
-    {"emergency_response": record_emergency_response, "temporary_care": record_temporary_care,
+    {"police_arrival": record_arrival, "emergency_response": record_emergency_response, "temporary_care": record_temporary_care,
      "warning_letter_visit": record_warning_letter_visit}[task.kind](t, task, outcome)
 
 

@@ -20,7 +20,8 @@ from shouhu.inputs import ReportIn, check_report
 from shouhu.policy import Pack, pack
 from tasks import documents
 from tasks.apply import apply_command, case_tags
-from tasks.transition import Transition, lock_case
+from shouhu.vocab import SITUATION_NAMES_ZH
+from tasks.transition import Transition, format_due, lock_case
 from flows.tagging import tag_current_run
 
 
@@ -104,11 +105,11 @@ def open_case_for_report(session: Session, command: Command) -> dict[str, Any]:
             case.urgency = "urgent"
         t.record("report_attached", "收到关于同一儿童的新报告，并入本案", channel=report.channel,
                  report_id=str(registered.id), situations=list(report.situations))
-        t.notify("report_attached", ask="新报告情形：" + "、".join(report.situations))
+        t.notify("report_attached", ask="新报告情形：" + "、".join(SITUATION_NAMES_ZH[s] for s in report.situations))
     else:
         t.record("case_opened", f"受理强制报告，{'紧急' if urgent else '一般'}案件", channel=report.channel,
                  report_id=str(registered.id), situations=list(report.situations), urgency=case.urgency)
-        t.open_task_and_notify("emergency_response", event="case_opened")
+        open_police_tasks(t)
     for other in elsewhere:
         t.record("linked_case", f"该儿童在 {pack(other.jurisdiction).name} 另有未结案件 {other.case_no}",
                  case_no=other.case_no, jurisdiction=other.jurisdiction)
@@ -119,6 +120,15 @@ def open_case_for_report(session: Session, command: Command) -> dict[str, Any]:
     case.version += 1
     return {"case_id": str(case.id), "case_no": case.case_no, "stage": case.stage,
             "attached_to_existing": existing is not None, "report_id": str(registered.id)}
+
+
+def open_police_tasks(t: Transition) -> None:
+    """The police go at once: arrival on scene (出警到场) has its own short clock, the emergency
+    response its longer one; the station and the county bureau are told once, with both."""
+    arrival = t.open_task("police_arrival")
+    response = t.open_task("emergency_response")
+    t.notify("case_opened", task=arrival, ask=f"{t.title(arrival)}（到场后点“已到场”）",
+             detail=f"到场后{t.title(response)}，时限 {format_due(response.due_at)}")
 
 
 def flag_late_report(t: Transition, registered: Report, p: Pack, reporter_unit: str) -> None:

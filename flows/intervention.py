@@ -1,10 +1,12 @@
 """监护干预 — guardianship intervention.
 
-Procedure (seed 004 §三(二)5, seed 001 §二(一)5, 法发〔2014〕24号): the police act on the
-guardian (批评教育, 训诫, 治安处罚, 立案侦查); civil affairs decides temporary guardianship.
-If the guardian does not change, civil affairs petitions the court — only on one of the
-three grounds of seed 004 §三(二)5, each checked against the file; the ruling is recorded;
-the child is placed (亲属抚养, 家庭寄养, 机构养育, 收养). Then the final review closes.
+Procedure (the pack's rules; e.g. seed 004 §三(二)5, 民法典 art. 36, 法发〔2014〕24号 art. 35):
+the police act on the guardian (批评教育, 训诫, 治安处罚, 立案侦查); civil affairs decides
+temporary guardianship (and, where the county's document says so, whenever the guardian does
+not change after police education). The petition grounds are alternatives: no change after
+education, refusal for six months (the refusal watch), or serious harm or abandonment recorded —
+each opens the petition by itself and is checked against the file when it is filed; the ruling
+is recorded; the child is placed (亲属抚养, 家庭寄养, 机构养育, 收养). Then the final review closes.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from shouhu.inputs import (
 from tasks import documents
 from tasks.apply import apply_command, completion
 from tasks.closing import add_months, review_and_close, start_refusal_watch
+from tasks.guardianship import ground_with, open_petition, open_temporary_guardianship, record_serious_harm
 from tasks.transition import Transition
 
 
@@ -34,7 +37,13 @@ def record_guardian_measures(t: Transition, task: Task, outcome: GuardianMeasure
              measures=list(outcome.measures), guardian_changed=outcome.guardian_changed)
     start_refusal_watch(t, outcome.guardian_refused_since)
     if not outcome.guardian_changed:
-        t.open_task_and_notify("court_petition")
+        # not changed after police education: ground 1, and (yunyang, mentougou) temporary guardianship
+        open_temporary_guardianship(t, "education_unchanged")
+        ground = ground_with(t, "guardian_unchanged_after_education")
+        if ground:
+            open_petition(t, ground)
+    if outcome.serious_harm:
+        record_serious_harm(t)
 
 
 def record_temporary_guardianship(t: Transition, task: Task, outcome: TemporaryGuardianshipOutcome) -> None:
@@ -54,12 +63,24 @@ def ground_holds(t: Transition, outcome: CourtPetitionOutcome) -> str:
         if not any(not x.outcome.get("guardian_changed", True) for x in t.done("guardian_measures")):
             raise InvalidInput("ground_not_met", "outcome.ground: no recorded police education after which the guardian did not change", "outcome.ground")
     elif requires == "refused_since_six_months":
-        if outcome.refused_since is None or add_months(_midnight(outcome.refused_since), 6).date() > now().date():
+        since = outcome.refused_since or refused_since_on_file(t)
+        if since is None or add_months(_midnight(since), 6).date() > now().date():
             raise InvalidInput("ground_not_met", "outcome.refused_since: guardianship must have been refused for six months or more", "outcome.refused_since")
     elif requires == "serious_harm_recorded":
-        if not outcome.serious_harm:
+        if not (outcome.serious_harm or serious_harm_on_file(t)):
             raise InvalidInput("ground_not_met", "outcome.serious_harm: this ground needs serious harm to the child's health recorded", "outcome.serious_harm")
     return grounds[outcome.ground].label
+
+
+def refused_since_on_file(t: Transition) -> date | None:
+    """The earliest refusal date an assessment or the police recorded."""
+    days = [x.outcome.get("guardian_refused_since") for k in ("assessment", "guardian_measures") for x in t.done(k)]
+    found = sorted(date.fromisoformat(d) for d in days if d)
+    return found[0] if found else None
+
+
+def serious_harm_on_file(t: Transition) -> bool:
+    return any(x.outcome.get("serious_harm") for k in ("assessment", "guardian_measures") for x in t.done(k))
 
 
 def _midnight(day: date):  # noqa: ANN202

@@ -13,7 +13,7 @@ import typer
 # Locals in tracebacks could print a child's data into a log: never show them.
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False, help="Shouhu 守护: child-protection case pipelines.")
 case_app = typer.Typer(no_args_is_help=True, help="One case: show, timeline, verify, documents.")
-task_app = typer.Typer(no_args_is_help=True, help="Human tasks: complete one.")
+task_app = typer.Typer(no_args_is_help=True, help="Human tasks: complete one, or acknowledge an arrival.")
 app.add_typer(case_app, name="case")
 app.add_typer(task_app, name="task")
 
@@ -176,6 +176,13 @@ def task_complete(task: str, file: str = typer.Argument(..., help="outcome JSON 
     """Record a task's outcome; the stage's flow opens what comes next."""
     from shouhu import service
     _run(lambda: service.complete_task(task, _read_input(file), as_), json_)
+
+
+@task_app.command("ack")
+def task_ack(task: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
+    """Acknowledge a task that is done by saying so (出警到场): exit 0 with the case, 3 if already acknowledged."""
+    from shouhu import service
+    _run(lambda: service.acknowledge_task(task, as_), json_)
 
 
 @app.command()
@@ -346,6 +353,32 @@ def routing_check(json_: bool = JSON_OPT) -> None:
     """Check the routing file: units known, URLs valid, secrets present (exit 2 names the unit)."""
     from shouhu import service
     _run(service.check_routing, json_)
+
+
+policy_app = typer.Typer(no_args_is_help=True, help="A county's rules as they are in force (the merged policy pack).")
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("show")
+def policy_show(jurisdiction: str = typer.Option(..., "--jurisdiction", help="e.g. sixian"), json_: bool = JSON_OPT) -> None:
+    """Every rule of the county with its value and source; with --json [{"rule","value","source"}], else a Chinese table."""
+    from shouhu import service
+
+    if json_:
+        _run(lambda: service.policy_rules(jurisdiction), True)
+        return
+    holder: dict[str, Any] = {}
+    _run(lambda: holder.setdefault("rows", service.policy_table(jurisdiction)), False, quiet=True)
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = holder["rows"]
+    table = Table(title=f"{rows['name']}现行规则（{rows['document']}及国家有关规定）", show_lines=False)
+    for name in ("规则", "值", "依据"):
+        table.add_column(name, overflow="fold")
+    for row in rows["rows"]:
+        table.add_row(*row)
+    Console(width=160).print(table)
 
 
 sla_app = typer.Typer(no_args_is_help=True, help="Service-level figures for managers.")

@@ -6,7 +6,6 @@ so three months of work take a minute. The child is fictional and never named on
 from __future__ import annotations
 
 import random
-import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,7 @@ from rich.table import Table
 from sqlmodel import Session, select
 
 from models import User
-from shouhu import clock, db, idnumber, policy, service
+from shouhu import citation, clock, db, idnumber, policy, service
 from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH
 from tasks.transition import task_title
 
@@ -66,7 +65,7 @@ def _run_demo(jurisdiction: str) -> dict[str, Any]:
     village = next(u for u in p.units.value if u.type == "village" and u.parent == township.code)
     born = date(start.year - 9, 3, 2)
     console.print(f"[bold]守护 Shouhu 演示：{p.name}[/]  一名儿童从强制报告到结案的全过程（四步工作机制）")
-    console.print(f"[dim]规则来源：{p.source}；所有时限由政策包计算，时钟在演示中快进。[/]")
+    console.print(f"[dim]规则来源：{p.document.number if p.document else p.name}及国家有关规定；所有时限由政策包计算，时钟在演示中快进。[/]")
 
     situations = ["living_alone", "guardian_neglect"] + (["parent_detained"] if "parent_detained" in p.required_measures.value else [])
     report = {
@@ -85,9 +84,14 @@ def _run_demo(jurisdiction: str) -> dict[str, Any]:
     console.print(f"  案件 [bold]{case['case_no']}[/] 已受理，进入 {STAGE_NAMES_ZH[case['stage']]}；已通知派出所与县公安局。")
     _show_tasks(p, case)
 
-    clock.advance(hours=2)
+    clock.advance(minutes=20)
     police = _user(jurisdiction, "police")
-    measures = sorted({"admonish_guardian", "entrusted_care"} | {m for s in situations for m in p.required_measures.value.get(s, [])})
+    arrival = _open(case, "police_arrival")[0]
+    _say(STEPS["emergency"], f"民警 {police} 立即出警，20 分钟后到场（出警到场时限 {arrival['due_at'][11:16]}），点“已到场”。")
+    case = service.acknowledge_task(arrival["task_id"], police)
+
+    clock.advance(minutes=30)
+    measures = sorted({"admonish_guardian", "entrusted_care"} | set(p.least_measures(situations)))
     _say(STEPS["emergency"], f"民警 {police} 出警调查：对监护人训诫教育、落实委托照护{'、办理书面交接' if 'written_handover' in measures else ''}。")
     case = _complete(_open(case, "emergency_response")[0], {"unfounded": False, "measures": measures, "notes": "已出警"}, police)
     console.print(f"  公安机关通报{p.word('township')}，案件进入 {STAGE_NAMES_ZH[case['stage']]}。")
@@ -118,8 +122,7 @@ def _run_demo(jurisdiction: str) -> dict[str, Any]:
     clock.set_now(assessed_at + timedelta(days=7))
     petitioner = _user(jurisdiction, "civil_affairs", _open(case, "court_petition")[0]["owner_unit"])
     ground = p.petition_grounds.value["unattended_danger_unchanged"].label
-    cited = re.search(r"seed \d{3} §\S+", p.petition_grounds.source)
-    _say(STEPS["intervention"], f"民政部门向人民法院申请撤销监护人资格，事由：{ground}" + (f"（依据 {cited.group(0)}）。" if cited else "。"))
+    _say(STEPS["intervention"], f"民政部门向人民法院申请撤销监护人资格，事由：{ground}（依据 {citation.readable(p.petition_grounds.source, p)}）。")
     case = _complete(_open(case, "court_petition")[0], {"filed": True, "ground": "unattended_danger_unchanged", "petitioner": "civil_affairs"}, petitioner)
 
     def visit(task: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import ClassVar, Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
@@ -248,6 +248,11 @@ def check_report(report: ReportIn) -> ReportIn:
 
 # ---- outcomes of human tasks (one typed input per step, as in Temporal's samples) ----
 
+class ArrivalOutcome(Input):
+    """出警到场: one tap; nothing to fill in."""
+    notes: LongText = ""
+
+
 class EmergencyOutcome(Input):
     unfounded: bool
     measures: Choices(Measure) = []
@@ -270,6 +275,7 @@ class AssessmentOutcome(Input):
     plan: LongText = ""
     notes: LongText = ""
     guardian_refused_since: Day | None = None
+    serious_harm: bool = Field(default=False, description="the child's health was seriously harmed by the guardian's harm or abandonment")
 
 
 class ServiceOutcome(Input):
@@ -286,7 +292,9 @@ class VisitOutcome(Input):
 
 class FinalReviewOutcome(Input):
     exit_reason: Annotated[ShortText, Field(max_length=64)]
+    studying_until: Day | None = Field(default=None, description="expected graduation, for a child still in school at 18")
     notes: LongText = ""
+    future_dates: ClassVar[frozenset[str]] = frozenset({"studying_until"})  # a graduation is ahead, not past
 
 
 class GuardianMeasuresOutcome(Input):
@@ -294,6 +302,7 @@ class GuardianMeasuresOutcome(Input):
     guardian_changed: bool
     notes: LongText = ""
     guardian_refused_since: Day | None = None
+    serious_harm: bool = Field(default=False, description="the child's health was seriously harmed by the guardian's harm or abandonment")
 
 
 class TemporaryGuardianshipOutcome(Input):
@@ -335,6 +344,7 @@ class VerificationOutcome(Input):
 
 
 OUTCOMES: dict[str, type[Input]] = {
+    "police_arrival": ArrivalOutcome,
     "emergency_response": EmergencyOutcome,
     "temporary_care": TemporaryCareOutcome,
     "assessment": AssessmentOutcome,

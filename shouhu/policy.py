@@ -21,7 +21,7 @@ from shouhu.vocab import (
 )
 
 T = TypeVar("T")
-SOURCE_PATTERN = re.compile(r"seed \d{3}|local default|法|LAW\.md|意见")
+SOURCE_PATTERN = re.compile(r"seed \d{3}|local default|法|意见|国发")
 
 
 class Strict(BaseModel):
@@ -90,6 +90,7 @@ class FollowUp(Sourced):
 class ExitReason(Strict):
     label: str
     phase_out_months: int = Field(default=0, ge=0, le=36)
+    until_graduation: bool = False  # still in school: covered until graduation (seed 003 §一(一)1)
 
 
 class PetitionGround(Strict):
@@ -99,6 +100,35 @@ class PetitionGround(Strict):
 
 class Value(Sourced, Generic[T]):
     value: T
+
+
+class MeasureRequirement(Sourced):
+    """One of these measures must be taken (a one-element list: that measure)."""
+    one_of: list[Measure] = Field(min_length=1)
+
+
+class MeasureTask(Sourced):
+    """A measure that opens a task (temporary care → the rescue station's task)."""
+    task: TaskKind
+
+
+class MeasureNotice(Sourced):
+    """A measure that tells a unit (shelter escort → civil affairs)."""
+    to: Selector
+
+
+class Trigger(Sourced):
+    """A condition, by name, that the pack switches on (with the rule behind it)."""
+
+
+class DocumentBasis(Sourced):
+    """What a printed document cites: rendered as the county's document number and section."""
+
+
+class SeedDocument(Strict):
+    """The county's own document: seed number and how people cite it."""
+    seed: str = Field(pattern=r"^\d{3}$")
+    number: str  # 泗政办秘〔2020〕9号, or the short title when it has none
 
 
 class PatrolWindow(Strict):
@@ -177,15 +207,18 @@ class Pack(Strict):
     extends: str | None = None
     case_prefix: str = Field(pattern=r"^[A-Z]{2,4}$")
     wording: dict[str, str]
+    document: SeedDocument | None = None
     urgent_situations: Value[list[Situation]]
     late_report: Value[Duration]
     tasks: dict[TaskKind, TaskRule]
     services: dict[Service, ServiceRule]
     follow_up: FollowUp
     notify: dict[str, NotifyRule]
-    required_measures: Value[dict[Situation, list[Measure]]]
-    measure_tasks: Value[dict[Measure, TaskKind]]
-    measure_notify: Value[dict[Measure, str]]
+    required_measures: Value[dict[Situation, list[MeasureRequirement]]]
+    measure_tasks: Value[dict[Measure, MeasureTask]]
+    measure_notify: Value[dict[Measure, MeasureNotice]]
+    temporary_guardianship_triggers: Value[dict[Literal["assessment_breach", "education_unchanged"], Trigger]]
+    documents: Value[dict[str, DocumentBasis]]
     reporter_supervisors: Value[dict[ReporterUnitType, Selector]]
     exit_reasons: Value[dict[str, ExitReason]]
     petition_grounds: Value[dict[str, PetitionGround]]
@@ -214,6 +247,15 @@ class Pack(Strict):
 
     def is_urgent(self, situations: list[str]) -> bool:
         return any(s in self.urgent_situations.value for s in situations)
+
+    def unmet_requirements(self, situations: list[str], measures: list[str]) -> list[tuple[str, MeasureRequirement]]:
+        """(situation, requirement) pairs none of whose measures were taken."""
+        return [(s, r) for s in sorted(set(situations)) for r in self.required_measures.value.get(s, [])
+                if not set(r.one_of) & set(measures)]
+
+    def least_measures(self, situations: list[str]) -> list[str]:
+        """The first measure of every requirement of these situations: the smallest set that satisfies them."""
+        return sorted({r.one_of[0] for s in situations for r in self.required_measures.value.get(s, [])})
 
     def word(self, key: str) -> str:
         return self.wording.get(key, key)
@@ -332,6 +374,12 @@ def input_limits() -> InputLimits:
 def orchestrator_rule() -> OrchestratorRule:
     """How queued commands are resumed: the national pack's `orchestrator`."""
     return load_pack("national").orchestrator.value
+
+
+@lru_cache(maxsize=1)
+def seed_documents() -> dict[str, str]:
+    """Seed number → the county document's number, from every pack's `document`."""
+    return {p.document.seed: p.document.number for p in all_packs().values() if p.document is not None}
 
 
 def all_packs() -> dict[str, Pack]:

@@ -21,6 +21,7 @@ from shouhu import access, db, masking, policy, timeline
 from shouhu.clock import now
 from shouhu.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shouhu.inputs import OUTCOMES, ReportIn, check_ref, check_report, parse
+from shouhu.vocab import STEP_OF_TASK
 
 
 # ---- set-up --------------------------------------------------------------------------
@@ -67,6 +68,21 @@ def list_units(jurisdiction: str) -> list[dict[str, Any]]:
     with Session(db.engine()) as s:
         rows = s.exec(select(Unit).where(Unit.jurisdiction == jurisdiction).order_by(Unit.code)).all()
         return [{"code": u.code, "name": u.name, "type": u.type, "parent": u.parent, "supervisor": u.supervisor} for u in rows]
+
+
+def policy_rules(jurisdiction: str) -> list[dict[str, Any]]:
+    """`shouhu policy show --json`: every rule in force, its value and source."""
+    from shouhu import rules
+
+    return rules.rules(policy.pack(jurisdiction))
+
+
+def policy_table(jurisdiction: str) -> dict[str, Any]:
+    """The same rules in Chinese: rule, value, and source as the county's document number and section."""
+    from shouhu import rules
+
+    p = policy.pack(jurisdiction)
+    return {"name": p.name, "document": p.document.number if p.document else p.name, "rows": rules.table(p)}
 
 
 def list_users(jurisdiction: str) -> list[dict[str, Any]]:
@@ -252,8 +268,8 @@ def _report_result(result: dict[str, Any]) -> dict[str, Any]:
     return {"status": "applied", **{k: result[k] for k in ("case_id", "case_no", "stage", "attached_to_existing")}}
 
 
-def complete_task(task_ref: str, data: Any, actor_name: str | None) -> dict[str, Any]:
-    """Record a task's outcome and run the flow of the stage the task belongs to."""
+def complete_task(task_ref: str, data: Any, actor_name: str | None, acknowledgement: bool = False) -> dict[str, Any]:
+    """Record a task's outcome and run the flow of the step the task belongs to."""
     if not isinstance(data, dict):
         raise InvalidInput("not_an_object", "the outcome must be a JSON object", None)
     with Session(db.engine()) as s:
@@ -265,6 +281,9 @@ def complete_task(task_ref: str, data: Any, actor_name: str | None) -> dict[str,
         except NotFound:
             raise unknown("task", task_ref) from None
     _recorded(actor, "task_complete", str(task.id), lambda: access.check_may_complete(actor, task, case.jurisdiction))
+    if acknowledgement and task.kind not in ACKNOWLEDGEMENTS:
+        raise InvalidInput("not_an_acknowledgement", f"task: a {task.kind} task is completed with an outcome (shouhu task complete), "
+                           f"not acknowledged; acknowledged: {', '.join(sorted(ACKNOWLEDGEMENTS))}", "task")
     if task.status != "open":
         raise Conflict("task_not_open", f"task {task.id} is already {task.status}", "task")
     with Session(db.engine()) as s:
@@ -277,15 +296,24 @@ def complete_task(task_ref: str, data: Any, actor_name: str | None) -> dict[str,
     if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int) or expected < 1):
         raise InvalidInput("invalid_value", "outcome.expected_version: a positive whole number (the case's version)", "outcome.expected_version")
     parse(OUTCOMES[task.kind], data, "outcome")
-    payload = {"task_id": str(task.id), "outcome": data, "expected_version": expected, "stage": task.stage, "case_no": case.case_no,
+    step = STEP_OF_TASK.get(task.kind, task.stage)  # the final review: the stage it opened in
+    payload = {"task_id": str(task.id), "outcome": data, "expected_version": expected, "stage": step, "case_no": case.case_no,
                "jurisdiction": case.jurisdiction}
-    flow_fn, procedure = _stage_flow(task.stage)
+    flow_fn, procedure = _stage_flow(step)
     command = Command(kind="complete_task", idempotency_key=str(uuid.uuid4()), actor=actor.username,
                       payload=payload, created_at=now())
     result = _execute(command, flow_fn, procedure, [case.case_no, f"jurisdiction:{case.jurisdiction}"])
     if result.get("status") == "queued":
         return result
     return show_case(str(case.id), actor.username, record_read=False)
+
+
+ACKNOWLEDGEMENTS = {"police_arrival": "已到场"}  # tasks done by saying so (one tap, no outcome): the button's words
+
+
+def acknowledge_task(task_ref: str, actor_name: str | None) -> dict[str, Any]:
+    """出警到场 and the like: the task is done by acknowledging it (exit 3 if it already was)."""
+    return complete_task(task_ref, {}, actor_name, acknowledgement=True)
 
 
 def _stage_flow(stage: str) -> tuple[Any, Any]:
@@ -348,12 +376,24 @@ def _task(s: Session, ref: str) -> Task:
         raise unknown("task", ref) from None
 
 
+READ_NAMES = {"case": "案件详情", "timeline": "时间线", "verify": "完整性校验", "documents": "文书目录"}
+
+
+def _read_name(what: str) -> str:
+    """What was read, as people name it (codes stay in the event's payload)."""
+    if what.startswith("document:"):
+        from tasks.documents import KINDS
+
+        return "文书《" + KINDS.get(what.split(":", 1)[1], ("文书",))[0] + "》"
+    return READ_NAMES.get(what, "案卷")
+
+
 def _record_read(case_id: uuid.UUID, who: str, what: str) -> None:
     from tasks.transition import lock_case
 
     with db.transaction() as s:
         case = lock_case(s, case_id)
-        timeline.append(s, case, "case_read", who, f"查阅案卷：{what}", {"view": what})
+        timeline.append(s, case, "case_read", who, f"查阅案卷：{_read_name(what)}", {"view": what})
 
 
 def task_view(t: Task) -> dict[str, Any]:

@@ -75,15 +75,17 @@ def report(start_text: str, end_text: str, jurisdiction: str | None = None) -> d
     for case in opened:
         minutes = lambda at: (at - case.opened_at).total_seconds() / 60  # noqa: E731
         for task in by_case[case.id]:
+            if task.kind == "police_arrival" and task.completed_at:
+                clocks[("arrival", task.owner_unit)].append(minutes(task.completed_at))
             if task.kind == "emergency_response" and task.completed_at:
                 clocks[("dispatch", task.owner_unit)].append(minutes(task.completed_at))
             if task.kind == "assessment":
                 clocks[("assessment_start", task.owner_unit)].append(minutes(task.created_at))
                 if task.completed_at:
                     clocks[("plan", task.owner_unit)].append(minutes(task.completed_at))
-    overall = {m: [v for (measure, _), vs in clocks.items() if measure == m for v in vs] for m in ("dispatch", "assessment_start", "plan")}
+    overall = {m: [v for (measure, _), vs in clocks.items() if measure == m for v in vs] for m in ("arrival", "dispatch", "assessment_start", "plan")}
     return {"from": start.isoformat(), "to": end.isoformat(), "jurisdiction": jurisdiction, "units": units,
-            "cases_opened": len(opened), "minutes_to_dispatch": _minutes(overall["dispatch"]),
+            "cases_opened": len(opened), "minutes_to_arrival": _minutes(overall["arrival"]), "minutes_to_dispatch": _minutes(overall["dispatch"]),
             "minutes_to_assessment_start": _minutes(overall["assessment_start"]), "minutes_to_plan": _minutes(overall["plan"]),
             "case_clocks_by_unit": [{"measure": m, "unit": u, **_minutes(vs)} for (m, u), vs in sorted(clocks.items())]}
 

@@ -22,7 +22,7 @@ Situation = Literal[
 ]
 Measure = Literal[
     "admonish_guardian", "warning_letter", "entrusted_care", "temporary_care", "missing_search",
-    "shelter_escort", "stop_harm", "criminal_case", "written_handover", "medical_treatment",
+    "shelter_escort", "stop_harm", "criminal_case", "written_handover", "medical_treatment", "urgent_removal",
 ]
 Service = Literal[
     "guardianship_guidance", "emergency_shelter", "medical_treatment", "psychological_counseling",
@@ -30,7 +30,7 @@ Service = Literal[
 ]
 Stage = Literal["emergency", "assessment", "intervention", "closed"]
 TaskKind = Literal[
-    "emergency_response", "temporary_care", "assessment", "service", "follow_up_visit",
+    "police_arrival", "emergency_response", "temporary_care", "assessment", "service", "follow_up_visit",
     "final_review", "guardian_measures", "temporary_guardianship", "court_petition",
     "court_ruling", "placement", "warning_letter_visit", "holiday_patrol",
 ]
@@ -41,6 +41,16 @@ Selector = Literal[
 ]
 RiskLevel = Literal["low", "medium", "high"]
 
+# The step whose flow applies a task's outcome (a task may open in another stage: sixian's
+# temporary guardianship in the emergency step). The final review belongs to the stage it opened in.
+STEP_OF_TASK = {
+    "police_arrival": "emergency", "emergency_response": "emergency", "temporary_care": "emergency",
+    "warning_letter_visit": "emergency", "assessment": "assessment", "service": "assessment",
+    "follow_up_visit": "assessment", "holiday_patrol": "assessment", "guardian_measures": "intervention",
+    "temporary_guardianship": "intervention", "court_petition": "intervention", "court_ruling": "intervention",
+    "placement": "intervention",
+}
+
 # How timeline events and notifications are named to people (codes stay in JSON for scripts).
 EVENT_NAMES_ZH = {
     "case_opened": "受理立案", "report_attached": "新报告并案", "linked_case": "关联外地案件", "late_report": "迟报提示",
@@ -50,7 +60,9 @@ EVENT_NAMES_ZH = {
     "court_petition_filed": "申请撤销监护", "court_petition_not_filed": "不申请撤销", "court_ruling": "法院裁定",
     "placement": "安置", "case_closed": "结案", "case_read": "查阅案卷", "calendar_fallback": "日历提示",
     "watch_started": "开始监测", "petition_ground_available": "事由成立提示", "deadline_reminder": "到期提醒",
-    "deadline_escalated": "逾期升级",
+    "deadline_escalated": "逾期升级", "phase_out_ended": "渐退期满",
+    "petition_opened": "启动撤销监护申请", "verification_overdue": "核实走访逾期", "verification_concern": "核实发现问题",
+    "serious_harm_recorded": "记录严重损害",
     # notification events
     "township_notice": "通报乡镇", "intervention_opened": "监护干预告知", "measure": "应急协助", "reminder": "到期提醒",
     "escalation": "逾期升级", "refusal_watch": "拒不履责提示", "reporter_feedback": "告知报告人", "delivery_failed": "消息未送达",
@@ -67,12 +79,27 @@ SITUATION_NAMES_ZH = {
     "unlawful_harm": "不法侵害", "abandonment": "遗弃", "sexual_harm": "性侵害", "parent_detained": "父母被羁押",
 }
 
+# A guardian's relation and status are free text (a form may type 母亲); the API's usual codes read as:
+RELATION_NAMES_ZH = {
+    "mother": "母亲", "father": "父亲", "grandmother": "祖母（外祖母）", "grandfather": "祖父（外祖父）",
+    "paternal_grandmother": "祖母", "paternal_grandfather": "祖父", "maternal_grandmother": "外祖母",
+    "maternal_grandfather": "外祖父", "aunt": "姑母（姨母）", "uncle": "伯叔（舅父）", "sibling": "兄姐",
+    "relative": "其他亲属", "stepmother": "继母", "stepfather": "继父", "adoptive_parent": "养父母", "guardian": "监护人",
+}
+GUARDIAN_STATUS_ZH = {
+    "working_away": "外出务工", "at_home": "在家", "present": "在家", "detained": "被羁押", "in_prison": "服刑",
+    "in_rehab": "强制隔离戒毒", "deceased": "已故", "missing": "下落不明", "ill": "患病", "disabled": "残疾",
+    "incapable": "无监护能力", "divorced": "离异",
+}
+
 # What people read for each code of a closed vocabulary (forms, timeline summaries).
 LABELS_ZH: dict[str, str] = {
+    **RELATION_NAMES_ZH, **GUARDIAN_STATUS_ZH,
     **SITUATION_NAMES_ZH,
     "admonish_guardian": "训诫教育监护人", "warning_letter": "出具告诫书", "entrusted_care": "落实委托照护",
     "temporary_care": "救助保护机构临时照料", "missing_search": "启动失踪儿童快速查找", "shelter_escort": "护送至临时庇护场所",
     "stop_harm": "制止侵害", "criminal_case": "立案侦查", "written_handover": "书面交接", "medical_treatment": "送医救治",
+    "urgent_removal": "紧急带离（短期内无人可代为照料）",
     "safe": "安全", "at_risk": "存在风险", "in_danger": "处于危险", "adequate": "监护到位", "inadequate": "监护不到位",
     "absent": "监护缺失", "harmful": "监护侵害", "low": "低", "medium": "中", "high": "高",
     "guardianship_guidance": "监护指导", "emergency_shelter": "紧急庇护", "psychological_counseling": "心理疏导",

@@ -53,6 +53,17 @@ def escalation_target(p: Pack, owner: str, level: int) -> str:
     return chain[level - 1] if level - 1 < len(chain) else units.resolve(p, "coordination_office", owner)
 
 
+def recipients(p: Pack, owner: str, level: int, levels: int) -> list[str]:
+    """Who is told at `level` of `levels`: its target; at the last (督办) also the coordination
+    office and every unit above it — the city, where the county's network has four levels
+    (seed 000 §三(一), seed 003 §七(一))."""
+    out = [escalation_target(p, owner, level)]
+    if level == levels:
+        out.append(escalation_target(p, owner, levels + 1))
+        out += units.supervisor_chain(p, units.resolve(p, "coordination_office", owner))
+    return list(dict.fromkeys(out))
+
+
 def stop(session: Session, d: Deadline, resolution: str) -> int | None:
     """Stop the chain (task done or cancelled) and close its breach with how late it was."""
     at = now()

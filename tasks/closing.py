@@ -35,10 +35,20 @@ def review_and_close(t: Transition, task: Task, outcome: FinalReviewOutcome) -> 
     still_open = [x.kind for x in t.open_tasks(OPEN_WORK_KINDS)]
     if still_open:
         raise Conflict("work_still_open", f"the final review needs every service and visit done; still open: {', '.join(still_open)}", "task")
-    t.complete_task(task, outcome.model_dump(mode="json"))
     reason = reasons[outcome.exit_reason]
+    if outcome.studying_until is not None and not reason.until_graduation:
+        raise InvalidInput("not_applicable", f"outcome.studying_until: only for an exit reason covered until graduation "
+                           f"({', '.join(k for k, r in reasons.items() if r.until_graduation) or 'none in this jurisdiction'})",
+                           "outcome.studying_until")
+    t.complete_task(task, outcome.model_dump(mode="json"))
     until = add_months(now(), reason.phase_out_months) if reason.phase_out_months else None
-    summary = f"结案：{reason.label}" + (f"，渐退期至 {until:%Y-%m-%d}" if until else "")
+    studying = None
+    if outcome.studying_until is not None:  # still in school at 18: covered until graduation (seed 003 §一(一)1)
+        studying = datetime.combine(outcome.studying_until, datetime.min.time(), tzinfo=now().tzinfo)
+        until = max(until or studying, studying)
+    summary = f"结案：{reason.label}" + (f"，渐退期至 {until:%Y-%m-%d}" if until else "") + ("（在校就读，保障至毕业）" if studying else "")
     t.close("exit", summary, exit_reason=outcome.exit_reason, phase_out_until=until)
-
-
+    if until is not None:
+        t.watch("phase_out", until, f"渐退期至 {until:%Y-%m-%d}，期满自动退出保障范围",
+                {"months": reason.phase_out_months, "studying_until": outcome.studying_until.isoformat() if studying else None,
+                 "source": t.pack.exit_reasons.source})

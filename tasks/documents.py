@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlmodel import col, select
 
 from models import Child, Document, Guardian, Report, Reporter, Task, User
-from shouhu import config, masking
+from shouhu import citation, config, masking
 from shouhu.clock import now
 from shouhu.vocab import LABELS_ZH, SITUATION_NAMES_ZH
 from tasks.transition import Transition, format_due, task_title
@@ -59,7 +59,7 @@ def issue(t: Transition, kind: str, issuer_unit: str, **extra: Any) -> Document:
         township=t.unit_name(case.township), village=t.unit_name(case.village) if case.village else None,
         situations="、".join(SITUATION_NAMES_ZH.get(x, x) for x in (report.situations if report else [])),
         actor=actor.display_name if actor else t.actor, issued_at=format_due(at), issued_on=f"{at:%Y年%m月%d日}",
-        confidential=confidential, labels=LABELS_ZH, **extra)
+        confidential=confidential, labels=LABELS_ZH, basis=citation.readable(t.pack.documents.value[kind].source, t.pack), **extra)
     template = _env().get_template(f"{kind}.html.j2")
     # A random check code in the document itself: a masked reader, who sees everything but the
     # hidden fields, cannot find them by hashing guesses until one matches the document's hash.

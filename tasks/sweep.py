@@ -24,7 +24,7 @@ from models import Breach, Case, ClockFire, Deadline, Notification, Task, Timeli
 from shouhu import db, timeline
 from shouhu.clock import CHINA_TZ, held_at, now
 from notifications import digest
-from tasks import anchors, clocks, rounds, verification
+from tasks import anchors, clocks, guardianship, rounds, verification
 from tasks.transition import Transition, format_due
 
 log = logging.getLogger("shouhu.sweeper")
@@ -162,19 +162,34 @@ def _advance(t: Transition, d: Deadline, task: Task | None, as_of: datetime, bat
     return fired
 
 
-WATCHES = {
-    # kind: (pack notify event, timeline kind, summary)
-    "refusal_watch": ("refusal_watch", "petition_ground_available",
-                      "监护人拒不履行监护职责已满六个月：可依 seed 004 §三(二)5 第二项事由申请撤销监护资格"),
-}
+def refusal_watch_due(t: Transition, d: Deadline) -> None:
+    """Six months of refused guardianship: that ground opens the petition by itself (民法典
+    art. 36; the pack's `petition_grounds`), and civil affairs is told."""
+    summary = "监护人拒不履行监护职责已满六个月：可据此向人民法院申请撤销监护人资格"
+    t.record("petition_ground_available", summary, deadline_id=str(d.id))
+    t.notify("refusal_watch", ask=summary)
+    ground = guardianship.ground_with(t, "refused_since_six_months")
+    if ground:
+        guardianship.open_petition(t, ground)
+
+
+def phase_out_due(t: Transition, d: Deadline) -> None:
+    """渐退期满 (wuhai, seed 003 §一(一)): the case closes for good; the township and civil affairs are told."""
+    if t.case.status != "phase_out":
+        return
+    t.case.status = "closed"
+    summary = "渐退期满，退出保障范围" if not d.rule.get("studying_until") else "在校就读至毕业，渐退期满，退出保障范围"
+    t.record("phase_out_ended", summary, deadline_id=str(d.id))
+    t.notify("phase_out_ended", detail=summary)
+
+
+WATCHES = {"refusal_watch": refusal_watch_due, "phase_out": phase_out_due}
 
 
 def fire(t: Transition, d: Deadline, task: Task | None, step: clocks.Step, batch: clocks.Batch | None = None) -> None:
     """One step: a reminder, an escalation level (with its breach), or a watch coming due."""
     if task is None:
-        event, kind, summary = WATCHES[d.kind]
-        t.record(kind, summary, deadline_id=str(d.id))
-        t.notify(event, ask=summary)
+        WATCHES[d.kind](t, d)
         return
     title = t.title(task)
     if step.level == 0:
@@ -183,8 +198,7 @@ def fire(t: Transition, d: Deadline, task: Task | None, step: clocks.Step, batch
         return
     levels = len(t.pack.levels(d.kind))
     last = step.level == levels
-    target = clocks.escalation_target(t.pack, task.owner_unit, step.level)
-    recipients = list(dict.fromkeys([target] + ([clocks.escalation_target(t.pack, task.owner_unit, levels + 1)] if last else [])))
+    recipients = clocks.recipients(t.pack, task.owner_unit, step.level, levels)
     clocks.open_or_raise_breach(t.session, d, t.case, task, step.level, last, batch)
     names = "、".join(t.unit_name(u) for u in recipients)
     t.record("deadline_escalated", f"{title} 逾期（{task.owner_unit}），第 {step.level} 级{'，督办' if last else ''}：通知 {names}",

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from models import AccessRecord, Counter, Notification, User, VerificationVisit
 from notifications.render import render, visits_link
-from shouhu import policy, units, workdays
+from shouhu import citation, policy, units, workdays
 from shouhu.clock import CHINA_TZ, now
 from shouhu.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shouhu.inputs import VerificationOutcome
@@ -129,13 +129,10 @@ def _escalate(session: Session, p: policy.Pack, period: str, end: datetime, leve
     levels = len(p.levels(KIND))
     last, sent = level == levels, 0
     for unit, count in behind:
-        targets = [clocks.escalation_target(p, unit, level)]
-        if last:
-            targets.append(clocks.escalation_target(p, unit, levels + 1))
-        for target in dict.fromkeys(targets):
+        for target in clocks.recipients(p, unit, level, levels):
             queue(session, p, target, "verification_overdue", f"verification_overdue:{period}:{level}:{unit}",
                   ask=f"{p.unit(unit).name} {period} 核实走访 {count} 户未完成", due=end,
-                  detail=f"第 {level} 级{'，督办' if last else ''}（seed 001 §二(一)6 每季度核实）", link_unit=unit)
+                  detail=f"第 {level} 级{'，督办' if last else ''}（依据：{citation.readable(p.verification_visits.source, p)}）", link_unit=unit)
             sent += 1
     return sent
 

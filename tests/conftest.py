@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any, Iterator
 import pytest
 
 from shouhu import config
+
+PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -146,3 +149,43 @@ def counts(*tables: Any) -> dict[str, int]:
 
     with Session(db.engine()) as s:
         return {t.__name__: s.exec(select(func.count()).select_from(t)).one() for t in tables}
+
+
+def csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def browser_like(db_url: str) -> Iterator[Any]:  # noqa: ANN201
+    """A function giving a signed-in TestClient per username (cookies kept per client)."""
+    from web.app import create_app
+
+    app = create_app()
+    clients: list[TestClient] = []
+
+    from fastapi.testclient import TestClient
+
+    from shouhu import accounts
+
+    def signed_in(username: str) -> TestClient:
+        accounts.set_password(username, PASSWORD)
+        client = TestClient(app, raise_server_exceptions=False)
+        clients.append(client)
+        page = client.get("/login")
+        r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf": csrf(page.text), "next": "/"},
+                        follow_redirects=False)
+        assert r.status_code == 303, r.text
+        return client
+
+    yield signed_in
+
+
+def arrive(case_id: str, police: str) -> dict[str, Any]:
+    """The police say they are on scene at once (出警到场), so a test about the other clocks has only those."""
+    from shouhu import service
+
+    case = service.show_case(case_id, police, record_read=False)
+    for t in case["tasks"]:
+        if t["kind"] == "police_arrival" and t["status"] == "open":
+            case = service.acknowledge_task(t["task_id"], police)
+    return case

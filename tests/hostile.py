@@ -71,7 +71,7 @@ def walk_hostile_case(marks: Marks, sequence: int = 1) -> dict[str, Any]:
         return service.complete_task(task["task_id"], outcome, user_of("sixian", task["role"], task["owner_unit"]))
 
     measures = sorted({"warning_letter", "written_handover", "temporary_care", "admonish_guardian"}
-                      | {m for s in ("guardian_neglect", "domestic_violence") for m in p.required_measures.value.get(s, [])})
+                      | set(p.least_measures(["guardian_neglect", "domestic_violence"])))
     do("emergency_response", {"unfounded": False, "measures": measures, "notes": marks("notes", 5000)})
     do("temporary_care", {"placed_at": marks("placed_at"), "notes": marks("notes.care", 5000)})
     do("warning_letter_visit", {"child_seen": True, "notes": marks("notes.letter", 5000)})

@@ -87,7 +87,7 @@ def test_each_role_sees_and_does_what_it_may(api) -> None:  # noqa: ANN001
     assert "intake_form" in {d["kind"] for d in api("GET", f"/cases/{case_no}/documents", "sx-police").json()["items"]}
     figures = api("GET", "/sla?from=2026-11-01&to=2026-11-30", "sx-manager").json()
     police_row = next(u for u in figures["units"] if (u["unit"], u["stage"]) == ("sx-pcs-sc", "emergency"))
-    assert (police_row["due"], police_row["on_time"], police_row["compliance_pct"]) == (1, 1, 100.0)
+    assert (police_row["due"], police_row["on_time"], police_row["compliance_pct"]) == (2, 2, 100.0)  # arrival (acknowledged with the response) and response
     assert figures["cases_opened"] == 1 and figures["minutes_to_dispatch"]["n"] == 1
     assert api("GET", "/sla?from=2026-11-01&to=2026-11-30", "sx-police").status_code == 403
     assert api("GET", "/breaches?open=true", "sx-manager").json()["items"] == []  # nothing overdue yet

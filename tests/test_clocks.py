@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from conftest import make_report
+from conftest import arrive, make_report
 from models import ClockFire, Deadline, Notification, TimelineEvent
 from shouhu import clock, db, service
 from tasks import sweep
@@ -24,9 +24,10 @@ def at(hours: float) -> datetime:
 
 
 def emergency_case() -> tuple[dict, dict]:
+    """A case whose police are on scene at once: its one running police clock is the emergency response."""
     opened = service.submit_report(make_report(), "sx-intake")
-    case = service.show_case(opened["case_id"], "sx-police", record_read=False)
-    return case, case["tasks"][0]
+    case = arrive(opened["case_id"], "sx-police")
+    return case, next(t for t in case["tasks"] if t["kind"] == "emergency_response")
 
 
 def fires(case_id: str) -> list[str]:
@@ -192,9 +193,10 @@ def test_sla_report_counts_on_time_and_times_to_dispatch(db_url: str) -> None:
     service.complete_task(late["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
     result = sla.report("2029-03-14", "2029-03-14", "sixian")
     row = next(r for r in result["units"] if r["unit"] == "sx-pcs-sc" and r["stage"] == "emergency")
-    assert (row["due"], row["on_time"], row["late"], row["compliance_pct"]) == (2, 1, 1, 50.0)
+    assert (row["due"], row["on_time"], row["late"], row["compliance_pct"]) == (4, 3, 1, 75.0)  # two arrivals on time, two responses
+    assert result["minutes_to_arrival"] == {"median": 0.0, "p90": 0.0, "n": 2}
     assert result["minutes_to_dispatch"] == {"median": 480.0, "p90": 840.0, "n": 2}
     station = next(r for r in result["case_clocks_by_unit"] if r["measure"] == "dispatch" and r["unit"] == "sx-pcs-sc")
     assert (station["n"], station["median"]) == (2, 480.0)
     weeks, series = sla.weekly_compliance("sixian", date(2029, 3, 8), 2)  # the board's chart
-    assert weeks == ["03-08", "03-15"] and series[("sx-pcs-sc", "emergency")] == [50.0, None]
+    assert weeks == ["03-08", "03-15"] and series[("sx-pcs-sc", "emergency")] == [75.0, None]

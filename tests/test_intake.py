@@ -16,11 +16,12 @@ def test_a_report_opens_a_case_with_the_police_task_and_its_deadline(db_url: str
     result = service.submit_report(make_report(situations=["domestic_violence"]), "sx-intake")
     assert result["stage"] == "emergency" and result["attached_to_existing"] is False
     case = service.show_case(result["case_id"], "sx-police")
-    [task] = case["tasks"]
+    arrival, task = sorted(case["tasks"], key=lambda t: t["kind"] != "police_arrival")
     assert (task["kind"], task["owner_unit"], task["role"], task["status"]) == ("emergency_response", "sx-pcs-sc", "police", "open")
+    assert (arrival["kind"], arrival["owner_unit"], arrival["due_at"]) == ("police_arrival", "sx-pcs-sc", "2026-11-24T09:30:00+08:00")
     # domestic_violence is urgent: the pack's urgent clock (1 h) applies
     assert task["due_at"] == "2026-11-24T10:00:00+08:00"
-    [deadline] = case["deadlines"]
+    [deadline] = [d for d in case["deadlines"] if d["kind"] == "emergency_response"]
     assert deadline["rule"]["urgency"] == "urgent" and "seed 001 §二(二)9" in deadline["rule"]["source"]
     with Session(db.engine()) as s:
         units = {n.unit for n in s.exec(select(Notification).where(Notification.case_id == uuid.UUID(case["case_id"])))}

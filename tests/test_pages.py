@@ -9,40 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from conftest import make_report
+from conftest import PASSWORD, csrf, make_report
 from models import AccessRecord
 from shouhu import accounts, db
 
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def browser_like(db_url: str) -> Iterator[Any]:
-    """A function giving a signed-in TestClient per username (cookies kept per client)."""
-    from web.app import create_app
-
-    app = create_app()
-    clients: list[TestClient] = []
-
-    def signed_in(username: str) -> TestClient:
-        accounts.set_password(username, PASSWORD)
-        client = TestClient(app, raise_server_exceptions=False)
-        clients.append(client)
-        page = client.get("/login")
-        r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf": csrf(page.text), "next": "/"},
-                        follow_redirects=False)
-        assert r.status_code == 303, r.text
-        return client
-
-    yield signed_in
 
 
 def wrong_checksum(id_number: str) -> str:
     return id_number[:-1] + ("1" if id_number[-1] != "1" else "2")
-
-
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
 def test_sign_in_needs_csrf_and_locks_after_repeated_failures(db_url: str) -> None:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -256,3 +258,67 @@ def test_reads_are_recorded_with_the_reader(db_url: str) -> None:
     events = service.case_timeline(opened["case_id"], "sx-police")
     reads = [(e["kind"], e["actor"]) for e in events if e["kind"] == "case_read"]
     assert reads == [("case_read", "sx-manager"), ("case_read", "sx-police")]
+
+
+# ---- what people read (issue 12 §2.9) ---------------------------------------------------------
+def vocabulary_codes() -> set[str]:
+    """Every code a page, document or message must never show: the closed vocabularies, the pack keys."""
+    from typing import get_args
+
+    from shouhu import vocab
+
+    codes: set[str] = set(vocab.LABELS_ZH) | set(vocab.EVENT_NAMES_ZH) | set(vocab.STAGE_NAMES_ZH)
+    for name in ("UnitType", "Role", "ReporterUnitType", "Situation", "Measure", "Service", "Stage", "TaskKind", "Selector", "RiskLevel"):
+        codes |= set(get_args(getattr(vocab, name)))
+    for p in policy.all_packs().values():
+        codes |= set(p.exit_reasons.value) | set(p.petition_grounds.value) | set(p.temporary_guardianship_triggers.value)
+    return {c for c in codes if len(c) >= 3} | {"open", "done", "cancelled", "phase_out", "urgent", "normal", "queued", "applied"}
+
+
+def visible_text(html: str) -> str:
+    """The text a reader sees: no tags, attributes, scripts or styles."""
+    html = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", html)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def unreadable(text: str, codes: set[str]) -> list[str]:
+    """What in `text` people must not read: "seed", a vocabulary code, a timestamp with fractions of a second."""
+    found = re.findall(r"(?i)\bseed\b", text) + re.findall(r"\d{2}:\d{2}:\d{2}\.\d+|\d{4}-\d\d-\d\dT\d\d:\d\d", text)
+    words = set(re.findall(r"(?<![A-Za-z0-9_\-./:=?&])[a-z][a-z_]+(?![A-Za-z0-9_\-./:=?&])", text))
+    return found + sorted(words & codes)
+
+
+@pytest.mark.parametrize("jurisdiction", ["yantai", "sixian", "yunyang", "wuhai", "mentougou"])
+def test_what_people_read_cites_the_countys_document_in_chinese(db_url: str, jurisdiction: str, prefect_server: str,
+                                                                 browser_like: Any) -> None:
+    """Every document, message, timeline line and page of a whole case: no "seed", no code, no raw timestamp."""
+    from models import Document
+
+    p = policy.pack(jurisdiction)
+    demo = run_demo(jurisdiction)
+    codes = vocabulary_codes()
+    problems: list[tuple[str, list[str]]] = []
+    with Session(db.engine()) as s:
+        docs = s.exec(select(Document).where(Document.case_id == uuid.UUID(demo["case_id"]))).all()
+        notes = s.exec(select(Notification).where(Notification.case_id == uuid.UUID(demo["case_id"]))).all()
+        events = s.exec(select(TimelineEvent).where(TimelineEvent.case_id == uuid.UUID(demo["case_id"]))).all()
+    assert len(docs) >= 6 and len(notes) > 10
+    problems += [(f"document {d.kind}", unreadable(visible_text(d.content), codes)) for d in docs]
+    assert all(p.document.number in d.content for d in docs if "seed" in p.documents.value[d.kind].source), \
+        "documents cite the county's own document by its number"
+    problems += [(f"message {n.event}", unreadable(n.subject + "\n" + n.body, codes)) for n in notes]
+    problems += [(f"timeline {e.kind}", unreadable(e.summary, codes)) for e in events]
+    manager = browser_like(user_of(jurisdiction, "manager"))
+    case = service.show_case(demo["case_id"], user_of(jurisdiction, "manager"), record_read=False)
+    pages = ["/", "/tasks", "/cases", "/board", "/inbox", f"/cases/{demo['case_no']}"]
+    pages += [f"/tasks/{t['task_id']}" for t in case["tasks"]] + [f"/documents/{d.id}" for d in docs if not d.confidential]
+    for url in pages:
+        page = manager.get(url)
+        assert page.status_code == 200, url
+        problems += [(url, unreadable(visible_text(page.text), codes))]
+    police = browser_like(user_of(jurisdiction, "police"))
+    report = service.submit_report(make_report(jurisdiction), user_of(jurisdiction, "police_intake"))
+    for t in service.show_case(report["case_id"], user_of(jurisdiction, "police"), record_read=False)["tasks"]:
+        problems += [(f"/tasks/{t['kind']}", unreadable(visible_text(police.get(f"/tasks/{t['task_id']}").text), codes))]
+    problems += [("/reports/new", unreadable(visible_text(browser_like(user_of(jurisdiction, "police_intake")).get("/reports/new").text), codes))]
+    assert [(where, found) for where, found in problems if found] == []

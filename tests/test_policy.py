@@ -29,8 +29,8 @@ def test_seed_peculiarities_are_in_the_packs() -> None:
     assert len(policy.pack("mentougou").petition_grounds.value) == 3
     assert "seed 004 §三(二)5" in policy.pack("mentougou").petition_grounds.source
     assert policy.pack("wuhai").exit_reasons.value["aged_out"].phase_out_months == 6
-    assert policy.pack("yantai").required_measures.value["parent_detained"] == ["written_handover"]
-    assert "parent_detained" not in policy.pack("sixian").required_measures.value
+    assert [r.one_of for r in policy.pack("yantai").required_measures.value["parent_detained"]] == [["entrusted_care", "temporary_care"], ["written_handover"]]
+    assert "seed 001 §二(一)5" in policy.pack("sixian").required_measures.value["parent_detained"][0].source
 
 
 def _broken(tmp_path: Path, name: str, old: str, new: str) -> PolicyError:

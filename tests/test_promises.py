@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from conftest import T0, make_report, user_of
+from conftest import arrive, T0, make_report, user_of
 from models import Command, Delivery, Notification, TimelineEvent, User
 from shouhu import accounts, clock, db, service
 from tasks.sweep import tick
@@ -77,8 +77,10 @@ def test_the_board_puts_supervision_first_with_its_counts_and_what_was_not_deliv
     from web.app import create_app
 
     first = service.submit_report(make_report(), "sx-intake")  # sixian's police task: 12 h, then +1 h, +4 h
+    arrive(first["case_id"], "sx-police")  # on scene at once: the response is the clock that runs late
     clock.advance(hours=4)
     second = service.submit_report(make_report(), "sx-intake")
+    arrive(second["case_id"], "sx-police")
     clock.set_now(T0 + timedelta(hours=16, minutes=30))
     tick()  # the first at level 3 (督办), the second at level 1
     with db.transaction() as s:
@@ -103,8 +105,8 @@ def test_the_board_puts_supervision_first_with_its_counts_and_what_was_not_deliv
 
 
 def test_the_daily_digest_counts_what_is_open_and_late(db_url: str) -> None:
-    service.submit_report(make_report(), "sx-intake")
-    service.submit_report(make_report(), "sx-intake")
+    for _ in range(2):
+        arrive(service.submit_report(make_report(), "sx-intake")["case_id"], "sx-police")
     clock.set_now(T0 + timedelta(days=1, hours=-1))  # 08:00 the next day: the pack's digest hour
     tick()
     with Session(db.engine()) as s:
@@ -138,6 +140,7 @@ def test_a_case_someone_is_saving_is_left_for_the_next_tick(db_url: str) -> None
     from tasks.transition import lock_case
 
     opened = service.submit_report(make_report(), "sx-intake")
+    arrive(opened["case_id"], "sx-police")
     at = T0 + timedelta(hours=40)
     with db.transaction() as s:
         lock_case(s, uuid.UUID(opened["case_id"]))  # a person's transition holds the case row
@@ -199,6 +202,9 @@ def test_cli_success_paths(db_url: str, prefect_server: str, tmp_path: Path) -> 
     indented = cli("case", "show", opened["case_no"], user="sx-police")  # without --json: the same document, indented
     assert indented.startswith("{\n  ") and json.loads(indented)["case_no"] == opened["case_no"]
     cli("case", "show", opened["case_no"])  # no user: the read is attributed to the operating-system account
+    arrival = next(t for t in json.loads(indented)["tasks"] if t["kind"] == "police_arrival")
+    acked = json.loads(cli("task", "ack", arrival["task_id"], "--as", "sx-police", "--json"))  # 出警到场, one command
+    assert next(t for t in acked["tasks"] if t["kind"] == "police_arrival")["status"] == "done"
     reads = [(e["actor"]) for e in service.case_timeline(opened["case_no"], "sx-police", record_read=False) if e["kind"] == "case_read"]
     assert reads[0] == "sx-police" and reads[1].startswith("os:")
     env["SHOUHU_NOW"] = (T0 + timedelta(days=2)).isoformat()

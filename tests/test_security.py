@@ -245,6 +245,7 @@ def test_input_refused_on_every_face_names_the_field_and_changes_nothing(db_url:
 
 # ---- every field of every input model, from the models themselves --------------------------
 OUTCOME_EXAMPLES: dict[str, dict[str, Any]] = {
+    "police_arrival": {"notes": "到场"},
     "emergency_response": {"unfounded": False, "measures": ["admonish_guardian"]},
     "temporary_care": {"placed_at": "县救助站"},
     "assessment": {"safety": "safe", "guardianship": "adequate", "health": "良好", "risk_level": "low", "intervention_needed": False,

@@ -208,10 +208,13 @@ def _task_page(request: Request, user: User, task_id: str, values: dict[str, Any
     return render(request, "task", user, status_code=status_code, title=task_title(p, task.kind, task.subject), nav="tasks",
                   task_id=str(task.id), task_title=task_title(p, task.kind, task.subject), case_no=case.case_no,
                   owner_name=_unit_name(case.jurisdiction, task.owner_unit), due=format_due(task.due_at), overdue=_urgency(task.due_at, task.status) == "overdue",
-                  status=task.status, fields=_fields_for(p, task.kind), values=values, errors=errors)
+                  status=task.status, fields=_fields_for(p, task.kind), values=values, errors=errors,
+                  acknowledge=service.ACKNOWLEDGEMENTS.get(task.kind))
 
 
 def _fields_for(p: policy.Pack, kind: str) -> list[forms.FormField]:
+    if kind in service.ACKNOWLEDGEMENTS:
+        return []  # one tap
     choices = {"exit_reason": [(k, v.label) for k, v in p.exit_reasons.value.items()],
                "ground": [(k, v.label) for k, v in p.petition_grounds.value.items()],
                "petitioner": [(k, LABELS_ZH.get(k, k)) for k in p.petitioners.value]}
