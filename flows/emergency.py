@@ -37,7 +37,7 @@ def check_required_measures(t: Transition, outcome: EmergencyOutcome) -> None:
     """Each situation's requirements must be met: one measure of each (sources in the pack)."""
     unmet = t.pack.unmet_requirements(situations_of(t), list(outcome.measures))
     if unmet:
-        said = "; ".join(f"{s} ({SITUATION_NAMES_ZH[s]}) requires {' or '.join(r.one_of)}" for s, r in unmet)
+        said = "; ".join(f"{s} ({SITUATION_NAMES_ZH[s]}) requires {' or '.join(r.one_of)} ({r.source})" for s, r in unmet)
         raise InvalidInput("required_measure_missing", f"outcome.measures: {said}", "outcome.measures")
 
 

@@ -1,4 +1,4 @@
-"""The managers' daily digest: counts for the county, never a child (seed 004 §四(四) 定期通报).
+"""The managers' daily digest: counts for the county, never a child (the pack's `notify.daily_digest`: when and to whom).
 
 Sent once a day per jurisdiction, at the pack's `delivery.digest_hour` or the first tick after
 it, to the units the pack's `notify.daily_digest` names (coordination office, civil affairs).

@@ -204,3 +204,25 @@ def readme_table(packs: dict[str, Pack]) -> str:
     lines = ["| rule | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     lines += [f"| {name} | " + " | ".join(v.replace("|", "/") for v in values) + " |" for name, values in rows]
     return "\n".join(lines)
+
+
+def refresh_readme(path: str = "README.md") -> bool:
+    """Rewrite the README's county table from the packs (`python -m shouhu.rules`); True if it changed."""
+    from pathlib import Path
+
+    from shouhu import policy
+
+    file = Path(path)
+    text = file.read_text(encoding="utf-8")
+    head, rest = text.split("<!-- county-rules:begin -->\n", 1)
+    _, tail = rest.split("\n<!-- county-rules:end -->", 1)
+    order = ["yantai", "sixian", "yunyang", "wuhai", "mentougou"]
+    packs = policy.all_packs()
+    table = readme_table({n: packs[n] for n in order if n in packs} | {n: p for n, p in packs.items() if n not in order})
+    new = f"{head}<!-- county-rules:begin -->\n{table}\n<!-- county-rules:end -->{tail}"
+    file.write_text(new, encoding="utf-8")
+    return new != text
+
+
+if __name__ == "__main__":
+    print("README.md county table " + ("updated" if refresh_readme() else "already current"))

@@ -101,7 +101,14 @@ def test_report_to_assessment_to_breach_on_the_board(site: str, database_url: st
         # 2. the police record the emergency response from their task inbox
         police = sign_in("sx-police")
         police.wait_for_url(f"{site}/tasks")
-        police.click(f"tr:has(a[href='/cases/{case_no}']) a[href^='/tasks/']")
+        police.click(f"tr:has(a[href='/cases/{case_no}']):has-text('出警到场') a[href^='/tasks/']")
+        assert police.inner_text("main button[type=submit]") == "已到场"  # one tap, nothing to fill in
+        assert police.locator("main form input:not([type=hidden]), main form select, main form textarea").count() == 0
+        shot(police, "04a-arrival-one-tap")
+        police.click("main button[type=submit]")
+        police.wait_for_url(f"{site}/cases/{case_no}")
+        police.goto(f"{site}/tasks")
+        police.click(f"tr:has(a[href='/cases/{case_no}']):has-text('出警调查') a[href^='/tasks/']")
         police.select_option("#unfounded", "false")
         police.check("input[name=measures][value=admonish_guardian]")
         shot(police, "04-emergency-task-form")

@@ -249,8 +249,12 @@ def test_every_template_is_sent_and_no_message_carries_identity(receivers) -> No
     service.complete_visit(visit["visit_id"], {"visited_on": "2031-01-09", "guardianship": "inadequate", "schooling": "in_school",
                                                "family_changed": True}, "sx-director-dg")
     tick_at("2031-04-01T00:01")  # the rest of 2031Q1's round is overdue
-    tick_at("2031-06-02T09:00")  # six months of refusal: petition ground 2 (seed 004 §三(二)5)
+    tick_at("2031-06-02T09:00")  # six months of refusal: petition ground 2 opens the petition
     assert run_demo("sixian")["ok"]  # a case through intervention to closing: the remaining hand-offs
+    from test_county_rules import review, to_final_review
+
+    review("wuhai", to_final_review("wuhai"), exit_reason="family_able_to_care")  # wuhai's 渐退期: six months
+    tick_at((clock.now() + timedelta(days=200)).strftime("%Y-%m-%dT%H:%M"))  # it ends: the case closes, its units are told
     from models import Command
     from shouhu import policy
     from tasks import commands

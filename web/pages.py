@@ -31,6 +31,9 @@ from web.session import check_csrf, csrf_token, page_user
 router = APIRouter(include_in_schema=False)
 # Autoescape every template, whatever its file name (Starlette's default escapes only *.html).
 templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(config.TEMPLATE_DIR / "web"), autoescape=True))
+# Codes stay in JSON; pages name them (risk levels, case and message status) in Chinese.
+templates.env.globals["zh"] = {**LABELS_ZH, "open": "在办", "closed": "已结案", "phase_out": "渐退期", "queued": "待发送", "sent": "已发送",
+                               "failed": "未送达", "routed": "发送中", "read": "已读", "pending": "待发送", "done": "已完成", "cancelled": "已取消"}
 SOON = timedelta(hours=24)
 STEPS = [("report", "强制报告"), ("emergency", "应急处置"), ("assessment", "评估帮扶"), ("intervention", "监护干预"), ("closed", "结案")]
 
