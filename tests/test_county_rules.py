@@ -71,8 +71,8 @@ def measure_sets(p: policy.Pack, situation: str) -> list[list[str]]:
     requirements = p.required_measures.value.get(situation, [])
     choices = [sorted(set(c)) for c in itertools.product(*[r.one_of for r in requirements])] or [[]]
     sets = [c for c in choices if c]
-    for _ in range(5):
-        extra = rng.sample(MEASURES, rng.randint(1, 5))
+    for _ in range(3):
+        extra = rng.sample(MEASURES, rng.randint(1, 6))
         sets.append(sorted(set(rng.choice(choices)) | set(extra)))
     sets.append(sorted(MEASURES))
     return sets
@@ -99,7 +99,7 @@ def test_every_situation_and_measure_set_completes_the_emergency_step_with_one_m
     _, task_id = open_case_directly(jurisdiction, SITUATIONS)
     outcome = respond(jurisdiction, task_id, MEASURES)
     assert all(n == 1 for n in Counter(outcome["sent"]).values())
-    assert runs > 60
+    assert runs >= 4 * len(SITUATIONS)  # each situation: its choices, three random sets, all measures
 
 
 @pytest.mark.parametrize("jurisdiction", PACKS)
@@ -150,6 +150,10 @@ def test_every_report_opens_an_arrival_clock_of_an_hour_or_less_shorter_when_urg
         assert arrival.due_at - clock.now() == timedelta(hours=limit), situation
 
 
+def late_arrival(report: dict[str, Any]) -> dict[str, Any]:
+    return next(t for t in service.show_case(report["case_id"], "sx-police", record_read=False)["tasks"] if t["kind"] == "police_arrival")
+
+
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "shouhu.cli", *args, "--json"], input=stdin, capture_output=True, text=True, timeout=120)
 
@@ -166,10 +170,14 @@ def test_arrival_is_acknowledged_once_from_the_cli_and_a_missed_arrival_escalate
     assert next(t for t in json.loads(first.stdout)["tasks"] if t["kind"] == "police_arrival")["status"] == "done"
     again = cli("task", "ack", arrival["task_id"], "--as", "sx-police")
     assert again.returncode == 3 and json.loads(again.stdout)["error"]["code"] == "task_not_open"
-    wrong = cli("task", "ack", other["task_id"], "--as", "sx-police")
-    assert wrong.returncode == 2 and json.loads(wrong.stdout)["error"]["code"] == "not_an_acknowledgement"
-    stranger = cli("task", "ack", arrival["task_id"], "--as", "sx-supervisor-sc")
-    assert stranger.returncode == 2
+    from shouhu.errors import InvalidInput, ShouhuError
+
+    with pytest.raises(InvalidInput) as err:
+        service.acknowledge_task(other["task_id"], "sx-police")
+    assert err.value.code == "not_an_acknowledgement" and err.value.exit_code == 2
+    with pytest.raises(ShouhuError) as err:  # not theirs to acknowledge
+        service.acknowledge_task(late_arrival(late)["task_id"], "sx-supervisor-sc")
+    assert err.value.exit_code == 2
 
     clock.advance(minutes=31)  # past the urgent arrival's 30 minutes, and its first escalation level
     tick()
@@ -342,12 +350,12 @@ def test_the_four_level_networks_put_the_city_at_the_top_of_escalation() -> None
     assert all(u.type != "civil_affairs" or not u.code.endswith("city-mz") for u in policy.pack("sixian").units.value)
 
 
-def test_policy_show_lists_every_rule_with_its_source(db_url: str) -> None:
+def test_policy_show_lists_every_rule_with_its_source() -> None:
+    out = subprocess.run([sys.executable, "-m", "shouhu.cli", "policy", "show", "--jurisdiction", "sixian", "--json"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and json.loads(out.stdout) == service.policy_rules("sixian"), out.stderr
     for name in PACKS:
-        out = subprocess.run([sys.executable, "-m", "shouhu.cli", "policy", "show", "--jurisdiction", name, "--json"],
-                             capture_output=True, text=True, timeout=120)
-        assert out.returncode == 0, out.stderr
-        rules = json.loads(out.stdout)
+        rules = service.policy_rules(name)
         assert len(rules) > 80 and all(set(r) == {"rule", "value", "source"} and r["source"] for r in rules)
         assert all(re.search(r"seed \d{3}|local default|法|意见|国发", r["source"]) for r in rules)
         assert not [r for r in rules for n in re.findall(r"seed (\d{3})", r["source"]) if n != OWN_SEED[name]]
