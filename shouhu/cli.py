@@ -355,6 +355,26 @@ def routing_check(json_: bool = JSON_OPT) -> None:
     _run(service.check_routing, json_)
 
 
+db_app = typer.Typer(no_args_is_help=True, help="The database schema: its revision, and upgrading it (migrations/).")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("current")
+def db_current(json_: bool = JSON_OPT) -> None:
+    """The revision the database is at and the newest this code has: {"current","head","up_to_date"}."""
+    from shouhu import service
+
+    _run(service.schema_revision, json_)
+
+
+@db_app.command("upgrade")
+def db_upgrade(json_: bool = JSON_OPT) -> None:
+    """Bring the database to the newest revision (`shouhu init` does this too): {"from","to","head"}."""
+    from shouhu import service
+
+    _run(service.upgrade_schema, json_)
+
+
 policy_app = typer.Typer(no_args_is_help=True, help="A county's rules as they are in force (the merged policy pack).")
 app.add_typer(policy_app, name="policy")
 

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 import models  # noqa: F401  (registers every table)
 from shouhu import config
@@ -42,10 +42,6 @@ def _make_engine(url: str) -> Engine:
 
         return eng
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
-
-
-def create_schema(url: str | None = None) -> None:
-    SQLModel.metadata.create_all(engine(url))
 
 
 def dispose(url: str | None = None) -> None:

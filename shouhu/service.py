@@ -26,9 +26,9 @@ from shouhu.vocab import STEP_OF_TASK
 
 # ---- set-up --------------------------------------------------------------------------
 def init() -> dict[str, Any]:
-    """Create the schema and load every pack's units and demo users. Safe to run again."""
+    """Create or upgrade the schema (migrations), load every pack's units and demo users. Safe to run again."""
     packs = policy.all_packs()
-    db.create_schema()
+    schema = upgrade_schema()
     counts = {"jurisdictions": 0, "units": 0, "users": 0}
     with db.transaction() as s:
         check_timeline_key(s)
@@ -47,7 +47,7 @@ def init() -> dict[str, Any]:
                 row.display_name, row.role, row.unit, row.jurisdiction = du.display_name, du.role, du.unit, name
                 s.add(row)
                 counts["users"] += 1
-    return {"ok": True, "database": db.engine().url.render_as_string(hide_password=True), **counts}
+    return {"ok": True, "database": db.engine().url.render_as_string(hide_password=True), "schema": schema["to"], **counts}
 
 
 def check_timeline_key(s: Session) -> None:
@@ -68,6 +68,24 @@ def list_units(jurisdiction: str) -> list[dict[str, Any]]:
     with Session(db.engine()) as s:
         rows = s.exec(select(Unit).where(Unit.jurisdiction == jurisdiction).order_by(Unit.code)).all()
         return [{"code": u.code, "name": u.name, "type": u.type, "parent": u.parent, "supervisor": u.supervisor} for u in rows]
+
+
+def schema_revision() -> dict[str, Any]:
+    """`shouhu db current`."""
+    from shouhu import migrate
+
+    return migrate.current()
+
+
+def upgrade_schema() -> dict[str, Any]:
+    """`shouhu db upgrade`: the migrations, and the one-time sealing of rows written before seals."""
+    from shouhu import migrate
+
+    result = migrate.upgrade()
+    if result.pop("seal_legacy"):
+        with db.transaction() as s:
+            timeline.seal_legacy(s)
+    return result
 
 
 def policy_rules(jurisdiction: str) -> list[dict[str, Any]]:

@@ -240,6 +240,22 @@ def check_row(session: Session, case: Case, row: Any, actor: str = "system:timel
     return False
 
 
+def seal_legacy(session: Session) -> int:
+    """After the upgrade that brought seals (revision 0002): seal every row written before it, and
+    say so on each case's timeline (what was there is taken as found; the chain still covers it)."""
+    ensure_key(session)
+    sealed = 0
+    for model in ROW_FIELDS:
+        for row in session.exec(select(model).where(model.seal == "")).all():
+            row.seal = row_seal(row)
+            session.add(row)
+    for case in session.exec(select(Case).where(Case.seal == "")).all():
+        append(session, case, "sealed_at_upgrade", "system:upgrade", "系统升级：此前的案卷记录首次加封（时间线哈希链照旧校验）", {})
+        session.add(case)
+        sealed += 1
+    return sealed
+
+
 # ---- verification ----------------------------------------------------------------------
 def verify(session: Session, case_id: uuid.UUID) -> int | None:
     """The seq of the first event that does not check out, or None if the file is whole."""

@@ -62,7 +62,7 @@ EVENT_NAMES_ZH = {
     "watch_started": "开始监测", "petition_ground_available": "事由成立提示", "deadline_reminder": "到期提醒",
     "deadline_escalated": "逾期升级", "phase_out_ended": "渐退期满",
     "petition_opened": "启动撤销监护申请", "verification_overdue": "核实走访逾期", "verification_concern": "核实发现问题",
-    "serious_harm_recorded": "记录严重损害",
+    "serious_harm_recorded": "记录严重损害", "sealed_at_upgrade": "升级加封",
     # notification events
     "township_notice": "通报乡镇", "intervention_opened": "监护干预告知", "measure": "应急协助", "reminder": "到期提醒",
     "escalation": "逾期升级", "refusal_watch": "拒不履责提示", "reporter_feedback": "告知报告人", "delivery_failed": "消息未送达",
