@@ -5,7 +5,6 @@ identifies a child or a reporter — so no template can leak what it was never g
 """
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -26,7 +25,7 @@ def _env() -> Environment:
 
 
 def _base() -> str:
-    return os.environ.get("SHOUHU_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return config.settings().base_url
 
 
 def case_link(case_no: str) -> str:

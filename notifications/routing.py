@@ -53,7 +53,7 @@ class Routing:
 
 def routing_path() -> Path | None:
     """SHOUHU_ROUTING, else $SHOUHU_HOME/routing.yaml if present; none means inbox only."""
-    given = os.environ.get("SHOUHU_ROUTING")
+    given = config.settings().routing
     if given:
         return Path(given)
     default = config.home() / "routing.yaml"

@@ -446,6 +446,15 @@ def main() -> None:
             _emit({"error": {"code": "control_character", "message": f"argument {number} holds a control character", "field": f"argv[{number}]"}},
                   "--json" in sys.argv)
             raise SystemExit(2)
+    from shouhu import config
+
+    try:
+        config.settings()  # every SHOUHU_* setting validated before any command runs
+    except config.SettingsError as exc:
+        _emit({"error": {"code": "invalid_setting", "message": str(exc), "field": str(exc).split("=", 1)[0]}}, "--json" in sys.argv)
+        raise SystemExit(2)
+    for name in config.unknown_variables():
+        sys.stderr.write(f"shouhu: warning: {name} is not a Shouhu setting (a typo?); it is ignored. Settings: see the README\n")
     app()
 
 

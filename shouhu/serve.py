@@ -156,7 +156,7 @@ def serve(host: str, port: int, prefect_port: int, every: float) -> dict[str, An
         # Behind a reverse proxy, X-Forwarded-For from SHOUHU_TRUSTED_PROXIES (default: this machine)
         # gives the real client address, which sign-in throttling counts by.
         uvicorn.run("web.app:app", host=host, port=port, log_level="warning", proxy_headers=True,
-                    forwarded_allow_ips=os.environ.get("SHOUHU_TRUSTED_PROXIES", "127.0.0.1"))
+                    forwarded_allow_ips=config.settings().trusted_proxies)
     finally:
         stop.set()
         if worker is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-import os
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models import Case, Command, Deadline, Jurisdiction, Task, Unit, User
-from shouhu import access, db, masking, policy, timeline
+from shouhu import access, config, db, masking, policy, timeline
 from shouhu.clock import now
 from shouhu.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shouhu.inputs import OUTCOMES, ReportIn, check_ref, check_report, parse
@@ -342,7 +341,7 @@ def _stage_flow(stage: str) -> tuple[Any, Any]:
 # ---- reads ---------------------------------------------------------------------------
 def reader(actor_name: str | None) -> str:
     """Who is reading: --as, else SHOUHU_USER, else the local operating-system account."""
-    name = actor_name or os.environ.get("SHOUHU_USER")
+    name = actor_name or config.settings().user
     if name:
         with Session(db.engine()) as s:
             return access.user(s, name).username
@@ -378,7 +377,7 @@ def _looked_up(s: Session, actor_name: str | None, action: str, ref: object, fin
     try:
         return find()
     except InvalidInput:
-        who = actor_name or os.environ.get("SHOUHU_USER")
+        who = actor_name or config.settings().user
         if who:
             from tasks.verification import record_access
 
@@ -626,7 +625,7 @@ def list_visits(actor_name: str | None, unit: str, period: str | None = None, op
     from tasks import verification
 
     with db.transaction() as s:
-        actor = access.user(s, actor_name or os.environ.get("SHOUHU_USER"))
+        actor = access.user(s, actor_name or config.settings().user)
         if s.exec(select(Unit).where(Unit.code == unit, Unit.jurisdiction == actor.jurisdiction)).first() is None:
             raise NotFound("unknown_unit", f"no unit {unit!r} in {actor.jurisdiction}", "unit")
         try:
@@ -734,7 +733,7 @@ def dispatch_now() -> dict[str, Any]:
 # ---- documents (the official file: they carry identity, so reads need a named user) ----
 def _reader_of(s: Session, case: Case, actor_name: str | None, what: str) -> User:
     """Documents carry identity: a named user is required, then the case's access rule."""
-    actor = access.user(s, actor_name or os.environ.get("SHOUHU_USER"))
+    actor = access.user(s, actor_name or config.settings().user)
     _guard(s, case, actor.username, what)
     return actor
 

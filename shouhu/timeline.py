@@ -51,7 +51,7 @@ def timeline_key() -> bytes:
 
     In production set it from a secret store and keep a copy apart from the database backups:
     whoever holds both can rewrite history; whoever loses the key cannot verify it."""
-    return _key(os.environ.get("SHOUHU_TIMELINE_KEY"), str(config.home()))
+    return _key(config.settings().timeline_key, str(config.home()))
 
 
 @lru_cache(maxsize=8)

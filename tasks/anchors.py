@@ -33,7 +33,7 @@ LOG = "anchors.log"
 
 
 def directory() -> Path:
-    return Path(os.environ.get("SHOUHU_ANCHOR_DIR") or config.home() / "anchors")
+    return Path(config.settings().anchor_dir or config.home() / "anchors")
 
 
 def take_due(session: Session, as_of: datetime) -> int:

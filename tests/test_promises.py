@@ -239,3 +239,26 @@ def test_the_task_inbox_marks_what_is_due_soon_and_what_is_overdue(db_url: str) 
     assert row_class() == "soon"  # due within 24 h: amber
     clock.advance(hours=13)
     assert row_class() == "overdue"  # past due: red
+
+
+def test_settings_are_one_object_validated_at_start(tmp_path: Path) -> None:
+    """SHOUHU_SECURE_COOKIES=true means true; a value that cannot be used stops the CLI naming the
+    variable; an unknown SHOUHU_* variable is warned about."""
+    from shouhu import config
+
+    env = {**os.environ, "SHOUHU_HOME": str(tmp_path), "SHOUHU_SECURE_COOKIES": "true"}
+    for value, expected in (("true", True), ("on", True), ("1", True), ("false", False), ("0", False)):
+        os.environ["SHOUHU_SECURE_COOKIES"] = value
+        try:
+            assert config.settings().secure_cookies is expected
+        finally:
+            del os.environ["SHOUHU_SECURE_COOKIES"]
+    bad = subprocess.run([sys.executable, "-m", "shouhu.cli", "units", "--jurisdiction", "sixian", "--json"], capture_output=True, text=True,
+                         env={**env, "SHOUHU_SECURE_COOKIES": "maybe"}, timeout=120)
+    assert bad.returncode == 2 and json.loads(bad.stdout)["error"]["field"] == "SHOUHU_SECURE_COOKIES"
+    bad = subprocess.run([sys.executable, "-m", "shouhu.cli", "units", "--jurisdiction", "sixian", "--json"], capture_output=True, text=True,
+                         env={**env, "SHOUHU_NOW": "2026-11-24T09:00"}, timeout=120)
+    assert bad.returncode == 2 and json.loads(bad.stdout)["error"]["field"] == "SHOUHU_NOW"
+    typo = subprocess.run([sys.executable, "-m", "shouhu.cli", "policy", "show", "--jurisdiction", "sixian", "--json"], capture_output=True, text=True,
+                          env={**env, "SHOUHU_HOEM": "/elsewhere"}, timeout=120)
+    assert typo.returncode == 0 and "SHOUHU_HOEM is not a Shouhu setting" in typo.stderr

@@ -2,13 +2,13 @@
 the interactive docs pages (which load from a CDN) are off; the OpenAPI document is served."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from shouhu import config
 from shouhu.inputs import LIMITS
 from web import api, errors, pages, session
 from web.middleware import Guard
@@ -23,7 +23,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     # Signed with itsdangerous; HttpOnly always; SameSite=Lax; Secure when served over HTTPS (SHOUHU_SECURE_COOKIES=1).
     app.add_middleware(SessionMiddleware, secret_key=session.secret_key(), session_cookie="shouhu_session", max_age=session.max_age(),
-                       same_site="lax", https_only=os.environ.get("SHOUHU_SECURE_COOKIES", "").lower() in ("1", "true", "yes", "on"))
+                       same_site="lax", https_only=config.settings().secure_cookies)
 
     # Outermost: security headers on every answer, bounded bodies, unexpected errors in our shape.
     app.add_middleware(Guard, body_bytes=LIMITS.body_bytes)

@@ -24,7 +24,7 @@ class CsrfFailed(Exception):
 
 def secret_key() -> str:
     """SHOUHU_SECRET_KEY, else a random key kept in $SHOUHU_HOME/secret_key (mode 600)."""
-    given = os.environ.get("SHOUHU_SECRET_KEY")
+    given = config.settings().secret_key
     if given:
         return given
     path = Path(config.home()) / "secret_key"
