@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shouhu import citation
+from shouhu import citation, units
 from shouhu.policy import Pack
 from shouhu.vocab import LABELS_ZH, STAGE_NAMES_ZH
 
@@ -199,7 +199,8 @@ def readme_table(packs: dict[str, Pack]) -> str:
         ("verification / patrols", [f"{p.verification_visits.value} / {len(p.patrol_windows.value)} windows" for p in packs.values()]),
         ("exit with phase-out", [", ".join(f"{k} {r.phase_out_months} m" + (" (school: to graduation)" if r.until_graduation else "")
                                            for k, r in p.exit_reasons.value.items() if r.phase_out_months) or "—" for p in packs.values()]),
-        ("督办 also tells", [", ".join(u.code for u in p.units.value if u.code.split("-")[1:2] == ["city"]) or "—" for p in packs.values()]),
+        ("督办 also tells", [", ".join(units.supervisor_chain(p, units.resolve(p, "coordination_office", ""))[1:]) or "—"
+                             for p in packs.values()]),
     ]
     lines = ["| rule | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     lines += [f"| {name} | " + " | ".join(v.replace("|", "/") for v in values) + " |" for name, values in rows]

@@ -60,6 +60,7 @@ class Transition:
     reporter_unit_type: str | None = None
     dedupe: str | None = None  # for work that no command asked for (the sweeper's fires)
     batch: list[tuple[Any, dict[str, Any]]] | None = None  # rows for one bulk insert (sweeper fast path)
+    told: set[tuple[str, str]] = field(default_factory=set, repr=False)  # (dedupe key, unit) queued in this transaction
 
     def __post_init__(self) -> None:
         self.pack = pack(self.case.jurisdiction)
@@ -204,6 +205,10 @@ class Transition:
                 jurisdiction=self.pack.name, detail=detail,
             )
             key = f"{self.dedupe or self.command.id}:{event}:{task.id if task else ''}"
+            if (key, unit) in self.told:  # a second message to one unit for one hand-off: procedures merge them
+                # (tests/test_county_rules.py finds any that do not); kept apart, never a crash that stops the police
+                key += f"#{sum(1 for k, u in self.told if u == unit and k.startswith(key))}"
+            self.told.add((key, unit))
             row = {"id": uuid.uuid4(), "case_id": self.case.id, "jurisdiction": self.case.jurisdiction, "unit": unit, "event": event, "template": template or event, "dedupe_key": key,
                    "subject": subject, "body": body, "status": "queued", "created_at": now()}
             if self.batch is not None:

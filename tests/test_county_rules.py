@@ -441,3 +441,24 @@ def test_every_event_a_pack_notifies_has_its_message_template() -> None:
     explicit = {"measure": "measure_notice", "escalation": "overdue"}  # events that always name their template
     missing = [e for p in policy.all_packs().values() for e in p.notify if not (folder / f"{explicit.get(e, e)}.txt.j2").exists()]
     assert missing == []
+
+
+def test_a_second_message_to_one_unit_in_one_hand_off_is_kept_not_a_crash(db_url: str) -> None:
+    """The procedures merge what one unit is told; if a new one ever does not, the outbox keeps both
+    (the class test above fails on it) instead of refusing the police's whole response."""
+    from tasks.transition import Transition, lock_case
+
+    case_id, _ = open_case_directly("mentougou", ["domestic_violence"])
+    with Session(db.engine()) as s:
+        try:
+            command = Command(kind="complete_task", idempotency_key=str(uuid.uuid4()), actor="mtg-police", payload={}, created_at=clock.now())
+            s.add(command)
+            s.flush()
+            t = Transition(s, lock_case(s, uuid.UUID(case_id)), command, "mtg-police")
+            t.notify("measure", template="measure_notice", to=["civil_affairs"], ask="护送至临时庇护场所")
+            t.notify("measure", template="measure_notice", to=["civil_affairs"], ask="救助保护机构临时照料")
+            s.flush()
+            keys = s.exec(select(Notification.dedupe_key).where(col(Notification.dedupe_key).startswith(f"{command.id}:"))).all()
+            assert sorted(keys) == [f"{command.id}:measure:", f"{command.id}:measure:#1"]
+        finally:
+            s.rollback()
