@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SHOUHU_HOME", tempfile.mkdtemp(prefix="shouhu-bench-"))
 
-from shouhu import accounts, service  # noqa: E402
+from services import setup
+from shouhu import accounts
 
 PASSWORD = "correct horse battery"
 
@@ -27,9 +28,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30)
     runs = parser.parse_args().runs
-    service.init()
-    accounts.set_password("sx-police", PASSWORD)
-    accounts.set_password("sx-director-dg", PASSWORD)
+    setup.init(demo=True)
+    accounts.set_password("sx-police", PASSWORD, must_change=False)
+    accounts.set_password("sx-director-dg", PASSWORD, must_change=False)
     accounts.set_disabled("sx-director-dg", True)
     for _ in range(5):  # lock sx-police for one address
         try:
@@ -44,7 +45,7 @@ def main() -> None:
         "disabled account": ("sx-director-dg", PASSWORD, "198.51.100.3"),
         "right password (signed in)": ("sx-police", PASSWORD, "198.51.100.4"),
     }
-    accounts.set_password("sx-manager", PASSWORD)
+    accounts.set_password("sx-manager", PASSWORD, must_change=False)
     paths["wrong password"] = ("sx-manager", "not the password", "198.51.100.2")
     print(f"sign-in answer time by reason, median and p90 of {runs} (ms):")
     for reason, args in paths.items():

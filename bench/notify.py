@@ -37,12 +37,14 @@ def pct(values: list[float], p: float) -> float:
 def bench_backend(url: str, reports: int, messages: int) -> None:
     import httpx
     import yaml
-
     from conftest import make_report
+    from sqlmodel import select
+
     from models import Case, Notification
     from notifications.dispatch import dispatch
-    from shouhu import clock, db, service
-    from sqlmodel import select
+    from services import reports as reports_service
+    from services import setup
+    from shouhu import clock, db
 
     hook = subprocess.Popen([sys.executable, str(ROOT / "tests" / "receivers.py")], stdout=subprocess.PIPE, text=True)
     port = int(hook.stdout.readline())
@@ -53,14 +55,14 @@ def bench_backend(url: str, reports: int, messages: int) -> None:
     os.environ["SHOUHU_ROUTING"] = str(routing)
     os.environ["SHOUHU_DATABASE_URL"] = url
     clock.set_now(datetime.fromisoformat("2026-11-24T09:00:00+08:00"))
-    service.init()
-    service.submit_report(make_report(), "sx-intake")  # warm-up: imports, first flow run, Apprise
+    setup.init(demo=True)
+    reports_service.submit_report(make_report(), "sx-intake")  # warm-up: imports, first flow run, Apprise
 
     latencies, missing = [], 0
     for _ in range(reports):
         received(clear=True)
         started = time.clock_gettime(time.CLOCK_MONOTONIC)
-        case_no = service.submit_report(make_report(), "sx-intake")["case_no"]
+        case_no = reports_service.submit_report(make_report(), "sx-intake")["case_no"]
         arrived = [r["at"] for r in received() if case_no in r["json"]["title"] and "新案件" in r["json"]["title"]]
         if arrived:
             latencies.append(arrived[0] - started)

@@ -36,21 +36,24 @@ def pct(values: list[float], p: float) -> float:
 
 def bench_backend(label: str, url: str, reports: int, cases: int) -> None:
     from conftest import make_report
+
     from flows.intake import open_case_for_report
     from models import Command
-    from shouhu import clock, db, demo, service
+    from services import reports as reports_service
+    from services import setup
+    from shouhu import clock, db, demo
     from shouhu.inputs import ReportIn
     from tasks.apply import rehearse
 
     os.environ["SHOUHU_DATABASE_URL"] = url
     clock.set_now(datetime.fromisoformat("2026-11-24T09:00:00+08:00"))
-    service.init()
-    service.submit_report(make_report(), "sx-intake")  # warm-up: imports, first flow run
+    setup.init(demo=True)
+    reports_service.submit_report(make_report(), "sx-intake")  # warm-up: imports, first flow run
 
     with_flow: list[float] = []
     for _ in range(reports):
         started = time.perf_counter()
-        service.submit_report(make_report(), "sx-intake")
+        reports_service.submit_report(make_report(), "sx-intake")
         with_flow.append(time.perf_counter() - started)
 
     direct: list[float] = []

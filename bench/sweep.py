@@ -112,12 +112,13 @@ def timed_idle_ticks(tick, as_of: datetime, runs: int = 5) -> float:  # noqa: AN
 
 def run(label: str, url: str, deadlines: int, due: int, children: int, batch: int = 500) -> None:
     os.environ["SHOUHU_DATABASE_URL"] = url
-    from shouhu import clock, db, service
+    from services import setup
+    from shouhu import clock, db
     from tasks import rounds
     from tasks.sweep import tick
 
     clock.set_now(datetime.fromisoformat("2026-11-24T09:00:00+08:00"))
-    service.init()
+    setup.init(demo=True)
     eng = db.engine()
     dialect = eng.dialect.name
     print(f"{label}:")

@@ -44,16 +44,17 @@ def timed(fn, runs: int = 7) -> tuple[float, float]:  # noqa: ANN001
 def run(url: str, cases: int, events: int, posts: int) -> None:
     from datetime import datetime
 
+    from conftest import make_report
     from fastapi.testclient import TestClient
     from sqlalchemy import text
-
-    from conftest import make_report
-    from shouhu import accounts, clock, db, service
     from sweep import generate, seal_generated, sql_for
+
+    from services import setup
+    from shouhu import accounts, clock, db
 
     os.environ["SHOUHU_DATABASE_URL"] = url
     clock.set_now(datetime.fromisoformat("2026-12-15T09:00:00+08:00"))
-    service.init()
+    setup.init(demo=True)
     eng = db.engine()
     g = sql_for(eng.dialect.name)
     started = time.perf_counter()
@@ -82,7 +83,7 @@ def run(url: str, cases: int, events: int, posts: int) -> None:
     app = create_app()
 
     def client_for(username: str) -> TestClient:
-        accounts.set_password(username, PASSWORD)
+        accounts.set_password(username, PASSWORD, must_change=False)
         client = TestClient(app)
         token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
         client.post("/login", data={"username": username, "password": PASSWORD, "csrf": token})

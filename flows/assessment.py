@@ -14,8 +14,8 @@ from prefect import flow
 
 from models import Task
 from shouhu.clock import now
-from shouhu.vocab import LABELS_ZH
 from shouhu.inputs import AssessmentOutcome, ServiceOutcome, VisitOutcome
+from shouhu.vocab import LABELS_ZH
 from tasks import documents
 from tasks.apply import apply_command, completion
 from tasks.closing import review_and_close, start_refusal_watch

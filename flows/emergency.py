@@ -18,7 +18,12 @@ from sqlmodel import select
 from models import Report, Task
 from shouhu import units
 from shouhu.errors import InvalidInput
-from shouhu.inputs import ArrivalOutcome, EmergencyOutcome, TemporaryCareOutcome, VisitOutcome
+from shouhu.inputs import (
+    ArrivalOutcome,
+    EmergencyOutcome,
+    TemporaryCareOutcome,
+    VisitOutcome,
+)
 from shouhu.vocab import LABELS_ZH, SITUATION_NAMES_ZH
 from tasks import documents
 from tasks.apply import apply_command, completion

@@ -13,16 +13,18 @@ from typing import Any
 from prefect import flow
 from sqlmodel import Session, select
 
+from flows.tagging import tag_current_run
 from models import Case, Child, Command, Counter, Guardian, Report, Reporter
 from shouhu import units
 from shouhu.clock import now
 from shouhu.inputs import ReportIn, check_report
 from shouhu.policy import Pack, pack
+from shouhu.timeline import lock_case
+from shouhu.vocab import SITUATION_NAMES_ZH
+from shouhu.wording import format_due
 from tasks import documents
 from tasks.apply import apply_command, case_tags
-from shouhu.vocab import SITUATION_NAMES_ZH
-from tasks.transition import Transition, format_due, lock_case
-from flows.tagging import tag_current_run
+from tasks.transition import Transition
 
 
 def find_or_create_child(session: Session, p: Pack, report: ReportIn) -> Child:

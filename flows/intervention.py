@@ -17,17 +17,25 @@ from prefect import flow
 
 from models import Task
 from shouhu import units
-from shouhu.vocab import LABELS_ZH
 from shouhu.clock import now
 from shouhu.errors import InvalidInput
 from shouhu.inputs import (
-    CourtPetitionOutcome, CourtRulingOutcome, GuardianMeasuresOutcome, PlacementOutcome,
+    CourtPetitionOutcome,
+    CourtRulingOutcome,
+    GuardianMeasuresOutcome,
+    PlacementOutcome,
     TemporaryGuardianshipOutcome,
 )
+from shouhu.vocab import LABELS_ZH
 from tasks import documents
 from tasks.apply import apply_command, completion
 from tasks.closing import add_months, review_and_close, start_refusal_watch
-from tasks.guardianship import ground_with, open_petition, open_temporary_guardianship, record_serious_harm
+from tasks.guardianship import (
+    ground_with,
+    open_petition,
+    open_temporary_guardianship,
+    record_serious_harm,
+)
 from tasks.transition import Transition
 
 

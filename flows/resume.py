@@ -8,9 +8,9 @@ from typing import Any
 
 from prefect import tags as prefect_tags
 
+from flows.runner import command_flow, is_unavailable
 from shouhu import policy
 from shouhu.clock import now
-from shouhu.runner import command_flow, is_unavailable
 from tasks import commands
 
 

@@ -1,7 +1,17 @@
 """Every table, imported here so `SQLModel.metadata` knows them all."""
 from models.account import ApiToken, Credential, LoginThrottle, WebSession
-from models.audit import AccessRecord
-from models.case import Breach, Case, ClockFire, Command, Counter, Deadline, Report, Reporter, Task
+from models.audit import AccessRecord, AdminRecord
+from models.case import (
+    Breach,
+    Case,
+    ClockFire,
+    Command,
+    Counter,
+    Deadline,
+    Report,
+    Reporter,
+    Task,
+)
 from models.child import Child, Guardian
 from models.document import Document
 from models.ledger import VerificationVisit
@@ -11,6 +21,6 @@ from models.setting import Setting
 from models.timeline import TimelineEvent
 
 __all__ = [
-    "AccessRecord", "ApiToken", "Credential", "LoginThrottle", "WebSession", "Breach", "Case", "ClockFire", "Command", "Counter", "Deadline", "Report", "Reporter", "Task", "Child", "Guardian",
+    "AccessRecord", "AdminRecord", "ApiToken", "Credential", "LoginThrottle", "WebSession", "Breach", "Case", "ClockFire", "Command", "Counter", "Deadline", "Report", "Reporter", "Task", "Child", "Guardian",
     "Document", "Setting", "Jurisdiction", "Unit", "User", "Delivery", "Notification", "TimelineEvent", "VerificationVisit",
 ]

@@ -26,7 +26,7 @@ class Command(SQLModel, table=True):
     actor: str
     payload: dict = json_field()
     status: str = Field(default="pending", index=True)  # pending | applied | rejected | failed (resume gave up)
-    attempts: int = 0  # runs of its flow started by the resumer (shouhu.service.resume_pending)
+    attempts: int = 0  # runs of its flow started by the resumer (flows.resume.resume_pending)
     last_error: str = ""
     result: dict = json_field()
     case_id: uuid.UUID | None = Field(default=None, index=True)

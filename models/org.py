@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy import false
 from sqlmodel import Field, SQLModel
 
 from models.types import json_field, uuid_pk, when
@@ -39,3 +40,6 @@ class User(SQLModel, table=True):
     jurisdiction: str = Field(index=True)
     # Set when the person leaves or must not act: no sign-in, no session, no token works.
     disabled_at: datetime | None = when(nullable=True)
+    # Set for an account made or reset by an administrator: the person chooses their own password
+    # at the first sign-in before any page opens (the administrator never knows it).
+    must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": false()})

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field
 
-from shouhu.clock import CHINA_TZ
+CHINA_TZ = timezone(timedelta(hours=8), "CST")  # Beijing time: what people read (shouhu.clock re-exports it)
 
 
 class AwareDateTime(TypeDecorator):

@@ -14,8 +14,8 @@ from models import Breach, Case, Delivery, Notification, VerificationVisit
 from notifications.render import board_link, render
 from shouhu import policy, units
 from shouhu.clock import CHINA_TZ, now
+from shouhu.daily import daily_due
 from shouhu.vocab import STAGE_NAMES_ZH
-from tasks.rounds import daily_due
 
 
 def send_due(session: Session, as_of: datetime) -> int:

@@ -20,7 +20,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
@@ -30,9 +29,9 @@ from notifications import routing as routing_mod
 from notifications.render import case_link, render
 from shouhu import db, policy, timeline
 from shouhu.clock import now
+from shouhu.timeline import lock_case
+from shouhu.units import escalation_target
 from shouhu.vocab import STAGE_NAMES_ZH
-from tasks.clocks import escalation_target
-from tasks.transition import lock_case
 
 log = logging.getLogger("shouhu.dispatcher")
 ACTOR = "system:dispatcher"

@@ -12,6 +12,20 @@ from shouhu.policy import pack
 
 REGISTERING_ROLES = {"police_intake", "police"}
 REPORTER_VISIBLE_ROLES = {"police_intake", "police", "manager"}
+# Who administers staff accounts of their county: managers, and an `admin` role for the IT officer,
+# who reads no case (case_scope below gives it none).
+ADMINISTERING_ROLES = {"manager", "admin"}
+# Which kind of unit each role works in: an account whose role does not fit its unit would read or
+# act for the wrong area (a village director placed in a township would see the whole township).
+ROLE_UNIT_TYPES: dict[str, set[str]] = {
+    "police_intake": {"police_station", "police_bureau"},
+    "police": {"police_station", "police_bureau"},
+    "township_caseworker": {"township"},
+    "village_director": {"village"},
+    "civil_affairs": {"civil_affairs", "rescue_station", "welfare_institution"},
+    "manager": {"coordination_office", "civil_affairs"},
+    "admin": {"coordination_office", "civil_affairs", "police_bureau", "education_bureau", "health_bureau"},
+}
 
 
 def user(session: Session, username: str | None) -> User:
@@ -23,6 +37,14 @@ def user(session: Session, username: str | None) -> User:
     if found is None:
         raise InvalidInput("unknown_user", f"no user {username!r} (see `shouhu users --jurisdiction J`)", "as")
     return found
+
+
+def check_may_administer(actor: User, jurisdiction: str) -> None:
+    """Staff accounts of a county are kept by its managers and administrators."""
+    if actor.role not in ADMINISTERING_ROLES:
+        raise Forbidden("role_may_not_administer", f"{actor.username} is {actor.role}; only manager or admin keep staff accounts", "as")
+    if actor.jurisdiction != jurisdiction:
+        raise Forbidden("other_jurisdiction", f"{actor.username} works in {actor.jurisdiction}, not {jurisdiction}", "as")
 
 
 def check_may_register(actor: User, jurisdiction: str) -> None:
@@ -63,6 +85,8 @@ def case_scope(actor: User) -> tuple[str, set[str]]:
         return "township", {actor.unit}
     if actor.role == "village_director":
         return "village", {actor.unit}
+    if actor.role == "admin":
+        return "jurisdiction", set()  # administers accounts, reads no child's file
     return "jurisdiction", {actor.jurisdiction}
 
 

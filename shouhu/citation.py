@@ -60,7 +60,9 @@ def document_name(pack: Pack | None, seed: str) -> str:
     """The county's document by its number (the pack's own seed only: another county's is not its rule)."""
     if pack is not None and pack.document is not None and pack.document.seed == seed:
         return pack.document.number
-    from shouhu.policy import seed_documents  # a citation of a document not the pack's own: still named, never "seed"
+    from shouhu.policy import (
+        seed_documents,  # a citation of a document not the pack's own: still named, never "seed"
+    )
 
     return seed_documents().get(seed, "地方文件")
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from datetime import datetime, timezone, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
+from models.types import CHINA_TZ
 from shouhu.errors import InvalidInput
 
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
 _override: datetime | None = None
 
 

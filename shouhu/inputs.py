@@ -12,15 +12,22 @@ from __future__ import annotations
 import json
 import unicodedata
 from datetime import date, datetime
-from typing import ClassVar, Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 from pydantic_core import PydanticCustomError
 
 from shouhu import idnumber, policy
 from shouhu.clock import now
 from shouhu.errors import InvalidInput, NotFound
-from shouhu.vocab import Measure, ReporterUnitType, RiskLevel, Service, Situation
+from shouhu.vocab import Measure, ReporterUnitType, RiskLevel, Role, Service, Situation
 
 M = TypeVar("M", bound=BaseModel)
 LIMITS = policy.input_limits()
@@ -359,3 +366,25 @@ OUTCOMES: dict[str, type[Input]] = {
     "warning_letter_visit": VisitOutcome,
     "holiday_patrol": VisitOutcome,
 }
+
+
+# ---- staff administration (services.accounts) -------------------------------------------
+Username = Annotated[str, StringConstraints(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+
+
+class UserIn(Input):
+    """A new staff account: lower-case letters, digits, `.`, `_`, `-` in the username."""
+    username: Username
+    role: Role
+    unit: Annotated[ShortText, Field(max_length=64)]
+    display_name: Annotated[ShortText, Field(max_length=40)]
+    jurisdiction: Annotated[ShortText, Field(max_length=32)]
+
+
+class UserMoveIn(Input):
+    unit: Annotated[ShortText, Field(max_length=64)]
+
+
+class PasswordChangeIn(Input):
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    new_password: Annotated[str, StringConstraints(min_length=1, max_length=200)]

@@ -12,12 +12,28 @@ from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from shouhu import config
 from shouhu.errors import NotFound, PolicyError
 from shouhu.vocab import (
-    Measure, ReporterUnitType, RiskLevel, Role, Selector, Service, Situation, Stage, TaskKind, UnitType,
+    Measure,
+    ReporterUnitType,
+    RiskLevel,
+    Role,
+    Selector,
+    Service,
+    Situation,
+    Stage,
+    TaskKind,
+    UnitType,
 )
 
 T = TypeVar("T")

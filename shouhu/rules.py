@@ -20,7 +20,7 @@ SELECTOR_ZH = {
     "welfare_institution": "儿童福利机构", "police_station": "派出所",
 }
 ROLE_ZH = {"police_intake": "接警员", "police": "民警", "township_caseworker": "乡镇儿童督导员", "village_director": "村儿童主任",
-           "civil_affairs": "民政工作人员", "manager": "管理人员"}
+           "civil_affairs": "民政工作人员", "manager": "管理人员", "admin": "系统管理员"}
 BLOCK_ZH = {
     "wording": "用语", "urgent_situations": "紧急案件情形", "late_report": "迟报时限", "tasks": "任务", "services": "服务转介",
     "follow_up": "回访", "notify": "通知", "required_measures": "应急处置必须采取的措施", "measure_tasks": "措施派发的任务",

@@ -32,7 +32,17 @@ from typing import Any, Iterator
 from sqlalchemy import event
 from sqlmodel import Session, col, select
 
-from models import Case, Child, Deadline, Document, Guardian, Report, Reporter, Task, TimelineEvent
+from models import (
+    Case,
+    Child,
+    Deadline,
+    Document,
+    Guardian,
+    Report,
+    Reporter,
+    Task,
+    TimelineEvent,
+)
 from shouhu import config
 from shouhu.clock import now
 from shouhu.errors import InvalidInput
@@ -344,3 +354,13 @@ def document_check(session: Session, doc: Document, recorded: dict[str, Any] | N
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def lock_case(session: Session, case_id: uuid.UUID) -> Case:
+    """The case row, locked for this transaction (SQLite: the write lock is already ours), its
+    seal checked before anything is written (a broken seal goes on the timeline first)."""
+    case = session.exec(select(Case).where(Case.id == case_id).with_for_update()).first()
+    if case is None:
+        raise InvalidInput("unknown_case", f"no case {case_id}", "case")
+    check_seal(session, case)
+    return case

@@ -74,3 +74,20 @@ def supervisor_chain(pack: Pack, unit: str) -> list[str]:
         rule = pack.unit(unit)
         unit = rule.supervisor or rule.parent or ""
     return out
+
+
+def escalation_target(p: Pack, owner: str, level: int) -> str:
+    """The unit told at `level`: the owner, then each supervisor up; past the top, coordination."""
+    chain = supervisor_chain(p, owner)
+    return chain[level - 1] if level - 1 < len(chain) else resolve(p, "coordination_office", owner)
+
+
+def recipients(p: Pack, owner: str, level: int, levels: int) -> list[str]:
+    """Who is told at `level` of `levels`: its target; at the last (督办) also the coordination
+    office and every unit above it — the city, where the county's network has four levels
+    (seed 000 §三(一), seed 003 §七(一))."""
+    out = [escalation_target(p, owner, level)]
+    if level == levels:
+        out.append(escalation_target(p, owner, levels + 1))
+        out += supervisor_chain(p, resolve(p, "coordination_office", owner))
+    return list(dict.fromkeys(out))

@@ -9,7 +9,7 @@ UnitType = Literal[
     "township", "village",
 ]
 Role = Literal[
-    "police_intake", "police", "township_caseworker", "village_director", "civil_affairs", "manager",
+    "police_intake", "police", "township_caseworker", "village_director", "civil_affairs", "manager", "admin",
 ]
 ReporterUnitType = Literal[
     "school", "kindergarten", "medical", "village_committee", "residents_committee", "social_work",

@@ -27,7 +27,7 @@ from models import Case, Notification, TimelineEvent
 from notifications.render import board_link, render
 from shouhu import config, policy, units
 from shouhu.clock import now
-from tasks.rounds import daily_due
+from shouhu.daily import daily_due
 
 LOG = "anchors.log"
 

@@ -11,11 +11,10 @@ which alone would break the intake target (p95 < 300 ms). The flow run is what P
 """
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import date, datetime
 from typing import Any, Callable
-
-import time
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, select
@@ -25,7 +24,8 @@ from shouhu import db
 from shouhu.clock import now
 from shouhu.errors import Conflict, InvalidInput, ShouhuError
 from shouhu.inputs import OUTCOMES, parse
-from tasks.transition import Transition, lock_case
+from shouhu.timeline import lock_case
+from tasks.transition import Transition
 
 Procedure = Callable[[Session, Command], dict[str, Any]]
 Handler = Callable[[Transition, Task, Any], None]

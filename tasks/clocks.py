@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from models import Breach, Case, ClockFire, Deadline, Task
-from shouhu import units, workdays
+from shouhu import workdays
 from shouhu.clock import now
 from shouhu.policy import Pack
 
@@ -45,23 +45,6 @@ def arm(p: Pack, d: Deadline) -> None:
     """Point a new deadline at its first step."""
     steps = plan(p, d)
     d.next_step, d.next_fire_at = 0, steps[0].at if steps else None
-
-
-def escalation_target(p: Pack, owner: str, level: int) -> str:
-    """The unit told at `level`: the owner, then each supervisor up; past the top, coordination."""
-    chain = units.supervisor_chain(p, owner)
-    return chain[level - 1] if level - 1 < len(chain) else units.resolve(p, "coordination_office", owner)
-
-
-def recipients(p: Pack, owner: str, level: int, levels: int) -> list[str]:
-    """Who is told at `level` of `levels`: its target; at the last (督办) also the coordination
-    office and every unit above it — the city, where the county's network has four levels
-    (seed 000 §三(一), seed 003 §七(一))."""
-    out = [escalation_target(p, owner, level)]
-    if level == levels:
-        out.append(escalation_target(p, owner, levels + 1))
-        out += units.supervisor_chain(p, units.resolve(p, "coordination_office", owner))
-    return list(dict.fromkeys(out))
 
 
 def stop(session: Session, d: Deadline, resolution: str) -> int | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlmodel import col, select
@@ -21,7 +21,10 @@ from models import Child, Document, Guardian, Report, Reporter, Task, User
 from shouhu import citation, config, masking
 from shouhu.clock import now
 from shouhu.vocab import LABELS_ZH, SITUATION_NAMES_ZH
-from tasks.transition import Transition, format_due, task_title
+from shouhu.wording import format_due, task_title
+
+if TYPE_CHECKING:  # documents are issued within a transition; the transition issues them
+    from tasks.transition import Transition
 
 KINDS: dict[str, tuple[str, bool]] = {  # kind: (title, names the reporter)
     "intake_form": ("强制报告接报登记表", True),

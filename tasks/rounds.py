@@ -9,18 +9,20 @@ every child to one visit per period.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from sqlalchemy import JSON, func, literal, select as sa_select
+from sqlalchemy import JSON, func, literal
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from models import Case, Child, Counter, VerificationVisit
+from models import Case, Child, VerificationVisit
 from models.types import AwareDateTime
 from shouhu import db, policy
 from shouhu.clock import CHINA_TZ, now
-from tasks.transition import Transition, lock_case
+from shouhu.daily import claim
+from shouhu.timeline import lock_case
+from tasks.transition import Transition
 
 
 def period_of(day: date, every: str) -> tuple[str, datetime]:
@@ -33,28 +35,6 @@ def period_of(day: date, every: str) -> tuple[str, datetime]:
         first_next = date(day.year + (q == 4), (q % 4) * 3 + 1, 1)
         key = f"{day.year}Q{q}"
     return key, datetime.combine(first_next, time.min, CHINA_TZ) - timedelta(seconds=1)
-
-
-def claim(session: Session, marker: str) -> bool:
-    """True once per marker, whoever asks first (the primary key decides)."""
-    if session.get(Counter, marker) is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(Counter(name=marker, value=1))
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
-
-
-def daily_due(session: Session, as_of: datetime, hour_of: Callable[[policy.Pack], int], name: str) -> Iterator[tuple[str, date]]:
-    """(jurisdiction, local day) for each jurisdiction whose daily `name` job is due — at or after
-    its hour (`hour_of(pack)`, Beijing time) — and not yet done today; claimed as it is yielded."""
-    local = as_of.astimezone(CHINA_TZ)
-    for jurisdiction in policy.jurisdiction_names():
-        if local.hour >= hour_of(policy.pack(jurisdiction)) and claim(session, f"{name}:{jurisdiction}:{local.date()}"):
-            yield jurisdiction, local.date()
 
 
 def generate_verification_round(session: Session, jurisdiction: str, day: date) -> int:

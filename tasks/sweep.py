@@ -15,17 +15,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from sqlalchemy import insert
-
 from models import Breach, Case, ClockFire, Deadline, Notification, Task, TimelineEvent
-from shouhu import db, timeline
-from shouhu.clock import CHINA_TZ, held_at, now
 from notifications import digest
+from shouhu import db, timeline, units
+from shouhu.clock import CHINA_TZ, held_at, now
+from shouhu.wording import format_due
 from tasks import anchors, clocks, guardianship, rounds, verification
-from tasks.transition import Transition, format_due
+from tasks.transition import Transition
 
 log = logging.getLogger("shouhu.sweeper")
 BATCH = 500
@@ -198,7 +198,7 @@ def fire(t: Transition, d: Deadline, task: Task | None, step: clocks.Step, batch
         return
     levels = len(t.pack.levels(d.kind))
     last = step.level == levels
-    recipients = clocks.recipients(t.pack, task.owner_unit, step.level, levels)
+    recipients = units.recipients(t.pack, task.owner_unit, step.level, levels)
     clocks.open_or_raise_breach(t.session, d, t.case, task, step.level, last, batch)
     names = "、".join(t.unit_name(u) for u in recipients)
     t.record("deadline_escalated", f"{title} 逾期（{task.owner_unit}），第 {step.level} 级{'，督办' if last else ''}：通知 {names}",

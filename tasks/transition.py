@@ -19,35 +19,11 @@ from shouhu.clock import now
 from shouhu.errors import Conflict, InvalidInput
 from shouhu.policy import Due, Pack, pack
 from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH
-from tasks import clocks
+from shouhu.wording import format_due, task_title
+from tasks import clocks, documents
 
 OPEN_WORK_KINDS = {"service", "follow_up_visit", "holiday_patrol", "temporary_care", "warning_letter_visit", "guardian_measures",
                    "temporary_guardianship", "court_petition", "court_ruling", "placement"}
-
-
-def lock_case(session: Session, case_id: uuid.UUID) -> Case:
-    """The case row, locked for this transaction (SQLite: the write lock is already ours), its
-    seal checked before anything is written (a broken seal goes on the timeline first)."""
-    case = session.exec(select(Case).where(Case.id == case_id).with_for_update()).first()
-    if case is None:
-        raise InvalidInput("unknown_case", f"no case {case_id}", "case")
-    timeline.check_seal(session, case)
-    return case
-
-
-def task_title(p: Pack, kind: str, subject: str | None) -> str:
-    """A task as people name it: 出警调查…, 服务转介：心理疏导, 回访（1/3）."""
-    if kind == "service":
-        return f"服务转介：{p.services[subject].title}" if subject in p.services else "服务转介"
-    if kind == "follow_up_visit":
-        return f"回访（{subject}）"
-    if kind == "holiday_patrol":
-        return f"{subject}：重点对象随访"
-    return p.tasks[kind].title
-
-
-def format_due(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass
@@ -180,8 +156,6 @@ class Transition:
                     phase_out_until=phase_out_until.isoformat() if phase_out_until else None)
         self.notify("case_closed", detail=summary)
         self.notify("reporter_feedback", template="reporter_feedback", detail=summary)
-        from tasks import documents  # documents render with Transition: imported late to avoid a cycle
-
         documents.issue(self, "closing_report", self.case.township, summary=summary, detail=detail, tasks=documents.closing_items(self),
                         phase_out_until=format_due(phase_out_until) if phase_out_until else None)
 

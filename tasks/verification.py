@@ -20,12 +20,12 @@ from models import AccessRecord, Counter, Notification, User, VerificationVisit
 from notifications.render import render, visits_link
 from shouhu import citation, policy, units, workdays
 from shouhu.clock import CHINA_TZ, now
+from shouhu.daily import claim
 from shouhu.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shouhu.inputs import VerificationOutcome
 from shouhu.vocab import LABELS_ZH
-from tasks import clocks
-from tasks.rounds import claim, period_of
-from tasks.transition import format_due
+from shouhu.wording import format_due
+from tasks.rounds import period_of
 
 KIND = "verification_visit"
 VISIT_ROLES = {"village_director", "township_caseworker"}
@@ -129,7 +129,7 @@ def _escalate(session: Session, p: policy.Pack, period: str, end: datetime, leve
     levels = len(p.levels(KIND))
     last, sent = level == levels, 0
     for unit, count in behind:
-        for target in clocks.recipients(p, unit, level, levels):
+        for target in units.recipients(p, unit, level, levels):
             queue(session, p, target, "verification_overdue", f"verification_overdue:{period}:{level}:{unit}",
                   ask=f"{p.unit(unit).name} {period} 核实走访 {count} 户未完成", due=end,
                   detail=f"第 {level} 级{'，督办' if last else ''}（依据：{citation.readable(p.verification_visits.source, p)}）", link_unit=unit)

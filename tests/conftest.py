@@ -54,13 +54,14 @@ def database_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.T
 
 
 def _initialise(url: str) -> None:
-    from shouhu import clock, db, service
+    from services import setup
+    from shouhu import clock, db
 
     before = os.environ.get("SHOUHU_DATABASE_URL")
     os.environ["SHOUHU_DATABASE_URL"] = url
     try:
         with clock.held_at(T0):
-            service.init()
+            setup.init(demo=True)
     finally:
         db.dispose(url)  # closed: SQLite folds its write-ahead log in; a PostgreSQL template must be idle to be copied
         if before is None:
@@ -165,10 +166,10 @@ def browser_like(db_url: str) -> Iterator[Any]:  # noqa: ANN201
 
     from fastapi.testclient import TestClient
 
-    from shouhu import accounts
+    from services import accounts
 
     def signed_in(username: str) -> TestClient:
-        accounts.set_password(username, PASSWORD)
+        accounts.set_password(username, PASSWORD, must_change=False)
         client = TestClient(app, raise_server_exceptions=False)
         clients.append(client)
         page = client.get("/login")
@@ -182,10 +183,10 @@ def browser_like(db_url: str) -> Iterator[Any]:  # noqa: ANN201
 
 def arrive(case_id: str, police: str) -> dict[str, Any]:
     """The police say they are on scene at once (出警到场), so a test about the other clocks has only those."""
-    from shouhu import service
+    from services import cases, tasks
 
-    case = service.show_case(case_id, police, record_read=False)
+    case = cases.show_case(case_id, police, record_read=False)
     for t in case["tasks"]:
         if t["kind"] == "police_arrival" and t["status"] == "open":
-            case = service.acknowledge_task(t["task_id"], police)
+            case = tasks.acknowledge_task(t["task_id"], police)
     return case

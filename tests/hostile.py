@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from conftest import user_of
-from shouhu import clock, idnumber, service
+
+from services import cases, reports, tasks
+from shouhu import clock, idnumber
 
 ROOT = Path(__file__).resolve().parent.parent
 PAYLOADS = ['"><script>alert(1)</script>', "<img src=x onerror=alert(1)>", "'><svg onload=alert(1)>",
@@ -62,13 +64,13 @@ def walk_hostile_case(marks: Marks, sequence: int = 1) -> dict[str, Any]:
     from shouhu import policy
 
     p = policy.pack("sixian")
-    opened = service.submit_report(hostile_report(marks, sequence=sequence), user_of("sixian", "police_intake"))
+    opened = reports.submit_report(hostile_report(marks, sequence=sequence), user_of("sixian", "police_intake"))
     police = user_of("sixian", "police")
 
     def do(kind: str, outcome: dict[str, Any]) -> dict[str, Any]:
-        case = service.show_case(opened["case_id"], police, record_read=False)
+        case = cases.show_case(opened["case_id"], police, record_read=False)
         task = next(t for t in case["tasks"] if t["kind"] == kind and t["status"] == "open")
-        return service.complete_task(task["task_id"], outcome, user_of("sixian", task["role"], task["owner_unit"]))
+        return tasks.complete_task(task["task_id"], outcome, user_of("sixian", task["role"], task["owner_unit"]))
 
     measures = sorted({"warning_letter", "written_handover", "temporary_care", "admonish_guardian"}
                       | set(p.least_measures(["guardian_neglect", "domestic_violence"])))

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from shouhu import accounts, clock
+from services import accounts
+from shouhu import clock
 
 PASSWORD = "correct horse battery"
 
@@ -38,14 +39,14 @@ def test_a_saved_cookie_stops_working_when_the_session_ends(db_url: str, ending:
 
     app = create_app()
     user = "sx-supervisor-sc"
-    accounts.set_password(user, PASSWORD)
+    accounts.set_password(user, PASSWORD, must_change=False)
     client = signed_in(app, user)
     cookie = client.cookies.get("shouhu_session")
     assert works(app, cookie)
     if ending == "logout":
         client.post("/logout", data={"csrf": csrf(client.get("/tasks").text)})
     elif ending == "password_change":
-        accounts.set_password(user, PASSWORD + "!")
+        accounts.set_password(user, PASSWORD + "!", must_change=False)
     elif ending == "disable":
         accounts.set_disabled(user, True)
     elif ending == "end_all_sessions":
@@ -65,8 +66,8 @@ def test_a_saved_cookie_stops_working_when_the_session_ends(db_url: str, ending:
 def test_a_stranger_cannot_lock_staff_out(db_url: str) -> None:
     """Five wrong passwords from the attacker's address lock that address out of the account,
     not the officer at her desk; twenty failures over many names lock the attacker's address."""
-    accounts.set_password("sx-police", PASSWORD)
-    accounts.set_password("sx-manager", PASSWORD)
+    accounts.set_password("sx-police", PASSWORD, must_change=False)
+    accounts.set_password("sx-manager", PASSWORD, must_change=False)
     for _ in range(5):
         with pytest.raises(accounts.AuthFailed):
             accounts.login("sx-police", "guess guess guess", "203.0.113.66")
@@ -87,8 +88,8 @@ def test_every_refusal_costs_one_password_hash_and_says_the_same(db_url: str, mo
     """Unknown name, no password set, wrong password, locked address, disabled account: each runs
     exactly one Argon2 verification (so each takes the time a wrong password takes) and raises
     the same error. bench/login.py prints the times."""
-    accounts.set_password("sx-police", PASSWORD)
-    accounts.set_password("sx-director-dg", PASSWORD)
+    accounts.set_password("sx-police", PASSWORD, must_change=False)
+    accounts.set_password("sx-director-dg", PASSWORD, must_change=False)
     accounts.set_disabled("sx-director-dg", True)
     for _ in range(5):
         with pytest.raises(accounts.AuthFailed):
@@ -129,7 +130,7 @@ def test_sign_in_goes_back_only_to_a_page_of_this_site(db_url: str) -> None:
     from web.app import create_app
 
     app = create_app()
-    accounts.set_password("sx-police", PASSWORD)
+    accounts.set_password("sx-police", PASSWORD, must_change=False)
     for target, expected in (("/cases", "/cases"), ("//evil.example/x", "/"), ("https://evil.example/", "/"), ("/\\evil.example", "/")):
         client = TestClient(app, raise_server_exceptions=False)
         page = client.get("/login", params={"next": target})
@@ -142,7 +143,7 @@ def test_session_clock_is_the_injected_one(db_url: str) -> None:
     from web.app import create_app
 
     app = create_app()
-    accounts.set_password("sx-police", PASSWORD)
+    accounts.set_password("sx-police", PASSWORD, must_change=False)
     client = signed_in(app, "sx-police")
     clock.advance(hours=7, minutes=59)
     assert client.get("/tasks", follow_redirects=False).status_code == 200
@@ -155,8 +156,8 @@ def test_many_addresses_cannot_guess_and_a_shared_address_cannot_lock_out_a_know
     """Guesses spread over many IPv6 addresses of one /64 count as one source; guesses spread over
     many networks lock the account for strangers only; a colleague behind an address that a
     stranger got locked still signs in from where she signed in before."""
-    accounts.set_password("sx-police", PASSWORD)
-    accounts.set_password("sx-manager", PASSWORD)
+    accounts.set_password("sx-police", PASSWORD, must_change=False)
+    accounts.set_password("sx-manager", PASSWORD, must_change=False)
     assert accounts.login("sx-manager", PASSWORD, "203.0.113.7").username == "sx-manager"  # her usual office address
     assert accounts.source_key("2001:db8::1") == accounts.source_key("2001:db8::ffff") == "2001:db8::/64"
     for n in range(5):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import pytest
+from conftest import make_report
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from conftest import make_report
 from models import AccessRecord
-from shouhu import accounts, db
+from services import accounts
+from shouhu import db
 
 
 @pytest.fixture

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-
 from conftest import make_report
 from receivers import free_port
-from shouhu import accounts, clock
+
+from services import accounts
+from shouhu import clock
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -52,7 +53,7 @@ def test_report_to_assessment_to_breach_on_the_board(site: str, database_url: st
     backend = "pg" if database_url.startswith("postgresql") else "sqlite"
     ARTIFACTS.mkdir(exist_ok=True)
     for user in ("sx-intake", "sx-police", "sx-supervisor-sc", "sx-manager"):
-        accounts.set_password(user, PASSWORD)
+        accounts.set_password(user, PASSWORD, must_change=False)
     clock.set_now(T0)
     report = make_report()
 
@@ -167,17 +168,17 @@ def test_a_hostile_case_runs_no_script_in_the_browser(site: str, database_url: s
     """Every typed field of a case holds script: opened by the police, the caseworker and the
     manager (case file, every document, the task forms, the reflected login link), the browser
     shows no dialog and finds no script element, and the CSP refuses inline script."""
+    from hostile import Marks, walk_hostile_case
     from playwright.sync_api import sync_playwright
 
-    from hostile import Marks, walk_hostile_case
-    from shouhu import service
+    from services import documents as documents_service
 
     backend = "pg" if database_url.startswith("postgresql") else "sqlite"
     clock.set_now(T0)
     closed = walk_hostile_case(Marks("BR"), sequence=201)
-    documents = service.case_documents(closed["case_id"], "sx-police", record_read=False)
+    documents = documents_service.case_documents(closed["case_id"], "sx-police", record_read=False)
     for user in ("sx-police", "sx-supervisor-sc", "sx-manager"):
-        accounts.set_password(user, PASSWORD)
+        accounts.set_password(user, PASSWORD, must_change=False)
     dialogs: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import make_report
 from sqlalchemy import text
 
-from conftest import make_report
-
-SHOUHU = [sys.executable, "-m", "shouhu.cli"]
+SHOUHU = [sys.executable, "-m", "cli"]
 
 
 @pytest.fixture

@@ -8,12 +8,14 @@ import uuid
 from datetime import date, datetime, timedelta
 
 import pytest
+from conftest import arrive, make_report
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from conftest import arrive, make_report
 from models import ClockFire, Deadline, Notification, TimelineEvent
-from shouhu import clock, db, service
+from services import cases as cases_service
+from services import deadlines, reports, tasks
+from shouhu import clock, db
 from tasks import sweep
 
 T0 = datetime.fromisoformat("2026-11-24T09:00:00+08:00")  # sixian normal emergency: due 21:00 (12 h)
@@ -25,7 +27,7 @@ def at(hours: float) -> datetime:
 
 def emergency_case() -> tuple[dict, dict]:
     """A case whose police are on scene at once: its one running police clock is the emergency response."""
-    opened = service.submit_report(make_report(), "sx-intake")
+    opened = reports.submit_report(make_report(), "sx-intake")
     case = arrive(opened["case_id"], "sx-police")
     return case, next(t for t in case["tasks"] if t["kind"] == "emergency_response")
 
@@ -54,9 +56,9 @@ def test_reminders_then_each_level_fire_once_and_in_order(db_url: str) -> None:
     # station → county police bureau → coordination office (督办 at the last level, told once)
     assert escalations(case["case_id"]) == [(1, False, ["sx-pcs-sc"]), (2, False, ["sx-ga"]), (3, True, ["sx-coord"])]
     clock.set_now(at(40))
-    [breach] = [b for b in service.list_breaches("sixian", open_only=True) if b["case_id"] == case["case_id"]]
+    [breach] = [b for b in deadlines.list_breaches("sixian", open_only=True) if b["case_id"] == case["case_id"]]
     assert (breach["level"], breach["supervised"], breach["late_by_minutes"]) == (3, True, 28 * 60)
-    assert service.verify_case(case["case_id"])["ok"]
+    assert cases_service.verify_case(case["case_id"])["ok"]
 
 
 def test_a_late_sweeper_fires_every_level_in_one_tick_but_no_stale_reminders(db_url: str) -> None:
@@ -73,12 +75,12 @@ def test_completing_the_task_between_levels_stops_the_chain_and_closes_the_breac
     case, task = emergency_case()
     sweep.tick(at(12.5))  # reminders + level 1
     clock.set_now(at(12.75))
-    service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
+    tasks.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
     sweep.tick(at(60))
     assert fires(case["case_id"]) == ["reminder_50", "reminder_80", "level_1"]
-    [breach] = [b for b in service.list_breaches("sixian") if b["case_id"] == case["case_id"]]
+    [breach] = [b for b in deadlines.list_breaches("sixian") if b["case_id"] == case["case_id"]]
     assert (breach["level"], breach["resolution"], breach["late_by_minutes"]) == (1, "done", 45)
-    assert not [b for b in service.list_breaches("sixian", open_only=True) if b["case_id"] == case["case_id"]]
+    assert not [b for b in deadlines.list_breaches("sixian", open_only=True) if b["case_id"] == case["case_id"]]
 
 
 def test_one_bad_row_does_not_stop_the_tick(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,7 +127,7 @@ def test_a_crash_mid_tick_loses_nothing_and_repeats_nothing(db_url: str, monkeyp
         with Session(db.engine()) as s:
             keys = s.exec(select(Notification.dedupe_key, Notification.unit).where(Notification.case_id == uuid.UUID(case["case_id"]))).all()
         assert len(keys) == len(set(keys))
-        assert service.verify_case(case["case_id"])["ok"]
+        assert cases_service.verify_case(case["case_id"])["ok"]
 
 
 def test_two_sweeper_processes_fire_each_step_exactly_once(db_url: str) -> None:
@@ -161,11 +163,11 @@ def test_two_sweeper_processes_fire_each_step_exactly_once(db_url: str) -> None:
 
 def test_the_refusal_watch_tells_civil_affairs_once_after_six_months(db_url: str) -> None:
     case, task = emergency_case()
-    case = service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian", "warning_letter"]}, "sx-police")
+    case = tasks.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian", "warning_letter"]}, "sx-police")
     visit = next(t for t in case["tasks"] if t["kind"] == "warning_letter_visit")
     assert visit["owner_unit"] == "sx-v-sc-dg" and visit["due_at"].startswith("2026-12-24")
     assessment = next(t for t in case["tasks"] if t["kind"] == "assessment")
-    service.complete_task(assessment["task_id"], {"safety": "at_risk", "guardianship": "absent", "health": "一般", "risk_level": "medium",
+    tasks.complete_task(assessment["task_id"], {"safety": "at_risk", "guardianship": "absent", "health": "一般", "risk_level": "medium",
                                                   "services": [], "intervention_needed": False,
                                                   "guardian_refused_since": "2026-08-01"}, "sx-supervisor-sc")
     sweep.tick(datetime.fromisoformat("2027-01-31T09:00:00+08:00"))
@@ -175,22 +177,22 @@ def test_the_refusal_watch_tells_civil_affairs_once_after_six_months(db_url: str
         told = s.exec(select(Notification).where(Notification.case_id == uuid.UUID(case["case_id"]), Notification.event == "refusal_watch")).all()
         watch = s.exec(select(Deadline).where(Deadline.case_id == uuid.UUID(case["case_id"]), Deadline.kind == "refusal_watch")).one()
     assert [n.unit for n in told] == ["sx-mz"] and watch.status == "fired"
-    kinds = [e["kind"] for e in service.case_timeline(case["case_id"], "sx-civil")]
+    kinds = [e["kind"] for e in cases_service.case_timeline(case["case_id"], "sx-civil")]
     assert kinds.count("petition_ground_available") == 1
 
 
 def test_sla_report_counts_on_time_and_times_to_dispatch(db_url: str) -> None:
     """On a day no other test opens cases (2029-03-14), so the figures are this test's alone."""
-    from shouhu import sla
+    from services import stats as sla
 
     day = datetime.fromisoformat("2029-03-14T09:00:00+08:00")
     clock.set_now(day)
     _, on_time = emergency_case()
     _, late = emergency_case()
     clock.set_now(day + timedelta(hours=2))
-    service.complete_task(on_time["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
+    tasks.complete_task(on_time["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
     clock.set_now(day + timedelta(hours=14))
-    service.complete_task(late["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
+    tasks.complete_task(late["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
     result = sla.report("2029-03-14", "2029-03-14", "sixian")
     row = next(r for r in result["units"] if r["unit"] == "sx-pcs-sc" and r["stage"] == "emergency")
     assert (row["due"], row["on_time"], row["late"], row["compliance_pct"]) == (4, 3, 1, 75.0)  # two arrivals on time, two responses

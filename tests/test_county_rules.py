@@ -13,16 +13,16 @@ import sys
 import uuid
 from collections import Counter
 from datetime import timedelta
-from typing import Any
+from typing import Any, get_args
 
 import pytest
+from conftest import make_report, user_of
 from sqlmodel import Session, col, select
 
-from conftest import make_report, user_of
-from models import Case, Command, Deadline, Notification, Task, TimelineEvent
-from shouhu import citation, clock, db, policy, service, units
+from models import Case, Command, Notification, Task, TimelineEvent
+from services import cases, deadlines, documents, reports, setup, tasks
+from shouhu import citation, clock, db, policy, units
 from shouhu.vocab import Measure, Situation
-from typing import get_args
 
 PACKS = ["yantai", "sixian", "yunyang", "wuhai", "mentougou"]
 SITUATIONS = list(get_args(Situation))
@@ -119,10 +119,10 @@ def test_a_missing_requirement_is_refused_naming_the_alternatives(db_url: str, j
 
 def test_the_mentougou_domestic_violence_response_that_crashed(db_url: str, prefect_server: str) -> None:
     """stop_harm, shelter_escort and temporary_care through the real flow: recorded, civil affairs told once."""
-    report = service.submit_report(make_report("mentougou", situations=["domestic_violence"]), "mtg-intake")
-    case = service.show_case(report["case_id"], "mtg-police", record_read=False)
+    report = reports.submit_report(make_report("mentougou", situations=["domestic_violence"]), "mtg-intake")
+    case = cases.show_case(report["case_id"], "mtg-police", record_read=False)
     task = next(t for t in case["tasks"] if t["kind"] == "emergency_response")
-    after = service.complete_task(task["task_id"], {"unfounded": False, "measures": ["stop_harm", "shelter_escort", "temporary_care"]}, "mtg-police")
+    after = tasks.complete_task(task["task_id"], {"unfounded": False, "measures": ["stop_harm", "shelter_escort", "temporary_care"]}, "mtg-police")
     assert after["stage"] == "assessment"
     with Session(db.engine()) as s:
         rows = s.exec(select(Notification).where(Notification.case_id == uuid.UUID(report["case_id"]), Notification.event == "measure")).all()
@@ -151,20 +151,20 @@ def test_every_report_opens_an_arrival_clock_of_an_hour_or_less_shorter_when_urg
 
 
 def late_arrival(report: dict[str, Any]) -> dict[str, Any]:
-    return next(t for t in service.show_case(report["case_id"], "sx-police", record_read=False)["tasks"] if t["kind"] == "police_arrival")
+    return next(t for t in cases.show_case(report["case_id"], "sx-police", record_read=False)["tasks"] if t["kind"] == "police_arrival")
 
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "shouhu.cli", *args, "--json"], input=stdin, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "cli", *args, "--json"], input=stdin, capture_output=True, text=True, timeout=120)
 
 
 def test_arrival_is_acknowledged_once_from_the_cli_and_a_missed_arrival_escalates(db_url: str, prefect_server: str) -> None:
     from tasks.sweep import tick
 
-    late = service.submit_report(make_report("sixian", situations=["missing"]), "sx-intake")  # urgent: 30 minutes
-    on_time = service.submit_report(make_report("sixian"), "sx-intake")
-    arrival = next(t for t in service.show_case(on_time["case_id"], "sx-police", record_read=False)["tasks"] if t["kind"] == "police_arrival")
-    other = next(t for t in service.show_case(on_time["case_id"], "sx-police", record_read=False)["tasks"] if t["kind"] == "emergency_response")
+    late = reports.submit_report(make_report("sixian", situations=["missing"]), "sx-intake")  # urgent: 30 minutes
+    on_time = reports.submit_report(make_report("sixian"), "sx-intake")
+    arrival = next(t for t in cases.show_case(on_time["case_id"], "sx-police", record_read=False)["tasks"] if t["kind"] == "police_arrival")
+    other = next(t for t in cases.show_case(on_time["case_id"], "sx-police", record_read=False)["tasks"] if t["kind"] == "emergency_response")
     first = cli("task", "ack", arrival["task_id"], "--as", "sx-police")
     assert first.returncode == 0, first.stderr
     assert next(t for t in json.loads(first.stdout)["tasks"] if t["kind"] == "police_arrival")["status"] == "done"
@@ -173,10 +173,10 @@ def test_arrival_is_acknowledged_once_from_the_cli_and_a_missed_arrival_escalate
     from shouhu.errors import InvalidInput, ShouhuError
 
     with pytest.raises(InvalidInput) as err:
-        service.acknowledge_task(other["task_id"], "sx-police")
+        tasks.acknowledge_task(other["task_id"], "sx-police")
     assert err.value.code == "not_an_acknowledgement" and err.value.exit_code == 2
     with pytest.raises(ShouhuError) as err:  # not theirs to acknowledge
-        service.acknowledge_task(late_arrival(late)["task_id"], "sx-supervisor-sc")
+        tasks.acknowledge_task(late_arrival(late)["task_id"], "sx-supervisor-sc")
     assert err.value.exit_code == 2
 
     clock.advance(minutes=31)  # past the urgent arrival's 30 minutes, and its first escalation level
@@ -191,22 +191,22 @@ def test_arrival_is_acknowledged_once_from_the_cli_and_a_missed_arrival_escalate
     with Session(db.engine()) as s:
         told = s.exec(select(Notification.unit).where(Notification.case_id == uuid.UUID(late["case_id"]), Notification.event == "escalation")).all()
     assert set(told) == {"sx-pcs-sc", "sx-ga"}  # level 2: the county bureau
-    breaches = service.list_breaches(jurisdiction="sixian", open_only=True)
+    breaches = deadlines.list_breaches(jurisdiction="sixian", open_only=True)
     assert any(b["kind"] == "police_arrival" and b["case_no"] == late["case_no"] for b in breaches)
 
 
 def test_a_response_recorded_before_arrival_says_the_police_were_there(db_url: str, prefect_server: str) -> None:
-    report = service.submit_report(make_report("yunyang"), "yy-intake")
-    case = service.show_case(report["case_id"], "yy-police", record_read=False)
+    report = reports.submit_report(make_report("yunyang"), "yy-intake")
+    case = cases.show_case(report["case_id"], "yy-police", record_read=False)
     task = next(t for t in case["tasks"] if t["kind"] == "emergency_response")
-    after = service.complete_task(task["task_id"], {"unfounded": False, "measures": ["entrusted_care"]}, "yy-police")
+    after = tasks.complete_task(task["task_id"], {"unfounded": False, "measures": ["entrusted_care"]}, "yy-police")
     arrival = next(t for t in after["tasks"] if t["kind"] == "police_arrival")
     assert arrival["status"] == "done"
 
 
 def test_the_task_page_is_one_tap_for_arrival(browser_like: Any) -> None:
-    report = service.submit_report(make_report("sixian"), "sx-intake")
-    arrival = next(t for t in service.show_case(report["case_id"], "sx-police", record_read=False)["tasks"] if t["kind"] == "police_arrival")
+    report = reports.submit_report(make_report("sixian"), "sx-intake")
+    arrival = next(t for t in cases.show_case(report["case_id"], "sx-police", record_read=False)["tasks"] if t["kind"] == "police_arrival")
     police = browser_like("sx-police")
     page = police.get(f"/tasks/{arrival['task_id']}")
     assert page.status_code == 200 and "已到场" in page.text
@@ -214,26 +214,26 @@ def test_the_task_page_is_one_tap_for_arrival(browser_like: Any) -> None:
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
     done = police.post(f"/tasks/{arrival['task_id']}", data={"csrf": token}, follow_redirects=False)
     assert done.status_code == 303
-    assert next(t for t in service.show_case(report["case_id"], "sx-police", record_read=False)["tasks"]
+    assert next(t for t in cases.show_case(report["case_id"], "sx-police", record_read=False)["tasks"]
                 if t["kind"] == "police_arrival")["status"] == "done"
 
 
 # ---- 2. petition grounds are alternatives; 3. temporary guardianship triggers ----------------
 def to_assessment(jurisdiction: str, situations: list[str] | None = None, measures: list[str] | None = None) -> dict[str, Any]:
     p = policy.pack(jurisdiction)
-    report = service.submit_report(make_report(jurisdiction, situations=situations or ["guardian_neglect"]), user_of(jurisdiction, "police_intake"))
+    report = reports.submit_report(make_report(jurisdiction, situations=situations or ["guardian_neglect"]), user_of(jurisdiction, "police_intake"))
     police = user_of(jurisdiction, "police")
-    case = service.show_case(report["case_id"], police, record_read=False)
+    case = cases.show_case(report["case_id"], police, record_read=False)
     task = next(t for t in case["tasks"] if t["kind"] == "emergency_response")
     chosen = measures or sorted({"entrusted_care"} | set(p.least_measures(situations or ["guardian_neglect"])))
-    return service.complete_task(task["task_id"], {"unfounded": False, "measures": chosen}, police)
+    return tasks.complete_task(task["task_id"], {"unfounded": False, "measures": chosen}, police)
 
 
 def assess(jurisdiction: str, case: dict[str, Any], **outcome: Any) -> dict[str, Any]:
     task = next(t for t in case["tasks"] if t["kind"] == "assessment" and t["status"] == "open")
     base = {"safety": "at_risk", "guardianship": "inadequate", "health": "良好", "risk_level": "medium", "services": [],
             "intervention_needed": False}
-    return service.complete_task(task["task_id"], {**base, **outcome}, user_of(jurisdiction, "township_caseworker", task["owner_unit"]))
+    return tasks.complete_task(task["task_id"], {**base, **outcome}, user_of(jurisdiction, "township_caseworker", task["owner_unit"]))
 
 
 def open_kinds(case: dict[str, Any]) -> set[str]:
@@ -248,10 +248,10 @@ def test_six_months_of_refusal_opens_the_petition_without_police_education(db_ur
     case = assess("mentougou", case, guardian_refused_since=since)
     assert case["stage"] == "assessment" and "court_petition" not in open_kinds(case)
     tick()
-    case = service.show_case(case["case_id"], "mtg-civil", record_read=False)
+    case = cases.show_case(case["case_id"], "mtg-civil", record_read=False)
     assert case["stage"] == "intervention" and "court_petition" in open_kinds(case) and "guardian_measures" not in open_kinds(case)
     petition = next(t for t in case["tasks"] if t["kind"] == "court_petition")
-    filed = service.complete_task(petition["task_id"], {"filed": True, "ground": "refused_six_months", "petitioner": "civil_affairs"}, "mtg-civil")
+    filed = tasks.complete_task(petition["task_id"], {"filed": True, "ground": "refused_six_months", "petitioner": "civil_affairs"}, "mtg-civil")
     assert "court_ruling" in open_kinds(filed)  # the refusal date on file is the ground's proof
 
 
@@ -264,9 +264,9 @@ def test_serious_harm_recorded_opens_the_petition_by_itself(db_url: str, prefect
     from shouhu.errors import InvalidInput
 
     with pytest.raises(InvalidInput) as err:
-        service.complete_task(petition["task_id"], {"filed": True, "ground": "unattended_danger_unchanged", "petitioner": "civil_affairs"}, "sx-civil")
+        tasks.complete_task(petition["task_id"], {"filed": True, "ground": "unattended_danger_unchanged", "petitioner": "civil_affairs"}, "sx-civil")
     assert err.value.code == "ground_not_met"
-    filed = service.complete_task(petition["task_id"], {"filed": True, "ground": "serious_harm_or_abandonment", "petitioner": "civil_affairs"}, "sx-civil")
+    filed = tasks.complete_task(petition["task_id"], {"filed": True, "ground": "serious_harm_or_abandonment", "petitioner": "civil_affairs"}, "sx-civil")
     assert "court_ruling" in open_kinds(filed)
 
 
@@ -276,7 +276,7 @@ def test_no_change_after_police_education_opens_temporary_guardianship_where_the
     case = assess(jurisdiction, to_assessment(jurisdiction), intervention_needed=True)  # no breach found: no temporary guardianship yet
     assert "temporary_guardianship" not in open_kinds(case)
     task = next(t for t in case["tasks"] if t["kind"] == "guardian_measures")
-    case = service.complete_task(task["task_id"], {"measures": ["criticism_education"], "guardian_changed": False}, user_of(jurisdiction, "police"))
+    case = tasks.complete_task(task["task_id"], {"measures": ["criticism_education"], "guardian_changed": False}, user_of(jurisdiction, "police"))
     assert ("temporary_guardianship" in open_kinds(case)) == opens and "court_petition" in open_kinds(case)
     if opens:
         assert "education_unchanged" in policy.pack(jurisdiction).temporary_guardianship_triggers.value
@@ -289,9 +289,9 @@ def test_a_child_taken_away_with_no_guardian_gets_temporary_guardianship_in_the_
     case = to_assessment("sixian", situations=["guardianship_absent"], measures=["urgent_removal"])
     guardianship = next(t for t in case["tasks"] if t["kind"] == "temporary_guardianship")
     assert guardianship["stage"] == "emergency" and guardianship["owner_unit"] == "sx-mz"  # county civil affairs (seed 001 §二(一)5)
-    done = service.complete_task(guardianship["task_id"], {"decided": True, "institution": "县民政局"}, "sx-civil")
+    done = tasks.complete_task(guardianship["task_id"], {"decided": True, "institution": "县民政局"}, "sx-civil")
     assert next(t for t in done["tasks"] if t["kind"] == "temporary_guardianship")["status"] == "done"
-    assert any(d["kind"] == "temporary_guardianship_decision" for d in service.case_documents(case["case_id"], "sx-civil"))
+    assert any(d["kind"] == "temporary_guardianship_decision" for d in documents.case_documents(case["case_id"], "sx-civil"))
 
 
 # ---- 4. children of a detained parent; 5. one-of requirements ----------------------------------
@@ -351,17 +351,17 @@ def test_the_four_level_networks_put_the_city_at_the_top_of_escalation() -> None
 
 
 def test_policy_show_lists_every_rule_with_its_source() -> None:
-    out = subprocess.run([sys.executable, "-m", "shouhu.cli", "policy", "show", "--jurisdiction", "sixian", "--json"],
+    out = subprocess.run([sys.executable, "-m", "cli", "policy", "show", "--jurisdiction", "sixian", "--json"],
                          capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0 and json.loads(out.stdout) == service.policy_rules("sixian"), out.stderr
+    assert out.returncode == 0 and json.loads(out.stdout) == setup.policy_rules("sixian"), out.stderr
     for name in PACKS:
-        rules = service.policy_rules(name)
+        rules = setup.policy_rules(name)
         assert len(rules) > 80 and all(set(r) == {"rule", "value", "source"} and r["source"] for r in rules)
         assert all(re.search(r"seed \d{3}|local default|法|意见|国发", r["source"]) for r in rules)
         assert not [r for r in rules for n in re.findall(r"seed (\d{3})", r["source"]) if n != OWN_SEED[name]]
         keys = {r["rule"] for r in rules}
         assert {"tasks.police_arrival.due.normal", "required_measures.parent_detained.0", "urgent_situations"} <= keys
-    table = subprocess.run([sys.executable, "-m", "shouhu.cli", "policy", "show", "--jurisdiction", "mentougou"],
+    table = subprocess.run([sys.executable, "-m", "cli", "policy", "show", "--jurisdiction", "mentougou"],
                            capture_output=True, text=True, timeout=120)
     assert table.returncode == 0 and "门政办发〔2017〕69号" in table.stdout and "镇街" in table.stdout
     assert not re.search(r"[A-Za-z]{3,}", table.stdout.replace("GB/T", "")), "codes or English in the table people read"
@@ -394,14 +394,14 @@ def test_the_readme_table_is_the_packs() -> None:
 def to_final_review(jurisdiction: str) -> dict[str, Any]:
     case = assess(jurisdiction, to_assessment(jurisdiction), risk_level="low")
     for visit in [t for t in case["tasks"] if t["kind"] == "follow_up_visit"]:
-        case = service.complete_task(visit["task_id"], {"child_seen": True, "concerns": False}, user_of(jurisdiction, "village_director", visit["owner_unit"]))
+        case = tasks.complete_task(visit["task_id"], {"child_seen": True, "concerns": False}, user_of(jurisdiction, "village_director", visit["owner_unit"]))
     assert "final_review" in open_kinds(case)
     return case
 
 
 def review(jurisdiction: str, case: dict[str, Any], **outcome: Any) -> dict[str, Any]:
     task = next(t for t in case["tasks"] if t["kind"] == "final_review")
-    return service.complete_task(task["task_id"], outcome, user_of(jurisdiction, "township_caseworker", task["owner_unit"]))
+    return tasks.complete_task(task["task_id"], outcome, user_of(jurisdiction, "township_caseworker", task["owner_unit"]))
 
 
 def test_the_phase_out_ends_by_itself_and_a_child_in_school_stays_until_graduation(db_url: str, prefect_server: str) -> None:
@@ -420,8 +420,8 @@ def test_the_phase_out_ends_by_itself_and_a_child_in_school_stays_until_graduati
 
     clock.advance(days=186)  # six months on: the plain one's phase-out is over, the student is still at school
     tick()
-    plain = service.show_case(plain["case_id"], "wh-civil", record_read=False)
-    student = service.show_case(student["case_id"], "wh-civil", record_read=False)
+    plain = cases.show_case(plain["case_id"], "wh-civil", record_read=False)
+    student = cases.show_case(student["case_id"], "wh-civil", record_read=False)
     assert (plain["status"], student["status"]) == ("closed", "phase_out")
     with Session(db.engine()) as s:
         told = s.exec(select(Notification.unit).where(Notification.case_id == uuid.UUID(plain["case_id"]), Notification.event == "phase_out_ended")).all()
@@ -429,8 +429,8 @@ def test_the_phase_out_ends_by_itself_and_a_child_in_school_stays_until_graduati
     assert sorted(told) == sorted(["wh-mz", plain["township"]]) and len(ended) == 1
     clock.advance(days=220)  # past graduation
     tick()
-    assert service.show_case(student["case_id"], "wh-civil", record_read=False)["status"] == "closed"
-    assert service.verify_case(student["case_id"])["ok"]
+    assert cases.show_case(student["case_id"], "wh-civil", record_read=False)["status"] == "closed"
+    assert cases.verify_case(student["case_id"])["ok"]
 
 
 def test_every_event_a_pack_notifies_has_its_message_template() -> None:
@@ -446,7 +446,8 @@ def test_every_event_a_pack_notifies_has_its_message_template() -> None:
 def test_a_second_message_to_one_unit_in_one_hand_off_is_kept_not_a_crash(db_url: str) -> None:
     """The procedures merge what one unit is told; if a new one ever does not, the outbox keeps both
     (the class test above fails on it) instead of refusing the police's whole response."""
-    from tasks.transition import Transition, lock_case
+    from shouhu.timeline import lock_case
+    from tasks.transition import Transition
 
     case_id, _ = open_case_directly("mentougou", ["domestic_violence"])
     with Session(db.engine()) as s:

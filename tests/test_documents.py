@@ -6,12 +6,13 @@ import io
 import uuid
 
 import pytest
+from conftest import make_report
 from sqlmodel import Session, select
 
-from conftest import make_report
+from cli.demo import run_demo
 from models import AccessRecord, Document, TimelineEvent
-from shouhu import db, service
-from shouhu.demo import run_demo
+from services import cases, documents, reports, tasks
+from shouhu import db
 from shouhu.errors import InvalidInput
 
 ALL_KINDS = {"intake_form", "warning_letter", "handover", "assessment_report", "assistance_plan",
@@ -22,13 +23,13 @@ def test_each_step_issues_its_document_with_its_hash_on_the_timeline(db_url: str
     with contextlib.redirect_stdout(io.StringIO()):
         demo = run_demo("sixian")
     report = make_report(description="孩子说<script>alert(1)</script>")
-    opened = service.submit_report(report, "sx-intake")
-    case = service.show_case(opened["case_id"], "sx-police", record_read=False)
+    opened = reports.submit_report(report, "sx-intake")
+    case = cases.show_case(opened["case_id"], "sx-police", record_read=False)
     emergency = next(t for t in case["tasks"] if t["kind"] == "emergency_response")
-    service.complete_task(emergency["task_id"], {"unfounded": False, "measures": ["warning_letter"]}, "sx-police")
+    tasks.complete_task(emergency["task_id"], {"unfounded": False, "measures": ["warning_letter"]}, "sx-police")
 
-    demo_docs = service.case_documents(demo["case_id"], "sx-police")
-    second = service.case_documents(opened["case_id"], "sx-police")
+    demo_docs = documents.case_documents(demo["case_id"], "sx-police")
+    second = documents.case_documents(opened["case_id"], "sx-police")
     assert {d["kind"] for d in demo_docs} | {d["kind"] for d in second} == ALL_KINDS
     with Session(db.engine()) as s:
         for case_id, docs in ((demo["case_id"], demo_docs), (opened["case_id"], second)):
@@ -36,31 +37,31 @@ def test_each_step_issues_its_document_with_its_hash_on_the_timeline(db_url: str
                 TimelineEvent.case_id == uuid.UUID(case_id), TimelineEvent.kind == "document_issued")).all()}
             assert issued == {d["document_id"]: d["sha256"] for d in docs}
     intake_form = next(d for d in second if d["kind"] == "intake_form")
-    shown = service.show_document(intake_form["document_id"], "sx-police")
+    shown = documents.show_document(intake_form["document_id"], "sx-police")
     html = shown["content"]
     assert shown["intact"] and "@page { size: A4" in html and "<link" not in html and "http" not in html  # printable, no external assets
     assert report["child"]["name"] in html and report["reporter"]["name"] in html  # the official file carries identity
     assert "<script>alert" not in html and "&lt;script&gt;" in html  # autoescaped
-    letter = service.show_document(next(d for d in second if d["kind"] == "warning_letter")["document_id"], "sx-police")["content"]
+    letter = documents.show_document(next(d for d in second if d["kind"] == "warning_letter")["document_id"], "sx-police")["content"]
     assert "反家庭暴力法》第十六条" in letter and report["guardians"][0]["name"] in letter
 
 
 def test_documents_follow_the_case_access_rules_and_reads_are_recorded(db_url: str) -> None:
-    opened = service.submit_report(make_report(), "sx-intake")  # a child of 泗城镇 东关村
-    as_caseworker = service.case_documents(opened["case_id"], "sx-supervisor-sc")
+    opened = reports.submit_report(make_report(), "sx-intake")  # a child of 泗城镇 东关村
+    as_caseworker = documents.case_documents(opened["case_id"], "sx-supervisor-sc")
     assert "intake_form" not in {d["kind"] for d in as_caseworker}  # it names the reporter
-    form = next(d for d in service.case_documents(opened["case_id"], "sx-manager") if d["kind"] == "intake_form")
+    form = next(d for d in documents.case_documents(opened["case_id"], "sx-manager") if d["kind"] == "intake_form")
     with pytest.raises(InvalidInput) as hidden:
-        service.show_document(form["document_id"], "sx-supervisor-sc")
+        documents.show_document(form["document_id"], "sx-supervisor-sc")
     assert hidden.value.code == "unknown_document"  # answered as a document that does not exist
     for outsider in ("sx-supervisor-cg", "sx-director-xz"):
         with pytest.raises(InvalidInput) as refused:
-            service.case_documents(opened["case_id"], outsider)
+            documents.case_documents(opened["case_id"], outsider)
         assert refused.value.code == "unknown_case" and opened["case_no"] not in refused.value.message
     with Session(db.engine()) as s:
         refusals = s.exec(select(AccessRecord).where(AccessRecord.target == opened["case_id"], AccessRecord.allowed == False)).all()  # noqa: E712
     assert {r.actor for r in refusals} >= {"sx-supervisor-cg", "sx-director-xz"}
-    service.show_document(form["document_id"], "sx-police")
+    documents.show_document(form["document_id"], "sx-police")
     with Session(db.engine()) as s:
         reads = [(e.actor, e.payload.get("view")) for e in s.exec(select(TimelineEvent).where(
             TimelineEvent.case_id == uuid.UUID(opened["case_id"]), TimelineEvent.kind == "case_read")).all()]
@@ -68,9 +69,9 @@ def test_documents_follow_the_case_access_rules_and_reads_are_recorded(db_url: s
 
 
 def test_an_edited_document_is_reported_as_not_intact(db_url: str) -> None:
-    opened = service.submit_report(make_report(), "sx-intake")
-    form = service.case_documents(opened["case_id"], "sx-police")[0]
+    opened = reports.submit_report(make_report(), "sx-intake")
+    form = documents.case_documents(opened["case_id"], "sx-police")[0]
     with db.transaction() as s:
         doc = s.get(Document, uuid.UUID(form["document_id"]))
         doc.content = doc.content.replace("接报时间", "接报时问")
-    assert service.show_document(form["document_id"], "sx-police")["intact"] is False
+    assert documents.show_document(form["document_id"], "sx-police")["intact"] is False

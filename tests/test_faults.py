@@ -13,20 +13,24 @@ import threading
 import time
 import uuid
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
 import pytest
 import yaml
+from conftest import make_report
+from receivers import Webhook, free_port
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from conftest import make_report
 from models import Case, Command, Delivery, Notification, Report, TimelineEvent
-from receivers import Webhook, free_port
-from shouhu import accounts, clock, db, policy, service
+from services import accounts, cases, deadlines, tasks
+from services import commands as commands_service
+from services import messages as messages_service
+from services import reports as reports_service
+from shouhu import clock, db, policy
+from shouhu.errors import Conflict
 
 ROOT = Path(__file__).resolve().parent.parent
 STATION = "sx-pcs-sc"  # the police station of every make_report() child
@@ -83,13 +87,13 @@ def settle_and_check(hook: Webhook, reports: list[dict[str, Any]], acknowledged:
     delivered once."""
     assert len(acknowledged) == len(reports)
     clock.advance(seconds=policy.orchestrator_rule().resume_after_seconds)
-    service.sweep()
+    deadlines.sweep()
     state = ledger([r["idempotency_key"] for r in reports])
     assert all(v["status"] == "applied" and v["reports"] == 1 for v in state.values()), state
     assert all(acknowledged[k]["case_no"] == v["case_no"] for k, v in state.items())
     messages = opened_messages([v["case_no"] for v in state.values()])
     assert all(len(v) == 1 for v in messages.values()) and len(messages) == len(reports)
-    service.dispatch_now()
+    messages_service.dispatch_now()
     delivered_once(hook, [i for v in messages.values() for i in v])
 
 
@@ -100,7 +104,7 @@ def own_prefect(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     test can kill and start again on the same port."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from shouhu.serve import PrefectChild
+    from cli.serve import PrefectChild
 
     child = PrefectChild(free_port())
     child.start()
@@ -112,64 +116,64 @@ def own_prefect(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def test_prefect_stopped_mid_burst(station_hook: tuple[Webhook, Path], own_prefect: Any, capsys: pytest.CaptureFixture) -> None:
-    from shouhu.runner import OrchestratorUnavailable
+    from flows.runner import OrchestratorUnavailable
 
     hook, _ = station_hook
     reports = keyed_reports("pf", 12)
-    answers = [service.submit_report(r, "sx-intake") for r in reports[:5]]
+    answers = [reports_service.submit_report(r, "sx-intake") for r in reports[:5]]
     assert {a["status"] for a in answers} == {"applied"}
     own_prefect.proc.send_signal(signal.SIGKILL)  # the orchestrator dies mid-burst
     own_prefect.proc.wait()
     started = time.monotonic()
-    answers += [service.submit_report(r, "sx-intake") for r in reports[5:]]
+    answers += [reports_service.submit_report(r, "sx-intake") for r in reports[5:]]
     queued_in = (time.monotonic() - started) / 7
     queued = [a for a in answers if a["status"] == "queued"]
     assert len(queued) == 7 and all(a["case_no"] and a["case_id"] and a["idempotency_key"] for a in queued)
     assert len({a["case_no"] for a in answers}) == 12  # every acknowledgement names its own case
     # the same child reported again while the first is still queued: it joins the case the first will open
-    again_same_child = service.submit_report({**reports[-1], "idempotency_key": "pf-same-child", "description": "邻居再次报告"}, "sx-intake")
+    again_same_child = reports_service.submit_report({**reports[-1], "idempotency_key": "pf-same-child", "description": "邻居再次报告"}, "sx-intake")
     assert again_same_child["status"] == "queued" and again_same_child["case_no"] == answers[-1]["case_no"]
     assert again_same_child["attached_to_existing"] is True
     # two outcomes for one task while the first waits: the second is refused, not silently dropped later
-    applied_task = next(t for t in service.show_case(answers[0]["case_no"], "sx-police", record_read=False)["tasks"] if t["status"] == "open")
+    applied_task = next(t for t in cases.show_case(answers[0]["case_no"], "sx-police", record_read=False)["tasks"] if t["status"] == "open")
     outcome = {"unfounded": False, "measures": ["admonish_guardian"]}
-    assert service.complete_task(applied_task["task_id"], outcome, "sx-police")["status"] == "queued"
-    with pytest.raises(service.Conflict) as twice:
-        service.complete_task(applied_task["task_id"], {**outcome, "notes": "又一次"}, "sx-police")
+    assert tasks.complete_task(applied_task["task_id"], outcome, "sx-police")["status"] == "queued"
+    with pytest.raises(Conflict) as twice:
+        tasks.complete_task(applied_task["task_id"], {**outcome, "notes": "又一次"}, "sx-police")
     assert twice.value.code == "completion_pending"
 
     # while it is down: a deadline still fires and its message still goes out (in this process)
     clock.advance(hours=13)  # past the police task's reminders and due time for the applied reports
-    tick = service.sweep()
+    tick = deadlines.sweep()
     assert tick["orchestrator"] == "unavailable" and tick["fired"] > 0
     with Session(db.engine()) as s:
         marked = s.exec(select(TimelineEvent).where(TimelineEvent.kind.in_(["deadline_reminder", "deadline_escalated"]),
                                                     TimelineEvent.summary.contains("编排服务不可用"))).all()
     assert marked and all(e.payload["orchestrator"] == "unavailable" for e in marked)
     with pytest.raises(OrchestratorUnavailable):
-        from shouhu.runner import run_flow
         from flows.dispatcher import dispatcher
+        from flows.runner import run_flow
         run_flow(dispatcher, ["probe"])
 
     own_prefect.stop()
     own_prefect.start()  # it answers again (same port)
     clock.advance(seconds=policy.orchestrator_rule().resume_after_seconds)
-    resumed = service.sweep()
+    resumed = deadlines.sweep()
     assert resumed["resumed"] == {"resumed": 9, "failed": 0, "left": 0}, resumed["resumed"]
     with Session(db.engine()) as s:
         joined = s.exec(select(func.count()).select_from(Report).join(Case, Case.id == Report.case_id)
                         .where(Case.case_no == answers[-1]["case_no"])).one()
     assert joined == 2  # both reports on the one case, under the number both acknowledgements gave
-    assert service.show_case(answers[0]["case_no"], "sx-police", record_read=False)["stage"] == "assessment"
+    assert cases.show_case(answers[0]["case_no"], "sx-police", record_read=False)["stage"] == "assessment"
     keys = [r["idempotency_key"] for r in reports]
     state = ledger(keys)
     assert all(v == {"status": "applied", "reports": 1, "case_no": v["case_no"]} for v in state.values()), state
     assert [state[a.get("idempotency_key") or k]["case_no"] for a, k in zip(answers, keys)] == [a["case_no"] for a in answers]
-    again = [service.submit_report(r, "sx-intake") for r in reports]  # a client resending changes nothing
+    again = [reports_service.submit_report(r, "sx-intake") for r in reports]  # a client resending changes nothing
     assert [a["case_no"] for a in again] == [a["case_no"] for a in answers]
     messages = opened_messages([a["case_no"] for a in answers])
     assert sorted(messages) == sorted(a["case_no"] for a in answers) and all(len(v) == 1 for v in messages.values())
-    service.dispatch_now()
+    messages_service.dispatch_now()
     delivered_once(hook, [i for v in messages.values() for i in v])
     with capsys.disabled():
         print(f"\n  prefect stopped: 12 acknowledged (5 applied, 7 queued, {queued_in * 1000:.0f} ms per queued answer), "
@@ -263,7 +267,7 @@ def test_database_connections_cut_mid_burst(station_hook: tuple[Webhook, Path], 
         for r in reports:
             for _ in range(30):  # a client retries what was not acknowledged, with the same key
                 try:
-                    acknowledged[r["idempotency_key"]] = service.submit_report(r, "sx-intake")
+                    acknowledged[r["idempotency_key"]] = reports_service.submit_report(r, "sx-intake")
                     break
                 except Exception as exc:  # noqa: BLE001 - an unacknowledged attempt
                     errors[type(exc).__name__] += 1
@@ -344,7 +348,7 @@ def lease_of(notification_id: uuid.UUID) -> Any:
 def test_a_queued_command_that_keeps_failing_is_told_and_can_be_retried(db_url: str) -> None:
     """After `orchestrator.max_resume_attempts` failures that are not the orchestrator's, a command
     is `failed`, the coordination office is told (ids only), and `shouhu commands retry` queues it."""
-    from tasks import commands
+    from tasks import commands as task_commands
 
     with db.transaction() as s:
         stuck = Command(kind="report", idempotency_key=f"sixian:stuck-{uuid.uuid4()}", actor="sx-intake",
@@ -353,12 +357,12 @@ def test_a_queued_command_that_keeps_failing_is_told_and_can_be_retried(db_url: 
         s.add(stuck)
     limit = policy.orchestrator_rule().max_resume_attempts
     for _ in range(limit):
-        commands.count_failure(stuck.id, "KeyError", limit)
-    assert [c["command_id"] for c in service.list_commands("failed")] == [str(stuck.id)]
+        task_commands.count_failure(stuck.id, "KeyError", limit)
+    assert [c["command_id"] for c in commands_service.list_commands("failed")] == [str(stuck.id)]
     with Session(db.engine()) as s:
         told = s.exec(select(Notification).where(Notification.event == "command_failed")).all()
     assert [n.unit for n in told] == ["sx-coord"] and str(stuck.id) in told[0].body and "SX-2026-99999" in told[0].body
-    assert service.retry_command(str(stuck.id)) == {"command_id": str(stuck.id), "status": "pending"}
-    assert [c["attempts"] for c in service.list_commands("pending") if c["command_id"] == str(stuck.id)] == [0]
-    with pytest.raises(service.Conflict):
-        service.retry_command(str(stuck.id))
+    assert commands_service.retry_command(str(stuck.id)) == {"command_id": str(stuck.id), "status": "pending"}
+    assert [c["attempts"] for c in commands_service.list_commands("pending") if c["command_id"] == str(stuck.id)] == [0]
+    with pytest.raises(Conflict):
+        commands_service.retry_command(str(stuck.id))

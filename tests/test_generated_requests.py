@@ -9,13 +9,14 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from conftest import make_report, user_of
 from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from sqlalchemy import text
 
-from conftest import make_report, user_of
-from shouhu import accounts, db, service
+from services import accounts, cases, documents, reports
+from shouhu import db
 
 EXAMPLES = 50  # per operation, mode, identity and user: ~2,400 requests per database in all
 WRITTEN = ("case", "command", "report", "reporter", "task", "deadline", "timelineevent", "notification", "document", "child", "guardian",
@@ -67,9 +68,9 @@ def test_generated_requests(db_url: str, label: str, capsys: pytest.CaptureFixtu
 
     counts: Counter = Counter()
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", CountingApp(create_app(), counts))
-    opened = service.submit_report(make_report(), user_of("sixian", "police_intake"))
-    case = service.show_case(opened["case_id"], "sx-police", record_read=False)
-    docs = service.case_documents(opened["case_id"], "sx-police", record_read=False)
+    opened = reports.submit_report(make_report(), user_of("sixian", "police_intake"))
+    case = cases.show_case(opened["case_id"], "sx-police", record_read=False)
+    docs = documents.case_documents(opened["case_id"], "sx-police", record_read=False)
     real = {"ref": [opened["case_no"], opened["case_id"]], "task_id": [t["task_id"] for t in case["tasks"]],
             "document_id": [d["document_id"] for d in docs]}
     users = {who: accounts.create_token(who, "generated requests")["token"] for who in ("sx-police", "sx-manager")}

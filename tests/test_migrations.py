@@ -15,9 +15,11 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, func, select
 
+from cli.demo import run_demo
 from models import Case, TimelineEvent
-from shouhu import db, migrate, service
-from shouhu.demo import run_demo
+from services import cases as cases_service
+from services import setup
+from shouhu import db, migrate
 from shouhu.errors import InvalidInput
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -28,7 +30,7 @@ def test_the_models_and_the_migrations_agree(db_url: str) -> None:
     with db.engine().connect() as conn:
         assert migrate.differences(conn) == []
     assert migrate.current() == {"current": migrate.head(), "head": migrate.head(), "up_to_date": True}
-    assert service.init()["schema"] == migrate.head()  # again: nothing to do
+    assert setup.init()["schema"] == migrate.head()  # again: nothing to do
 
 
 @pytest.fixture
@@ -59,7 +61,7 @@ def test_a_database_from_before_migrations_upgrades_and_runs_a_case(baseline_dat
         before = (s.exec(select(func.count()).select_from(Case)).one(), s.exec(select(func.count()).select_from(TimelineEvent)).one())
     assert before[0] == 1 and before[1] > 30
     assert migrate.current()["current"] is None
-    result = service.init()  # recognised as the baseline, stamped, upgraded, its rows sealed
+    result = setup.init()  # recognised as the baseline, stamped, upgraded, its rows sealed
     assert result["schema"] == migrate.head()
     with db.engine().connect() as conn:
         assert migrate.differences(conn) == []
@@ -69,9 +71,9 @@ def test_a_database_from_before_migrations_upgrades_and_runs_a_case(baseline_dat
     assert len(cases) == 1 and events == before[1] + 1  # every event kept, and one saying the file was sealed at the upgrade
     old = cases[0]
     assert (old.stage, old.exit_reason) == ("closed", "placed")
-    assert service.verify_case(str(old.id)) == {"ok": True, "broken_at": None, "reason": None}
+    assert cases_service.verify_case(str(old.id)) == {"ok": True, "broken_at": None, "reason": None}
     assert run_demo(old.jurisdiction)["ok"]  # a whole new case on the upgraded database
-    assert service.verify_all()["ok"]
+    assert cases_service.verify_all()["ok"]
 
 
 def test_a_database_that_is_neither_is_refused(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -89,6 +91,6 @@ def test_a_database_that_is_neither_is_refused(database_url: str, tmp_path: Path
 def test_db_commands(db_url: str) -> None:
     env = {**os.environ}
     for args in (["db", "current"], ["db", "upgrade"]):
-        out = subprocess.run([sys.executable, "-m", "shouhu.cli", *args, "--json"], capture_output=True, text=True, timeout=120, env=env)
+        out = subprocess.run([sys.executable, "-m", "cli", *args, "--json"], capture_output=True, text=True, timeout=120, env=env)
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["head"] == migrate.head()

@@ -17,14 +17,23 @@ from typing import Iterator
 
 import pytest
 import yaml
+from conftest import make_report
+from receivers import Mailbox, Webhook
 from sqlmodel import Session, select
 
-from conftest import make_report
-from models import Case, Child, Delivery, Guardian, Notification, Reporter, TimelineEvent
+from models import (
+    Case,
+    Child,
+    Delivery,
+    Guardian,
+    Notification,
+    Reporter,
+    TimelineEvent,
+)
 from notifications import routing
 from notifications.dispatch import dispatch
-from receivers import Mailbox, Webhook
-from shouhu import clock, db, service
+from services import cases, messages, reports, tasks, visits
+from shouhu import clock, db
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime.fromisoformat("2026-11-24T09:00:00+08:00")
@@ -69,7 +78,7 @@ def personal_data() -> set[str]:
 def test_a_report_reaches_the_police_webhook_and_mailbox_with_its_id_and_no_identity(receivers) -> None:  # noqa: ANN001
     hook, mail, _ = receivers
     report = make_report(**{"child.address": "泗城镇东关村三组12号"})
-    opened = service.submit_report(report, "sx-intake")  # the intake flow sends right after the transition
+    opened = reports.submit_report(report, "sx-intake")  # the intake flow sends right after the transition
     police = [r for r in hook.received if opened["case_no"] in r["json"]["title"]]
     assert police, hook.received
     with Session(db.engine()) as s:
@@ -88,14 +97,14 @@ def test_a_report_reaches_the_police_webhook_and_mailbox_with_its_id_and_no_iden
     with Session(db.engine()) as s:
         kinds = [e.kind for e in s.exec(select(TimelineEvent).where(TimelineEvent.case_id == uuid.UUID(opened["case_id"]))).all()]
     assert kinds.count("delivery_attempt") == len(deliveries(opened["case_id"]))
-    inbox = service.inbox("sx-pcs-sc", limit=100_000)  # other tests moved the clock past T0: their messages are newer
+    inbox = messages.inbox("sx-pcs-sc", limit=100_000)  # other tests moved the clock past T0: their messages are newer
     assert any(m["case_no"] == opened["case_no"] and {d["channel"] for d in m["deliveries"]} == {"webhook", "email"} for m in inbox)
 
 
 def test_a_receiver_down_gets_growing_retries_then_each_message_once_back_up(receivers) -> None:  # noqa: ANN001
     hook, mail, _ = receivers
     hook.stop()
-    opened = service.submit_report(make_report(), "sx-intake")
+    opened = reports.submit_report(make_report(), "sx-intake")
     pending = [d for d, n in deliveries(opened["case_id"]) if d.channel != "email"]
     assert pending and all(d.status == "pending" and d.attempts == 1 for d in pending)
     assert {d.next_attempt_at - T0 for d in pending} == {timedelta(seconds=30)}
@@ -131,7 +140,7 @@ def test_a_receiver_down_gets_growing_retries_then_each_message_once_back_up(rec
 def test_a_channel_that_never_answers_fails_and_the_supervisor_is_told(receivers) -> None:  # noqa: ANN001
     hook, mail, _ = receivers
     hook.stop()
-    opened = service.submit_report(make_report(), "sx-intake")
+    opened = reports.submit_report(make_report(), "sx-intake")
     for _ in range(10):
         due = [d.next_attempt_at for d, n in deliveries(opened["case_id"]) if d.status == "pending"]
         if not due:
@@ -141,7 +150,7 @@ def test_a_channel_that_never_answers_fails_and_the_supervisor_is_told(receivers
     webhook_rows = [(d, n) for d, n in deliveries(opened["case_id"]) if d.channel == "webhook"]
     assert all(d.status == "failed" and d.attempts == 6 for d, n in webhook_rows)
     assert all(n.status == "failed" for d, n in webhook_rows)
-    failed = service.outbox("failed", "sixian")
+    failed = messages.outbox("failed", "sixian")
     assert {str(n.id) for d, n in webhook_rows} <= {f["notification_id"] for f in failed}
     # the station's supervisor (county bureau) hears of it by its own channel: e-mail
     to_bureau = [m for m in mail.received if m["to"] == ["ga@example.gov.cn"] and "未送达" in m["subject"]]
@@ -154,7 +163,7 @@ def test_a_channel_that_never_answers_fails_and_the_supervisor_is_told(receivers
 def test_a_dispatcher_killed_mid_batch_loses_nothing(receivers, database_url: str) -> None:  # noqa: ANN001
     hook, mail, path = receivers
     hook.delay = 0.15  # a slow receiver, so the kill lands mid-batch
-    case_id = uuid.UUID(service.submit_report(make_report(), "sx-intake")["case_id"])  # this test's own case
+    case_id = uuid.UUID(reports.submit_report(make_report(), "sx-intake")["case_id"])  # this test's own case
     dispatch()
     hook.received.clear()
     with db.transaction() as s:
@@ -206,7 +215,7 @@ def test_dispatch_refuses_to_start_on_a_bad_routing_file(tmp_path: Path) -> None
     path.write_text("units:\n  sx-pcs-sc:\n    - dingtalk\n", encoding="utf-8")
     env = {**os.environ, "SHOUHU_ROUTING": str(path), "SHOUHU_HOME": str(tmp_path)}
     for args in (["routing", "check"], ["dispatch"]):
-        done = subprocess.run([sys.executable, "-m", "shouhu.cli", *args, "--json"], env=env, cwd=ROOT, capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-m", "cli", *args, "--json"], env=env, cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 2, done.stderr
         assert '"routing_bad_url"' in done.stdout and "sx-pcs-sc" in done.stdout
 
@@ -224,29 +233,30 @@ def test_every_template_is_sent_and_no_message_carries_identity(receivers) -> No
     """One case in 2031 (a window no other test touches) made to need every template; then
     every message in the database and every one received is searched for every name, ID
     number, address and phone the tests generated."""
-    from shouhu.demo import run_demo
     from sweep_helpers import tick_at
+
+    from cli.demo import run_demo
 
     hook, mail, _ = receivers
     hook.stop()  # the station's and township's webhook is down throughout: deliveries fail, supervisors are told
     start = datetime.fromisoformat("2031-01-05T09:00:00+08:00")
     clock.set_now(start)
     report = make_report(discovered_at="2031-01-03T09:00:00+08:00", **{"child.address": "草沟镇新庄村五组3号"})  # 48 h late
-    opened = service.submit_report(report, "sx-intake")
-    service.submit_report({**report, "description": "邻居再次反映孩子独自在家"}, "sx-intake")  # joins the open case
-    service.submit_report(make_report(), "sx-intake")  # another child on the village's ledger, whose visit will be overdue
-    case = service.show_case(opened["case_id"], "sx-police", record_read=False)
+    opened = reports.submit_report(report, "sx-intake")
+    reports.submit_report({**report, "description": "邻居再次反映孩子独自在家"}, "sx-intake")  # joins the open case
+    reports.submit_report(make_report(), "sx-intake")  # another child on the village's ledger, whose visit will be overdue
+    case = cases.show_case(opened["case_id"], "sx-police", record_read=False)
     emergency = next(t for t in case["tasks"] if t["kind"] == "emergency_response")
-    case = service.complete_task(emergency["task_id"], {"unfounded": False, "measures": ["temporary_care"]}, "sx-police")
+    case = tasks.complete_task(emergency["task_id"], {"unfounded": False, "measures": ["temporary_care"]}, "sx-police")
     assessment = next(t for t in case["tasks"] if t["kind"] == "assessment")
-    service.complete_task(assessment["task_id"], {"safety": "at_risk", "guardianship": "inadequate", "health": "良好", "risk_level": "low",
+    tasks.complete_task(assessment["task_id"], {"safety": "at_risk", "guardianship": "inadequate", "health": "良好", "risk_level": "low",
                                                   "services": [], "intervention_needed": False, "guardian_refused_since": "2030-12-01"},
                           "sx-supervisor-sc")
     for at in ("2031-01-05T22:00", "2031-01-06T09:01", "2031-01-07T09:01", "2031-01-09T09:01"):  # temporary care: reminder → 3 levels
         tick_at(at)
-    visit = next(v for v in service.list_visits("sx-director-dg", "sx-v-sc-dg", "2031Q1", open_only=True)
+    visit = next(v for v in visits.list_visits("sx-director-dg", "sx-v-sc-dg", "2031Q1", open_only=True)
                  if v["child_name"] == report["child"]["name"])
-    service.complete_visit(visit["visit_id"], {"visited_on": "2031-01-09", "guardianship": "inadequate", "schooling": "in_school",
+    visits.complete_visit(visit["visit_id"], {"visited_on": "2031-01-09", "guardianship": "inadequate", "schooling": "in_school",
                                                "family_changed": True}, "sx-director-dg")
     tick_at("2031-04-01T00:01")  # the rest of 2031Q1's round is overdue
     tick_at("2031-06-02T09:00")  # six months of refusal: petition ground 2 opens the petition

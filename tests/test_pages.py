@@ -3,16 +3,14 @@ the intake form keeping what was typed, task forms, the case file masked by role
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
 
-import pytest
+from conftest import PASSWORD, csrf, make_report
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from conftest import PASSWORD, csrf, make_report
 from models import AccessRecord
-from shouhu import accounts, db
-
+from services import accounts
+from shouhu import db
 
 
 def wrong_checksum(id_number: str) -> str:
@@ -22,7 +20,7 @@ def wrong_checksum(id_number: str) -> str:
 def test_sign_in_needs_csrf_and_locks_after_repeated_failures(db_url: str) -> None:
     from web.app import create_app
 
-    accounts.set_password("sx-police", PASSWORD)
+    accounts.set_password("sx-police", PASSWORD, must_change=False)
     client = TestClient(create_app(), raise_server_exceptions=False, client=("198.51.100.200", 50000))  # its own address
     assert client.get("/tasks", follow_redirects=False).headers["location"].startswith("/login")
     token = csrf(client.get("/login").text)
@@ -69,10 +67,10 @@ def test_intake_form_keeps_what_was_typed_and_names_the_field(browser_like) -> N
 
 
 def test_task_form_case_file_and_board_by_role(browser_like) -> None:  # noqa: ANN001
-    from shouhu import service
+    from services import reports
 
     report = make_report()
-    opened = service.submit_report(report, "sx-intake")
+    opened = reports.submit_report(report, "sx-intake")
     police = browser_like("sx-police")
     inbox = police.get("/tasks")
     task_id = re.search(rf'href="/tasks/([0-9a-f-]+)">出警调查[^<]*</a></td>\s*<td><a href="/cases/{opened["case_no"]}"', inbox.text).group(1)
@@ -100,7 +98,7 @@ def test_task_form_case_file_and_board_by_role(browser_like) -> None:  # noqa: A
     from shouhu import clock
     from tasks.sweep import tick
 
-    neglected = service.submit_report(make_report(), "sx-intake")  # nobody acts on this one: three days later it is 督办
+    neglected = reports.submit_report(make_report(), "sx-intake")  # nobody acts on this one: three days later it is 督办
     clock.advance(days=3)
     tick()
     manager = browser_like("sx-manager")  # (the earlier sign-in expired on the way: sessions last the pack's 8 h)

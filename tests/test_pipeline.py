@@ -8,13 +8,16 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from conftest import counts, make_report, user_of
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from conftest import counts, make_report, user_of
+from cli.demo import run_demo
 from models import Case, Command, Deadline, Notification, Task, TimelineEvent
-from shouhu import clock, db, policy, service
-from shouhu.demo import run_demo
+from services import cases, reports
+from services import commands as commands_service
+from services import tasks as tasks_service
+from shouhu import clock, db, policy
 from shouhu.errors import Conflict, InvalidInput
 
 
@@ -37,7 +40,7 @@ def test_a_case_runs_from_report_to_close(db_url: str, jurisdiction: str, prefec
                                        "temporary_guardianship", "court_petition", "court_ruling", "placement", "final_review"}
     assert all(t.status == "done" for t in tasks)
     assert all(d.status == "met" for d in deadlines), [(d.kind, d.status) for d in deadlines]
-    assert service.verify_case(str(case.id))["ok"]
+    assert cases.verify_case(str(case.id))["ok"]
     # every step was a Prefect flow run tagged with the case number
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
@@ -64,35 +67,35 @@ def test_a_case_runs_from_report_to_close(db_url: str, jurisdiction: str, prefec
 
 
 def test_an_unfounded_report_closes_the_case_with_its_reason(db_url: str) -> None:
-    opened = service.submit_report(make_report(), "sx-intake")
-    case = service.show_case(opened["case_id"], "sx-police")
+    opened = reports.submit_report(make_report(), "sx-intake")
+    case = cases.show_case(opened["case_id"], "sx-police")
     with pytest.raises(InvalidInput) as err:
-        service.complete_task(open_task(case, "emergency_response")["task_id"], {"unfounded": True}, "sx-police")
+        tasks_service.complete_task(open_task(case, "emergency_response")["task_id"], {"unfounded": True}, "sx-police")
     assert err.value.field == "outcome.unfounded_reason"
-    case = service.complete_task(open_task(case, "emergency_response")["task_id"],
+    case = tasks_service.complete_task(open_task(case, "emergency_response")["task_id"],
                                  {"unfounded": True, "unfounded_reason": "儿童由祖母照看，情况不属实"}, "sx-police")
     assert (case["stage"], case["status"], case["close_reason"]) == ("closed", "closed", "unfounded")
-    kinds = [e["kind"] for e in service.case_timeline(case["case_id"], "sx-police")]
+    kinds = [e["kind"] for e in cases.case_timeline(case["case_id"], "sx-police")]
     assert "case_closed" in kinds
 
 
 def test_yantai_requires_a_written_handover_for_a_detained_parents_child(db_url: str) -> None:
-    opened = service.submit_report(make_report("yantai", situations=["parent_detained"]), "yt-intake")
-    case = service.show_case(opened["case_id"], "yt-police")
+    opened = reports.submit_report(make_report("yantai", situations=["parent_detained"]), "yt-intake")
+    case = cases.show_case(opened["case_id"], "yt-police")
     task = open_task(case, "emergency_response")
     before = counts(Task, TimelineEvent, Notification)
     with pytest.raises(InvalidInput) as err:
-        service.complete_task(task["task_id"], {"unfounded": False, "measures": ["entrusted_care"]}, "yt-police")
+        tasks_service.complete_task(task["task_id"], {"unfounded": False, "measures": ["entrusted_care"]}, "yt-police")
     assert err.value.field == "outcome.measures" and "written_handover" in err.value.message and "seed 000" in err.value.message
     assert counts(Task, TimelineEvent, Notification) == before
-    case = service.complete_task(task["task_id"], {"unfounded": False, "measures": ["written_handover", "entrusted_care"]}, "yt-police")
+    case = tasks_service.complete_task(task["task_id"], {"unfounded": False, "measures": ["written_handover", "entrusted_care"]}, "yt-police")
     assert case["stage"] == "assessment"
 
 
 def test_emergency_measures_notify_the_township_and_open_temporary_care(db_url: str) -> None:
-    opened = service.submit_report(make_report("mentougou"), "mtg-intake")
-    case = service.show_case(opened["case_id"], "mtg-police")
-    case = service.complete_task(open_task(case, "emergency_response")["task_id"],
+    opened = reports.submit_report(make_report("mentougou"), "mtg-intake")
+    case = cases.show_case(opened["case_id"], "mtg-police")
+    case = tasks_service.complete_task(open_task(case, "emergency_response")["task_id"],
                                  {"unfounded": False, "measures": ["temporary_care", "warning_letter"]}, "mtg-police")
     assert case["stage"] == "assessment"
     assert open_task(case, "temporary_care")["owner_unit"] == "mtg-jz"
@@ -106,10 +109,10 @@ def test_emergency_measures_notify_the_township_and_open_temporary_care(db_url: 
 
 
 def to_assessment(jurisdiction: str) -> dict:
-    opened = service.submit_report(make_report(jurisdiction), user_of(jurisdiction, "police_intake"))
-    case = service.show_case(opened["case_id"], user_of(jurisdiction, "police"))
+    opened = reports.submit_report(make_report(jurisdiction), user_of(jurisdiction, "police_intake"))
+    case = cases.show_case(opened["case_id"], user_of(jurisdiction, "police"))
     measures = sorted({"admonish_guardian"} | set(policy.pack(jurisdiction).least_measures(["guardian_neglect"])))
-    return service.complete_task(open_task(case, "emergency_response")["task_id"],
+    return tasks_service.complete_task(open_task(case, "emergency_response")["task_id"],
                                  {"unfounded": False, "measures": measures}, user_of(jurisdiction, "police"))
 
 
@@ -120,27 +123,27 @@ ASSESS = {"safety": "at_risk", "guardianship": "inadequate", "health": "良好",
 def test_assessment_opens_services_and_visits_and_a_final_review_closes_with_phase_out(db_url: str) -> None:
     case = to_assessment("wuhai")
     worker = user_of("wuhai", "township_caseworker", "wh-t-xh")
-    case = service.complete_task(open_task(case, "assessment")["task_id"], ASSESS, worker)
+    case = tasks_service.complete_task(open_task(case, "assessment")["task_id"], ASSESS, worker)
     assert case["risk_level"] == "low" and case["stage"] == "assessment"
     assert [t["subject"] for t in case["tasks"] if t["kind"] == "service"] == ["guardianship_guidance"]
     visits = [t for t in case["tasks"] if t["kind"] == "follow_up_visit"]
     assert len(visits) == 1 and visits[0]["owner_unit"] == "wh-v-xh-bj"
-    case = service.complete_task(open_task(case, "service")["task_id"], {"delivered": True}, worker)
+    case = tasks_service.complete_task(open_task(case, "service")["task_id"], {"delivered": True}, worker)
     assert not [t for t in case["tasks"] if t["kind"] == "final_review"]  # a visit is still open
-    case = service.complete_task(visits[0]["task_id"], {"child_seen": True}, "wh-director-bj")
+    case = tasks_service.complete_task(visits[0]["task_id"], {"child_seen": True}, "wh-director-bj")
     review = open_task(case, "final_review")
     with pytest.raises(InvalidInput) as err:
-        service.complete_task(review["task_id"], {"exit_reason": "bored"}, worker)
+        tasks_service.complete_task(review["task_id"], {"exit_reason": "bored"}, worker)
     assert err.value.field == "outcome.exit_reason"
     clock.set_now(datetime.fromisoformat("2026-12-01T09:00:00+08:00"))
-    case = service.complete_task(review["task_id"], {"exit_reason": "parent_resumed_care"}, worker)
+    case = tasks_service.complete_task(review["task_id"], {"exit_reason": "parent_resumed_care"}, worker)
     assert (case["stage"], case["status"], case["exit_reason"]) == ("closed", "phase_out", "parent_resumed_care")
     assert case["phase_out_until"].startswith("2027-06-01")
 
 
 def test_sixian_temporary_guardianship_is_taken_by_county_civil_affairs(db_url: str) -> None:
     case = to_assessment("sixian")
-    case = service.complete_task(open_task(case, "assessment")["task_id"],
+    case = tasks_service.complete_task(open_task(case, "assessment")["task_id"],
                                  {**ASSESS, "guardianship": "absent", "intervention_needed": True}, "sx-supervisor-sc")
     assert case["stage"] == "intervention"
     assert open_task(case, "temporary_guardianship")["owner_unit"] == "sx-mz"
@@ -149,9 +152,9 @@ def test_sixian_temporary_guardianship_is_taken_by_county_civil_affairs(db_url: 
 
 def test_a_court_petition_needs_a_ground_that_holds(db_url: str) -> None:
     case = to_assessment("mentougou")
-    case = service.complete_task(open_task(case, "assessment")["task_id"],
+    case = tasks_service.complete_task(open_task(case, "assessment")["task_id"],
                                  {**ASSESS, "guardianship": "harmful", "intervention_needed": True}, "mtg-social-dt")
-    case = service.complete_task(open_task(case, "guardian_measures")["task_id"],
+    case = tasks_service.complete_task(open_task(case, "guardian_measures")["task_id"],
                                  {"measures": ["criticism_education"], "guardian_changed": False}, "mtg-police")
     petition = open_task(case, "court_petition")
     for outcome, field in [
@@ -161,42 +164,42 @@ def test_a_court_petition_needs_a_ground_that_holds(db_url: str) -> None:
         ({"filed": True, "ground": "unattended_danger_unchanged", "petitioner": "neighbour"}, "outcome.petitioner"),
     ]:
         with pytest.raises(InvalidInput) as err:
-            service.complete_task(petition["task_id"], outcome, "mtg-civil")
+            tasks_service.complete_task(petition["task_id"], outcome, "mtg-civil")
         assert err.value.field == field
-    case = service.complete_task(petition["task_id"], {"filed": True, "ground": "refused_six_months", "petitioner": "civil_affairs",
+    case = tasks_service.complete_task(petition["task_id"], {"filed": True, "ground": "refused_six_months", "petitioner": "civil_affairs",
                                                        "refused_since": "2026-05-01"}, "mtg-civil")
     ruling = open_task(case, "court_ruling")
     assert ruling["due_at"].startswith("2026-12-24")  # one month (30 days) from the petition
 
 
 def test_who_may_complete_a_task_and_conflicts(db_url: str) -> None:
-    opened = service.submit_report(make_report(), "sx-intake")
-    case = service.show_case(opened["case_id"], "sx-police")
+    opened = reports.submit_report(make_report(), "sx-intake")
+    case = cases.show_case(opened["case_id"], "sx-police")
     task = open_task(case, "emergency_response")
     before = counts(Task, TimelineEvent, Command)
     for who, code in (("sx-supervisor-sc", "role_may_not_complete"), ("mtg-police", "unknown_task"), ("ghost", "unknown_user")):
         with pytest.raises(InvalidInput) as err:
-            service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, who)
+            tasks_service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, who)
         assert err.value.code == code
     with pytest.raises(InvalidInput) as err:
-        service.complete_task(task["task_id"], {"unfounded": False, "measures": ["teleport"]}, "sx-police")
+        tasks_service.complete_task(task["task_id"], {"unfounded": False, "measures": ["teleport"]}, "sx-police")
     assert err.value.field == "outcome.measures.0"
     with pytest.raises(Conflict) as err:
-        service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"], "expected_version": 1}, "sx-police")
+        tasks_service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"], "expected_version": 1}, "sx-police")
     assert err.value.code == "stale_version"
     assert counts(Task, TimelineEvent, Command) == before
-    service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
+    tasks_service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
     with pytest.raises(Conflict) as err:
-        service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
+        tasks_service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
     assert err.value.code == "task_not_open"
 
 
 def test_a_retried_flow_run_changes_nothing_twice(db_url: str) -> None:
     from flows.emergency import emergency
 
-    opened = service.submit_report(make_report(), "sx-intake")
-    case = service.show_case(opened["case_id"], "sx-police")
-    service.complete_task(open_task(case, "emergency_response")["task_id"],
+    opened = reports.submit_report(make_report(), "sx-intake")
+    case = cases.show_case(opened["case_id"], "sx-police")
+    tasks_service.complete_task(open_task(case, "emergency_response")["task_id"],
                           {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
     with Session(db.engine()) as s:
         command = s.exec(select(Command).where(Command.kind == "complete_task").order_by(Command.created_at.desc())).first()
@@ -213,12 +216,12 @@ def test_a_crashed_intake_is_applied_by_the_next_run_exactly_once(db_url: str) -
     report = make_report(idempotency_key="crash-1")
     from shouhu.inputs import ReportIn
     payload = {"report": ReportIn.model_validate(report).model_dump(mode="json")}
-    payload["digest"] = service._payload_digest(payload["report"])
+    payload["digest"] = commands_service.payload_digest(payload["report"])
     command = Command(kind="report", idempotency_key="sixian:crash-1", actor="sx-intake", payload=payload, created_at=clock.now())
     with db.transaction() as s:
         s.add(command)
     before = counts(Case)
-    result = service.submit_report(report, "sx-intake")  # the resend finds the pending command and applies it
+    result = reports.submit_report(report, "sx-intake")  # the resend finds the pending command and applies it
     assert counts(Case)["Case"] == before["Case"] + 1
     assert asyncio.run(intake(command_id=str(command.id)))["case_id"] == result["case_id"]
     assert counts(Case)["Case"] == before["Case"] + 1
@@ -228,37 +231,37 @@ def test_a_case_survives_store_and_reload_mid_stage(db_url: str) -> None:
     case = to_assessment("yunyang")
     db.dispose()  # drop every pooled connection, as a restarted process would
     policy.pack.cache_clear()
-    reloaded = service.show_case(case["case_id"], "yy-worker-ql")
+    reloaded = cases.show_case(case["case_id"], "yy-worker-ql")
     assert reloaded["stage"] == "assessment" and reloaded["version"] == case["version"]
-    done = service.complete_task(open_task(reloaded, "assessment")["task_id"], ASSESS, "yy-worker-ql")
+    done = tasks_service.complete_task(open_task(reloaded, "assessment")["task_id"], ASSESS, "yy-worker-ql")
     assert done["version"] == case["version"] + 1
-    assert service.verify_case(case["case_id"])["ok"]
+    assert cases.verify_case(case["case_id"])["ok"]
 
 
 def test_tampering_with_the_timeline_is_detected(db_url: str) -> None:
-    opened = service.submit_report(make_report(), "sx-intake")
+    opened = reports.submit_report(make_report(), "sx-intake")
     case_id = uuid.UUID(opened["case_id"])
-    assert service.verify_case(opened["case_id"], "sx-manager") == {"ok": True, "broken_at": None, "reason": None}
+    assert cases.verify_case(opened["case_id"], "sx-manager") == {"ok": True, "broken_at": None, "reason": None}
     with db.transaction() as s:
         s.exec(text("UPDATE timelineevent SET summary = 'edited' WHERE case_id = :c AND seq = 2").bindparams(c=case_id.hex if db.engine().dialect.name == "sqlite" else case_id))
-    assert service.verify_case(opened["case_id"], "sx-manager") == {"ok": False, "broken_at": 2, "reason": "chain"}
+    assert cases.verify_case(opened["case_id"], "sx-manager") == {"ok": False, "broken_at": 2, "reason": "chain"}
 
 
 @pytest.mark.parametrize("seq", [2, 5], ids=["middle", "newest"])
 def test_deleting_a_timeline_event_is_detected(db_url: str, seq: int) -> None:
-    opened = service.submit_report(make_report(), "sx-intake")
+    opened = reports.submit_report(make_report(), "sx-intake")
     case_id = uuid.UUID(opened["case_id"])
     with Session(db.engine()) as s:
         assert s.get(Case, case_id).timeline_seq == 5  # opened, arrival task, response task, messages queued, intake form issued
     with db.transaction() as s:
         s.exec(text("DELETE FROM timelineevent WHERE case_id = :c AND seq = :q").bindparams(c=case_id.hex if db.engine().dialect.name == "sqlite" else case_id, q=seq))
-    assert service.verify_case(opened["case_id"]) == {"ok": False, "broken_at": seq, "reason": "chain" if seq == 2 else "head"}
+    assert cases.verify_case(opened["case_id"]) == {"ok": False, "broken_at": seq, "reason": "chain" if seq == 2 else "head"}
 
 
 def test_reads_are_recorded_with_the_reader(db_url: str) -> None:
-    opened = service.submit_report(make_report(), "sx-intake")
-    service.show_case(opened["case_id"], "sx-manager")
-    events = service.case_timeline(opened["case_id"], "sx-police")
+    opened = reports.submit_report(make_report(), "sx-intake")
+    cases.show_case(opened["case_id"], "sx-manager")
+    events = cases.case_timeline(opened["case_id"], "sx-police")
     reads = [(e["kind"], e["actor"]) for e in events if e["kind"] == "case_read"]
     assert reads == [("case_read", "sx-manager"), ("case_read", "sx-police")]
 
@@ -310,7 +313,7 @@ def check_what_people_read(jurisdiction: str, demo: dict[str, Any], browser_like
     problems += [(f"message {n.event}", unreadable(n.subject + "\n" + n.body, codes)) for n in notes]
     problems += [(f"timeline {e.kind}", unreadable(e.summary, codes)) for e in events]
     manager = browser_like(user_of(jurisdiction, "manager"))
-    case = service.show_case(demo["case_id"], user_of(jurisdiction, "manager"), record_read=False)
+    case = cases.show_case(demo["case_id"], user_of(jurisdiction, "manager"), record_read=False)
     pages = ["/", "/tasks", "/cases", "/board", "/inbox", f"/cases/{demo['case_no']}"]
     pages += [f"/tasks/{t['task_id']}" for t in case["tasks"]] + [f"/documents/{d.id}" for d in docs if not d.confidential]
     for url in pages:
@@ -318,8 +321,8 @@ def check_what_people_read(jurisdiction: str, demo: dict[str, Any], browser_like
         assert page.status_code == 200, url
         problems += [(url, unreadable(visible_text(page.text), codes))]
     police = browser_like(user_of(jurisdiction, "police"))
-    report = service.submit_report(make_report(jurisdiction), user_of(jurisdiction, "police_intake"))
-    for t in service.show_case(report["case_id"], user_of(jurisdiction, "police"), record_read=False)["tasks"]:
+    report = reports.submit_report(make_report(jurisdiction), user_of(jurisdiction, "police_intake"))
+    for t in cases.show_case(report["case_id"], user_of(jurisdiction, "police"), record_read=False)["tasks"]:
         problems += [(f"/tasks/{t['kind']}", unreadable(visible_text(police.get(f"/tasks/{t['task_id']}").text), codes))]
     problems += [("/reports/new", unreadable(visible_text(browser_like(user_of(jurisdiction, "police_intake")).get("/reports/new").text), codes))]
     bad = [(where, found) for where, found in problems if found]

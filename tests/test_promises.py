@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import T0, arrive, make_report
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from conftest import arrive, T0, make_report, user_of
 from models import Command, Delivery, Notification, TimelineEvent, User
-from shouhu import accounts, clock, db, service
+from services import accounts, cases, reports, tasks
+from services import commands as commands_service
+from shouhu import clock, db
+from shouhu.errors import InvalidInput
 from tasks.sweep import tick
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,17 +38,17 @@ def csrf(html: str) -> str:
 def test_a_police_bureau_and_civil_affairs_read_the_county_and_no_more(db_url: str) -> None:
     with db.transaction() as s:  # a county police bureau officer (the demo rosters have station officers only)
         s.add(User(username="sx-bureau", display_name="县局 值班民警", role="police", unit="sx-ga", jurisdiction="sixian"))
-    town = service.submit_report(make_report(), "sx-intake")
-    country = service.submit_report(make_report(**{"child.township": "sx-t-cg", "child.village": "sx-v-cg-xz"}), "sx-intake")
-    elsewhere = service.submit_report(make_report("yantai"), "yt-intake")
+    town = reports.submit_report(make_report(), "sx-intake")
+    country = reports.submit_report(make_report(**{"child.township": "sx-t-cg", "child.village": "sx-v-cg-xz"}), "sx-intake")
+    elsewhere = reports.submit_report(make_report("yantai"), "yt-intake")
     for who in ("sx-bureau", "sx-civil", "sx-manager"):
-        seen = {c["case_no"] for c in service.list_cases(who, limit=500)["items"]}
+        seen = {c["case_no"] for c in cases.list_cases(who, limit=500)["items"]}
         assert seen == {town["case_no"], country["case_no"]}, who  # the whole county, never another
-    assert {c["case_no"] for c in service.list_cases("sx-supervisor-cg", limit=500)["items"]} == {country["case_no"]}
-    assert {c["case_no"] for c in service.list_cases("sx-director-dg", limit=500)["items"]} == {town["case_no"]}
-    assert service.show_case(country["case_no"], "sx-bureau")["child"]["masked"] is False
-    with pytest.raises(service.InvalidInput):
-        service.show_case(elsewhere["case_no"], "sx-bureau")
+    assert {c["case_no"] for c in cases.list_cases("sx-supervisor-cg", limit=500)["items"]} == {country["case_no"]}
+    assert {c["case_no"] for c in cases.list_cases("sx-director-dg", limit=500)["items"]} == {town["case_no"]}
+    assert cases.show_case(country["case_no"], "sx-bureau")["child"]["masked"] is False
+    with pytest.raises(InvalidInput):
+        cases.show_case(elsewhere["case_no"], "sx-bureau")
 
 
 def test_secure_cookies_and_csrf_on_every_form(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,33 +56,33 @@ def test_secure_cookies_and_csrf_on_every_form(db_url: str, monkeypatch: pytest.
 
     monkeypatch.setenv("SHOUHU_SECURE_COOKIES", "1")
     app = create_app()
-    accounts.set_password("sx-police", PASSWORD)
+    accounts.set_password("sx-police", PASSWORD, must_change=False)
     client = TestClient(app, base_url="https://testserver", raise_server_exceptions=False)
     page = client.get("/login")
     assert "secure" in page.headers["set-cookie"].lower() and "httponly" in page.headers["set-cookie"].lower()
     assert client.post("/login", data={"username": "sx-police", "password": PASSWORD, "csrf": csrf(page.text)},
                        follow_redirects=False).status_code == 303
-    opened = service.submit_report(make_report(), "sx-intake")
-    task = service.show_case(opened["case_no"], "sx-police", record_read=False)["tasks"][0]
+    opened = reports.submit_report(make_report(), "sx-intake")
+    task = cases.show_case(opened["case_no"], "sx-police", record_read=False)["tasks"][0]
     from web import pages
 
     forms = sorted({r.path for r in pages.router.routes if "POST" in r.methods})  # every form the pages have
     assert forms == ["/login", "/logout", "/reports/new", "/tasks/{task_id}"]
-    before = service.list_commands(None)
+    before = commands_service.list_commands(None)
     for path in forms:
         refused = client.post(path.replace("{task_id}", task["task_id"]), data={"unfounded": "false", "measures": ["admonish_guardian"]})
         assert refused.status_code == 403 and "CSRF" in refused.text, path
-    assert service.list_commands(None) == before
+    assert commands_service.list_commands(None) == before
     assert client.get("/tasks", follow_redirects=False).status_code == 200  # logout without the token did not sign out
 
 
 def test_the_board_puts_supervision_first_with_its_counts_and_what_was_not_delivered(db_url: str) -> None:
     from web.app import create_app
 
-    first = service.submit_report(make_report(), "sx-intake")  # sixian's police task: 12 h, then +1 h, +4 h
+    first = reports.submit_report(make_report(), "sx-intake")  # sixian's police task: 12 h, then +1 h, +4 h
     arrive(first["case_id"], "sx-police")  # on scene at once: the response is the clock that runs late
     clock.advance(hours=4)
-    second = service.submit_report(make_report(), "sx-intake")
+    second = reports.submit_report(make_report(), "sx-intake")
     arrive(second["case_id"], "sx-police")
     clock.set_now(T0 + timedelta(hours=16, minutes=30))
     tick()  # the first at level 3 (督办), the second at level 1
@@ -90,7 +93,7 @@ def test_the_board_puts_supervision_first_with_its_counts_and_what_was_not_deliv
         s.flush()
         s.add(Delivery(notification_id=note.id, channel="dingtalk", status="failed", attempts=6, last_error="refused",
                        next_attempt_at=clock.now(), created_at=clock.now()))
-    accounts.set_password("sx-manager", PASSWORD)
+    accounts.set_password("sx-manager", PASSWORD, must_change=False)
     client = TestClient(create_app(), raise_server_exceptions=False)
     client.post("/login", data={"username": "sx-manager", "password": PASSWORD, "csrf": csrf(client.get("/login").text)})
     board = client.get("/board").text
@@ -106,7 +109,7 @@ def test_the_board_puts_supervision_first_with_its_counts_and_what_was_not_deliv
 
 def test_the_daily_digest_counts_what_is_open_and_late(db_url: str) -> None:
     for _ in range(2):
-        arrive(service.submit_report(make_report(), "sx-intake")["case_id"], "sx-police")
+        arrive(reports.submit_report(make_report(), "sx-intake")["case_id"], "sx-police")
     clock.set_now(T0 + timedelta(days=1, hours=-1))  # 08:00 the next day: the pack's digest hour
     tick()
     with Session(db.engine()) as s:
@@ -122,10 +125,10 @@ def test_the_daily_digest_counts_what_is_open_and_late(db_url: str) -> None:
 
 def test_a_deadline_beyond_the_holiday_calendar_says_so_on_the_timeline(db_url: str) -> None:
     clock.set_now(T0.replace(year=2099, month=12, day=29))  # a Tuesday; the holiday data stops long before
-    opened = service.submit_report(make_report(**{"child.birth_date": "2090-03-01", "child.id_number": None,
+    opened = reports.submit_report(make_report(**{"child.birth_date": "2090-03-01", "child.id_number": None,
                                                   "discovered_at": "2099-12-29T07:00:00+08:00"}), "sx-intake")
-    task = service.show_case(opened["case_no"], "sx-police", record_read=False)["tasks"][0]
-    case = service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
+    task = cases.show_case(opened["case_no"], "sx-police", record_read=False)["tasks"][0]
+    case = tasks.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
     assessment = next(t for t in case["tasks"] if t["kind"] == "assessment")
     assert assessment["due_at"].startswith("2100-01-01")  # three working days, Monday to Friday
     with Session(db.engine()) as s:
@@ -137,9 +140,9 @@ def test_a_deadline_beyond_the_holiday_calendar_says_so_on_the_timeline(db_url: 
 def test_a_case_someone_is_saving_is_left_for_the_next_tick(db_url: str) -> None:
     if not db_url.startswith("postgresql"):
         pytest.skip("SQLite takes the whole database for a writer; the sweeper waits instead of skipping")
-    from tasks.transition import lock_case
+    from shouhu.timeline import lock_case
 
-    opened = service.submit_report(make_report(), "sx-intake")
+    opened = reports.submit_report(make_report(), "sx-intake")
     arrive(opened["case_id"], "sx-police")
     at = T0 + timedelta(hours=40)
     with db.transaction() as s:
@@ -155,11 +158,11 @@ def test_no_child_data_reaches_prefect(db_url: str) -> None:
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
 
-    from shouhu.demo import run_demo
+    from cli.demo import run_demo
 
     result = run_demo("sixian")
     assert result["ok"]
-    case = service.show_case(result["case_no"], "sx-police", record_read=False)
+    case = cases.show_case(result["case_no"], "sx-police", record_read=False)
     secrets = [case["child"]["name"], case["child"]["id_number"], "演示监护人", "13900000000", "学生连续三天未到校"]
 
     with Session(db.engine()) as s:
@@ -193,7 +196,7 @@ def test_cli_success_paths(db_url: str, prefect_server: str, tmp_path: Path) -> 
 
     def cli(*args: str, stdin: str | None = None, user: str | None = None) -> Any:
         run_env = {**env, **({"SHOUHU_USER": user} if user else {})}
-        proc = subprocess.run([sys.executable, "-m", "shouhu.cli", *args], input=stdin, capture_output=True, text=True, env=run_env,
+        proc = subprocess.run([sys.executable, "-m", "cli", *args], input=stdin, capture_output=True, text=True, env=run_env,
                               cwd=ROOT, timeout=300)
         assert proc.returncode == 0, (args, proc.stdout[-500:], proc.stderr[-500:])
         return proc.stdout
@@ -205,7 +208,7 @@ def test_cli_success_paths(db_url: str, prefect_server: str, tmp_path: Path) -> 
     arrival = next(t for t in json.loads(indented)["tasks"] if t["kind"] == "police_arrival")
     acked = json.loads(cli("task", "ack", arrival["task_id"], "--as", "sx-police", "--json"))  # 出警到场, one command
     assert next(t for t in acked["tasks"] if t["kind"] == "police_arrival")["status"] == "done"
-    reads = [(e["actor"]) for e in service.case_timeline(opened["case_no"], "sx-police", record_read=False) if e["kind"] == "case_read"]
+    reads = [(e["actor"]) for e in cases.case_timeline(opened["case_no"], "sx-police", record_read=False) if e["kind"] == "case_read"]
     assert reads[0] == "sx-police" and reads[1].startswith("os:")
     env["SHOUHU_NOW"] = (T0 + timedelta(days=2)).isoformat()
     swept = json.loads(cli("sweep", "--json"))
@@ -218,7 +221,7 @@ def test_cli_success_paths(db_url: str, prefect_server: str, tmp_path: Path) -> 
     assert report["cases_opened"] == 1 and report["units"][0]["open_overdue"] == 1
     visits = json.loads(cli("visits", "list", "--unit", "sx-v-sc-dg", "--as", "sx-director-dg", "--json"))
     assert [v["period"] for v in visits] == ["2026Q4"]
-    demo = subprocess.run([sys.executable, "-m", "shouhu.cli", "demo"], capture_output=True, text=True, env={**env, "SHOUHU_NOW": ""},
+    demo = subprocess.run([sys.executable, "-m", "cli", "demo"], capture_output=True, text=True, env={**env, "SHOUHU_NOW": ""},
                           cwd=ROOT, timeout=300)
     assert demo.returncode == 0 and "时间线校验（case verify）：通过" in demo.stdout
 
@@ -227,8 +230,8 @@ def test_the_task_inbox_marks_what_is_due_soon_and_what_is_overdue(db_url: str) 
     from web.app import create_app
 
     app = create_app()
-    accounts.set_password("sx-police", PASSWORD)
-    opened = service.submit_report(make_report(), "sx-intake")  # the police task is due in 12 h
+    accounts.set_password("sx-police", PASSWORD, must_change=False)
+    opened = reports.submit_report(make_report(), "sx-intake")  # the police task is due in 12 h
 
     def row_class() -> str:
         client = TestClient(app, raise_server_exceptions=False)
@@ -253,12 +256,12 @@ def test_settings_are_one_object_validated_at_start(tmp_path: Path) -> None:
             assert config.settings().secure_cookies is expected
         finally:
             del os.environ["SHOUHU_SECURE_COOKIES"]
-    bad = subprocess.run([sys.executable, "-m", "shouhu.cli", "units", "--jurisdiction", "sixian", "--json"], capture_output=True, text=True,
+    bad = subprocess.run([sys.executable, "-m", "cli", "units", "--jurisdiction", "sixian", "--json"], capture_output=True, text=True,
                          env={**env, "SHOUHU_SECURE_COOKIES": "maybe"}, timeout=120)
     assert bad.returncode == 2 and json.loads(bad.stdout)["error"]["field"] == "SHOUHU_SECURE_COOKIES"
-    bad = subprocess.run([sys.executable, "-m", "shouhu.cli", "units", "--jurisdiction", "sixian", "--json"], capture_output=True, text=True,
+    bad = subprocess.run([sys.executable, "-m", "cli", "units", "--jurisdiction", "sixian", "--json"], capture_output=True, text=True,
                          env={**env, "SHOUHU_NOW": "2026-11-24T09:00"}, timeout=120)
     assert bad.returncode == 2 and json.loads(bad.stdout)["error"]["field"] == "SHOUHU_NOW"
-    typo = subprocess.run([sys.executable, "-m", "shouhu.cli", "policy", "show", "--jurisdiction", "sixian", "--json"], capture_output=True, text=True,
+    typo = subprocess.run([sys.executable, "-m", "cli", "policy", "show", "--jurisdiction", "sixian", "--json"], capture_output=True, text=True,
                           env={**env, "SHOUHU_HOEM": "/elsewhere"}, timeout=120)
     assert typo.returncode == 0 and "SHOUHU_HOEM is not a Shouhu setting" in typo.stderr

@@ -4,12 +4,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
+from conftest import make_report
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from conftest import make_report
 from models import Child, Task, VerificationVisit
-from shouhu import db, service
+from services import cases, reports, tasks
+from shouhu import db
 from tasks import rounds, sweep
 
 
@@ -30,7 +31,7 @@ def visits(period: str) -> dict[uuid.UUID, int]:
 
 def test_every_child_on_the_ledger_gets_one_visit_per_quarter(db_url: str) -> None:
     for _ in range(3):
-        service.submit_report(make_report(), "sx-intake")
+        reports.submit_report(make_report(), "sx-intake")
     with Session(db.engine()) as s:
         minors = set(s.exec(select(Child.id).where(Child.jurisdiction == "sixian")).all())
     sweep.tick(datetime.fromisoformat("2026-12-01T09:00:00+08:00"))
@@ -47,11 +48,11 @@ def test_every_child_on_the_ledger_gets_one_visit_per_quarter(db_url: str) -> No
 
 
 def test_holiday_patrol_opens_once_per_window_for_key_cases(db_url: str) -> None:
-    opened = service.submit_report(make_report(), "sx-intake")
-    case = service.show_case(opened["case_id"], "sx-police", record_read=False)
-    case = service.complete_task(case["tasks"][0]["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
+    opened = reports.submit_report(make_report(), "sx-intake")
+    case = cases.show_case(opened["case_id"], "sx-police", record_read=False)
+    case = tasks.complete_task(case["tasks"][0]["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
     assessment = next(t for t in case["tasks"] if t["kind"] == "assessment")
-    service.complete_task(assessment["task_id"], {"safety": "at_risk", "guardianship": "inadequate", "health": "一般",
+    tasks.complete_task(assessment["task_id"], {"safety": "at_risk", "guardianship": "inadequate", "health": "一般",
                                                   "risk_level": "medium", "services": [], "intervention_needed": False}, "sx-supervisor-sc")
     sweep.tick(datetime.fromisoformat("2027-01-19T09:00:00+08:00"))  # before the winter window
     sweep.tick(datetime.fromisoformat("2027-01-20T09:00:00+08:00"))

@@ -10,13 +10,25 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from conftest import counts, make_report, user_of
 from fastapi.testclient import TestClient
+from hostile import (
+    IDENTITY,
+    ROOT,
+    Marks,
+    allowed_tags,
+    hostile_report,
+    markup_problems,
+    walk_hostile_case,
+)
 from sqlmodel import Session, select
 
-from conftest import counts, make_report, user_of
-from hostile import IDENTITY, ROOT, Marks, allowed_tags, hostile_report, markup_problems, walk_hostile_case
-from models import AccessRecord, Case, Command, Document, Notification, Report, TimelineEvent
-from shouhu import accounts, db, service
+from models import Case, Command, Document, Notification, Report, TimelineEvent
+from services import accounts, reports, tasks
+from services import cases as cases_service
+from services import documents as documents_service
+from shouhu import db
+from shouhu.errors import InvalidInput
 
 PASSWORD = "correct horse battery"
 ROLES = ("police_intake", "police", "township_caseworker", "village_director", "civil_affairs", "manager")
@@ -29,10 +41,10 @@ def csrf(html: str) -> str:
 @pytest.fixture
 def pages(db_url: str) -> Iterator[Any]:
     """Signed-in clients per username, and the set of page templates rendered meanwhile."""
-    from web import pages as web_pages
+    from web import templating as web_templating
     from web.app import create_app
 
-    env = web_pages.templates.env
+    env = web_templating.templates.env
     loaded: set[str] = set()
     original, cache = env.loader.get_source, env.cache
 
@@ -48,7 +60,7 @@ def pages(db_url: str) -> Iterator[Any]:
         if username is None:
             return TestClient(app, raise_server_exceptions=False)
         if username not in clients:
-            accounts.set_password(username, PASSWORD)
+            accounts.set_password(username, PASSWORD, must_change=False)
             c = TestClient(app, raise_server_exceptions=False)
             r = c.post("/login", data={"username": username, "password": PASSWORD, "csrf": csrf(c.get("/login").text), "next": "/"},
                        follow_redirects=False)
@@ -66,7 +78,7 @@ def test_no_page_or_document_runs_what_was_typed(pages: Any) -> None:
     typed field is hostile: no element, attribute or link of the data's making, and a CSP."""
     marks = Marks("MK")
     closed = walk_hostile_case(marks, sequence=101)
-    pending = service.submit_report(hostile_report(Marks("PN"), sequence=102), user_of("sixian", "police_intake"))
+    pending = reports.submit_report(hostile_report(Marks("PN"), sequence=102), user_of("sixian", "police_intake"))
     allowed = allowed_tags()
     seen: list[tuple[str, str, Any]] = []
 
@@ -79,10 +91,10 @@ def test_no_page_or_document_runs_what_was_typed(pages: Any) -> None:
     visit(None, "GET", "/login?next=//evil.example/")
     visit(None, "POST", "/login", data={"username": '"><script>alert(1)</script>', "password": "x", "next": '"><script>',
                                          "csrf": csrf(pages(None).get("/login").text)})
-    documents = service.case_documents(closed["case_id"], user_of("sixian", "police"), record_read=False)
+    documents = documents_service.case_documents(closed["case_id"], user_of("sixian", "police"), record_read=False)
     assert {d["kind"] for d in documents} == {"intake_form", "warning_letter", "handover", "assessment_report", "assistance_plan",
                                               "temporary_guardianship_decision", "guardianship_petition", "closing_report"}
-    open_task = next(t for t in service.show_case(pending["case_id"], "sx-police", record_read=False)["tasks"] if t["status"] == "open")
+    open_task = next(t for t in cases_service.show_case(pending["case_id"], "sx-police", record_read=False)["tasks"] if t["status"] == "open")
     for role in ROLES:
         who = user_of("sixian", role, "sx-v-sc-dg" if role == "village_director" else "sx-t-sc" if role == "township_caseworker" else None)
         for path in ("/tasks", "/cases", "/inbox", "/board", "/board.csv", f"/cases/{closed['case_no']}", f"/cases/{pending['case_no']}",
@@ -146,38 +158,38 @@ def test_a_masked_reader_sees_no_identity_through_any_way_out(db_url: str) -> No
     token = accounts.create_token(manager, "masking test")["token"]
     api = TestClient(create_app(), raise_server_exceptions=False)
     auth = {"Authorization": f"Bearer {token}"}
-    accounts.set_password(manager, PASSWORD)
+    accounts.set_password(manager, PASSWORD, must_change=False)
     page = TestClient(create_app(), raise_server_exceptions=False)
     signed = page.post("/login", data={"username": manager, "password": PASSWORD, "csrf": csrf(page.get("/login").text)},
                        follow_redirects=False)
     assert signed.status_code == 303
     outputs = {
-        "service.show_case": str(service.show_case(closed["case_no"], manager)),
-        "service.case_timeline": str(service.case_timeline(closed["case_no"], manager)),
+        "service.show_case": str(cases_service.show_case(closed["case_no"], manager)),
+        "service.case_timeline": str(cases_service.case_timeline(closed["case_no"], manager)),
         "api case": ok(api.get(f"/api/v1/cases/{closed['case_no']}", headers=auth)).text,
         "api timeline": api.get(f"/api/v1/cases/{closed['case_no']}/timeline", headers=auth).text,
         "api cases": api.get("/api/v1/cases?limit=500", headers=auth).text,
         "page case": ok(page.get(f"/cases/{closed['case_no']}")).text,
         "page board": page.get("/board").text + page.get("/board.csv").text,
     }
-    docs = service.case_documents(closed["case_no"], manager)
+    docs = documents_service.case_documents(closed["case_no"], manager)
     assert len(docs) == 8  # managers see every document (the reporter included), masked
     for d in docs:
-        shown = service.show_document(d["document_id"], manager)
+        shown = documents_service.show_document(d["document_id"], manager)
         assert shown["masked"] is True and shown["intact"] and shown["matches_timeline"]
         outputs[f"service document {d['kind']}"] = shown["content"]
         from_api, from_page = api.get(f"/api/v1/documents/{d['document_id']}", headers=auth), page.get(f"/documents/{d['document_id']}")
         assert from_api.status_code == from_page.status_code == 200
-        assert from_api.json()["sha256"] == shown["sha256"] != service.show_document(d["document_id"], "sx-police")["sha256"]
+        assert from_api.json()["sha256"] == shown["sha256"] != documents_service.show_document(d["document_id"], "sx-police")["sha256"]
         outputs[f"api document {d['kind']}"] = from_api.text
         outputs[f"page document {d['kind']}"] = from_page.text
-    child = service.show_case(closed["case_no"], user_of("sixian", "police"), record_read=False)["child"]
+    child = cases_service.show_case(closed["case_no"], user_of("sixian", "police"), record_read=False)["child"]
     for where, text in outputs.items():
         assert "登录" not in text[:400] or where.startswith("api"), where  # a real page, not the sign-in form
         assert child["id_number"] not in text and child["birth_date"] not in text, where  # ID number and birth date masked too
     leaks = {where: marks.found_in(text, identity) for where, text in outputs.items() if marks.found_in(text, identity)}
     assert not leaks, leaks
-    police = service.show_document(docs[0]["document_id"], user_of("sixian", "police"))
+    police = documents_service.show_document(docs[0]["document_id"], user_of("sixian", "police"))
     assert police["masked"] is False and marks.by_field["child.name"] in police["content"]  # the real file keeps identity
 
 
@@ -188,15 +200,15 @@ def ok(response: Any) -> Any:
 
 def test_outcome_dates_are_of_things_that_happened(db_url: str) -> None:
     """A refusal "since 2200" or "since 1900", a ruling next year: refused by name, nothing written."""
-    opened = service.submit_report(make_report(), "sx-intake")
-    task = next(t for t in service.show_case(opened["case_id"], "sx-police", record_read=False)["tasks"] if t["kind"] == "emergency_response")
-    service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
-    task = next(t for t in service.show_case(opened["case_id"], "sx-police", record_read=False)["tasks"] if t["status"] == "open")
+    opened = reports.submit_report(make_report(), "sx-intake")
+    task = next(t for t in cases_service.show_case(opened["case_id"], "sx-police", record_read=False)["tasks"] if t["kind"] == "emergency_response")
+    tasks.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
+    task = next(t for t in cases_service.show_case(opened["case_id"], "sx-police", record_read=False)["tasks"] if t["status"] == "open")
     base = {"safety": "safe", "guardianship": "adequate", "health": "良好", "risk_level": "low", "intervention_needed": False}
     before = counts(TimelineEvent, Command)
     for day, code in (("2200-12-31", "in_future"), ("1900-01-01", "before_birth")):
-        with pytest.raises(service.InvalidInput) as refused:
-            service.complete_task(task["task_id"], {**base, "guardian_refused_since": day}, "sx-supervisor-sc")
+        with pytest.raises(InvalidInput) as refused:
+            tasks.complete_task(task["task_id"], {**base, "guardian_refused_since": day}, "sx-supervisor-sc")
         assert (refused.value.code, refused.value.field) == (code, "outcome.guardian_refused_since")
     assert counts(TimelineEvent, Command) == before
 
@@ -228,8 +240,8 @@ def test_input_refused_on_every_face_names_the_field_and_changes_nothing(db_url:
         report = make_report(**override)
         if field == "child.birth_date":
             report["child"].pop("id_number")
-        with pytest.raises(service.InvalidInput) as refused:
-            service.submit_report(report, intake)
+        with pytest.raises(InvalidInput) as refused:
+            reports.submit_report(report, intake)
         assert (refused.value.code, refused.value.field) == (code, field)
         r = api.post("/api/v1/reports", json=report, headers={"Authorization": f"Bearer {token}"})
         assert r.status_code in (400, 413) and (r.json()["error"]["code"], r.json()["error"]["field"]) in ((code, field), ("too_large", "body"))
@@ -326,7 +338,7 @@ def test_every_field_of_every_input_refuses_hostile_values_by_name() -> None:
             else:
                 variants = [("0001-01-01", "out_of_range")]
             for value, code in variants:
-                with pytest.raises(service.InvalidInput) as refused:
+                with pytest.raises(InvalidInput) as refused:
                     parse(model, with_value(example, path, value))
                 assert (refused.value.field, refused.value.code) == (path, code), (kind, path, value if len(str(value)) < 40 else "…")
                 checked += 1
@@ -341,8 +353,8 @@ def test_an_internal_error_answers_in_shape_and_keeps_the_connection(db_url: str
     import time
 
     import uvicorn
-
     from receivers import free_port
+
     from web.app import create_app
 
     app = create_app()

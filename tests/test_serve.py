@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import httpx
-
 from conftest import make_report
 from receivers import free_port
 
@@ -36,12 +35,12 @@ def test_serve_runs_web_prefect_and_scheduler_and_stops_on_ctrl_c(tmp_path: Path
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({"SHOUHU_HOME": str(tmp_path), "SHOUHU_NOW": "2026-11-24T09:00:00+08:00", "PYTHONPATH": str(ROOT)})
     env.pop("SHOUHU_DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "shouhu.cli", "serve", "--port", str(web), "--prefect-port", str(prefect), "--every", "2"],
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(web), "--prefect-port", str(prefect), "--every", "2"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         wait_for(f"http://127.0.0.1:{web}/healthz", proc)
         assert "<html" in httpx.get(f"http://127.0.0.1:{prefect}/", timeout=10).text.lower()  # Prefect's UI
-        token = json.loads(subprocess.run([sys.executable, "-m", "shouhu.cli", "user", "token", "sx-intake", "--name", "t", "--json"],
+        token = json.loads(subprocess.run([sys.executable, "-m", "cli", "user", "token", "create", "sx-intake", "--name", "t", "--json"],
                                           cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout)["token"]
         created = httpx.post(f"http://127.0.0.1:{web}/api/v1/reports", json=make_report(), timeout=60,
                              headers={"Authorization": f"Bearer {token}"})
@@ -85,7 +84,7 @@ def test_a_killed_serve_takes_its_prefect_server_with_it_and_a_stale_one_is_repo
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({"SHOUHU_HOME": str(tmp_path), "PYTHONPATH": str(ROOT)})
     env.pop("SHOUHU_DATABASE_URL", None)
-    command = [sys.executable, "-m", "shouhu.cli", "serve", "--port", str(web), "--prefect-port", str(prefect), "--every", "0", "--json"]
+    command = [sys.executable, "-m", "cli", "serve", "--port", str(web), "--prefect-port", str(prefect), "--every", "0", "--json"]
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         wait_for(f"http://127.0.0.1:{web}/healthz", proc)

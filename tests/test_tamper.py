@@ -9,18 +9,20 @@ import uuid
 from typing import Any
 
 import pytest
+from conftest import make_report
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from conftest import make_report
 from models import Case, Document, TimelineEvent
-from shouhu import db, service, timeline
+from services import cases, deadlines, documents, reports, setup
+from shouhu import db, timeline
+from shouhu.errors import InvalidInput
 
 
 def opened_case() -> dict[str, Any]:
-    opened = service.submit_report(make_report(), "sx-intake")
-    service.show_case(opened["case_id"], "sx-police")  # one more event: a read
-    assert service.verify_case(opened["case_no"], "sx-police", record_read=False) == {"ok": True, "broken_at": None, "reason": None}
+    opened = reports.submit_report(make_report(), "sx-intake")
+    cases.show_case(opened["case_id"], "sx-police")  # one more event: a read
+    assert cases.verify_case(opened["case_no"], "sx-police", record_read=False) == {"ok": True, "broken_at": None, "reason": None}
     return opened
 
 
@@ -30,7 +32,7 @@ def sql(statement: str, **params: Any) -> None:
 
 
 def verdict(case: dict[str, Any]) -> dict[str, Any]:
-    return service.verify_case(case["case_no"], "sx-police", record_read=False)
+    return cases.verify_case(case["case_no"], "sx-police", record_read=False)
 
 
 def test_a_deleting_the_newest_event_and_moving_the_head_back(db_url: str) -> None:
@@ -75,7 +77,7 @@ def test_d_rewriting_a_document_with_its_stored_hash(db_url: str) -> None:
     forged = doc.content.replace("接报时间", "接报时问")
     sql("UPDATE document SET content = :c, sha256 = :h WHERE id = :id", c=forged, h=hashlib.sha256(forged.encode()).hexdigest(),
         id=doc.id.hex if db_url.startswith("sqlite") else doc.id)
-    shown = service.show_document(str(doc.id), "sx-police")
+    shown = documents.show_document(str(doc.id), "sx-police")
     assert shown["intact"] is True and shown["matches_timeline"] is False  # consistent with itself, not with the timeline
     assert verdict(case)["reason"] == "document"
 
@@ -83,10 +85,10 @@ def test_d_rewriting_a_document_with_its_stored_hash(db_url: str) -> None:
 def test_a_later_write_records_the_tampering_instead_of_sealing_over_it(db_url: str) -> None:
     case = opened_case()
     sql('UPDATE "case" SET stage = \'closed\' WHERE case_no = :no', no=case["case_no"])
-    service.show_case(case["case_no"], "sx-police")  # a read appends an event and re-seals the case
+    cases.show_case(case["case_no"], "sx-police")  # a read appends an event and re-seals the case
     found = verdict(case)
     assert found["ok"] is False and found["reason"] == "tampering_recorded"
-    kinds = [e["kind"] for e in service.case_timeline(case["case_no"], "sx-police", record_read=False)]
+    kinds = [e["kind"] for e in cases.case_timeline(case["case_no"], "sx-police", record_read=False)]
     assert "tamper_detected" in kinds
 
 
@@ -96,10 +98,10 @@ def test_e_anchors_catch_a_removed_case_and_a_case_put_back_to_an_older_copy(db_
     with Session(db.engine()) as s:
         old = s.exec(select(Case).where(Case.case_no == rolled_back["case_no"])).one()
         old_row = {k: getattr(old, k) for k in ("timeline_seq", "timeline_head", "version", "seal")}
-    service.show_case(rolled_back["case_no"], "sx-police")  # newer events after the copy was taken
-    line = service.anchor_now("sixian")
+    cases.show_case(rolled_back["case_no"], "sx-police")  # newer events after the copy was taken
+    line = deadlines.anchor_now("sixian")
     assert line["cases"] >= 2 and len(line["root"]) == 64
-    before = service.verify_all()  # (other tests' tampered cases share this database: look at ours)
+    before = cases.verify_all()  # (other tests' tampered cases share this database: look at ours)
     assert before["anchors"]["ok"] is True and not {b["case_no"] for b in before["broken"]} & {removed["case_no"], rolled_back["case_no"]}
     with Session(db.engine()) as s:  # the anchor went out to the coordination office too
         from models import Notification
@@ -125,7 +127,7 @@ def test_e_anchors_catch_a_removed_case_and_a_case_put_back_to_an_older_copy(db_
     sql('UPDATE "case" SET timeline_seq = :timeline_seq, timeline_head = :timeline_head, version = :version, seal = :seal WHERE id = :c',
         c=key(back), **old_row)
     assert verdict(rolled_back)["ok"] is True  # the older copy is consistent and validly sealed: only the anchor knows
-    result = service.verify_all()
+    result = cases.verify_all()
     problems = {(p["problem"], p.get("case_no")) for p in result["anchors"]["problems"]}
     assert result["ok"] is False and rolled_back["case_no"] not in {b["case_no"] for b in result["broken"]}
     assert ("anchored_case_missing", removed["case_no"]) in problems
@@ -135,23 +137,23 @@ def test_e_anchors_catch_a_removed_case_and_a_case_put_back_to_an_older_copy(db_
 def test_the_anchor_log_itself_is_chained(db_url: str, tmp_path: Any, monkeypatch: Any) -> None:
     monkeypatch.setenv("SHOUHU_ANCHOR_DIR", str(tmp_path / "anchors"))
     opened_case()
-    service.anchor_now("sixian")
-    service.anchor_now("yantai")
-    assert service.verify_all()["anchors"]["ok"] is True
+    deadlines.anchor_now("sixian")
+    deadlines.anchor_now("yantai")
+    assert cases.verify_all()["anchors"]["ok"] is True
     log = tmp_path / "anchors" / "anchors.log"
     lines = log.read_text().splitlines()
     log.write_text("\n".join(lines[1:]) + "\n")  # the first anchor removed from the log
-    problems = {p["problem"] for p in service.verify_all()["anchors"]["problems"]}
+    problems = {p["problem"] for p in cases.verify_all()["anchors"]["problems"]}
     assert "log_chain_broken" in problems
 
 
 def test_a_database_sealed_with_another_key_is_refused_plainly(db_url: str, monkeypatch: Any) -> None:
     monkeypatch.setenv("SHOUHU_TIMELINE_KEY", "a different key, also 32 characters or more")
-    with pytest.raises(service.InvalidInput) as refused:
-        service.init()
+    with pytest.raises(InvalidInput) as refused:
+        setup.init()
     assert refused.value.code == "wrong_timeline_key"
-    with pytest.raises(service.InvalidInput):
-        service.verify_all()
+    with pytest.raises(InvalidInput):
+        cases.verify_all()
 
 
 def test_a_process_with_another_key_writes_nothing(db_url: str, monkeypatch: Any) -> None:
@@ -161,9 +163,9 @@ def test_a_process_with_another_key_writes_nothing(db_url: str, monkeypatch: Any
     with Session(db.engine()) as s:
         before = s.exec(select(Case.timeline_seq).where(Case.case_no == case["case_no"])).one()
     monkeypatch.setenv("SHOUHU_TIMELINE_KEY", "a different key, also 32 characters or more")
-    for attempt in (lambda: service.show_case(case["case_no"], "sx-police"),
-                    lambda: service.submit_report(make_report(), "sx-intake")):
-        with pytest.raises(service.InvalidInput) as refused:
+    for attempt in (lambda: cases.show_case(case["case_no"], "sx-police"),
+                    lambda: reports.submit_report(make_report(), "sx-intake")):
+        with pytest.raises(InvalidInput) as refused:
             attempt()
         assert refused.value.code == "wrong_timeline_key"
     monkeypatch.undo()
@@ -202,6 +204,6 @@ def test_a_changed_deadline_is_recorded_before_the_sweeper_seals_it_again(db_url
     key = uuid.UUID(case["case_id"]).hex if db_url.startswith("sqlite") else uuid.UUID(case["case_id"])
     sql("UPDATE deadline SET rule = '{}' WHERE case_id = :c", c=key)  # someone edits the clock
     clock.advance(days=2)
-    service.sweep()  # fires it (and seals the row again)
+    deadlines.sweep()  # fires it (and seals the row again)
     found = verdict(case)
     assert found["ok"] is False and found["reason"] == "tampering_recorded"

@@ -9,12 +9,13 @@ import uuid
 from datetime import datetime
 
 import pytest
+from conftest import make_report
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from conftest import make_report
 from models import AccessRecord, Notification, VerificationVisit
-from shouhu import clock, db, service
+from services import reports, visits
+from shouhu import clock, db
 from shouhu.errors import Conflict, InvalidInput
 from tasks import sweep
 
@@ -36,35 +37,35 @@ def messages(prefix: str) -> list[Notification]:
 def test_director_lists_and_completes_visits_and_others_are_refused(db_url: str) -> None:
     clock.set_now(datetime.fromisoformat("2030-04-10T09:00:00+08:00"))
     report = make_report()
-    service.submit_report(report, "sx-intake")
+    reports.submit_report(report, "sx-intake")
     sweep.tick(datetime.fromisoformat("2030-04-10T09:00:00+08:00"))
-    mine = service.list_visits("sx-director-dg", VILLAGE, "2030Q2", open_only=True)
+    mine = visits.list_visits("sx-director-dg", VILLAGE, "2030Q2", open_only=True)
     assert report["child"]["name"] in {v["child_name"] for v in mine}
     visit = next(v for v in mine if v["child_name"] == report["child"]["name"])
 
     with pytest.raises(InvalidInput) as refused:
-        service.list_visits("sx-director-xz", VILLAGE, "2030Q2")
+        visits.list_visits("sx-director-xz", VILLAGE, "2030Q2")
     assert refused.value.code == "unit_may_not_see" and report["child"]["name"] not in refused.value.message
     with Session(db.engine()) as s:
         records = s.exec(select(AccessRecord).where(AccessRecord.target == VILLAGE, AccessRecord.action == "ledger_read")).all()
     assert {(r.actor, r.allowed) for r in records} >= {("sx-director-dg", True), ("sx-director-xz", False)}
 
     with pytest.raises(InvalidInput) as bad:
-        service.complete_visit(visit["visit_id"], {**GOOD, "schooling": "home"}, "sx-director-dg")
+        visits.complete_visit(visit["visit_id"], {**GOOD, "schooling": "home"}, "sx-director-dg")
     assert bad.value.field == "outcome.schooling"
     with pytest.raises(InvalidInput) as future:
-        service.complete_visit(visit["visit_id"], {**GOOD, "visited_on": "2030-05-01"}, "sx-director-dg")
+        visits.complete_visit(visit["visit_id"], {**GOOD, "visited_on": "2030-05-01"}, "sx-director-dg")
     assert future.value.code == "visited_in_future"
     with pytest.raises(InvalidInput) as other:
-        service.complete_visit(visit["visit_id"], GOOD, "sx-director-xz")
+        visits.complete_visit(visit["visit_id"], GOOD, "sx-director-xz")
     assert other.value.code == "unit_may_not_complete"
-    assert service.list_visits("sx-director-dg", VILLAGE, "2030Q2", open_only=True) == mine  # nothing changed
+    assert visits.list_visits("sx-director-dg", VILLAGE, "2030Q2", open_only=True) == mine  # nothing changed
 
     found = {**GOOD, "visited_on": "2030-04-10", "guardianship": "absent", "concerns": ["living_alone"]}
-    done = service.complete_visit(visit["visit_id"], found, "sx-director-dg")
+    done = visits.complete_visit(visit["visit_id"], found, "sx-director-dg")
     assert done["report_needed"] is True and done["status"] == "done" and done["late"] is False
     with pytest.raises(Conflict):
-        service.complete_visit(visit["visit_id"], GOOD, "sx-director-dg")
+        visits.complete_visit(visit["visit_id"], GOOD, "sx-director-dg")
     told = messages(f"verification_concern:{visit['visit_id']}")
     assert [m.unit for m in told] == ["sx-t-sc"]
     text = told[0].subject + told[0].body
@@ -74,7 +75,7 @@ def test_director_lists_and_completes_visits_and_others_are_refused(db_url: str)
 
 def test_overdue_visits_escalate_once_per_level_per_unit(db_url: str) -> None:
     clock.set_now(datetime.fromisoformat("2030-04-10T09:00:00+08:00"))
-    service.submit_report(make_report(), "sx-intake")
+    reports.submit_report(make_report(), "sx-intake")
     sweep.tick(datetime.fromisoformat("2030-04-11T09:00:00+08:00"))
     period_end = datetime.fromisoformat("2030-06-30T23:59:59+08:00")
     behind = open_count("2030Q2", VILLAGE)
@@ -98,18 +99,18 @@ def test_overdue_visits_escalate_once_per_level_per_unit(db_url: str) -> None:
     assert period_end.strftime("%Y-%m-%d") in level1[0].body
 
     clock.set_now(datetime.fromisoformat("2030-07-04T00:00:00+08:00"))
-    summary = {(r["unit"], r["period"]): r for r in service.visit_summary("sixian", "2030Q2")}
+    summary = {(r["unit"], r["period"]): r for r in visits.visit_summary("sixian", "2030Q2")}
     row = summary[(VILLAGE, "2030Q2")]
     assert row["overdue"] == row["open"] == open_count("2030Q2", VILLAGE) and row["total"] == row["open"] + row["done"]
 
 
 def test_visit_refs_and_outcomes_are_checked(db_url: str) -> None:
     with pytest.raises(InvalidInput) as unknown:
-        service.complete_visit(str(uuid.uuid4()), GOOD, "sx-director-dg")
+        visits.complete_visit(str(uuid.uuid4()), GOOD, "sx-director-dg")
     assert unknown.value.code == "unknown_visit"
     with pytest.raises(InvalidInput) as junk:
-        service.complete_visit("not-a-uuid", GOOD, "sx-director-dg")
+        visits.complete_visit("not-a-uuid", GOOD, "sx-director-dg")
     assert junk.value.code == "unknown_visit"
     with pytest.raises(InvalidInput) as missing:
-        service.list_visits(None, VILLAGE)
+        visits.list_visits(None, VILLAGE)
     assert missing.value.code == "missing_user"

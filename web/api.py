@@ -13,9 +13,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic.json_schema import models_json_schema
 
-from models import User
-from shouhu import service
-from shouhu.inputs import OUTCOMES, ReportIn, load_json
+from services import accounts
+from services import cases as cases_service
+from services import deadlines as deadlines_service
+from services import documents as documents_service
+from services import reports as reports_service
+from services import stats as stats_service
+from services import tasks as tasks_service
+from services.accounts import User
+from shouhu.inputs import OUTCOMES, ReportIn, UserIn, UserMoveIn, load_json
 from web.auth import api_user
 
 router = APIRouter(prefix="/api/v1")
@@ -45,7 +51,7 @@ def completion_name(kind: str) -> str:
 def schemas() -> dict[str, Any]:
     """Components for the request bodies: the report, and one completion per task kind (its
     outcome model plus `expected_version`)."""
-    models = [ReportIn, *dict.fromkeys(OUTCOMES.values())]
+    models = [ReportIn, UserIn, UserMoveIn, *dict.fromkeys(OUTCOMES.values())]
     _, top = models_json_schema([(m, "validation") for m in models], ref_template=REF)
     found: dict[str, Any] = dict(top.get("$defs", {}))
     for kind, model in OUTCOMES.items():
@@ -72,43 +78,43 @@ def me(user: User = Depends(api_user)) -> dict[str, Any]:
 def create_report(report: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
     """Register a mandatory report (police intake): the shape of `shouhu report`. 201 when applied;
     202 when stored and queued because the orchestrator does not answer (applied exactly once later)."""
-    result = service.submit_report(report, user.username)
+    result = reports_service.submit_report(report, user.username)
     return JSONResponse(result, status_code=202) if result.get("status") == "queued" else result
 
 
 @router.get("/cases", tags=["cases"], responses=ERRORS)
 def cases(stage: str | None = None, status: str | None = None, limit: int = LIMIT, offset: int = OFFSET,
           user: User = Depends(api_user)) -> dict[str, Any]:
-    return service.list_cases(user.username, stage, status, limit, offset)
+    return cases_service.list_cases(user.username, stage, status, limit, offset)
 
 
 @router.get("/cases/{ref}", tags=["cases"], responses=ERRORS)
 def case(ref: str, user: User = Depends(api_user)) -> dict[str, Any]:
-    return service.show_case(ref, user.username)
+    return cases_service.show_case(ref, user.username)
 
 
 @router.get("/cases/{ref}/timeline", tags=["cases"], responses=ERRORS)
 def case_timeline(ref: str, limit: int = Query(200, ge=1, le=1000), offset: int = OFFSET, user: User = Depends(api_user)) -> dict[str, Any]:
-    events = service.case_timeline(ref, user.username)
+    events = cases_service.case_timeline(ref, user.username)
     return {"items": events[offset:offset + limit], "total": len(events), "limit": limit, "offset": offset,
-            "verified": service.verify_case(ref, user.username, record_read=False)["ok"]}
+            "verified": cases_service.verify_case(ref, user.username, record_read=False)["ok"]}
 
 
 @router.get("/cases/{ref}/documents", tags=["documents"], responses=ERRORS)
 def case_documents(ref: str, user: User = Depends(api_user)) -> dict[str, Any]:
-    docs = service.case_documents(ref, user.username)
+    docs = documents_service.case_documents(ref, user.username)
     return {"items": docs, "total": len(docs)}
 
 
 @router.get("/documents/{document_id}", tags=["documents"], responses=ERRORS)
 def document(document_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
-    return service.show_document(document_id, user.username)
+    return documents_service.show_document(document_id, user.username)
 
 
 @router.get("/tasks", tags=["tasks"], responses=ERRORS)
 def tasks(mine: bool = False, status: str | None = "open", limit: int = LIMIT, offset: int = OFFSET,
           user: User = Depends(api_user)) -> dict[str, Any]:
-    return service.list_tasks_for(user.username, mine, status, limit, offset)
+    return tasks_service.list_tasks_for(user.username, mine, status, limit, offset)
 
 
 @router.post("/tasks/{task_id}/complete", tags=["tasks"], responses={**ERRORS, "202": {"description": "accepted and queued"}},
@@ -116,16 +122,68 @@ def tasks(mine: bool = False, status: str | None = "open", limit: int = LIMIT, o
 def complete_task(task_id: str, outcome: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
     """Record a task's outcome (the shapes of `shouhu task complete`); returns the case, or 202
     when stored and queued because the orchestrator does not answer."""
-    result = service.complete_task(task_id, outcome, user.username)
+    result = tasks_service.complete_task(task_id, outcome, user.username)
     return JSONResponse(result, status_code=202) if result.get("status") == "queued" else result
 
 
 @router.get("/breaches", tags=["managers"], responses=ERRORS)
 def breaches(open: bool = False, limit: int = Query(100, ge=1, le=1000), offset: int = OFFSET,  # noqa: A002
              user: User = Depends(api_user)) -> dict[str, Any]:
-    return service.breaches_for(user.username, open, limit, offset)
+    return deadlines_service.breaches_for(user.username, open, limit, offset)
 
 
 @router.get("/sla", tags=["managers"], responses=ERRORS)
 def sla(from_: str = Query(..., alias="from"), to: str = Query(...), user: User = Depends(api_user)) -> dict[str, Any]:
-    return service.sla_for(user.username, from_, to)
+    return stats_service.sla_for(user.username, from_, to)
+
+
+# ---- staff administration (managers and admins of the county; services.accounts) -------------
+@router.get("/users", tags=["accounts"], responses=ERRORS)
+def users(user: User = Depends(api_user)) -> list[dict[str, Any]]:
+    """Every account of the caller's county: username, role, unit, display_name, disabled."""
+    return accounts.list_users(user.jurisdiction, user.username)
+
+
+@router.post("/users", status_code=201, tags=["accounts"], responses=ERRORS, openapi_extra=body_of({"$ref": REF.format(model="UserIn")}))
+def add_user(data: Any = Depends(json_body), user: User = Depends(api_user)) -> dict[str, Any]:
+    """A new account; the answer holds its one-time temporary password (changed at first sign-in)."""
+    return accounts.add_user(data, user.username)
+
+
+@router.get("/users/{username}", tags=["accounts"], responses=ERRORS)
+def get_user(username: str, user: User = Depends(api_user)) -> dict[str, Any]:
+    return accounts.get_user(username, user.username)
+
+
+@router.post("/users/{username}/move", tags=["accounts"], responses=ERRORS,
+             openapi_extra=body_of({"$ref": REF.format(model="UserMoveIn")}))
+def move_user(username: str, data: Any = Depends(json_body), user: User = Depends(api_user)) -> dict[str, Any]:
+    return accounts.move_user(username, data, user.username)
+
+
+@router.post("/users/{username}/disable", tags=["accounts"], responses=ERRORS)
+def disable_user(username: str, user: User = Depends(api_user)) -> dict[str, Any]:
+    """Sessions end and API tokens are revoked at once; past actions keep the name."""
+    return accounts.set_disabled(username, True, user.username)
+
+
+@router.post("/users/{username}/enable", tags=["accounts"], responses=ERRORS)
+def enable_user(username: str, user: User = Depends(api_user)) -> dict[str, Any]:
+    return accounts.set_disabled(username, False, user.username)
+
+
+@router.get("/users/{username}/tokens", tags=["accounts"], responses=ERRORS)
+def user_tokens(username: str, user: User = Depends(api_user)) -> list[dict[str, Any]]:
+    return accounts.list_tokens(username, user.username)
+
+
+@router.post("/tokens/{token_id}/revoke", tags=["accounts"], responses=ERRORS)
+def revoke_token(token_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
+    return accounts.revoke_token(token_id, user.username)
+
+
+@router.get("/admin-records", tags=["accounts"], responses=ERRORS)
+def admin_records(user: User = Depends(api_user)) -> list[dict[str, Any]]:
+    """What was done to the county's accounts, newest first."""
+    return accounts.admin_records(user.jurisdiction, user.username)
+

@@ -10,7 +10,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from shouhu import config
 from shouhu.inputs import LIMITS
-from web import api, errors, pages, session
+from web import admin, api, errors, pages, session
 from web.middleware import Guard
 
 
@@ -20,6 +20,7 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     # Signed with itsdangerous; HttpOnly always; SameSite=Lax; Secure when served over HTTPS (SHOUHU_SECURE_COOKIES=1).
     app.add_middleware(SessionMiddleware, secret_key=session.secret_key(), session_cookie="shouhu_session", max_age=session.max_age(),

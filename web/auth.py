@@ -1,11 +1,10 @@
-"""Who is calling: an API token (Authorization: Bearer …), hashed at rest (shouhu.accounts)."""
+"""Who is calling: an API token (Authorization: Bearer …), hashed at rest (services.accounts)."""
 from __future__ import annotations
 
 from fastapi import Request
 
-from models import User
-from shouhu import accounts
-from shouhu.accounts import AuthFailed
+from services import accounts
+from services.accounts import AuthFailed, User
 
 
 def api_user(request: Request) -> User:

@@ -10,10 +10,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shouhu.accounts import AuthFailed
-from shouhu.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyError, ShouhuError
+from services.accounts import AuthFailed
+from shouhu.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PolicyError,
+    ShouhuError,
+)
 from shouhu.inputs import invalid_from
-from web.session import CsrfFailed, LoginRequired
+from web.session import CsrfFailed, LoginRequired, PasswordChangeRequired
 
 HEADINGS = {400: "填写有误", 401: "请登录", 403: "无权访问", 404: "未找到", 405: "不支持的操作", 409: "状态已变化", 413: "内容过大"}
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 400: "bad_request"}
@@ -40,8 +47,8 @@ def _is_api(request: Request) -> bool:
 def _page(request: Request, status: int, exc: ShouhuError | None, message: str | None = None) -> Response:
     """An error as a page: a refusal says only that it is refused (and was recorded)."""
     from web import messages
-    from web.pages import render
     from web.session import optional_page_user
+    from web.templating import render
 
     if message is None:
         message = {403: "您没有查看或办理此项的权限。本次访问已记录。", 404: "没有找到您要的内容。",
@@ -67,6 +74,10 @@ def install(app: FastAPI) -> None:
     async def _login(request: Request, exc: LoginRequired) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def _password(request: Request, exc: PasswordChangeRequired) -> Response:
+        return RedirectResponse("/account/password", status_code=303)
 
     @app.exception_handler(CsrfFailed)
     async def _csrf(request: Request, exc: CsrfFailed) -> Response:

@@ -25,6 +25,11 @@ ERROR_ZH = {
     "not_found": "没有找到您要的内容", "method_not_allowed": "此地址不支持这种操作", "bad_request": "请求无法处理",
     "user_disabled": "该账户已停用", "in_future": "日期不能晚于今天", "before_birth": "日期不能早于儿童出生日期",
     "completion_pending": "该任务已有待处理的办理结果，请勿重复提交",
+    "username_taken": "该用户名已被使用（停用的账户也不会重新分配）", "unit_does_not_fit_role": "该单位不适合此角色",
+    "unknown_unit": "不是本辖区的单位", "unknown_user": "没有该用户", "unknown_token": "没有该令牌",
+    "wrong_password": "当前密码不正确", "password_unchanged": "新密码不能与当前密码相同", "password_too_short": "新密码太短",
+    "role_may_not_administer": "只有管理人员或系统管理员可以管理人员账户", "account_disabled": "该账户已停用",
+    "not_permitted": "您没有此项权限",
 }
 
 

@@ -11,45 +11,32 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader
 from starlette.concurrency import run_in_threadpool
-from sqlmodel import Session, select
 
-from models import Notification, User
-from shouhu import accounts, config, db, policy, service, sla
+from services import accounts
+from services import cases as cases_service
+from services import deadlines as deadlines_service
+from services import documents as documents_service
+from services import messages as messages_service
+from services import reports as reports_service
+from services import stats as stats_service
+from services import tasks as tasks_service
+from services.accounts import User
+from shouhu import policy
 from shouhu.clock import CHINA_TZ, now
-from shouhu.errors import InvalidInput, ShouhuError
+from shouhu.errors import Forbidden, InvalidInput, ShouhuError
 from shouhu.inputs import OUTCOMES
 from shouhu.vocab import EVENT_NAMES_ZH, LABELS_ZH, STAGE_NAMES_ZH
-from tasks.transition import format_due, task_title
+from shouhu.wording import format_due, task_title
 from web import chart, forms, messages
 from web.errors import status_of
 from web.forms import read_form
-from web.session import check_csrf, csrf_token, page_user
+from web.session import check_csrf, page_user
+from web.templating import render, unit_name
 
 router = APIRouter(include_in_schema=False)
-# Autoescape every template, whatever its file name (Starlette's default escapes only *.html).
-templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(config.TEMPLATE_DIR / "web"), autoescape=True))
-# Codes stay in JSON; pages name them (risk levels, case and message status) in Chinese.
-templates.env.globals["zh"] = {**LABELS_ZH, "open": "在办", "closed": "已结案", "phase_out": "渐退期", "queued": "待发送", "sent": "已发送",
-                               "failed": "未送达", "routed": "发送中", "read": "已读", "pending": "待发送", "done": "已完成", "cancelled": "已取消"}
 SOON = timedelta(hours=24)
 STEPS = [("report", "强制报告"), ("emergency", "应急处置"), ("assessment", "评估帮扶"), ("intervention", "监护干预"), ("closed", "结案")]
-
-
-def render(request: Request, name: str, user: User | None, status_code: int = 200, **context: Any) -> HTMLResponse:
-    unit_name = _unit_name(user.jurisdiction, user.unit) if user else ""
-    return templates.TemplateResponse(request, f"{name}.html.j2", {"user": user, "unit_name": unit_name, "csrf": csrf_token(request),
-                                                                    "flash": request.session.pop("flash", None), **context},
-                                      status_code=status_code)
-
-
-def _unit_name(jurisdiction: str, code: str) -> str:
-    try:
-        return policy.pack(jurisdiction).unit(code).name
-    except ShouhuError:
-        return code
 
 
 def _urgency(due_at: datetime, status: str = "open") -> str:
@@ -100,7 +87,7 @@ async def logout(request: Request) -> Response:
 
 @router.get("/")
 def home(user: User = Depends(page_user)) -> Response:
-    target = {"police_intake": "/reports/new", "manager": "/board"}.get(user.role, "/tasks")
+    target = {"police_intake": "/reports/new", "manager": "/board", "admin": "/admin/users"}.get(user.role, "/tasks")
     return RedirectResponse(target, status_code=303)
 
 
@@ -108,9 +95,10 @@ def home(user: User = Depends(page_user)) -> Response:
 def report_fields(user: User) -> dict[str, list[forms.FormField]]:
     p = policy.pack(user.jurisdiction)
     townships = [(u.code, u.name) for u in p.units.value if u.type == "township"]
-    villages = [(u.code, f"{_unit_name(p.pack, u.parent)} {u.name}") for u in p.units.value if u.type == "village"]
-    from shouhu.vocab import ReporterUnitType, Situation
+    villages = [(u.code, f"{unit_name(p.pack, u.parent)} {u.name}") for u in p.units.value if u.type == "village"]
     import typing
+
+    from shouhu.vocab import ReporterUnitType, Situation
 
     F = forms.FormField  # noqa: N806
     return {
@@ -169,7 +157,7 @@ async def report_submit(request: Request, user: User = Depends(page_user)) -> Re
     check_csrf(request, form.get("csrf"))
     values = {k: (form.getlist(k) if k == "situations" else form.get(k)) for k in form.keys()}
     try:
-        result = await run_in_threadpool(service.submit_report, report_from_form(user, form), user.username)  # it runs a flow
+        result = await run_in_threadpool(reports_service.submit_report, report_from_form(user, form), user.username)  # it runs a flow
     except (ValueError, InvalidInput) as exc:
         message = messages.zh(exc) if isinstance(exc, InvalidInput) else "发现时间格式不正确"
         field = _field_of(exc.field) if isinstance(exc, InvalidInput) else "discovered_at"
@@ -187,36 +175,36 @@ async def report_submit(request: Request, user: User = Depends(page_user)) -> Re
 def _task_row(user: User, t: dict[str, Any]) -> dict[str, Any]:
     p = policy.pack(user.jurisdiction)
     due = datetime.fromisoformat(t["due_at"])
-    return {**t, "title": task_title(p, t["kind"], t["subject"]), "owner_name": _unit_name(user.jurisdiction, t["owner_unit"]),
+    return {**t, "title": task_title(p, t["kind"], t["subject"]), "owner_name": unit_name(user.jurisdiction, t["owner_unit"]),
             "due": format_due(due.astimezone(CHINA_TZ)), "urgency": _urgency(due, t["status"])}
 
 
 @router.get("/tasks")
 def task_inbox(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
-    mine = [_task_row(user, t) for t in service.list_tasks_for(user.username, mine=True, limit=500)["items"]]
-    others = [_task_row(user, t) for t in service.list_tasks_for(user.username, mine=False, limit=500)["items"]
+    mine = [_task_row(user, t) for t in tasks_service.list_tasks_for(user.username, mine=True, limit=500)["items"]]
+    others = [_task_row(user, t) for t in tasks_service.list_tasks_for(user.username, mine=False, limit=500)["items"]
               if t["owner_unit"] != user.unit]
-    sections = [{"title": f"本单位（{_unit_name(user.jurisdiction, user.unit)}）的任务", "rows": mine}]
+    sections = [{"title": f"本单位（{unit_name(user.jurisdiction, user.unit)}）的任务", "rows": mine}]
     if others:
         sections.append({"title": "辖区内其他单位的任务", "rows": others})
     return render(request, "tasks", user, title="待办任务", nav="tasks", sections=sections)
 
 
 def _task_page(request: Request, user: User, task_id: str, values: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> HTMLResponse:
-    with Session(db.engine()) as s:
-        task = service._task(s, task_id)  # noqa: SLF001 - the one lookup, with its unknown_task error
-        case = s.get(service.Case, task.case_id)
-        service._guard(s, case, user.username, "task_read")  # noqa: SLF001
-    p = policy.pack(case.jurisdiction)
-    return render(request, "task", user, status_code=status_code, title=task_title(p, task.kind, task.subject), nav="tasks",
-                  task_id=str(task.id), task_title=task_title(p, task.kind, task.subject), case_no=case.case_no,
-                  owner_name=_unit_name(case.jurisdiction, task.owner_unit), due=format_due(task.due_at), overdue=_urgency(task.due_at, task.status) == "overdue",
-                  status=task.status, fields=_fields_for(p, task.kind), values=values, errors=errors,
-                  acknowledge=service.ACKNOWLEDGEMENTS.get(task.kind))
+    task = tasks_service.task_detail(task_id, user.username)
+    p = policy.pack(task["jurisdiction"])
+    due = datetime.fromisoformat(task["due_at"])
+    title = task_title(p, task["kind"], task["subject"])
+    return render(request, "task", user, status_code=status_code, title=title, nav="tasks",
+                  task_id=task["task_id"], task_title=title, case_no=task["case_no"],
+                  owner_name=unit_name(task["jurisdiction"], task["owner_unit"]), due=format_due(due),
+                  overdue=_urgency(due, task["status"]) == "overdue",
+                  status=task["status"], fields=_fields_for(p, task["kind"]), values=values, errors=errors,
+                  acknowledge=tasks_service.ACKNOWLEDGEMENTS.get(task["kind"]))
 
 
 def _fields_for(p: policy.Pack, kind: str) -> list[forms.FormField]:
-    if kind in service.ACKNOWLEDGEMENTS:
+    if kind in tasks_service.ACKNOWLEDGEMENTS:
         return []  # one tap
     choices = {"exit_reason": [(k, v.label) for k, v in p.exit_reasons.value.items()],
                "ground": [(k, v.label) for k, v in p.petition_grounds.value.items()],
@@ -233,13 +221,11 @@ def task_form(request: Request, task_id: str, user: User = Depends(page_user)) -
 async def task_submit(request: Request, task_id: str, user: User = Depends(page_user)) -> Response:
     form = await read_form(request)
     check_csrf(request, form.get("csrf"))
-    with Session(db.engine()) as s:
-        task = service._task(s, task_id)  # noqa: SLF001
-        p = policy.pack(s.get(service.Case, task.case_id).jurisdiction)
-    fields = _fields_for(p, task.kind)
+    task = tasks_service.task_detail(task_id, user.username)
+    fields = _fields_for(policy.pack(task["jurisdiction"]), task["kind"])
     values = {f.name: (form.getlist(f.name) if f.kind == "checkboxes" else form.get(f.name)) for f in fields}
     try:
-        case = await run_in_threadpool(service.complete_task, task_id, forms.parse_form(fields, form), user.username)
+        case = await run_in_threadpool(tasks_service.complete_task, task_id, forms.parse_form(fields, form), user.username)
     except (ValueError, ShouhuError) as exc:
         field = (getattr(exc, "field", None) or "notes").removeprefix("outcome.").split(".")[0]
         message = messages.zh(exc) if isinstance(exc, ShouhuError) else "日期或时间格式不正确"
@@ -252,17 +238,17 @@ async def task_submit(request: Request, task_id: str, user: User = Depends(page_
 # ---- cases -----------------------------------------------------------------------------
 @router.get("/cases")
 def cases(request: Request, offset: int = Query(0, ge=0, le=10_000_000), user: User = Depends(page_user)) -> HTMLResponse:
-    page = service.list_cases(user.username, limit=50, offset=max(0, offset))
+    page = cases_service.list_cases(user.username, limit=50, offset=max(0, offset))
     names = {u.code: u.name for u in policy.pack(user.jurisdiction).units.value}
     return render(request, "cases", user, title="案件", nav="cases", stage_names=STAGE_NAMES_ZH, unit_names=names, **page)
 
 
 @router.get("/cases/{ref}")
 def case_file(request: Request, ref: str, user: User = Depends(page_user)) -> HTMLResponse:
-    case = service.show_case(ref, user.username)  # one recorded read per page view; the rest read under the same check
-    timeline = service.case_timeline(ref, user.username, record_read=False)
-    check = service.verify_case(ref, user.username, record_read=False)
-    documents = service.case_documents(ref, user.username, record_read=False)
+    case = cases_service.show_case(ref, user.username)  # one recorded read per page view; the rest read under the same check
+    timeline = cases_service.case_timeline(ref, user.username, record_read=False)
+    check = cases_service.verify_case(ref, user.username, record_read=False)
+    documents = documents_service.case_documents(ref, user.username, record_read=False)
     p = policy.pack(case["jurisdiction"])
     reached = {"emergency": 1, "assessment": 2, "intervention": 3, "closed": 4}[case["stage"]]
     entered_intervention = any(t["stage"] == "intervention" for t in case["tasks"])
@@ -275,10 +261,8 @@ def case_file(request: Request, ref: str, user: User = Depends(page_user)) -> HT
         else:
             state = "done" if i < reached else ("current" if i == reached else "")
         steps.append((key, name, state))
-    with Session(db.engine()) as s:
-        rows = s.exec(select(Notification).where(Notification.case_id == uuid.UUID(case["case_id"])).order_by(Notification.created_at)).all()
-    notifications = [{"at": format_due(n.created_at), "unit_name": _unit_name(case["jurisdiction"], n.unit), "subject": n.subject, "status": n.status}
-                     for n in rows]
+    notifications = [{**n, "at": format_due(datetime.fromisoformat(n["at"])), "unit_name": unit_name(case["jurisdiction"], n["unit"])}
+                     for n in messages_service.case_messages(ref, user.username)]
     tasks = [_task_row(user, t) for t in case["tasks"]]
     return render(request, "case", user, title=case["case_no"], nav="cases", case=case, steps=steps, tasks=tasks, documents=documents,
                   notifications=notifications, timeline=timeline, verified=check["ok"], broken_at=check["broken_at"],
@@ -287,12 +271,12 @@ def case_file(request: Request, ref: str, user: User = Depends(page_user)) -> HT
 
 @router.get("/documents/{document_id}")
 def document(document_id: str, user: User = Depends(page_user)) -> HTMLResponse:
-    return HTMLResponse(service.show_document(document_id, user.username)["content"])
+    return HTMLResponse(documents_service.show_document(document_id, user.username)["content"])
 
 
 @router.get("/inbox")
 def inbox(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
-    return render(request, "inbox", user, title="消息", nav="inbox", messages=service.inbox(user.unit))
+    return render(request, "inbox", user, title="消息", nav="inbox", messages=messages_service.inbox(user.unit))
 
 
 # ---- managers' board -------------------------------------------------------------------
@@ -302,10 +286,10 @@ BOARD_ROWS = 500  # the most urgent first (督办, then level, then due); the CS
 
 def _board_rows(user: User, limit: int | None = BOARD_ROWS) -> list[dict[str, Any]]:
     p = policy.pack(user.jurisdiction)
-    rows = service.list_breaches(user.jurisdiction, None, True, actor=user, limit=limit)
+    rows = deadlines_service.list_breaches(user.jurisdiction, None, True, actor=user, limit=limit)
     for b in rows:
         b["title"] = task_title(p, b["kind"], b["subject"]) if b["kind"] in p.tasks or b["subject"] else b["kind"]
-        b["owner_name"] = _unit_name(user.jurisdiction, b["owner_unit"])
+        b["owner_name"] = unit_name(user.jurisdiction, b["owner_unit"])
         b["due"] = format_due(datetime.fromisoformat(b["due_at"]))
         hours = b["late_by_minutes"] / 60
         b["late"] = f"{hours / 24:.1f} 天" if hours >= 24 else f"{hours:.1f} 小时"
@@ -314,20 +298,20 @@ def _board_rows(user: User, limit: int | None = BOARD_ROWS) -> list[dict[str, An
 
 @router.get("/board")
 def board(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
-    if user.role not in service.SLA_ROLES:
-        raise service.Forbidden("not_permitted", "the board is for managers and civil affairs", "as")
+    if user.role not in stats_service.SLA_ROLES:
+        raise Forbidden("not_permitted", "the board is for managers and civil affairs", "as")
     breaches = _board_rows(user)
     summary: dict[tuple[str, str], dict[str, Any]] = {}
-    for c in service.breach_summary(user.username):
-        row = summary.setdefault((c["owner_unit"], c["stage"]), {"unit_name": _unit_name(user.jurisdiction, c["owner_unit"]),
+    for c in deadlines_service.breach_summary(user.username):
+        row = summary.setdefault((c["owner_unit"], c["stage"]), {"unit_name": unit_name(user.jurisdiction, c["owner_unit"]),
                                                                  "stage": c["stage"], "levels": {}, "top": 0})
         row["levels"][c["level"]] = row["levels"].get(c["level"], 0) + c["count"]
         row["top"] += c["count"] if c["level"] >= 3 or c["supervised"] else 0
-    total = sum(c["count"] for c in service.breach_summary(user.username))
+    total = sum(c["count"] for c in deadlines_service.breach_summary(user.username))
     today = now().astimezone(CHINA_TZ).date()
-    weeks, by_unit = sla.weekly_compliance(user.jurisdiction, today - timedelta(days=7 * WEEKS), WEEKS)
-    series = {f"{_unit_name(user.jurisdiction, unit)}·{STAGE_NAMES_ZH.get(stage, stage)}": values for (unit, stage), values in by_unit.items()}
-    failed = [{**f, "unit_name": _unit_name(user.jurisdiction, f["unit"])} for f in service.outbox("failed", user.jurisdiction)]
+    weeks, by_unit = stats_service.weekly_compliance(user.jurisdiction, today - timedelta(days=7 * WEEKS), WEEKS)
+    series = {f"{unit_name(user.jurisdiction, unit)}·{STAGE_NAMES_ZH.get(stage, stage)}": values for (unit, stage), values in by_unit.items()}
+    failed = [{**f, "unit_name": unit_name(user.jurisdiction, f["unit"])} for f in messages_service.outbox("failed", user.jurisdiction)]
     return render(request, "board", user, title="督办看板", nav="board", jurisdiction=policy.pack(user.jurisdiction).name,
                   as_of=format_due(now()), breaches=breaches, total=total, shown=BOARD_ROWS, summary=sorted(summary.values(), key=lambda r: (-r["top"], r["unit_name"])),
                   weeks=WEEKS, chart=chart.compliance_svg(weeks, series), failed=failed, stage_names=STAGE_NAMES_ZH)
@@ -335,8 +319,8 @@ def board(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
 
 @router.get("/board.csv")
 def board_csv(user: User = Depends(page_user)) -> Response:
-    if user.role not in service.SLA_ROLES:
-        raise service.Forbidden("not_permitted", "the board is for managers and civil affairs", "as")
+    if user.role not in stats_service.SLA_ROLES:
+        raise Forbidden("not_permitted", "the board is for managers and civil affairs", "as")
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["案件编号", "任务", "责任单位", "阶段", "时限", "级别", "督办", "已逾期（分钟）"])

@@ -1,6 +1,6 @@
 """Browser sessions: a signed, HttpOnly, SameSite=Lax cookie (Starlette + itsdangerous) holding only
 a random session id and a CSRF token. The session itself is a row in the database
-(shouhu.accounts), so it can be ended at once; every form carries the token and every POST
+(services.accounts), so it can be ended at once; every form carries the token and every POST
 checks it."""
 from __future__ import annotations
 
@@ -10,12 +10,18 @@ from pathlib import Path
 
 from fastapi import Request
 
-from models import User
-from shouhu import accounts, config, policy
+from services import accounts
+from services.accounts import User
+from shouhu import config, policy
 
 
 class LoginRequired(Exception):
     """No session: the page handler answers with a redirect to /login."""
+
+
+class PasswordChangeRequired(Exception):
+    """An account made or reset by an administrator: the person chooses their own password before
+    any other page opens (the page handler redirects to /account/password)."""
 
 
 class CsrfFailed(Exception):
@@ -55,12 +61,20 @@ def check_csrf(request: Request, sent: str | None) -> None:
         raise CsrfFailed()
 
 
-def page_user(request: Request) -> User:
+def current_user(request: Request) -> User:
     """The signed-in user of a live server-side session, else a redirect to sign in."""
     user = accounts.session_user(request.session.get("sid"))
     if user is None:
         request.session.pop("sid", None)
         raise LoginRequired()
+    return user
+
+
+def page_user(request: Request) -> User:
+    """The signed-in user, who has chosen their own password (else a redirect to choose it)."""
+    user = current_user(request)
+    if user.must_change_password:
+        raise PasswordChangeRequired()
     return user
 
 

@@ -1,4 +1,4 @@
-"""SLA figures for managers: on-time compliance per unit and stage, and the case clocks that matter.
+"""Statistics for managers — SLA figures: on-time compliance per unit and stage, and the case clocks that matter.
 
 Times to dispatch, to assessment start and to plan are measured from the case's opening:
 dispatch = the police emergency task done; assessment start = the township notified (its
@@ -14,9 +14,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 from models import Case, Task
-from shouhu import db, policy
+from shouhu import access, db, policy
 from shouhu.clock import CHINA_TZ
-from shouhu.errors import InvalidInput
+from shouhu.errors import Forbidden, InvalidInput
 
 
 def _day(text: str, field: str) -> date:
@@ -93,7 +93,8 @@ def report(start_text: str, end_text: str, jurisdiction: str | None = None) -> d
 def weekly_compliance(jurisdiction: str, first_day: date, weeks: int) -> tuple[list[str], dict[tuple[str, str], list[float | None]]]:
     """On-time % per (owner unit, stage) per week (tasks due that week, cancelled ones left out): one small
     aggregate query per week, so the board's chart costs the same at 100 or 100,000 cases."""
-    from sqlalchemy import case as when_then, func
+    from sqlalchemy import case as when_then
+    from sqlalchemy import func
 
     labels, series = [], {}
     with Session(db.engine()) as s:
@@ -108,3 +109,14 @@ def weekly_compliance(jurisdiction: str, first_day: date, weeks: int) -> tuple[l
             for unit, stage, due, done in rows:
                 series.setdefault((unit, stage), [None] * weeks)[i] = round(100 * (done or 0) / due, 1)
     return labels, series
+
+
+SLA_ROLES = {"manager", "civil_affairs"}
+
+
+def sla_for(actor_name: str, start: str, end: str) -> dict[str, Any]:
+    with Session(db.engine()) as s:
+        actor = access.user(s, actor_name)
+    if actor.role not in SLA_ROLES:
+        raise Forbidden("not_permitted", f"{actor.username} may not read the SLA report (managers and civil affairs)", "as")
+    return report(start, end, actor.jurisdiction)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
@@ -68,32 +69,36 @@ def _read_input(source: str) -> Any:
     return load_json(raw, "file")
 
 
+AS_ADMIN = typer.Option(None, "--as", help="the manager or admin acting (default: SHOUHU_USER, else this machine's operator)")
+
+
 @app.command()
-def init(json_: bool = JSON_OPT) -> None:
-    """Create the schema, load the policy packs and demo users (idempotent)."""
-    from shouhu import service
-    _run(service.init, json_)
+def init(demo: bool = typer.Option(False, "--demo", help="also the packs' demo users (for the demo and trials only)"),
+         json_: bool = JSON_OPT) -> None:
+    """Create or upgrade the schema and load the policy packs (idempotent); staff come from `shouhu user add`."""
+    from services import setup
+    _run(lambda: setup.init(demo=demo), json_)
 
 
 @app.command()
 def units(jurisdiction: str = typer.Option(..., "--jurisdiction"), json_: bool = JSON_OPT) -> None:
     """A jurisdiction's units: [{code, name, type, parent}]."""
-    from shouhu import service
-    _run(lambda: service.list_units(jurisdiction), json_)
+    from services import setup
+    _run(lambda: setup.list_units(jurisdiction), json_)
 
 
 @app.command()
-def users(jurisdiction: str = typer.Option(..., "--jurisdiction"), json_: bool = JSON_OPT) -> None:
-    """A jurisdiction's users: [{username, role, unit}]."""
-    from shouhu import service
-    _run(lambda: service.list_users(jurisdiction), json_)
+def users(jurisdiction: str = typer.Option(..., "--jurisdiction"), as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+    """A jurisdiction's users (the same as `shouhu user list`)."""
+    from services import accounts
+    _run(lambda: accounts.list_users(jurisdiction, as_ or ""), json_)
 
 
 @app.command()
 def report(file: str = typer.Argument(..., help="JSON file, or - for stdin"), as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
     """Register a mandatory report (强制报告): opens the child's case or joins an open one."""
-    from shouhu import service
-    _run(lambda: service.submit_report(_read_input(file), as_), json_)
+    from services import reports
+    _run(lambda: reports.submit_report(_read_input(file), as_), json_)
 
 
 @app.command()
@@ -101,41 +106,41 @@ def tasks(unit: Optional[str] = typer.Option(None, "--unit"), stage: Optional[st
           status: Optional[str] = typer.Option(None, "--status"), jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"),
           json_: bool = JSON_OPT) -> None:
     """Tasks, filtered by owner unit, stage and status, earliest due first."""
-    from shouhu import service
-    _run(lambda: service.list_tasks(unit, stage, status, jurisdiction), json_)
+    from services import tasks as tasks_service
+    _run(lambda: tasks_service.list_tasks(unit, stage, status, jurisdiction), json_)
 
 
 @case_app.command("show")
 def case_show(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
     """A case with its tasks and deadlines (the read is recorded on its timeline)."""
-    from shouhu import service
-    _run(lambda: service.show_case(case, as_), json_)
+    from services import cases
+    _run(lambda: cases.show_case(case, as_), json_)
 
 
 @case_app.command("timeline")
 def case_timeline(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
     """The case's hash-chained timeline."""
-    from shouhu import service
-    _run(lambda: service.case_timeline(case, as_), json_)
+    from services import cases
+    _run(lambda: cases.case_timeline(case, as_), json_)
 
 
 @case_app.command("verify")
 def case_verify(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
     """Check the timeline's hash chain; exit 1 if any event was edited or deleted."""
-    from shouhu import service
-    _run(lambda: service.verify_case(case, as_), json_, fail_if=lambda r: not r["ok"])
+    from services import cases
+    _run(lambda: cases.verify_case(case, as_), json_, fail_if=lambda r: not r["ok"])
 
 
 @app.command()
 def verify(all_: bool = typer.Option(False, "--all", help="every case and every anchor"), json_: bool = JSON_OPT) -> None:
     """Check every case's timeline, seal and documents, and every daily anchor; exit 1 if anything was changed."""
-    from shouhu import service
+    from services import cases
     from shouhu.errors import InvalidInput
 
     def act() -> Any:
         if not all_:
             raise InvalidInput("invalid_value", "say --all (one case: shouhu case verify CASE)", "all")
-        return service.verify_all()
+        return cases.verify_all()
 
     _run(act, json_, fail_if=lambda r: not r["ok"])
 
@@ -143,15 +148,15 @@ def verify(all_: bool = typer.Option(False, "--all", help="every case and every 
 @app.command()
 def anchor(jurisdiction: str = typer.Option(..., "--jurisdiction"), json_: bool = JSON_OPT) -> None:
     """Write today's timeline anchor of a jurisdiction now (the sweeper writes one daily by itself)."""
-    from shouhu import service
-    _run(lambda: service.anchor_now(jurisdiction), json_)
+    from services import deadlines
+    _run(lambda: deadlines.anchor_now(jurisdiction), json_)
 
 
 @case_app.command("documents")
 def case_documents(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
     """The case's official documents (the read is recorded; needs --as or SHOUHU_USER)."""
-    from shouhu import service
-    _run(lambda: service.case_documents(case, as_), json_)
+    from services import documents
+    _run(lambda: documents.case_documents(case, as_), json_)
 
 
 document_app = typer.Typer(no_args_is_help=True, help="One official document.")
@@ -161,12 +166,12 @@ app.add_typer(document_app, name="document")
 @document_app.command("show")
 def document_show(document: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
     """Print a document's printable HTML (with --json: its record, hash check and content)."""
-    from shouhu import service
+    from services import documents
     if json_:
-        _run(lambda: service.show_document(document, as_), json_)
+        _run(lambda: documents.show_document(document, as_), json_)
         return
     holder: dict[str, Any] = {}
-    _run(lambda: holder.setdefault("doc", service.show_document(document, as_)), True, quiet=True)
+    _run(lambda: holder.setdefault("doc", documents.show_document(document, as_)), True, quiet=True)
     sys.stdout.write(holder["doc"]["content"])
 
 
@@ -174,15 +179,15 @@ def document_show(document: str, as_: Optional[str] = AS_OPT, json_: bool = JSON
 def task_complete(task: str, file: str = typer.Argument(..., help="outcome JSON file, or -"), as_: Optional[str] = AS_OPT,
                   json_: bool = JSON_OPT) -> None:
     """Record a task's outcome; the stage's flow opens what comes next."""
-    from shouhu import service
-    _run(lambda: service.complete_task(task, _read_input(file), as_), json_)
+    from services import tasks as tasks_service
+    _run(lambda: tasks_service.complete_task(task, _read_input(file), as_), json_)
 
 
 @task_app.command("ack")
 def task_ack(task: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
     """Acknowledge a task that is done by saying so (出警到场): exit 0 with the case, 3 if already acknowledged."""
-    from shouhu import service
-    _run(lambda: service.acknowledge_task(task, as_), json_)
+    from services import tasks as tasks_service
+    _run(lambda: tasks_service.acknowledge_task(task, as_), json_)
 
 
 @app.command()
@@ -192,8 +197,8 @@ def sweep(every: Optional[float] = typer.Option(None, "--every", help="Keep tick
 
     With --every, the embedded scheduler: one tick (one flow run) every N seconds, one JSON line each.
     """
-    from shouhu import service
-    _repeat(service.sweep, every, json_)
+    from services import deadlines
+    _repeat(deadlines.sweep, every, json_)
 
 
 def _repeat(action: Callable[[], Any], every: Optional[float], json_: bool) -> None:
@@ -219,8 +224,8 @@ def _repeat(action: Callable[[], Any], every: Optional[float], json_: bool) -> N
 def breaches(jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"), unit: Optional[str] = typer.Option(None, "--unit"),
              open_: bool = typer.Option(False, "--open", help="Only breaches not yet resolved."), json_: bool = JSON_OPT) -> None:
     """Overdue tasks: escalation level, 督办 first, minutes late."""
-    from shouhu import service
-    _run(lambda: service.list_breaches(jurisdiction, unit, open_), json_)
+    from services import deadlines
+    _run(lambda: deadlines.list_breaches(jurisdiction, unit, open_), json_)
 
 
 visits_app = typer.Typer(no_args_is_help=True, help="The village verification ledger (seed 001 §二(一)6 每季度核实).")
@@ -232,24 +237,24 @@ def visits_list(unit: str = typer.Option(..., "--unit"), period: Optional[str] =
                 open_: bool = typer.Option(False, "--open", help="Only visits not yet done."), as_: Optional[str] = AS_OPT,
                 json_: bool = JSON_OPT) -> None:
     """A unit's verification visits, with whom to visit (the read is recorded; needs --as or SHOUHU_USER)."""
-    from shouhu import service
-    _run(lambda: service.list_visits(as_, unit, period, open_), json_)
+    from services import visits
+    _run(lambda: visits.list_visits(as_, unit, period, open_), json_)
 
 
 @visits_app.command("complete")
 def visits_complete(visit: str, file: str = typer.Argument(..., help="outcome JSON file, or -"), as_: Optional[str] = AS_OPT,
                     json_: bool = JSON_OPT) -> None:
     """Record a verification visit: family, guardianship and schooling as found."""
-    from shouhu import service
-    _run(lambda: service.complete_visit(visit, _read_input(file), as_), json_)
+    from services import visits
+    _run(lambda: visits.complete_visit(visit, _read_input(file), as_), json_)
 
 
 @visits_app.command("summary")
 def visits_summary(jurisdiction: str = typer.Option(..., "--jurisdiction"), period: Optional[str] = typer.Option(None, "--period"),
                    json_: bool = JSON_OPT) -> None:
     """Per unit and period: visits due, done, open and overdue (counts only)."""
-    from shouhu import service
-    _run(lambda: service.visit_summary(jurisdiction, period), json_)
+    from services import visits
+    _run(lambda: visits.visit_summary(jurisdiction, period), json_)
 
 
 commands_app = typer.Typer(no_args_is_help=False, invoke_without_command=True,
@@ -262,86 +267,141 @@ def commands(ctx: typer.Context, status: Optional[str] = typer.Option("pending",
              json_: bool = JSON_OPT) -> None:
     """List stored commands by status."""
     if ctx.invoked_subcommand is None:
-        from shouhu import service
-        _run(lambda: service.list_commands(status), json_)
+        from services import commands as commands_service
+        _run(lambda: commands_service.list_commands(status), json_)
 
 
 @commands_app.command("retry")
 def commands_retry(command: str, json_: bool = JSON_OPT) -> None:
     """Queue a `failed` command again (after its cause was mended); the sweeper applies it."""
-    from shouhu import service
-    _run(lambda: service.retry_command(command), json_)
+    from services import commands as commands_service
+    _run(lambda: commands_service.retry_command(command), json_)
 
 
 @app.command()
 def inbox(unit: str = typer.Option(..., "--unit"), json_: bool = JSON_OPT) -> None:
     """A unit's in-app messages, newest first, with each external delivery's status."""
-    from shouhu import service
-    _run(lambda: service.inbox(unit), json_)
+    from services import messages
+    _run(lambda: messages.inbox(unit), json_)
 
 
 @app.command()
 def outbox(status: Optional[str] = typer.Option(None, "--status", help="pending, sent or failed"),
            jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"), json_: bool = JSON_OPT) -> None:
     """External deliveries (for managers: --status failed is what nobody received)."""
-    from shouhu import service
-    _run(lambda: service.outbox(status, jurisdiction), json_)
+    from services import messages
+    _run(lambda: messages.outbox(status, jurisdiction), json_)
 
 
 @app.command()
 def dispatch(every: Optional[float] = typer.Option(None, "--every", help="Keep dispatching every N seconds (Ctrl-C stops)."),
              json_: bool = JSON_OPT) -> None:
     """Send queued notifications now (one flow run); the routing file is checked first."""
-    from shouhu import service
-    _repeat(service.dispatch_now, every, json_)
+    from services import messages
+    _repeat(messages.dispatch_now, every, json_)
 
 
-user_app = typer.Typer(no_args_is_help=True, help="Accounts: passwords and API tokens.")
+user_app = typer.Typer(no_args_is_help=True, help="Staff accounts (managers and admins; on this machine also its operator): "
+                       "add, move, disable, passwords, API tokens, the record of it all.")
 app.add_typer(user_app, name="user")
 
 
+@user_app.command("add")
+def user_add(username: str, role: str = typer.Option(..., "--role", help="police_intake, police, township_caseworker, "
+                                                          "village_director, civil_affairs, manager or admin"),
+             unit: str = typer.Option(..., "--unit", help="unit code (shouhu units --jurisdiction J)"),
+             name: str = typer.Option(..., "--name", help="the person's name as colleagues read it"),
+             jurisdiction: str = typer.Option(..., "--jurisdiction"), as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+    """Add a staff account; prints a one-time temporary password the person must change at first sign-in."""
+    from services import accounts
+    _run(lambda: accounts.add_user({"username": username, "role": role, "unit": unit, "display_name": name,
+                                    "jurisdiction": jurisdiction}, as_), json_)
+
+
+@user_app.command("move")
+def user_move(username: str, unit: str = typer.Option(..., "--unit"), as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+    """Move a person to another unit of the county (what they may read changes at once)."""
+    from services import accounts
+    _run(lambda: accounts.move_user(username, {"unit": unit}, as_), json_)
+
+
+@user_app.command("list")
+def user_list(jurisdiction: str = typer.Option(..., "--jurisdiction"), as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+    """Every account of the county: [{username, role, unit, display_name, disabled}]."""
+    from services import accounts
+    _run(lambda: accounts.list_users(jurisdiction, as_ or ""), json_)
+
+
+@user_app.command("audit")
+def user_audit(jurisdiction: str = typer.Option(..., "--jurisdiction"), as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+    """What was done to the county's accounts, by whom, newest first."""
+    from services import accounts
+    _run(lambda: accounts.admin_records(jurisdiction, as_), json_)
+
+
 @user_app.command("password")
-def user_password(username: str, json_: bool = JSON_OPT) -> None:
+def user_password(username: str, keep: bool = typer.Option(False, "--keep", help="do not ask for a change at the next sign-in "
+                                                                                  "(demo and test set-ups)"),
+                  as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
     """Set a user's password, read from stdin (never an argument: it would stay in shell history)."""
-    from shouhu import accounts
-    _run(lambda: accounts.set_password(username, sys.stdin.readline().rstrip("\n")), json_)
+    from services import accounts
+    _run(lambda: accounts.set_password(username, sys.stdin.readline().rstrip("\n"), as_, must_change=not keep), json_)
 
 
 @user_app.command("disable")
-def user_disable(username: str, json_: bool = JSON_OPT) -> None:
-    """Disable an account (the person left, or must not act): sessions end, password and tokens stop working."""
-    from shouhu import accounts
-    _run(lambda: accounts.set_disabled(username, True), json_)
+def user_disable(username: str, as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+    """Disable an account (the person left, or must not act): sessions end and tokens are revoked at once."""
+    from services import accounts
+    _run(lambda: accounts.set_disabled(username, True, as_), json_)
 
 
 @user_app.command("enable")
-def user_enable(username: str, json_: bool = JSON_OPT) -> None:
-    """Enable a disabled account again."""
-    from shouhu import accounts
-    _run(lambda: accounts.set_disabled(username, False), json_)
+def user_enable(username: str, as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+    """Enable a disabled account again (its revoked tokens stay revoked)."""
+    from services import accounts
+    _run(lambda: accounts.set_disabled(username, False, as_), json_)
 
 
 @user_app.command("end-sessions")
 def user_end_sessions(username: Optional[str] = typer.Argument(None, help="whose sessions; omit with --all"),
                       all_: bool = typer.Option(False, "--all", help="every signed-in browser of every user"),
-                      json_: bool = JSON_OPT) -> None:
-    """End browser sessions at once: one user's, or everyone's (--all)."""
-    from shouhu import accounts
+                      as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+    """End browser sessions at once: one user's, or everyone's (--all, this machine's operator only)."""
+    from services import accounts
     from shouhu.errors import InvalidInput
 
     def act() -> Any:
         if (username is None) == (not all_):
             raise InvalidInput("invalid_value", "give a USERNAME or --all (not both)", "username")
-        return accounts.end_sessions(username, "ended_by_administrator")
+        return accounts.end_sessions(username, "ended_by_administrator", as_)
 
     _run(act, json_)
 
 
-@user_app.command("token")
-def user_token(username: str, name: str = typer.Option(..., "--name", help="what the token is for"), json_: bool = JSON_OPT) -> None:
+token_app = typer.Typer(no_args_is_help=True, help="API tokens for machine clients.")
+user_app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(username: str, name: str = typer.Option(..., "--name", help="what the token is for"), as_: Optional[str] = AS_ADMIN,
+                 json_: bool = JSON_OPT) -> None:
     """Create an API token for a machine client acting as USERNAME; printed once, stored hashed."""
-    from shouhu import accounts
-    _run(lambda: accounts.create_token(username, name), json_)
+    from services import accounts
+    _run(lambda: accounts.create_token(username, name, as_), json_)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: str, as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+    """Revoke an API token by its id: it stops working at once."""
+    from services import accounts
+    _run(lambda: accounts.revoke_token(token_id, as_), json_)
+
+
+@token_app.command("list")
+def token_list(username: str, as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+    """A user's API tokens (ids, names, when made, last used, revoked) — never the tokens themselves."""
+    from services import accounts
+    _run(lambda: accounts.list_tokens(username, as_), json_)
 
 
 routing_app = typer.Typer(no_args_is_help=True, help="The deployment's routing file (SHOUHU_ROUTING).")
@@ -351,8 +411,25 @@ app.add_typer(routing_app, name="routing")
 @routing_app.command("check")
 def routing_check(json_: bool = JSON_OPT) -> None:
     """Check the routing file: units known, URLs valid, secrets present (exit 2 names the unit)."""
-    from shouhu import service
-    _run(service.check_routing, json_)
+    from services import messages
+    _run(messages.check_routing, json_)
+
+
+@app.command()
+def backup(out: Path = typer.Option(..., "--out", help="the archive to write (FILE.tar, or FILE.tar.gz to compress)"),
+           without_keys: bool = typer.Option(False, "--without-keys", help="leave the seal and session key files out "
+                                             "(keep them apart; a restore then needs SHOUHU_TIMELINE_KEY)"),
+           json_: bool = JSON_OPT) -> None:
+    """Back up the database (online: safe while serve runs), the anchors, attachments and key files into one archive."""
+    from services import backup as backups
+    _run(lambda: backups.backup(out, keys=not without_keys), json_)
+
+
+@app.command()
+def restore(archive: Path = typer.Argument(..., help="an archive written by `shouhu backup`"), json_: bool = JSON_OPT) -> None:
+    """Restore an archive into an EMPTY database and this SHOUHU_HOME (checked first; nothing changes on a refusal)."""
+    from services import backup as backups
+    _run(lambda: backups.restore(archive), json_)
 
 
 db_app = typer.Typer(no_args_is_help=True, help="The database schema: its revision, and upgrading it (migrations/).")
@@ -362,17 +439,17 @@ app.add_typer(db_app, name="db")
 @db_app.command("current")
 def db_current(json_: bool = JSON_OPT) -> None:
     """The revision the database is at and the newest this code has: {"current","head","up_to_date"}."""
-    from shouhu import service
+    from services import setup
 
-    _run(service.schema_revision, json_)
+    _run(setup.schema_revision, json_)
 
 
 @db_app.command("upgrade")
 def db_upgrade(json_: bool = JSON_OPT) -> None:
     """Bring the database to the newest revision (`shouhu init` does this too): {"from","to","head"}."""
-    from shouhu import service
+    from services import setup
 
-    _run(service.upgrade_schema, json_)
+    _run(setup.upgrade_schema, json_)
 
 
 policy_app = typer.Typer(no_args_is_help=True, help="A county's rules as they are in force (the merged policy pack).")
@@ -382,13 +459,13 @@ app.add_typer(policy_app, name="policy")
 @policy_app.command("show")
 def policy_show(jurisdiction: str = typer.Option(..., "--jurisdiction", help="e.g. sixian"), json_: bool = JSON_OPT) -> None:
     """Every rule of the county with its value and source; with --json [{"rule","value","source"}], else a Chinese table."""
-    from shouhu import service
+    from services import setup
 
     if json_:
-        _run(lambda: service.policy_rules(jurisdiction), True)
+        _run(lambda: setup.policy_rules(jurisdiction), True)
         return
     holder: dict[str, Any] = {}
-    _run(lambda: holder.setdefault("rows", service.policy_table(jurisdiction)), False, quiet=True)
+    _run(lambda: holder.setdefault("rows", setup.policy_table(jurisdiction)), False, quiet=True)
     from rich.console import Console
     from rich.table import Table
 
@@ -409,8 +486,8 @@ app.add_typer(sla_app, name="sla")
 def sla_report(from_: str = typer.Option(..., "--from", help="first day, YYYY-MM-DD"), to: str = typer.Option(..., "--to", help="last day, YYYY-MM-DD"),
                jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"), json_: bool = JSON_OPT) -> None:
     """Per unit and stage: tasks due, done on time, compliance %, time to dispatch, assessment start, plan."""
-    from shouhu import sla
-    _run(lambda: sla.report(from_, to, jurisdiction), json_)
+    from services import stats
+    _run(lambda: stats.report(from_, to, jurisdiction), json_)
 
 
 @app.command()
@@ -419,14 +496,14 @@ def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Opt
           every: float = typer.Option(60.0, "--every", help="seconds between sweeper/dispatcher runs; 0: leave it to deployments"),
           json_: bool = JSON_OPT) -> None:
     """The web app and API; in embedded mode also a Prefect server and the scheduled sweeper and dispatcher. Ctrl-C stops all."""
-    from shouhu.serve import serve as run_server
+    from cli.serve import serve as run_server
     _run(lambda: run_server(host, port, prefect_port, every), json_)
 
 
 @app.command()
 def demo(jurisdiction: str = typer.Option("sixian", "--jurisdiction"), json_: bool = JSON_OPT) -> None:
     """A narrated case through all four steps, moving the clock (in Chinese)."""
-    from shouhu.demo import run_demo
+    from cli.demo import run_demo
     from shouhu.errors import ShouhuError
 
     try:

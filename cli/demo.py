@@ -11,12 +11,12 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlmodel import Session, select
 
-from models import User
-from shouhu import citation, clock, db, idnumber, policy, service
+from services import accounts, cases, reports, setup, tasks
+from services import documents as documents_service
+from shouhu import citation, clock, idnumber, policy
 from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH
-from tasks.transition import task_title
+from shouhu.wording import task_title
 
 console = Console(highlight=False, width=150)
 REGION = {"yantai": "370611", "sixian": "341324", "yunyang": "500235", "wuhai": "150302", "mentougou": "110109"}
@@ -24,13 +24,9 @@ STEPS = {"emergency": "② 应急处置", "assessment": "③ 评估帮扶", "int
 
 
 def _user(jurisdiction: str, role: str, unit: str | None = None) -> str:
-    with Session(db.engine()) as s:
-        query = select(User).where(User.jurisdiction == jurisdiction, User.role == role)
-        if unit:
-            query = query.where(User.unit == unit)
-        found = s.exec(query).first()
-    assert found is not None, f"no demo user with role {role} in {jurisdiction}"
-    return found.username
+    found = [u for u in accounts.list_users(jurisdiction) if u["role"] == role and (unit is None or u["unit"] == unit)]
+    assert found, f"no demo user with role {role} in {jurisdiction}"
+    return found[0]["username"]
 
 
 def _say(title: str, text: str) -> None:
@@ -43,7 +39,7 @@ def _open(case: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 
 def _complete(task: dict[str, Any], outcome: dict[str, Any], user: str) -> dict[str, Any]:
-    return service.complete_task(task["task_id"], outcome, user)
+    return tasks.complete_task(task["task_id"], outcome, user)
 
 
 def _show_tasks(p: policy.Pack, case: dict[str, Any]) -> None:
@@ -60,7 +56,7 @@ def run_demo(jurisdiction: str) -> dict[str, Any]:
 def _run_demo(jurisdiction: str) -> dict[str, Any]:
     p = policy.pack(jurisdiction)
     start = clock.now()
-    service.init()
+    setup.init(demo=True)
     township = next(u for u in p.units.value if u.type == "township")
     village = next(u for u in p.units.value if u.type == "village" and u.parent == township.code)
     born = date(start.year - 9, 3, 2)
@@ -79,8 +75,8 @@ def _run_demo(jurisdiction: str) -> dict[str, Any]:
     }
     intake = _user(jurisdiction, "police_intake")
     _say("① 强制报告", f"学校发现一名 9 岁留守儿童独自居住、无人照料，第一时间向公安机关报告；接警员 {intake} 登记。")
-    opened = service.submit_report(report, intake)
-    case = service.show_case(opened["case_id"], intake, record_read=False)
+    opened = reports.submit_report(report, intake)
+    case = cases.show_case(opened["case_id"], intake, record_read=False)
     console.print(f"  案件 [bold]{case['case_no']}[/] 已受理，进入 {STAGE_NAMES_ZH[case['stage']]}；已通知派出所与县公安局。")
     _show_tasks(p, case)
 
@@ -88,7 +84,7 @@ def _run_demo(jurisdiction: str) -> dict[str, Any]:
     police = _user(jurisdiction, "police")
     arrival = _open(case, "police_arrival")[0]
     _say(STEPS["emergency"], f"民警 {police} 立即出警，20 分钟后到场（出警到场时限 {arrival['due_at'][11:16]}），点“已到场”。")
-    case = service.acknowledge_task(arrival["task_id"], police)
+    case = tasks.acknowledge_task(arrival["task_id"], police)
 
     clock.advance(minutes=30)
     measures = sorted({"admonish_guardian", "entrusted_care"} | set(p.least_measures(situations)))
@@ -146,10 +142,10 @@ def _run_demo(jurisdiction: str) -> dict[str, Any]:
     case = _complete(review, {"exit_reason": "placed", "notes": "亲属抚养，回访稳定"}, _user(jurisdiction, "township_caseworker", review["owner_unit"]))
     console.print(f"  案件状态：{STAGE_NAMES_ZH[case['stage']]}；已通知派出所向报告人反馈处理结果。")
 
-    documents = service.case_documents(case["case_id"], intake, record_read=False)
+    documents = documents_service.case_documents(case["case_id"], intake, record_read=False)
     console.print("  案卷文书（哈希记入时间线，`shouhu document show` 可打印）：" + "、".join(d["title"] for d in documents))
 
-    events = service.case_timeline(case["case_id"], intake)
+    events = cases.case_timeline(case["case_id"], intake)
     table = Table(title=f"案件 {case['case_no']} 时间线（哈希链）", show_lines=False)
     for col_name in ("#", "时间", "阶段", "事件", "经办", "摘要", "哈希"):
         table.add_column(col_name, overflow="fold")
@@ -157,6 +153,6 @@ def _run_demo(jurisdiction: str) -> dict[str, Any]:
         table.add_row(str(e["seq"]), e["at"][5:16].replace("T", " "), STAGE_NAMES_ZH.get(e["stage"], e["stage"]), EVENT_NAMES_ZH.get(e["kind"], e["kind"]),
                       e["actor"], e["summary"], e["hash"][:10])
     console.print(table)
-    verdict = service.verify_case(case["case_id"], intake)
+    verdict = cases.verify_case(case["case_id"], intake)
     console.print(f"[bold {'green' if verdict['ok'] else 'red'}]时间线校验（case verify）：{'通过' if verdict['ok'] else '失败于第 %s 条' % verdict['broken_at']}[/]")
     return {"ok": verdict["ok"] and case["stage"] == "closed", "case_id": case["case_id"], "case_no": case["case_no"]}

@@ -3,7 +3,7 @@
 `shouhu serve` starts its Prefect server in a process group of its own and, beside it, this
 watchdog with a pipe as its stdin; `serve` holds the pipe's other end. When `serve` exits for
 any reason the pipe closes, the read below returns nothing, and the group is terminated (then
-killed, if it has not gone within ten seconds). Run as `python -m shouhu.watchdog PGID`.
+killed, if it has not gone within ten seconds). Run as `python -m cli.watchdog PGID`.
 """
 from __future__ import annotations
 

@@ -22,12 +22,12 @@ import httpx
 from shouhu import config
 from shouhu.errors import InvalidInput
 
-log = logging.getLogger("shouhu.serve")
+log = logging.getLogger("cli.serve")
 
 
 class PrefectChild:
     """The embedded Prefect server: its own process group, watched so that it dies with us even
-    when we are killed with SIGKILL (shouhu.watchdog), and restarted if it dies on its own."""
+    when we are killed with SIGKILL (cli.watchdog), and restarted if it dies on its own."""
 
     def __init__(self, port: int) -> None:
         self.port = port
@@ -41,7 +41,7 @@ class PrefectChild:
         env.pop("PREFECT_API_URL", None)
         self.proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        self.watchdog = subprocess.Popen([sys.executable, "-m", "shouhu.watchdog", str(self.proc.pid)], stdin=subprocess.PIPE,
+        self.watchdog = subprocess.Popen([sys.executable, "-m", "cli.watchdog", str(self.proc.pid)], stdin=subprocess.PIPE,
                                          start_new_session=True, cwd=config.PROJECT_ROOT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -109,8 +109,8 @@ def stop_process(proc: subprocess.Popen) -> None:
 def scheduler(every: float, stop: threading.Event, prefect: PrefectChild | None = None) -> threading.Thread:
     """The sweeper (which also dispatches and resumes queued commands) and the dispatcher's
     retries, every `every` seconds. An embedded Prefect server that died is started again; until
-    it answers, both run in this process (shouhu.service.sweep)."""
-    from shouhu import service
+    it answers, both run in this process (services.deadlines.sweep)."""
+    from services import deadlines, messages
 
     def loop() -> None:
         while not stop.is_set():
@@ -122,7 +122,7 @@ def scheduler(every: float, stop: threading.Event, prefect: PrefectChild | None 
                     prefect.start()
                 except Exception:  # noqa: BLE001 - the jobs run in-process meanwhile; try again next round
                     log.exception("the embedded Prefect server did not start; trying again in %.0f s", every)
-            for name, job in (("sweeper", service.sweep), ("dispatcher", service.dispatch_now)):
+            for name, job in (("sweeper", deadlines.sweep), ("dispatcher", messages.dispatch_now)):
                 try:
                     job()
                 except Exception:  # noqa: BLE001 - a failed tick is logged; the next one tries again
@@ -137,11 +137,10 @@ def scheduler(every: float, stop: threading.Event, prefect: PrefectChild | None 
 def serve(host: str, port: int, prefect_port: int, every: float) -> dict[str, Any]:
     import uvicorn
 
-    from notifications import routing
-    from shouhu import service
+    from services import messages, setup
 
-    routing.load()  # a broken routing file stops us here, naming the unit
-    service.init()
+    messages.check_routing()  # a broken routing file stops us here, naming the unit
+    setup.init()
     check_port_free(port, "--port", host)
     prefect = None
     if not os.environ.get("PREFECT_API_URL"):

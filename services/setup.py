@@ -1,0 +1,92 @@
+"""Setting up a database: schema (migrations), the packs' jurisdictions and units, the rules in force."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, select
+
+from models import Jurisdiction, Unit, User
+from shouhu import db, policy, timeline
+from shouhu.errors import InvalidInput
+
+
+def init(demo: bool = False) -> dict[str, Any]:
+    """Create or upgrade the schema (migrations), load every pack's units, and — for the demo only
+    (`shouhu init --demo`, `shouhu demo`) — the packs' demo users. Safe to run again.
+
+    A real county's staff are added with `shouhu user add`; demo users (with no password until
+    one is set) never appear in a database that was not asked for them."""
+    packs = policy.all_packs()
+    schema = upgrade_schema()
+    counts = {"jurisdictions": 0, "units": 0, "users": 0}
+    with db.transaction() as s:
+        check_timeline_key(s)
+        for name, p in packs.items():
+            j = s.exec(select(Jurisdiction).where(Jurisdiction.code == name)).first() or Jurisdiction(code=name, name="", case_prefix="", source="")
+            j.name, j.case_prefix, j.source = p.name, p.case_prefix, p.source
+            s.add(j)
+            counts["jurisdictions"] += 1
+            for u in p.units.value:
+                row = s.exec(select(Unit).where(Unit.code == u.code)).first() or Unit(code=u.code, jurisdiction=name, name="", type=u.type)
+                row.name, row.type, row.parent, row.supervisor, row.covers = u.name, u.type, u.parent, u.supervisor, list(u.covers)
+                s.add(row)
+                counts["units"] += 1
+            for du in p.demo_users.value if p.demo_users and demo else []:
+                row = s.exec(select(User).where(User.username == du.username)).first() or User(username=du.username, display_name="", role=du.role, unit=du.unit, jurisdiction=name)
+                row.display_name, row.role, row.unit, row.jurisdiction = du.display_name, du.role, du.unit, name
+                s.add(row)
+                counts["users"] += 1
+    return {"ok": True, "database": db.engine().url.render_as_string(hide_password=True), "schema": schema["to"], **counts}
+
+
+def check_timeline_key(s: Session) -> None:
+    """The first init records which key seals this database's timelines; later a different key
+    is refused at once (else every case would look tampered with)."""
+    from models import Setting
+
+    found = s.get(Setting, "timeline_key_fingerprint")
+    if found is None:
+        s.add(Setting(key="timeline_key_fingerprint", value=timeline.key_fingerprint()))
+    elif found.value != timeline.key_fingerprint():
+        raise InvalidInput("wrong_timeline_key", "SHOUHU_TIMELINE_KEY is not the key this database was sealed with "
+                           f"(fingerprint {found.value}); set the right one", "SHOUHU_TIMELINE_KEY")
+
+
+def list_units(jurisdiction: str) -> list[dict[str, Any]]:
+    policy.pack(jurisdiction)
+    with Session(db.engine()) as s:
+        rows = s.exec(select(Unit).where(Unit.jurisdiction == jurisdiction).order_by(Unit.code)).all()
+        return [{"code": u.code, "name": u.name, "type": u.type, "parent": u.parent, "supervisor": u.supervisor} for u in rows]
+
+
+def schema_revision() -> dict[str, Any]:
+    """`shouhu db current`."""
+    from shouhu import migrate
+
+    return migrate.current()
+
+
+def upgrade_schema() -> dict[str, Any]:
+    """`shouhu db upgrade`: the migrations, and the one-time sealing of rows written before seals."""
+    from shouhu import migrate
+
+    result = migrate.upgrade()
+    if result.pop("seal_legacy"):
+        with db.transaction() as s:
+            timeline.seal_legacy(s)
+    return result
+
+
+def policy_rules(jurisdiction: str) -> list[dict[str, Any]]:
+    """`shouhu policy show --json`: every rule in force, its value and source."""
+    from shouhu import rules
+
+    return rules.rules(policy.pack(jurisdiction))
+
+
+def policy_table(jurisdiction: str) -> dict[str, Any]:
+    """The same rules in Chinese: rule, value, and source as the county's document number and section."""
+    from shouhu import rules
+
+    p = policy.pack(jurisdiction)
+    return {"name": p.name, "document": p.document.number if p.document else p.name, "rows": rules.table(p)}
