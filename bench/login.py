@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SHOUHU_HOME", tempfile.mkdtemp(prefix="shouhu-bench-"))
 
 from services import setup
-from shouhu import accounts
+from services import accounts
 
 PASSWORD = "correct horse battery"
 

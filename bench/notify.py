@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("SHOUHU_HOME", tempfile.mkdtemp(prefix="shouhu-bench-"))
 
-from shouhu import config  # noqa: E402
+from shouhu import running  # noqa: E402
 
-config.prepare_prefect_environment()
+running.prepare_prefect_environment()
 
 
 def pct(values: list[float], p: float) -> float:

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 os.environ.setdefault("SHOUHU_HOME", tempfile.mkdtemp(prefix="shouhu-bench-"))
 
-from shouhu import config  # noqa: E402
+from shouhu import running  # noqa: E402
 
-config.prepare_prefect_environment()
+running.prepare_prefect_environment()
 
 
 def pct(values: list[float], p: float) -> float:
@@ -41,7 +41,8 @@ def bench_backend(label: str, url: str, reports: int, cases: int) -> None:
     from models import Command
     from services import reports as reports_service
     from services import setup
-    from shouhu import clock, db, demo
+    from cli import demo
+    from shouhu import clock, db
     from shouhu.inputs import ReportIn
     from tasks.apply import rehearse
 

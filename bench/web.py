@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("SHOUHU_HOME", tempfile.mkdtemp(prefix="shouhu-bench-"))
 
-from shouhu import config  # noqa: E402
+from shouhu import running  # noqa: E402
 
-config.prepare_prefect_environment()
+running.prepare_prefect_environment()
 PASSWORD = "correct horse battery"
 
 
@@ -50,7 +50,8 @@ def run(url: str, cases: int, events: int, posts: int) -> None:
     from sweep import generate, seal_generated, sql_for
 
     from services import setup
-    from shouhu import accounts, clock, db
+    from services import accounts
+    from shouhu import clock, db
 
     os.environ["SHOUHU_DATABASE_URL"] = url
     clock.set_now(datetime.fromisoformat("2026-12-15T09:00:00+08:00"))

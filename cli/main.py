@@ -501,6 +501,13 @@ def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Opt
 
 
 @app.command()
+def status(json_: bool = JSON_OPT) -> None:
+    """What runs where for this SHOUHU_HOME: database and schema, a running serve, the Prefect server commands use."""
+    from services import setup
+    _run(setup.status, json_)
+
+
+@app.command()
 def demo(jurisdiction: str = typer.Option("sixian", "--jurisdiction"), json_: bool = JSON_OPT) -> None:
     """A narrated case through all four steps, moving the clock (in Chinese)."""
     from cli.demo import run_demo

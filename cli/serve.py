@@ -15,11 +15,12 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
 
-from shouhu import config
+from shouhu import config, running
 from shouhu.errors import InvalidInput
 
 log = logging.getLogger("cli.serve")
@@ -35,7 +36,7 @@ class PrefectChild:
         self.watchdog: subprocess.Popen | None = None
 
     def start(self, timeout: float = 180.0) -> None:
-        config.prepare_prefect_environment()
+        running.prepare_prefect_environment()
         env = {**os.environ, "PREFECT_SERVER_API_HOST": "127.0.0.1", "PREFECT_SERVER_API_PORT": str(self.port),
                "PREFECT_UI_API_URL": f"http://127.0.0.1:{self.port}/api"}
         env.pop("PREFECT_API_URL", None)
@@ -141,6 +142,10 @@ def serve(host: str, port: int, prefect_port: int, every: float) -> dict[str, An
 
     messages.check_routing()  # a broken routing file stops us here, naming the unit
     setup.init()
+    live = running.serve_record()
+    if live is not None:
+        raise InvalidInput("serve_running", f"a shouhu serve of this SHOUHU_HOME already runs (pid {live['pid']}, {live.get('web')}); "
+                           "stop it, or give this one its own SHOUHU_HOME", "SHOUHU_HOME")
     check_port_free(port, "--port", host)
     prefect = None
     if not os.environ.get("PREFECT_API_URL"):
@@ -151,12 +156,17 @@ def serve(host: str, port: int, prefect_port: int, every: float) -> dict[str, An
     stop = threading.Event()
     worker = scheduler(every, stop, prefect) if every > 0 else None
     print(f"Shouhu web app: http://{host}:{port}  (API: /api/v1, OpenAPI: /api/v1/openapi.json)", flush=True)
+    web_host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    running.write({"pid": os.getpid(), "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                   "web": f"http://{web_host}:{port}", "prefect_api": os.environ["PREFECT_API_URL"],
+                   "prefect_embedded": prefect is not None, "every": every})
     try:
         # Behind a reverse proxy, X-Forwarded-For from SHOUHU_TRUSTED_PROXIES (default: this machine)
         # gives the real client address, which sign-in throttling counts by.
         uvicorn.run("web.app:app", host=host, port=port, log_level="warning", proxy_headers=True,
                     forwarded_allow_ips=config.settings().trusted_proxies)
     finally:
+        running.clear(os.getpid())
         stop.set()
         if worker is not None:
             worker.join(timeout=30)

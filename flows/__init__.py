@@ -1,5 +1,5 @@
 """The four stage flows. Each takes only a command id: no personal data reaches Prefect."""
-from shouhu import config
+from shouhu import running
 
 # Prefect reads its settings when first imported, and every flow module imports it.
-config.prepare_prefect_environment()
+running.prepare_prefect_environment()

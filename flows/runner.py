@@ -14,7 +14,7 @@ import os
 import time
 from typing import Any, Callable
 
-from shouhu import config
+from shouhu import running
 
 
 class OrchestratorUnavailable(Exception):
@@ -61,7 +61,7 @@ def is_unavailable(exc: BaseException) -> bool:
 
 
 def run_flow(flow_fn: Callable[..., Any], tags: list[str], **parameters: Any) -> dict[str, Any]:
-    config.prepare_prefect_environment()
+    running.prepare_prefect_environment()
     if not orchestrator_answers():
         raise OrchestratorUnavailable("the Prefect server does not answer its health check")
     from prefect import tags as prefect_tags
@@ -78,7 +78,7 @@ def run_flow(flow_fn: Callable[..., Any], tags: list[str], **parameters: Any) ->
 
 def stage_flow(stage: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """(flow, procedure) that applies a task completion for a task opened in `stage`."""
-    config.prepare_prefect_environment()
+    running.prepare_prefect_environment()
     from flows import assessment, emergency, intervention
     from tasks.apply import completion
 
@@ -88,7 +88,7 @@ def stage_flow(stage: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
 
 def command_flow(command: Any) -> Callable[..., Any]:
     """The flow that applies a stored command (for resuming what was queued)."""
-    config.prepare_prefect_environment()
+    running.prepare_prefect_environment()
     if command.kind == "report":
         from flows.intake import intake
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import Jurisdiction, Unit, User
 from shouhu import db, policy, timeline
@@ -90,3 +90,36 @@ def policy_table(jurisdiction: str) -> dict[str, Any]:
 
     p = policy.pack(jurisdiction)
     return {"name": p.name, "document": p.document.number if p.document else p.name, "rows": rules.table(p)}
+
+
+def status() -> dict[str, Any]:
+    """`shouhu status`: what runs where for this SHOUHU_HOME — the database and its schema, this
+    home's `shouhu serve` (from its record) and whether it answers, the Prefect server commands
+    would use, and the stored commands still waiting. Never imports Prefect (it answers at once)."""
+    import os
+
+    from models import Command
+    from shouhu import config, migrate, running
+
+    record = running.serve_record()
+    serve = None
+    if record is not None:
+        serve = {**record, "web_answers": running.answers(f"{record['web']}/healthz")}
+    own = os.environ.get("PREFECT_API_URL")
+    api = own or (record or {}).get("prefect_api")
+    prefect = {"api_url": api, "from": "PREFECT_API_URL" if own else ("serve" if api else "ephemeral"),
+               "answers": running.answers(f"{api.rstrip('/')}/health") if api else None}
+    out: dict[str, Any] = {"home": str(config.home()), "database": db.engine().url.render_as_string(hide_password=True),
+                           "serve": serve, "prefect": prefect}
+    try:
+        out["schema"] = migrate.current()
+        from sqlalchemy import func
+
+        with Session(db.engine()) as s:
+            counted = dict(s.exec(select(Command.status, func.count()).where(col(Command.status).in_(("pending", "failed")))
+                                  .group_by(Command.status)).all())
+        out["commands"] = {k: counted.get(k, 0) for k in ("pending", "failed")}
+    except Exception as exc:  # noqa: BLE001 - status reports an unreachable database instead of failing
+        out["schema"] = {"error": type(exc).__name__}
+        out["commands"] = None
+    return out

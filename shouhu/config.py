@@ -19,6 +19,8 @@ POLICY_DIR = PROJECT_ROOT / "policies"
 TEMPLATE_DIR = PROJECT_ROOT / "templates"
 # Read by the test suite and CI only (see tests/conftest.py, .ci/run); not settings of a deployment.
 TEST_VARIABLES = {"SHOUHU_REQUIRE_POSTGRES", "SHOUHU_REQUIRE_BROWSER"}
+# Read by prefect.yaml's pull step when deploying (the checkout's path on the workers), not by Shouhu.
+DEPLOYMENT_VARIABLES = {"SHOUHU_CHECKOUT"}
 
 
 class Settings(BaseSettings):
@@ -72,7 +74,7 @@ def _settings(_environment: tuple[tuple[str, str], ...]) -> Settings:
 
 def unknown_variables() -> list[str]:
     """SHOUHU_* variables that are not settings (a typo is otherwise silently ignored)."""
-    known = {"SHOUHU_" + name.upper() for name in Settings.model_fields} | TEST_VARIABLES
+    known = {"SHOUHU_" + name.upper() for name in Settings.model_fields} | TEST_VARIABLES | DEPLOYMENT_VARIABLES
     return sorted(k for k in os.environ if k.startswith("SHOUHU_") and k not in known)
 
 
@@ -88,30 +90,3 @@ def database_url() -> str:
         return url
     home().mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{home() / 'shouhu.db'}"
-
-
-def prepare_prefect_environment() -> None:
-    """Set Prefect defaults before Prefect is imported (it reads settings at import).
-
-    Embedded mode keeps Prefect's own database under SHOUHU_HOME, sends no telemetry (no
-    internet here or on government intranets) and logs quietly. Anything the user set wins.
-    """
-    defaults = {
-        "PREFECT_HOME": str(home() / "prefect"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-        "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
-        "PREFECT_LOGGING_LOG_PRINTS": "false",
-        # Our timeline is the record; shipping Prefect's state-change logs costs ~15 % per run.
-        "PREFECT_LOGGING_TO_API_ENABLED": "false",
-        # A cold ephemeral server start takes ~10 s on two cores; the 20 s default is too tight.
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-        # Fail fast when the server is gone or hung (measured: the defaults wait ~2.5 min after a
-        # server dies mid-run, ~7 min on a hung one); the command is safe in our database and is
-        # applied when the server answers again.
-        "PREFECT_CLIENT_MAX_RETRIES": "1",
-        "PREFECT_API_REQUEST_TIMEOUT": "10",
-    }
-    for key, value in defaults.items():
-        os.environ.setdefault(key, value)
-    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)  # Prefect will not make parents

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from shouhu import config
+from shouhu import running
 
 PASSWORD = "correct horse battery"
 
@@ -21,7 +21,7 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     os.environ["SHOUHU_HOME"] = str(tmp_path_factory.mktemp("shouhu_home"))
     # One key for every process of the session (the CLI tests use their own SHOUHU_HOME), as in production.
     os.environ["SHOUHU_TIMELINE_KEY"] = "test timeline key: 32 characters or more, never a real one"
-    config.prepare_prefect_environment()
+    running.prepare_prefect_environment()
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 

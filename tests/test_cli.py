@@ -29,12 +29,12 @@ def cli(database_url: str, prefect_server: str, tmp_path: Path):  # noqa: ANN201
         assert len(lines) == 1, proc.stdout  # exactly one JSON document
         return json.loads(lines[0])
 
-    run("init")
+    run("init", "--demo")
     return run
 
 
 def test_reference_data_commands(cli) -> None:  # noqa: ANN001
-    again = cli("init")
+    again = cli("init", "--demo")
     assert again["ok"] is True and again["users"] == 45
     units = cli("units", "--jurisdiction", "sixian")
     assert {"code", "name", "type", "parent"} <= set(units[0])

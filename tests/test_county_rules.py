@@ -340,7 +340,7 @@ def test_national_cites_no_county_and_no_pack_cites_another_county() -> None:
 
 
 def test_the_four_level_networks_put_the_city_at_the_top_of_escalation() -> None:
-    from tasks.clocks import recipients
+    from shouhu.units import recipients
 
     for name, city in (("yantai", "yt-city-mz"), ("wuhai", "wh-city-mz")):
         p = policy.pack(name)

@@ -20,7 +20,7 @@ from shouhu import db
 
 EXAMPLES = 50  # per operation, mode, identity and user: ~2,400 requests per database in all
 WRITTEN = ("case", "command", "report", "reporter", "task", "deadline", "timelineevent", "notification", "document", "child", "guardian",
-           "breach", "clockfire", "websession")
+           "breach", "clockfire", "websession", "user", "apitoken", "adminrecord", "credential")
 
 
 def rows() -> tuple[int, ...]:
@@ -48,7 +48,10 @@ class CountingApp:
 
 OPERATIONS = ["GET /api/v1/me", "POST /api/v1/reports", "GET /api/v1/cases", "GET /api/v1/cases/{ref}", "GET /api/v1/cases/{ref}/timeline",
               "GET /api/v1/cases/{ref}/documents", "GET /api/v1/documents/{document_id}", "GET /api/v1/tasks",
-              "POST /api/v1/tasks/{task_id}/complete", "GET /api/v1/breaches", "GET /api/v1/sla"]
+              "POST /api/v1/tasks/{task_id}/complete", "GET /api/v1/breaches", "GET /api/v1/sla",
+              "GET /api/v1/users", "POST /api/v1/users", "GET /api/v1/users/{username}", "POST /api/v1/users/{username}/move",
+              "POST /api/v1/users/{username}/disable", "POST /api/v1/users/{username}/enable", "GET /api/v1/users/{username}/tokens",
+              "POST /api/v1/tokens/{token_id}/revoke", "GET /api/v1/admin-records"]
 
 
 def test_the_list_names_every_operation() -> None:
@@ -72,7 +75,10 @@ def test_generated_requests(db_url: str, label: str, capsys: pytest.CaptureFixtu
     case = cases.show_case(opened["case_id"], "sx-police", record_read=False)
     docs = documents.case_documents(opened["case_id"], "sx-police", record_read=False)
     real = {"ref": [opened["case_no"], opened["case_id"]], "task_id": [t["task_id"] for t in case["tasks"]],
-            "document_id": [d["document_id"] for d in docs]}
+            "document_id": [d["document_id"] for d in docs],
+            # accounts the requests may move or disable: never the two making the requests
+            "username": ["sx-civil", "sx-director-dg", "yt-police"],
+            "token_id": [accounts.create_token("sx-civil", "to be revoked")["token_id"]]}
     users = {who: accounts.create_token(who, "generated requests")["token"] for who in ("sx-police", "sx-manager")}
     problems: list[str] = []
     method, path = label.split(" ", 1)

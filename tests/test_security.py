@@ -108,6 +108,19 @@ def test_no_page_or_document_runs_what_was_typed(pages: Any) -> None:
         if form.status_code == 200:
             visit(who, "POST", f"/tasks/{open_task['task_id']}", data={"csrf": csrf(form.text), "unfounded": "false",
                                                                        "notes": '</textarea><script>alert(1)</script>'})
+        visit(who, "GET", "/account/password")
+        visit(who, "GET", "/admin/users")
+    manager = user_of("sixian", "manager")
+    listed = visit(manager, "GET", "/admin/users")
+    visit(manager, "POST", "/admin/users", data={"csrf": csrf(listed.text), "username": "sx-hostile", "role": "village_director",
+                                                 "unit": "sx-v-sc-dg", "display_name": '"><script>alert(4)</script>'})
+    visit(manager, "POST", "/admin/users", data={"csrf": csrf(listed.text), "username": '"><script>alert(5)</script>',
+                                                 "role": "police", "unit": "sx-pcs-sc", "display_name": "x"})  # refused, shown back
+    visit(manager, "GET", "/admin/users/sx-hostile")
+    visit(manager, "GET", "/admin/records")
+    mine = visit(manager, "GET", "/account/password")
+    visit(manager, "POST", "/account/password", data={"csrf": csrf(mine.text), "current_password": "<script>alert(6)</script>",
+                                                      "new_password": "x", "repeat_password": "x"})
     intake = user_of("sixian", "police_intake")
     filled = {"csrf": csrf(pages(intake).get("/reports/new").text), "channel": '"><script>alert(1)</script>',
               "description": "</textarea><script>alert(2)</script>", "child.name": "<img src=x onerror=alert(3)>", "situations": ["living_alone"]}

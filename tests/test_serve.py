@@ -35,6 +35,7 @@ def test_serve_runs_web_prefect_and_scheduler_and_stops_on_ctrl_c(tmp_path: Path
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({"SHOUHU_HOME": str(tmp_path), "SHOUHU_NOW": "2026-11-24T09:00:00+08:00", "PYTHONPATH": str(ROOT)})
     env.pop("SHOUHU_DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "cli", "init", "--demo", "--json"], cwd=ROOT, env=env, capture_output=True, check=True)
     proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(web), "--prefect-port", str(prefect), "--every", "2"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
@@ -55,6 +56,24 @@ def test_serve_runs_web_prefect_and_scheduler_and_stops_on_ctrl_c(tmp_path: Path
             flows = {f["name"] for f in httpx.post(f"{api}/flows/filter", json={}, timeout=10).json()}
             time.sleep(1)
         assert {"intake", "sweeper", "dispatcher"} <= flows
+
+        # the CLI of the same home finds this serve and runs its flows on serve's Prefect server
+        def cli(*args: str, stdin: str | None = None, code: int = 0) -> dict:
+            done = subprocess.run([sys.executable, "-m", "cli", *args, "--json"], cwd=ROOT, env=env, input=stdin, capture_output=True,
+                                  text=True, timeout=300)
+            assert done.returncode == code, done.stdout + done.stderr[-1000:]
+            return json.loads(done.stdout.strip().splitlines()[-1])
+
+        status = cli("status")
+        assert status["serve"]["pid"] == proc.pid and status["serve"]["web_answers"] is True
+        assert status["prefect"] == {"api_url": api, "from": "serve", "answers": True}
+        started = time.monotonic()
+        by_cli = cli("report", "-", "--as", "sx-intake", stdin=json.dumps(make_report(), ensure_ascii=False))
+        print(f"report through the CLI while serve runs: {time.monotonic() - started:.2f} s")
+        runs = httpx.post(f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": [by_cli["case_no"]]}}}, timeout=10).json()
+        assert [r["state_type"] for r in runs] == ["COMPLETED"], "the CLI's flow run is on serve's Prefect server"
+        second = cli("serve", "--port", str(free_port()), "--prefect-port", str(free_port()), "--every", "0", code=2)
+        assert second["error"]["code"] == "serve_running"
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -63,6 +82,9 @@ def test_serve_runs_web_prefect_and_scheduler_and_stops_on_ctrl_c(tmp_path: Path
             os.killpg(proc.pid, signal.SIGKILL)
             raise
     assert code == 0
+    gone = json.loads(subprocess.run([sys.executable, "-m", "cli", "status", "--json"], cwd=ROOT, env=env, capture_output=True, text=True,
+                                     check=True).stdout)
+    assert gone["serve"] is None and gone["prefect"]["from"] == "ephemeral" and not (tmp_path / "serve.json").exists()
     time.sleep(1)
     try:
         httpx.get(f"http://127.0.0.1:{prefect}/api/health", timeout=2)
