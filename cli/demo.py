@@ -154,5 +154,6 @@ def _run_demo(jurisdiction: str) -> dict[str, Any]:
                       e["actor"], e["summary"], e["hash"][:10])
     console.print(table)
     verdict = cases.verify_case(case["case_id"], intake)
-    console.print(f"[bold {'green' if verdict['ok'] else 'red'}]时间线校验（case verify）：{'通过' if verdict['ok'] else '失败于第 %s 条' % verdict['broken_at']}[/]")
+    outcome = "通过" if verdict["ok"] else f"失败于第 {verdict['broken_at']} 条"
+    console.print(f"[bold {'green' if verdict['ok'] else 'red'}]时间线校验（case verify）：{outcome}[/]")
     return {"ok": verdict["ok"] and case["stage"] == "closed", "case_id": case["case_id"], "case_no": case["case_no"]}

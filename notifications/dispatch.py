@@ -90,7 +90,7 @@ def after_transition(case_id: uuid.UUID | str) -> None:
     scheduled dispatcher picks up whatever this could not send."""
     try:
         dispatch(uuid.UUID(str(case_id)), rounds=3)
-    except Exception:  # noqa: BLE001 - the messages stay queued; the scheduled dispatcher retries
+    except Exception:  # the messages stay queued; the scheduled dispatcher retries
         log.exception("immediate dispatch for a case failed; left for the scheduled dispatcher")
 
 

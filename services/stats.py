@@ -72,17 +72,20 @@ def report(start_text: str, end_text: str, jurisdiction: str | None = None) -> d
         by_case[task.case_id].append(task)
     # (measure, unit) → minutes from the case's opening; the unit is the one whose task it was
     clocks: dict[tuple[str, str], list[float]] = defaultdict(list)
+
+    def minutes(since: datetime, at: datetime) -> float:
+        return (at - since).total_seconds() / 60
+
     for case in opened:
-        minutes = lambda at: (at - case.opened_at).total_seconds() / 60  # noqa: E731
         for task in by_case[case.id]:
             if task.kind == "police_arrival" and task.completed_at:
-                clocks[("arrival", task.owner_unit)].append(minutes(task.completed_at))
+                clocks[("arrival", task.owner_unit)].append(minutes(case.opened_at, task.completed_at))
             if task.kind == "emergency_response" and task.completed_at:
-                clocks[("dispatch", task.owner_unit)].append(minutes(task.completed_at))
+                clocks[("dispatch", task.owner_unit)].append(minutes(case.opened_at, task.completed_at))
             if task.kind == "assessment":
-                clocks[("assessment_start", task.owner_unit)].append(minutes(task.created_at))
+                clocks[("assessment_start", task.owner_unit)].append(minutes(case.opened_at, task.created_at))
                 if task.completed_at:
-                    clocks[("plan", task.owner_unit)].append(minutes(task.completed_at))
+                    clocks[("plan", task.owner_unit)].append(minutes(case.opened_at, task.completed_at))
     overall = {m: [v for (measure, _), vs in clocks.items() if measure == m for v in vs] for m in ("arrival", "dispatch", "assessment_start", "plan")}
     return {"from": start.isoformat(), "to": end.isoformat(), "jurisdiction": jurisdiction, "units": units,
             "cases_opened": len(opened), "minutes_to_arrival": _minutes(overall["arrival"]), "minutes_to_dispatch": _minutes(overall["dispatch"]),

@@ -1,8 +1,8 @@
 """Engine and transactions. One transaction per transition; writers are serialised per case."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -62,7 +62,7 @@ class Duration(Strict):
     working_days: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
-    def _one(self) -> "Duration":
+    def _one(self) -> Duration:
         if sum(v is not None for v in (self.hours, self.days, self.working_days)) != 1:
             raise ValueError("give exactly one of hours, days, working_days")
         return self
@@ -161,7 +161,7 @@ class DeliveryRule(Strict):
     send_timeout_seconds: int = Field(ge=1, le=300)  # one send's connect and read timeout; well under the lease
 
     @model_validator(mode="after")
-    def _timeout_under_lease(self) -> "DeliveryRule":
+    def _timeout_under_lease(self) -> DeliveryRule:
         if self.send_timeout_seconds * 2 > self.lease_seconds:
             raise ValueError("send_timeout_seconds must be at most half of lease_seconds (a send in flight must not be resent)")
         return self
@@ -366,13 +366,13 @@ def jurisdiction_names(directory: Path | None = None) -> list[str]:
     return list(_jurisdiction_names(directory or config.POLICY_DIR))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _jurisdiction_names(directory: Path) -> tuple[str, ...]:
     # Parsing six YAML files costs ~20 ms: once per process, not on every pack() call.
     return tuple(sorted(p.stem for p in directory.glob("*.yaml") if "units" in _read(p)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def pack(name: str) -> Pack:
     """The validated pack of a jurisdiction (cached per process)."""
     if name not in jurisdiction_names():

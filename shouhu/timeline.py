@@ -23,11 +23,12 @@ import logging
 import os
 import secrets
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import event
 from sqlmodel import Session, col, select
@@ -113,7 +114,7 @@ def ensure_key(session: Session) -> None:
 # ---- events ----------------------------------------------------------------------------
 def _digest(case_id: uuid.UUID, seq: int, at: datetime, kind: str, stage: str, actor: str, summary: str, payload: dict[str, Any], prev_hash: str) -> str:
     body = json.dumps(
-        [str(case_id), seq, at.astimezone(timezone.utc).isoformat(timespec="microseconds"), kind, stage, actor, summary, payload, prev_hash],
+        [str(case_id), seq, at.astimezone(UTC).isoformat(timespec="microseconds"), kind, stage, actor, summary, payload, prev_hash],
         ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
     )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
@@ -166,7 +167,7 @@ def events(session: Session, case_id: uuid.UUID) -> list[TimelineEvent]:
 def _state(case: Case) -> list[Any]:
     def plain(value: Any) -> Any:
         if isinstance(value, datetime):
-            return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+            return value.astimezone(UTC).isoformat(timespec="microseconds")
         return str(value) if isinstance(value, uuid.UUID) else value
 
     return [plain(getattr(case, name)) for name in SEALED_FIELDS]
@@ -198,7 +199,7 @@ ROW_FIELDS: dict[type, tuple[str, ...]] = {
 def row_seal(row: Any) -> str:
     def plain(value: Any) -> Any:
         if isinstance(value, datetime):
-            return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+            return value.astimezone(UTC).isoformat(timespec="microseconds")
         return value.isoformat() if hasattr(value, "isoformat") else str(value) if isinstance(value, uuid.UUID) else value
 
     body = json.dumps([type(row).__name__, *(plain(getattr(row, f)) for f in ROW_FIELDS[type(row)])],
@@ -233,7 +234,7 @@ def check_seal(session: Session, case: Case, actor: str = "system:timeline", bat
         return True
     log.warning("case %s: seal does not match its state; the finding is put on its timeline", case.case_no)
     append(session, case, "tamper_detected", actor, "案卷数据与封印不符：数据库中的记录可能被改动过（已记录，请核查）",
-           {"found": dict(zip(SEALED_FIELDS, _state(case))), "found_seal": case.seal}, batch=batch)
+           {"found": dict(zip(SEALED_FIELDS, _state(case), strict=True)), "found_seal": case.seal}, batch=batch)
     return False
 
 

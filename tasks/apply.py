@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, select
@@ -64,7 +65,7 @@ def _with_retries(step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     for delay in RETRY_DELAYS:
         try:
             return step()
-        except Exception as exc:  # noqa: BLE001 - only transient database errors are retried
+        except Exception as exc:  # only transient database errors are retried
             if not _transient(exc):
                 raise
             time.sleep(delay)

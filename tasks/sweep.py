@@ -116,7 +116,7 @@ def _fire_rows(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict[
         except IntegrityError:  # another sweeper fired this step first
             result["left"].add(deadline_id)
             continue
-        except Exception:  # noqa: BLE001 - one bad row must not stop the tick
+        except Exception:  # one bad row must not stop the tick
             log.exception("clock %s failed; skipped this tick", deadline_id)
             result["errors"] += 1
             result["left"].add(deadline_id)

@@ -36,7 +36,7 @@ def _administrator(user: User) -> User:
 def _fields(user: User) -> list[forms.FormField]:
     units = [(u.code, u.name) for u in policy.pack(user.jurisdiction).units.value]
     roles = [(r, ROLE_ZH.get(r, r)) for r in ROLE_UNIT_TYPES]
-    F = forms.FormField  # noqa: N806
+    F = forms.FormField  # noqa: N806 - a class, aliased short for the field lists
     return [F("username", "用户名（小写字母、数字、. _ -）", "text", True), F("display_name", "姓名", "text", True),
             F("role", "角色", "select", True, roles), F("unit", "单位", "select", True, units)]
 

@@ -127,7 +127,7 @@ def complete_task(task_id: str, outcome: Any = Depends(json_body), user: User = 
 
 
 @router.get("/breaches", tags=["managers"], responses=ERRORS)
-def breaches(open: bool = False, limit: int = Query(100, ge=1, le=1000), offset: int = OFFSET,  # noqa: A002
+def breaches(open: bool = False, limit: int = Query(100, ge=1, le=1000), offset: int = OFFSET,  # noqa: A002 - the query parameter is ?open=
              user: User = Depends(api_user)) -> dict[str, Any]:
     return deadlines_service.breaches_for(user.username, open, limit, offset)
 

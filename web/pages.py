@@ -55,7 +55,7 @@ def safe_next(target: object) -> str:
 
 
 @router.get("/login")
-def login_form(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
+def login_form(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002 - the query parameter is ?next=
     return render(request, "login", None, title="登录", next=safe_next(next), username="", error=None)
 
 
@@ -100,7 +100,7 @@ def report_fields(user: User) -> dict[str, list[forms.FormField]]:
 
     from shouhu.vocab import ReporterUnitType, Situation
 
-    F = forms.FormField  # noqa: N806
+    F = forms.FormField  # noqa: N806 - a class, aliased short for the field lists
     return {
         "report": [F("channel", "报告方式", "text", True), F("discovered_at", "发现时间", "datetime", False),
                    F("situations", "情形", "checkboxes", True, [(s, LABELS_ZH.get(s, s)) for s in typing.get_args(Situation)]),
@@ -155,7 +155,7 @@ def report_form(request: Request, user: User = Depends(page_user)) -> HTMLRespon
 async def report_submit(request: Request, user: User = Depends(page_user)) -> Response:
     form = await read_form(request)
     check_csrf(request, form.get("csrf"))
-    values = {k: (form.getlist(k) if k == "situations" else form.get(k)) for k in form.keys()}
+    values = {k: (form.getlist(k) if k == "situations" else form.get(k)) for k in form}
     try:
         result = await run_in_threadpool(reports_service.submit_report, report_from_form(user, form), user.username)  # it runs a flow
     except (ValueError, InvalidInput) as exc:
