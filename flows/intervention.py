@@ -10,6 +10,7 @@ is recorded; the child is placed (亲属抚养, 家庭寄养, 机构养育, 收�
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -133,9 +134,11 @@ def record_placement(t: Transition, task: Task, outcome: PlacementOutcome) -> No
 
 
 def handle(t: Transition, task: Task, outcome: Any) -> None:
-    {"guardian_measures": record_guardian_measures, "temporary_guardianship": record_temporary_guardianship,
-     "court_petition": record_court_petition, "court_ruling": record_court_ruling,
-     "placement": record_placement, "final_review": review_and_close}[task.kind](t, task, outcome)
+    handlers: dict[str, Callable[[Transition, Task, Any], None]] = {
+        "guardian_measures": record_guardian_measures, "temporary_guardianship": record_temporary_guardianship,
+        "court_petition": record_court_petition, "court_ruling": record_court_ruling,
+        "placement": record_placement, "final_review": review_and_close}
+    handlers[task.kind](t, task, outcome)
 
 
 @flow(name="intervention", description="监护干预: measures, temporary guardianship, petition, ruling, placement")

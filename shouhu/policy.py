@@ -6,10 +6,11 @@ lists replace. Every rule block carries `source`: a seed section, a law, or `loc
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import date
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 
 import yaml
 from pydantic import (
@@ -251,8 +252,13 @@ class Pack(Strict):
     units: Value[list[UnitRule]] | None = None
     demo_users: Value[list[UserRule]] | None = None
 
+    @property
+    def unit_list(self) -> list[UnitRule]:
+        """The units of a jurisdiction (`national` has none)."""
+        return self.units.value if self.units else []
+
     def unit(self, code: str) -> UnitRule:
-        for u in self.units.value if self.units else []:
+        for u in self.unit_list:
             if code == u.code:
                 return u
         raise NotFound("unknown_unit", f"no unit {code!r} in jurisdiction {self.pack}", "unit")
@@ -261,17 +267,17 @@ class Pack(Strict):
         chains = self.escalation.value
         return chains.get(kind) or chains["default"]
 
-    def is_urgent(self, situations: list[str]) -> bool:
+    def is_urgent(self, situations: Collection[str]) -> bool:
         return any(s in self.urgent_situations.value for s in situations)
 
-    def unmet_requirements(self, situations: list[str], measures: list[str]) -> list[tuple[str, MeasureRequirement]]:
+    def unmet_requirements(self, situations: Collection[str], measures: Collection[str]) -> list[tuple[str, MeasureRequirement]]:
         """(situation, requirement) pairs none of whose measures were taken."""
-        return [(s, r) for s in sorted(set(situations)) for r in self.required_measures.value.get(s, [])
+        return [(s, r) for s in sorted(set(situations)) for r in self.required_measures.value.get(cast(Situation, s), [])
                 if not set(r.one_of) & set(measures)]
 
-    def least_measures(self, situations: list[str]) -> list[str]:
+    def least_measures(self, situations: Collection[str]) -> list[str]:
         """The first measure of every requirement of these situations: the smallest set that satisfies them."""
-        return sorted({r.one_of[0] for s in situations for r in self.required_measures.value.get(s, [])})
+        return sorted({r.one_of[0] for s in situations for r in self.required_measures.value.get(cast(Situation, s), [])})
 
     def word(self, key: str) -> str:
         return self.wording.get(key, key)
@@ -353,9 +359,9 @@ def _check_units(pack: Pack, file: str) -> None:
     townships = [u for u in units if u.type == "township"]
     if len(townships) < 2:
         raise PolicyError(file, "units", "needs at least two townships")
-    for t in townships:
-        if not any(v.type == "village" and v.parent == t.code for v in units):
-            raise PolicyError(file, "units", f"township {t.code!r} needs at least one village (parent: {t.code})")
+    for township in townships:
+        if not any(v.type == "village" and v.parent == township.code for v in units):
+            raise PolicyError(file, "units", f"township {township.code!r} needs at least one village (parent: {township.code})")
     for i, user in enumerate(pack.demo_users.value if pack.demo_users else []):
         if user.unit not in by_code:
             raise PolicyError(file, f"demo_users.value.{i}.unit", f"unknown unit {user.unit!r}")

@@ -99,7 +99,7 @@ def ensure_key(session: Session) -> None:
     process and database."""
     from models import Setting
 
-    place = (str(session.get_bind().url), key_fingerprint())
+    place = (str(session.get_bind().engine.url), key_fingerprint())
     if place in _key_checked:
         return
     with session.no_autoflush:
@@ -148,10 +148,10 @@ def append(session: Session, case: Case, kind: str, actor: str, summary: str, pa
     if _in_process.get() is not None:
         payload["orchestrator"] = "unavailable"
         summary += IN_PROCESS_ZH
-    row = {"id": uuid.uuid4(), "case_id": case.id, "seq": seq, "at": at, "kind": kind, "stage": case.stage, "actor": actor,
-           "summary": summary, "payload": payload, "prev_hash": prev,
-           "hash": _digest(case.id, seq, at, kind, case.stage, actor, summary, payload, prev)}
-    case.timeline_seq, case.timeline_head = seq, row["hash"]
+    digest = _digest(case.id, seq, at, kind, case.stage, actor, summary, payload, prev)
+    row: dict[str, Any] = {"id": uuid.uuid4(), "case_id": case.id, "seq": seq, "at": at, "kind": kind, "stage": case.stage, "actor": actor,
+                           "summary": summary, "payload": payload, "prev_hash": prev, "hash": digest}
+    case.timeline_seq, case.timeline_head = seq, digest
     if batch is not None:
         batch.append((TimelineEvent, row))
     else:
@@ -181,7 +181,8 @@ def seal(case: Case) -> str:
 # The rows a case's file is made of, each sealed on its own: what a task asked and what was done,
 # a deadline's clock, a report and its reporter, the child and guardians, a document. As with
 # SEALED_FIELDS, changing a list is a migration that re-seals the rows.
-ROW_FIELDS: dict[type, tuple[str, ...]] = {
+SealedRow = Task | Deadline | Report | Reporter | Child | Guardian | Document
+ROW_FIELDS: dict[type[SealedRow], tuple[str, ...]] = {
     Task: ("id", "case_id", "stage", "kind", "subject", "status", "owner_unit", "role", "due_at", "outcome", "completed_by",
            "completed_at", "created_at"),
     Deadline: ("id", "case_id", "task_id", "kind", "starts_at", "due_at", "rule", "status", "resolved_at", "next_step", "next_fire_at"),
@@ -257,7 +258,7 @@ def seal_legacy(session: Session) -> int:
     ensure_key(session)
     sealed = 0
     for model in ROW_FIELDS:
-        for row in session.exec(select(model).where(model.seal == "")).all():
+        for row in session.exec(select(model).where(col(model.seal) == "")).all():
             row.seal = row_seal(row)
             session.add(row)
     for case in session.exec(select(Case).where(Case.seal == "")).all():
