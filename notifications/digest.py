@@ -44,7 +44,7 @@ def summary(session: Session, jurisdiction: str, as_of: datetime) -> str:
         Breach.jurisdiction == jurisdiction, col(Breach.resolved_at).is_(None), Breach.supervised == true())).one()
     visits = session.exec(select(func.count()).select_from(VerificationVisit).where(
         VerificationVisit.jurisdiction == jurisdiction, VerificationVisit.status == "open", col(VerificationVisit.due_at) < as_of)).one()
-    failed = session.exec(select(func.count()).select_from(Delivery).join(Notification, Notification.id == Delivery.notification_id)
+    failed = session.exec(select(func.count()).select_from(Delivery).join(Notification, col(Notification.id) == Delivery.notification_id)
                           .where(Notification.jurisdiction == jurisdiction, Delivery.status == "failed")).one()
     stages = "、".join(f"{STAGE_NAMES_ZH[s]} {by_stage.get(s, 0)}" for s in ("emergency", "assessment", "intervention"))
     levels = "、".join(f"{level} 级 {count}" for level, count in sorted(breaches.items())) or "无"

@@ -115,7 +115,7 @@ def route(routes: routing_mod.Routing, case_id: uuid.UUID | None = None, limit: 
 def claim(case_id: uuid.UUID | None, limit: int) -> list[Outgoing]:
     at = now()
     with db.transaction() as s:
-        query = (select(Delivery, Notification).join(Notification, Notification.id == Delivery.notification_id)
+        query = (select(Delivery, Notification).join(Notification, col(Notification.id) == Delivery.notification_id)
                  .where(Delivery.status == "pending", Delivery.next_attempt_at <= at,
                         or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < at)))
         if case_id is not None:
@@ -166,7 +166,7 @@ def send_all(routes: routing_mod.Routing, batch: list[Outgoing]) -> list[tuple[O
 
 def extend_leases(ids: list[uuid.UUID], seconds: int) -> None:
     with db.transaction() as s:
-        s.execute(update(Delivery).where(col(Delivery.id).in_(ids), Delivery.status == "pending", col(Delivery.lease_until).is_not(None))
+        s.execute(update(Delivery).where(col(Delivery.id).in_(ids), col(Delivery.status) == "pending", col(Delivery.lease_until).is_not(None))
                   .values(lease_until=now() + timedelta(seconds=seconds)))
 
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import Case, Task
 from shouhu import access, db, policy
@@ -46,7 +46,7 @@ def report(start_text: str, end_text: str, jurisdiction: str | None = None) -> d
     lo = datetime.combine(start, time.min, CHINA_TZ)
     hi = datetime.combine(end + timedelta(days=1), time.min, CHINA_TZ)
     with Session(db.engine()) as s:
-        query = select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.due_at >= lo, Task.due_at < hi, Task.status != "cancelled")
+        query = select(Task, Case).join(Case, col(Case.id) == Task.case_id).where(Task.due_at >= lo, Task.due_at < hi, Task.status != "cancelled")
         if jurisdiction:
             query = query.where(Case.jurisdiction == jurisdiction)
         due_rows = s.exec(query).all()
@@ -54,7 +54,7 @@ def report(start_text: str, end_text: str, jurisdiction: str | None = None) -> d
         if jurisdiction:
             cases = cases.where(Case.jurisdiction == jurisdiction)
         opened = s.exec(cases).all()
-        case_tasks = s.exec(select(Task).where(Task.case_id.in_([c.id for c in opened]))).all() if opened else []
+        case_tasks = s.exec(select(Task).where(col(Task.case_id).in_([c.id for c in opened]))).all() if opened else []
 
     groups: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"due": 0, "on_time": 0, "late": 0, "open_overdue": 0})
     for task, _case in due_rows:
@@ -105,7 +105,7 @@ def weekly_compliance(jurisdiction: str, first_day: date, weeks: int) -> tuple[l
             start = first_day + timedelta(days=7 * i)
             lo = datetime.combine(start, time.min, CHINA_TZ)
             on_time = func.sum(when_then(((Task.status == "done") & (Task.completed_at <= Task.due_at), 1), else_=0))
-            rows = s.exec(select(Task.owner_unit, Task.stage, func.count(), on_time).join(Case, Case.id == Task.case_id)
+            rows = s.exec(select(Task.owner_unit, Task.stage, func.count(), on_time).join(Case, col(Case.id) == Task.case_id)
                           .where(Case.jurisdiction == jurisdiction, Task.due_at >= lo, Task.due_at < lo + timedelta(days=7),
                                  Task.status != "cancelled").group_by(Task.owner_unit, Task.stage)).all()
             labels.append(f"{start:%m-%d}")

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, func, literal
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import Case, Child, VerificationVisit
 from models.types import AwareDateTime
@@ -75,7 +75,7 @@ def open_patrols(session: Session, jurisdiction: str, day: date) -> int:
             continue
         due = datetime.combine(end, time(23, 59), CHINA_TZ)
         cases = session.exec(select(Case.id).where(Case.jurisdiction == jurisdiction, Case.status == "open",
-                                                   Case.risk_level.in_(["medium", "high"]))).all()
+                                                   col(Case.risk_level).in_(["medium", "high"]))).all()
         for case_id in cases:
             if not claim(session, f"patrol:{window.name}:{day.year}:{case_id}"):
                 continue
