@@ -46,7 +46,8 @@ class PrefectChild:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the Prefect server exited at start: {self.proc.stderr.read().decode(errors='replace')[-500:]}")
+                said = self.proc.stderr.read() if self.proc.stderr else b""
+                raise RuntimeError(f"the Prefect server exited at start: {said.decode(errors='replace')[-500:]}")
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/api/health", timeout=2).status_code == 200:
                     return

@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column, DateTime, Table, inspect
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 CHINA_TZ = timezone(timedelta(hours=8), "CST")  # Beijing time: what people read (shouhu.clock re-exports it)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core table (its `__table__`, which SQLModel does not declare to type checkers)."""
+    return cast(Table, inspect(model).local_table)
 
 
 class AwareDateTime(TypeDecorator):

@@ -39,7 +39,7 @@ def summary(session: Session, jurisdiction: str, as_of: datetime) -> str:
     new = session.exec(select(func.count()).select_from(Case).where(Case.jurisdiction == jurisdiction,
                                                                      col(Case.opened_at) > as_of - timedelta(days=1))).one()
     breaches = dict(session.exec(select(Breach.level, func.count()).where(Breach.jurisdiction == jurisdiction,
-                                                                          col(Breach.resolved_at).is_(None)).group_by(Breach.level)).all())
+                                                                          col(Breach.resolved_at).is_(None)).group_by(col(Breach.level))).all())
     supervised = session.exec(select(func.count()).select_from(Breach).where(
         Breach.jurisdiction == jurisdiction, col(Breach.resolved_at).is_(None), Breach.supervised == true())).one()
     visits = session.exec(select(func.count()).select_from(VerificationVisit).where(

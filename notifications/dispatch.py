@@ -25,6 +25,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from models import Case, Delivery, Notification
+from models.types import table_of
 from notifications import routing as routing_mod
 from notifications.render import case_link, render
 from shouhu import db, policy, timeline
@@ -121,7 +122,7 @@ def claim(case_id: uuid.UUID | None, limit: int) -> list[Outgoing]:
         if case_id is not None:
             query = query.where(Notification.case_id == case_id)
         rows = s.exec(query.order_by(col(Delivery.next_attempt_at)).limit(limit)
-                      .with_for_update(skip_locked=True, of=Delivery.__table__)).all()
+                      .with_for_update(skip_locked=True, of=table_of(Delivery))).all()
         out = []
         for d, n in rows:
             d.lease_until = at + timedelta(seconds=_rule(n.jurisdiction).lease_seconds)
@@ -191,7 +192,7 @@ def send_one(routes: routing_mod.Routing, o: Outgoing) -> tuple[bool, str]:
     for attribute in ("socket_connect_timeout", "socket_read_timeout"):
         if hasattr(plugin, attribute):
             setattr(plugin, attribute, timeout)
-    if isinstance(getattr(plugin, "headers", None), dict):
+    if hasattr(plugin, "headers") and isinstance(plugin.headers, dict):
         plugin.headers = {**plugin.headers, HEADER: str(o.notification_id)}
     text = message_text(o.notification_id, o.body)
     body_format = getattr(plugin, "notify_format", apprise.NotifyFormat.TEXT)
@@ -227,7 +228,7 @@ def record(results: list[tuple[Outgoing, bool, str]]) -> dict[str, int]:
                 d.next_attempt_at, d.last_error = at + timedelta(seconds=delay), error
                 stats["retrying"] += 1
             s.add(d)
-            n = s.get(Notification, o.notification_id)
+            n = s.get_one(Notification, o.notification_id)
             _settle(s, n, at)
             if o.case_id is not None:
                 _on_timeline(s, o, d, ok)
@@ -246,6 +247,8 @@ def _settle(s: Session, n: Notification, at: datetime) -> None:
 
 
 def _on_timeline(s: Session, o: Outgoing, d: Delivery, ok: bool) -> None:
+    if o.case_id is None:  # a message about no case (the digest) has no timeline
+        return
     case = lock_case(s, o.case_id)
     unit = _unit_name(o.jurisdiction, o.unit)
     if ok:

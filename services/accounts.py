@@ -21,11 +21,11 @@ import hashlib
 import secrets
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CursorResult, or_, update
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -247,7 +247,7 @@ def _end_sessions(s: Session, username: str | None, reason: str) -> int:
     query = update(WebSession).where(col(WebSession.ended_at).is_(None))
     if username is not None:
         query = query.where(col(WebSession.username) == username)
-    result = cast(CursorResult[Any], s.execute(query.values(ended_at=now(), ended_reason=reason)))  # an UPDATE's result has rowcount
+    result = s.exec(query.values(ended_at=now(), ended_reason=reason))
     if result.rowcount:
         _record(s, username or "*", "sessions_ended", True, reason, "-")
     return int(result.rowcount or 0)
@@ -399,8 +399,7 @@ def set_disabled(username: str, disabled: bool, actor_name: str | None = None) -
 
 
 def _revoke_tokens(s: Session, username: str) -> int:
-    result = cast(CursorResult[Any], s.execute(update(ApiToken).where(col(ApiToken.username) == username, col(ApiToken.revoked_at).is_(None))
-                                               .values(revoked_at=now())))
+    result = s.exec(update(ApiToken).where(col(ApiToken.username) == username, col(ApiToken.revoked_at).is_(None)).values(revoked_at=now()))
     return int(result.rowcount or 0)
 
 

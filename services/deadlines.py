@@ -97,7 +97,7 @@ def breach_summary(actor_name: str) -> list[dict[str, Any]]:
 
     with Session(db.engine()) as s:
         actor = access.user(s, actor_name)
-        query = scoped(select(Breach.owner_unit, Breach.stage, Breach.level, Breach.supervised, func.count())
+        query = scoped(select(Breach.owner_unit, Breach.stage, Breach.level, Breach.supervised, func.count())  # type: ignore[call-overload]  # sqlmodel types select() for at most four columns
                         .join(Case, Case.id == Breach.case_id), actor).where(col(Breach.resolved_at).is_(None))
         rows = s.exec(query.group_by(Breach.owner_unit, Breach.stage, Breach.level, Breach.supervised)).all()
     return [{"owner_unit": u, "stage": st, "level": lv, "supervised": sup, "count": n} for u, st, lv, sup, n in rows]

@@ -61,7 +61,7 @@ def report(start_text: str, end_text: str, jurisdiction: str | None = None) -> d
         g = groups[(task.owner_unit, task.stage)]
         g["due"] += 1
         if task.status == "done":
-            g["on_time" if task.completed_at <= task.due_at else "late"] += 1
+            g["on_time" if task.completed_at is not None and task.completed_at <= task.due_at else "late"] += 1
         elif task.due_at < hi:
             g["open_overdue"] += 1
     units = [{"unit": unit, "stage": stage, **g, "compliance_pct": round(100 * g["on_time"] / g["due"], 1) if g["due"] else None}
@@ -99,12 +99,13 @@ def weekly_compliance(jurisdiction: str, first_day: date, weeks: int) -> tuple[l
     from sqlalchemy import case as when_then
     from sqlalchemy import func
 
-    labels, series = [], {}
+    labels: list[str] = []
+    series: dict[tuple[str, str], list[float | None]] = {}
     with Session(db.engine()) as s:
         for i in range(weeks):
             start = first_day + timedelta(days=7 * i)
             lo = datetime.combine(start, time.min, CHINA_TZ)
-            on_time = func.sum(when_then(((Task.status == "done") & (Task.completed_at <= Task.due_at), 1), else_=0))
+            on_time = func.sum(when_then(((col(Task.status) == "done") & (col(Task.completed_at) <= Task.due_at), 1), else_=0))
             rows = s.exec(select(Task.owner_unit, Task.stage, func.count(), on_time).join(Case, col(Case.id) == Task.case_id)
                           .where(Case.jurisdiction == jurisdiction, Task.due_at >= lo, Task.due_at < lo + timedelta(days=7),
                                  Task.status != "cancelled").group_by(Task.owner_unit, Task.stage)).all()
