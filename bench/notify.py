@@ -18,13 +18,14 @@ import time
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("SHOUHU_HOME", tempfile.mkdtemp(prefix="shouhu-bench-"))
 
-from shouhu import running  # noqa: E402
+from shouhu import running
 
 running.prepare_prefect_environment()
 
@@ -48,7 +49,10 @@ def bench_backend(url: str, reports: int, messages: int) -> None:
 
     hook = subprocess.Popen([sys.executable, str(ROOT / "tests" / "receivers.py")], stdout=subprocess.PIPE, text=True)
     port = int(hook.stdout.readline())
-    received = lambda clear=False: httpx.get(f"http://127.0.0.1:{port}/received{'?clear=1' if clear else ''}").json()  # noqa: E731
+
+    def received(clear: bool = False) -> Any:
+        return httpx.get(f"http://127.0.0.1:{port}/received{'?clear=1' if clear else ''}").json()
+
     hook_url = f"json://127.0.0.1:{port}/hook"
     routing = Path(os.environ["SHOUHU_HOME"]) / f"routing-{uuid.uuid4().hex[:6]}.yaml"
     routing.write_text(yaml.safe_dump({"units": {"sx-pcs-sc": [hook_url], "sx-t-sc": [hook_url]}}), encoding="utf-8")

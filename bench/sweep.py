@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("SHOUHU_HOME", tempfile.mkdtemp(prefix="shouhu-bench-"))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
 T = datetime.fromisoformat("2026-12-01T09:00:00+08:00")  # the 10,000 tasks fall due here
 FAR = "2027-06-01 00:00:00"
@@ -46,7 +46,7 @@ def sql_for(dialect: str) -> dict[str, str]:
             "t_start": "'2026-11-24 01:00:00.000000'", "t_far": "'2027-05-31 16:00:00.000000'", "false": "0", "json": "'{}'"}
 
 
-def generate(conn, dialect: str, cases: int, watches_per_case: int) -> None:  # noqa: ANN001
+def generate(conn, dialect: str, cases: int, watches_per_case: int) -> None:
     g = sql_for(dialect)
     child = uuid.uuid4()
     child_id = str(child) if dialect == "postgresql" else child.hex
@@ -100,7 +100,7 @@ def seal_generated(before: datetime | None = None) -> int:
     return sealed
 
 
-def timed_idle_ticks(tick, as_of: datetime, runs: int = 5) -> float:  # noqa: ANN001
+def timed_idle_ticks(tick, as_of: datetime, runs: int = 5) -> float:
     tick(as_of)  # the day's markers (verification top-up) are claimed once
     times = []
     for _ in range(runs):

@@ -11,6 +11,7 @@ real intake flow on an ephemeral Prefect server.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import statistics
@@ -25,13 +26,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("SHOUHU_HOME", tempfile.mkdtemp(prefix="shouhu-bench-"))
 
-from shouhu import running  # noqa: E402
+from shouhu import running
 
 running.prepare_prefect_environment()
 PASSWORD = "correct horse battery"
 
 
-def timed(fn, runs: int = 7) -> tuple[float, float]:  # noqa: ANN001
+def timed(fn, runs: int = 7) -> tuple[float, float]:
     fn()  # warm
     times = []
     for _ in range(runs):
@@ -94,7 +95,7 @@ def run(url: str, cases: int, events: int, posts: int) -> None:
     for label, client, path in (("board (manager, 8 weeks of SLA)", manager, "/board"), ("task inbox (station officer)", police, "/tasks"),
                                 ("case list, first page (manager)", manager, "/cases")):
         assert client.get(path).status_code == 200
-        median, worst = timed(lambda: client.get(path))
+        median, worst = timed(functools.partial(client.get, path))
         print(f"  {label:34s} median {median * 1000:7.1f} ms   max {worst * 1000:7.1f} ms")
 
     intake = client_for("sx-intake")

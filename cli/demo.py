@@ -57,8 +57,8 @@ def _run_demo(jurisdiction: str) -> dict[str, Any]:
     p = policy.pack(jurisdiction)
     start = clock.now()
     setup.init(demo=True)
-    township = next(u for u in p.units.value if u.type == "township")
-    village = next(u for u in p.units.value if u.type == "village" and u.parent == township.code)
+    township = next(u for u in p.unit_list if u.type == "township")
+    village = next(u for u in p.unit_list if u.type == "village" and u.parent == township.code)
     born = date(start.year - 9, 3, 2)
     console.print(f"[bold]守护 Shouhu 演示：{p.name}[/]  一名儿童从强制报告到结案的全过程（四步工作机制）")
     console.print(f"[dim]规则来源：{p.document.number if p.document else p.name}及国家有关规定；所有时限由政策包计算，时钟在演示中快进。[/]")
@@ -154,5 +154,6 @@ def _run_demo(jurisdiction: str) -> dict[str, Any]:
                       e["actor"], e["summary"], e["hash"][:10])
     console.print(table)
     verdict = cases.verify_case(case["case_id"], intake)
-    console.print(f"[bold {'green' if verdict['ok'] else 'red'}]时间线校验（case verify）：{'通过' if verdict['ok'] else '失败于第 %s 条' % verdict['broken_at']}[/]")
+    outcome = "通过" if verdict["ok"] else f"失败于第 {verdict['broken_at']} 条"
+    console.print(f"[bold {'green' if verdict['ok'] else 'red'}]时间线校验（case verify）：{outcome}[/]")
     return {"ok": verdict["ok"] and case["stage"] == "closed", "case_id": case["case_id"], "case_no": case["case_no"]}

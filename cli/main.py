@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import typer
 
@@ -34,19 +35,19 @@ def _run(action: Callable[[], Any], compact: bool, fail_if: Callable[[Any], bool
         result = action()
     except ShouhuError as exc:
         _emit(exc.as_json(), compact)
-        raise typer.Exit(exc.exit_code)
+        raise typer.Exit(exc.exit_code) from None
     except PolicyError as exc:
         _emit({"error": {"code": "policy_invalid", "message": str(exc), "field": f"{exc.file}:{exc.key}"}}, compact)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     except Exception as exc:  # noqa: BLE001 - one JSON document, and the type only on stderr
         if "no such table" in str(exc) or "UndefinedTable" in type(getattr(exc, "orig", exc)).__name__:
             _emit({"error": {"code": "not_initialised", "message": "the database has no Shouhu schema yet: run `shouhu init`",
                              "field": None}}, compact)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
         _emit({"error": {"code": "internal", "message": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}", "field": None}}, compact)
         sys.stderr.write(f"shouhu: internal error ({type(exc).__name__}); a report or outcome that was stored before it is listed by "
                          "`shouhu commands` and is applied by the sweeper\n")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     if not quiet:
         _emit(result, compact)
     if fail_if is not None and fail_if(result):
@@ -65,7 +66,7 @@ def _read_input(source: str) -> Any:
             with open(source, "rb") as f:
                 raw = f.read(LIMITS.body_bytes + 1)
     except OSError as exc:
-        raise InvalidInput("unreadable_input", f"cannot read {source}: {exc.strerror}", "file")
+        raise InvalidInput("unreadable_input", f"cannot read {source}: {exc.strerror}", "file") from exc
     return load_json(raw, "file")
 
 
@@ -217,7 +218,7 @@ def _repeat(action: Callable[[], Any], every: Optional[float], json_: bool) -> N
             _run(action, True)
             time.sleep(max(0.0, every - (time.monotonic() - started)))
     except KeyboardInterrupt:
-        raise typer.Exit(0)
+        raise typer.Exit(0) from None
 
 
 @app.command()
@@ -517,7 +518,7 @@ def demo(jurisdiction: str = typer.Option("sixian", "--jurisdiction"), json_: bo
         ok = run_demo(jurisdiction)["ok"]
     except ShouhuError as exc:
         _emit(exc.as_json(), json_)
-        raise typer.Exit(exc.exit_code)
+        raise typer.Exit(exc.exit_code) from None
     raise typer.Exit(0 if ok else 1)
 
 
@@ -536,7 +537,7 @@ def main() -> None:
         config.settings()  # every SHOUHU_* setting validated before any command runs
     except config.SettingsError as exc:
         _emit({"error": {"code": "invalid_setting", "message": str(exc), "field": str(exc).split("=", 1)[0]}}, "--json" in sys.argv)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     for name in config.unknown_variables():
         sys.stderr.write(f"shouhu: warning: {name} is not a Shouhu setting (a typo?); it is ignored. Settings: see the README\n")
     app()

@@ -47,7 +47,8 @@ class PrefectChild:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the Prefect server exited at start: {self.proc.stderr.read().decode(errors='replace')[-500:]}")
+                said = self.proc.stderr.read() if self.proc.stderr else b""
+                raise RuntimeError(f"the Prefect server exited at start: {said.decode(errors='replace')[-500:]}")
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/api/health", timeout=2).status_code == 200:
                     return
@@ -84,7 +85,7 @@ def check_port_free(port: int, option: str, host: str = "127.0.0.1") -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((host if host not in ("", "0.0.0.0") else "0.0.0.0", port))
+            probe.bind((host or "0.0.0.0", port))  # noqa: S104 - a probe of the address the server will bind, closed at once
             return
         except OSError:
             pass
@@ -121,12 +122,12 @@ def scheduler(every: float, stop: threading.Event, prefect: PrefectChild | None 
                 try:
                     prefect.stop()
                     prefect.start()
-                except Exception:  # noqa: BLE001 - the jobs run in-process meanwhile; try again next round
+                except Exception:  # the jobs run in-process meanwhile; try again next round
                     log.exception("the embedded Prefect server did not start; trying again in %.0f s", every)
             for name, job in (("sweeper", deadlines.sweep), ("dispatcher", messages.dispatch_now)):
                 try:
                     job()
-                except Exception:  # noqa: BLE001 - a failed tick is logged; the next one tries again
+                except Exception:  # a failed tick is logged; the next one tries again
                     log.exception("%s run failed; next in %.0f s", name, every)
             stop.wait(max(0.0, every - (time.monotonic() - started)))
 

@@ -8,6 +8,7 @@ service and visit is done a final review opens; its exit reason closes the case.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from prefect import flow
@@ -71,8 +72,10 @@ def record_visit(t: Transition, task: Task, outcome: VisitOutcome) -> None:
 
 
 def handle(t: Transition, task: Task, outcome: Any) -> None:
-    {"assessment": record_assessment, "service": record_service, "follow_up_visit": record_visit, "holiday_patrol": record_visit,
-     "final_review": review_and_close}[task.kind](t, task, outcome)
+    handlers: dict[str, Callable[[Transition, Task, Any], None]] = {
+        "assessment": record_assessment, "service": record_service, "follow_up_visit": record_visit, "holiday_patrol": record_visit,
+        "final_review": review_and_close}
+    handlers[task.kind](t, task, outcome)
 
 
 @flow(name="assessment", description="评估帮扶: assessment, assistance plan, services, visits, closing")

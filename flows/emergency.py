@@ -10,7 +10,8 @@ message per unit; then the township is notified (通报) and the case moves to �
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from prefect import flow
 from sqlmodel import select
@@ -24,7 +25,7 @@ from shouhu.inputs import (
     TemporaryCareOutcome,
     VisitOutcome,
 )
-from shouhu.vocab import LABELS_ZH, SITUATION_NAMES_ZH
+from shouhu.vocab import LABELS_ZH, SITUATION_NAMES_ZH, Measure
 from tasks import documents
 from tasks.apply import apply_command, completion
 from tasks.transition import Transition
@@ -61,7 +62,7 @@ def open_measure_tasks(t: Transition, measures: list[str]) -> None:
     """Each measure's task (once), and one message per owner unit naming every task it was given."""
     given: dict[str, list[Task]] = {}
     for measure in measures:
-        rule = t.pack.measure_tasks.value.get(measure)
+        rule = t.pack.measure_tasks.value.get(cast(Measure, measure))
         if rule is not None and not t.open_tasks({rule.task}) and not t.done(rule.task):
             task = t.open_task(rule.task)
             given.setdefault(task.owner_unit, []).append(task)
@@ -74,7 +75,7 @@ def tell_measure_units(t: Transition, measures: list[str]) -> None:
     tell the same unit are one hand-off, not two messages)."""
     asks: dict[str, list[str]] = {}
     for measure in measures:
-        rule = t.pack.measure_notify.value.get(measure)
+        rule = t.pack.measure_notify.value.get(cast(Measure, measure))
         if rule is not None:
             unit = units.resolve(t.pack, rule.to, t.case.township, t.case.village)
             asks.setdefault(unit, []).append(LABELS_ZH[measure])
@@ -122,8 +123,10 @@ def record_temporary_care(t: Transition, task: Task, outcome: TemporaryCareOutco
 
 
 def handle(t: Transition, task: Task, outcome: Any) -> None:
-    {"police_arrival": record_arrival, "emergency_response": record_emergency_response, "temporary_care": record_temporary_care,
-     "warning_letter_visit": record_warning_letter_visit}[task.kind](t, task, outcome)
+    handlers: dict[str, Callable[[Transition, Task, Any], None]] = {
+        "police_arrival": record_arrival, "emergency_response": record_emergency_response, "temporary_care": record_temporary_care,
+        "warning_letter_visit": record_warning_letter_visit}
+    handlers[task.kind](t, task, outcome)
 
 
 @flow(name="emergency", description="应急处置: record the police outcome, notify the township")

@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from prefect import flow
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from flows.tagging import tag_current_run
 from models import Case, Child, Command, Counter, Guardian, Report, Reporter
@@ -39,7 +39,7 @@ def find_or_create_child(session: Session, p: Pack, report: ReportIn) -> Child:
     if c.id_number:
         query = select(Child).where(Child.id_number == c.id_number)
     else:
-        query = select(Child).where(Child.id_number.is_(None), Child.name == c.name,
+        query = select(Child).where(col(Child.id_number).is_(None), Child.name == c.name,
                                     Child.birth_date == c.birth_date, Child.township == township.code)
     child = session.exec(query).first()
     if child is not None and (child.jurisdiction, child.township, child.village) != (p.pack, township.code, village.code if village else None):

@@ -10,7 +10,8 @@ is recorded; the child is placed (亲属抚养, 家庭寄养, 机构养育, 收�
 """
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 from prefect import flow
@@ -74,9 +75,8 @@ def ground_holds(t: Transition, outcome: CourtPetitionOutcome) -> str:
         since = outcome.refused_since or refused_since_on_file(t)
         if since is None or add_months(_midnight(since), 6).date() > now().date():
             raise InvalidInput("ground_not_met", "outcome.refused_since: guardianship must have been refused for six months or more", "outcome.refused_since")
-    elif requires == "serious_harm_recorded":
-        if not (outcome.serious_harm or serious_harm_on_file(t)):
-            raise InvalidInput("ground_not_met", "outcome.serious_harm: this ground needs serious harm to the child's health recorded", "outcome.serious_harm")
+    elif requires == "serious_harm_recorded" and not (outcome.serious_harm or serious_harm_on_file(t)):
+        raise InvalidInput("ground_not_met", "outcome.serious_harm: this ground needs serious harm to the child's health recorded", "outcome.serious_harm")
     return grounds[outcome.ground].label
 
 
@@ -91,7 +91,7 @@ def serious_harm_on_file(t: Transition) -> bool:
     return any(x.outcome.get("serious_harm") for k in ("assessment", "guardian_measures") for x in t.done(k))
 
 
-def _midnight(day: date):  # noqa: ANN202
+def _midnight(day: date) -> datetime:
     return now().replace(year=day.year, month=day.month, day=day.day, hour=0, minute=0, second=0, microsecond=0)
 
 
@@ -134,9 +134,11 @@ def record_placement(t: Transition, task: Task, outcome: PlacementOutcome) -> No
 
 
 def handle(t: Transition, task: Task, outcome: Any) -> None:
-    {"guardian_measures": record_guardian_measures, "temporary_guardianship": record_temporary_guardianship,
-     "court_petition": record_court_petition, "court_ruling": record_court_ruling,
-     "placement": record_placement, "final_review": review_and_close}[task.kind](t, task, outcome)
+    handlers: dict[str, Callable[[Transition, Task, Any], None]] = {
+        "guardian_measures": record_guardian_measures, "temporary_guardianship": record_temporary_guardianship,
+        "court_petition": record_court_petition, "court_ruling": record_court_ruling,
+        "placement": record_placement, "final_review": review_and_close}
+    handlers[task.kind](t, task, outcome)
 
 
 @flow(name="intervention", description="监护干预: measures, temporary guardianship, petition, ruling, placement")

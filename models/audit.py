@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Field, SQLModel
-
-from typing import Any
 
 from models.types import json_field, uuid_pk, when
 

@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, cast
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column, DateTime, Table, inspect
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 CHINA_TZ = timezone(timedelta(hours=8), "CST")  # Beijing time: what people read (shouhu.clock re-exports it)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core table (its `__table__`, which SQLModel does not declare to type checkers)."""
+    return cast(Table, inspect(model).local_table)
 
 
 class AwareDateTime(TypeDecorator):
@@ -26,14 +31,14 @@ class AwareDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime refused: every stored time must carry its offset")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value.astimezone(CHINA_TZ)
 
 

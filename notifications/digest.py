@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, true
 from sqlmodel import Session, col, select
 
 from models import Breach, Case, Delivery, Notification, VerificationVisit
@@ -39,12 +39,12 @@ def summary(session: Session, jurisdiction: str, as_of: datetime) -> str:
     new = session.exec(select(func.count()).select_from(Case).where(Case.jurisdiction == jurisdiction,
                                                                      col(Case.opened_at) > as_of - timedelta(days=1))).one()
     breaches = dict(session.exec(select(Breach.level, func.count()).where(Breach.jurisdiction == jurisdiction,
-                                                                          col(Breach.resolved_at).is_(None)).group_by(Breach.level)).all())
+                                                                          col(Breach.resolved_at).is_(None)).group_by(col(Breach.level))).all())
     supervised = session.exec(select(func.count()).select_from(Breach).where(
-        Breach.jurisdiction == jurisdiction, col(Breach.resolved_at).is_(None), Breach.supervised == True)).one()  # noqa: E712
+        Breach.jurisdiction == jurisdiction, col(Breach.resolved_at).is_(None), Breach.supervised == true())).one()
     visits = session.exec(select(func.count()).select_from(VerificationVisit).where(
         VerificationVisit.jurisdiction == jurisdiction, VerificationVisit.status == "open", col(VerificationVisit.due_at) < as_of)).one()
-    failed = session.exec(select(func.count()).select_from(Delivery).join(Notification, Notification.id == Delivery.notification_id)
+    failed = session.exec(select(func.count()).select_from(Delivery).join(Notification, col(Notification.id) == Delivery.notification_id)
                           .where(Notification.jurisdiction == jurisdiction, Delivery.status == "failed")).one()
     stages = "、".join(f"{STAGE_NAMES_ZH[s]} {by_stage.get(s, 0)}" for s in ("emergency", "assessment", "intervention"))
     levels = "、".join(f"{level} 级 {count}" for level, count in sorted(breaches.items())) or "无"

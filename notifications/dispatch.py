@@ -25,6 +25,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from models import Case, Delivery, Notification
+from models.types import table_of
 from notifications import routing as routing_mod
 from notifications.render import case_link, render
 from shouhu import db, policy, timeline
@@ -90,7 +91,7 @@ def after_transition(case_id: uuid.UUID | str) -> None:
     scheduled dispatcher picks up whatever this could not send."""
     try:
         dispatch(uuid.UUID(str(case_id)), rounds=3)
-    except Exception:  # noqa: BLE001 - the messages stay queued; the scheduled dispatcher retries
+    except Exception:  # the messages stay queued; the scheduled dispatcher retries
         log.exception("immediate dispatch for a case failed; left for the scheduled dispatcher")
 
 
@@ -115,13 +116,13 @@ def route(routes: routing_mod.Routing, case_id: uuid.UUID | None = None, limit: 
 def claim(case_id: uuid.UUID | None, limit: int) -> list[Outgoing]:
     at = now()
     with db.transaction() as s:
-        query = (select(Delivery, Notification).join(Notification, Notification.id == Delivery.notification_id)
+        query = (select(Delivery, Notification).join(Notification, col(Notification.id) == Delivery.notification_id)
                  .where(Delivery.status == "pending", Delivery.next_attempt_at <= at,
                         or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < at)))
         if case_id is not None:
             query = query.where(Notification.case_id == case_id)
         rows = s.exec(query.order_by(col(Delivery.next_attempt_at)).limit(limit)
-                      .with_for_update(skip_locked=True, of=Delivery.__table__)).all()
+                      .with_for_update(skip_locked=True, of=table_of(Delivery))).all()
         out = []
         for d, n in rows:
             d.lease_until = at + timedelta(seconds=_rule(n.jurisdiction).lease_seconds)
@@ -166,7 +167,7 @@ def send_all(routes: routing_mod.Routing, batch: list[Outgoing]) -> list[tuple[O
 
 def extend_leases(ids: list[uuid.UUID], seconds: int) -> None:
     with db.transaction() as s:
-        s.execute(update(Delivery).where(col(Delivery.id).in_(ids), Delivery.status == "pending", col(Delivery.lease_until).is_not(None))
+        s.execute(update(Delivery).where(col(Delivery.id).in_(ids), col(Delivery.status) == "pending", col(Delivery.lease_until).is_not(None))
                   .values(lease_until=now() + timedelta(seconds=seconds)))
 
 
@@ -191,7 +192,7 @@ def send_one(routes: routing_mod.Routing, o: Outgoing) -> tuple[bool, str]:
     for attribute in ("socket_connect_timeout", "socket_read_timeout"):
         if hasattr(plugin, attribute):
             setattr(plugin, attribute, timeout)
-    if isinstance(getattr(plugin, "headers", None), dict):
+    if hasattr(plugin, "headers") and isinstance(plugin.headers, dict):
         plugin.headers = {**plugin.headers, HEADER: str(o.notification_id)}
     text = message_text(o.notification_id, o.body)
     body_format = getattr(plugin, "notify_format", apprise.NotifyFormat.TEXT)
@@ -227,7 +228,7 @@ def record(results: list[tuple[Outgoing, bool, str]]) -> dict[str, int]:
                 d.next_attempt_at, d.last_error = at + timedelta(seconds=delay), error
                 stats["retrying"] += 1
             s.add(d)
-            n = s.get(Notification, o.notification_id)
+            n = s.get_one(Notification, o.notification_id)
             _settle(s, n, at)
             if o.case_id is not None:
                 _on_timeline(s, o, d, ok)
@@ -246,6 +247,8 @@ def _settle(s: Session, n: Notification, at: datetime) -> None:
 
 
 def _on_timeline(s: Session, o: Outgoing, d: Delivery, ok: bool) -> None:
+    if o.case_id is None:  # a message about no case (the digest) has no timeline
+        return
     case = lock_case(s, o.case_id)
     unit = _unit_name(o.jurisdiction, o.unit)
     if ok:

@@ -18,7 +18,7 @@ ALLOWED_CONTEXT = {"case_no", "stage", "ask", "due", "link", "unit_name", "juris
 def _env() -> Environment:
     return Environment(
         loader=FileSystemLoader(config.TEMPLATE_DIR / "notifications"),
-        autoescape=False,  # plain-text channels; the web inbox escapes on display
+        autoescape=False,  # noqa: S701 - plain-text channels; the web inbox escapes on display
         undefined=StrictUndefined,
         keep_trailing_newline=False,
     )

@@ -117,7 +117,7 @@ def _channel(where: str, unit: str, index: int, entry: Any) -> Channel:
 def _known_units() -> set[str]:
     from shouhu import policy
 
-    return {u.code for name in policy.jurisdiction_names() for u in (policy.pack(name).units.value if policy.pack(name).units else [])}
+    return {u.code for name in policy.jurisdiction_names() for u in policy.pack(name).unit_list}
 
 
 @lru_cache(maxsize=4)

@@ -78,7 +78,7 @@ def set_password(username: str, password: str, actor_name: str | None = None, mu
         s.add(user)
         ended = _end_sessions(s, username, "password_changed")
         s.execute(update(LoginThrottle).where(or_(col(LoginThrottle.key).startswith(f"pair:{username}|", autoescape=True),
-                                                  LoginThrottle.key == f"account:{username}")).values(failures=0, locked_until=None))
+                                                  col(LoginThrottle.key) == f"account:{username}")).values(failures=0, locked_until=None))
         _admin_record(s, actor, "password_reset", user, must_change=must_change)
     return {"username": username, "status": "password set", "sessions_ended": ended, "must_change_password": must_change}
 
@@ -105,7 +105,7 @@ def login(username: str, password: str, source: str = "") -> User:
             s.expunge(user)
     # Exactly one Argon2 verification on every path: the answer takes the same time whatever the reason.
     ok = _verify(stored_hash if stored_hash and not locked else DUMMY_HASH, password) and stored_hash is not None and not locked
-    if ok and user.disabled_at is not None:
+    if ok and (user is None or user.disabled_at is not None):  # a password is always some user's
         ok, reason = False, "disabled"
     else:
         reason = "" if ok else "locked" if locked else "wrong_password" if stored_hash else "unknown_user_or_no_password"
@@ -116,7 +116,7 @@ def login(username: str, password: str, source: str = "") -> User:
         except IntegrityError:
             if attempt == 2:
                 raise
-    if not ok:
+    if not ok or user is None:
         raise AuthFailed("bad_credentials", "wrong username or password, or sign-in is locked for a while", None)
     return user
 
@@ -152,7 +152,7 @@ def _settle_login(name: str, password: str, source: str, keys: tuple[str, ...], 
             s.add_all([pair, from_source, account])
             _record(s, name or "?", "login", False, reason, source)
             return reason
-        cred = s.get(Credential, name)
+        cred = s.get_one(Credential, name)  # the password just verified is this row's
         if _hasher.check_needs_rehash(cred.password_hash):
             cred.password_hash = _hasher.hash(password)
             s.add(cred)
@@ -246,8 +246,8 @@ def end_sessions(username: str | None = None, reason: str = "ended_by_administra
 def _end_sessions(s: Session, username: str | None, reason: str) -> int:
     query = update(WebSession).where(col(WebSession.ended_at).is_(None))
     if username is not None:
-        query = query.where(WebSession.username == username)
-    result = s.execute(query.values(ended_at=now(), ended_reason=reason))
+        query = query.where(col(WebSession.username) == username)
+    result = s.exec(query.values(ended_at=now(), ended_reason=reason))
     if result.rowcount:
         _record(s, username or "*", "sessions_ended", True, reason, "-")
     return int(result.rowcount or 0)
@@ -399,7 +399,7 @@ def set_disabled(username: str, disabled: bool, actor_name: str | None = None) -
 
 
 def _revoke_tokens(s: Session, username: str) -> int:
-    result = s.execute(update(ApiToken).where(ApiToken.username == username, col(ApiToken.revoked_at).is_(None)).values(revoked_at=now()))
+    result = s.exec(update(ApiToken).where(col(ApiToken.username) == username, col(ApiToken.revoked_at).is_(None)).values(revoked_at=now()))
     return int(result.rowcount or 0)
 
 
@@ -487,7 +487,7 @@ def change_own_password(username: str, data: Any) -> dict[str, Any]:
     if len(change.new_password) < minimum:
         raise InvalidInput("password_too_short", f"new_password: at least {minimum} characters", "new_password")
     with db.transaction() as s:
-        cred = s.get(Credential, username)
+        cred = s.get_one(Credential, username)  # checked above
         user = _user(s, username)
         cred.password_hash, cred.updated_at = _hasher.hash(change.new_password), now()
         user.must_change_password = False

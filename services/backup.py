@@ -82,9 +82,7 @@ def backup(out: Path, keys: bool = True) -> dict[str, Any]:
         compressed = out.name.endswith((".gz", ".tgz"))
         with os.fdopen(fd, "wb") as raw:
             with (
-                tarfile.open(
-                    fileobj=raw, mode="w:gz" if compressed else "w", **({"compresslevel": 6} if compressed else {})
-                ) as tar,
+                (tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) if compressed else tarfile.open(fileobj=raw, mode="w")) as tar,
                 tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.work-") as work,
             ):
                 mtime = int(clock.now().timestamp())
@@ -190,7 +188,7 @@ def _add_file(tar: tarfile.TarFile, name: str, path: Path, mtime: int, mode: int
         size = os.fstat(f.fileno()).st_size  # an append-only file (anchors.log) is copied as it was at open
         info = _info(name, size, mtime, mode if mode is not None else os.fstat(f.fileno()).st_mode & 0o770)
         reader = _Hashing(f)
-        tar.addfile(info, reader)  # type: ignore[arg-type]  (tarfile only calls read)
+        tar.addfile(info, reader)
     return {"sha256": reader.sha.hexdigest(), "bytes": reader.count}
 
 
@@ -513,13 +511,13 @@ def _check_empty(url: str, backend: str) -> None:
         path = Path(make_url(url).database or "")
         if not path.exists():
             return
-        conn = sqlite3.connect(path, timeout=30)
+        lite = sqlite3.connect(path, timeout=30)
         try:
-            tables = conn.execute(
+            tables = lite.execute(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
             ).fetchone()[0]
         finally:
-            conn.close()
+            lite.close()
     else:
         with db.engine(url).connect() as conn:
             tables = conn.execute(

@@ -64,9 +64,9 @@ def _store(command: Command, rehearsal: dict[str, Any]) -> Command:
         with db.transaction() as s:
             if s.get(Command, command.id) is not None:
                 return command  # a pending command being run again
-            twin = _queued_for_same_child(s, command) if command.kind == "report" else None
-            if command.kind == "report" and twin is not None:  # queued before us: the case it will open is ours too
-                command.payload = {**command.payload, "attached_to": twin}
+            queued_case_no = _queued_for_same_child(s, command) if command.kind == "report" else None
+            if command.kind == "report" and queued_case_no is not None:  # queued before us: the case it will open is ours too
+                command.payload = {**command.payload, "attached_to": queued_case_no}
             elif command.kind == "report" and not rehearsal.get("attached_to_existing"):
                 from flows.intake import next_case_no
 
@@ -102,7 +102,7 @@ def _queued_for_same_child(s: Session, command: Command) -> str | None:
 
 def _command(command_id: uuid.UUID) -> Command:
     with Session(db.engine()) as s:
-        found = s.get(Command, command_id)
+        found = s.get_one(Command, command_id)
         s.expunge(found)
         return found
 

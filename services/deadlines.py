@@ -49,8 +49,8 @@ def list_breaches(jurisdiction: str | None = None, unit: str | None = None, open
 
     at = now()
     with Session(db.engine()) as s:
-        query = (select(Breach, Case.case_no, Task.subject).join(Case, Case.id == Breach.case_id)
-                 .join(Task, Task.id == Breach.task_id, isouter=True))
+        query = (select(Breach, Case.case_no, Task.subject).join(Case, col(Case.id) == Breach.case_id)
+                 .join(Task, col(Task.id) == Breach.task_id, isouter=True))
         if jurisdiction:
             policy.pack(jurisdiction)
             query = query.where(Breach.jurisdiction == jurisdiction)
@@ -59,7 +59,7 @@ def list_breaches(jurisdiction: str | None = None, unit: str | None = None, open
         if unit:
             query = query.where(Breach.owner_unit == unit)
         if open_only:
-            query = query.where(Breach.resolved_at.is_(None))
+            query = query.where(col(Breach.resolved_at).is_(None))
         query = query.order_by(col(Breach.supervised).desc(), col(Breach.level).desc(), col(Breach.due_at), col(Breach.id))
         if limit is not None:
             query = query.offset(offset).limit(limit)
@@ -80,9 +80,9 @@ def breaches_for(actor_name: str, open_only: bool = False, limit: int = 100, off
 
     with Session(db.engine()) as s:
         actor = access.user(s, actor_name)
-        query = scoped(select(Breach.id).join(Case, Case.id == Breach.case_id), actor)
+        query = scoped(select(Breach.id).join(Case, col(Case.id) == Breach.case_id), actor)
         if open_only:
-            query = query.where(Breach.resolved_at.is_(None))
+            query = query.where(col(Breach.resolved_at).is_(None))
         total = s.exec(select(func.count()).select_from(query.subquery())).one()
         s.expunge(actor)
     rows = list_breaches(actor.jurisdiction, None, open_only, actor=actor, limit=limit, offset=offset)
@@ -97,7 +97,7 @@ def breach_summary(actor_name: str) -> list[dict[str, Any]]:
 
     with Session(db.engine()) as s:
         actor = access.user(s, actor_name)
-        query = scoped(select(Breach.owner_unit, Breach.stage, Breach.level, Breach.supervised, func.count())
+        query = scoped(select(Breach.owner_unit, Breach.stage, Breach.level, Breach.supervised, func.count())  # type: ignore[call-overload]  # sqlmodel types select() for at most four columns
                         .join(Case, Case.id == Breach.case_id), actor).where(col(Breach.resolved_at).is_(None))
         rows = s.exec(query.group_by(Breach.owner_unit, Breach.stage, Breach.level, Breach.supervised)).all()
     return [{"owner_unit": u, "stage": st, "level": lv, "supervised": sup, "count": n} for u, st, lv, sup, n in rows]

@@ -46,7 +46,7 @@ def show_document(doc_ref: str, actor_name: str | None) -> dict[str, Any]:
 
     with Session(db.engine()) as s:
         doc = looked_up(s, actor_name, "document_read", doc_ref, lambda: by_id(s, Document, doc_ref, "document"))
-        case = s.get(Case, doc.case_id)
+        case = s.get_one(Case, doc.case_id)
         try:
             actor = reader_of(s, case, actor_name, "document_read")
         except NotFound:

@@ -18,7 +18,7 @@ def inbox(unit: str, limit: int = 100) -> list[dict[str, Any]]:
     with Session(db.engine()) as s:
         if s.exec(select(Unit).where(Unit.code == unit)).first() is None:
             raise NotFound("unknown_unit", f"no unit {unit!r}", "unit")
-        rows = s.exec(select(Notification, Case.case_no).join(Case, Case.id == Notification.case_id, isouter=True)
+        rows = s.exec(select(Notification, Case.case_no).join(Case, col(Case.id) == Notification.case_id, isouter=True)
                       .where(Notification.unit == unit).order_by(col(Notification.created_at).desc()).limit(limit)).all()
         ids = [n.id for n, _ in rows]
         deliveries: dict[uuid.UUID, list[dict[str, Any]]] = {}
@@ -37,8 +37,8 @@ def outbox(status: str | None = None, jurisdiction: str | None = None) -> list[d
     if status not in (None, "pending", "sent", "failed"):
         raise InvalidInput("invalid_value", f"--status must be pending, sent or failed; got {status!r}", "status")
     with Session(db.engine()) as s:
-        query = (select(Delivery, Notification, Case.case_no).join(Notification, Notification.id == Delivery.notification_id)
-                 .join(Case, Case.id == Notification.case_id, isouter=True))
+        query = (select(Delivery, Notification, Case.case_no).join(Notification, col(Notification.id) == Delivery.notification_id)
+                 .join(Case, col(Case.id) == Notification.case_id, isouter=True))
         if status:
             query = query.where(Delivery.status == status)
         if jurisdiction:

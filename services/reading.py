@@ -144,7 +144,7 @@ def reporters_view(s: Session, case: Case, actor: User | None) -> list[dict[str,
 
     if actor is None or not access.may_see_reporter(actor):
         return None
-    rows = s.exec(select(Reporter, Report).join(Report, Report.id == Reporter.report_id).where(Report.case_id == case.id)
+    rows = s.exec(select(Reporter, Report).join(Report, col(Report.id) == Reporter.report_id).where(Report.case_id == case.id)
                   .order_by(col(Report.reported_at))).all()
     return [{"name": r.name, "phone": r.phone, "unit": r.unit, "unit_type": r.unit_type, "reported_at": rep.reported_at.isoformat(),
              "late": rep.late} for r, rep in rows]

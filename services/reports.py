@@ -24,7 +24,7 @@ def submit_report(data: Any, actor_name: str | None) -> dict[str, Any]:
     with Session(db.engine()) as s:
         actor = access.user(s, actor_name)
     recorded(actor, "report_register", p.pack, lambda: access.check_may_register(actor, p.pack))
-    payload = {"report": report.model_dump(mode="json")}
+    payload: dict[str, Any] = {"report": report.model_dump(mode="json")}
     payload["digest"] = payload_digest(payload["report"])
     key = f"{p.pack}:{report.idempotency_key or uuid.uuid4()}"
     existing = replay("report", key, payload)

@@ -26,15 +26,15 @@ def init(demo: bool = False) -> dict[str, Any]:
             j.name, j.case_prefix, j.source = p.name, p.case_prefix, p.source
             s.add(j)
             counts["jurisdictions"] += 1
-            for u in p.units.value:
-                row = s.exec(select(Unit).where(Unit.code == u.code)).first() or Unit(code=u.code, jurisdiction=name, name="", type=u.type)
-                row.name, row.type, row.parent, row.supervisor, row.covers = u.name, u.type, u.parent, u.supervisor, list(u.covers)
-                s.add(row)
+            for u in p.unit_list:
+                unit = s.exec(select(Unit).where(Unit.code == u.code)).first() or Unit(code=u.code, jurisdiction=name, name="", type=u.type)
+                unit.name, unit.type, unit.parent, unit.supervisor, unit.covers = u.name, u.type, u.parent, u.supervisor, list(u.covers)
+                s.add(unit)
                 counts["units"] += 1
             for du in p.demo_users.value if p.demo_users and demo else []:
-                row = s.exec(select(User).where(User.username == du.username)).first() or User(username=du.username, display_name="", role=du.role, unit=du.unit, jurisdiction=name)
-                row.display_name, row.role, row.unit, row.jurisdiction = du.display_name, du.role, du.unit, name
-                s.add(row)
+                user = s.exec(select(User).where(User.username == du.username)).first() or User(username=du.username, display_name="", role=du.role, unit=du.unit, jurisdiction=name)
+                user.display_name, user.role, user.unit, user.jurisdiction = du.display_name, du.role, du.unit, name
+                s.add(user)
                 counts["users"] += 1
     return {"ok": True, "database": db.engine().url.render_as_string(hide_password=True), "schema": schema["to"], **counts}
 

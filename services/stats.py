@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import Case, Task
 from shouhu import access, db, policy
@@ -46,7 +46,7 @@ def report(start_text: str, end_text: str, jurisdiction: str | None = None) -> d
     lo = datetime.combine(start, time.min, CHINA_TZ)
     hi = datetime.combine(end + timedelta(days=1), time.min, CHINA_TZ)
     with Session(db.engine()) as s:
-        query = select(Task, Case).join(Case, Case.id == Task.case_id).where(Task.due_at >= lo, Task.due_at < hi, Task.status != "cancelled")
+        query = select(Task, Case).join(Case, col(Case.id) == Task.case_id).where(Task.due_at >= lo, Task.due_at < hi, Task.status != "cancelled")
         if jurisdiction:
             query = query.where(Case.jurisdiction == jurisdiction)
         due_rows = s.exec(query).all()
@@ -54,14 +54,14 @@ def report(start_text: str, end_text: str, jurisdiction: str | None = None) -> d
         if jurisdiction:
             cases = cases.where(Case.jurisdiction == jurisdiction)
         opened = s.exec(cases).all()
-        case_tasks = s.exec(select(Task).where(Task.case_id.in_([c.id for c in opened]))).all() if opened else []
+        case_tasks = s.exec(select(Task).where(col(Task.case_id).in_([c.id for c in opened]))).all() if opened else []
 
     groups: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"due": 0, "on_time": 0, "late": 0, "open_overdue": 0})
     for task, _case in due_rows:
         g = groups[(task.owner_unit, task.stage)]
         g["due"] += 1
         if task.status == "done":
-            g["on_time" if task.completed_at <= task.due_at else "late"] += 1
+            g["on_time" if task.completed_at is not None and task.completed_at <= task.due_at else "late"] += 1
         elif task.due_at < hi:
             g["open_overdue"] += 1
     units = [{"unit": unit, "stage": stage, **g, "compliance_pct": round(100 * g["on_time"] / g["due"], 1) if g["due"] else None}
@@ -72,17 +72,20 @@ def report(start_text: str, end_text: str, jurisdiction: str | None = None) -> d
         by_case[task.case_id].append(task)
     # (measure, unit) → minutes from the case's opening; the unit is the one whose task it was
     clocks: dict[tuple[str, str], list[float]] = defaultdict(list)
+
+    def minutes(since: datetime, at: datetime) -> float:
+        return (at - since).total_seconds() / 60
+
     for case in opened:
-        minutes = lambda at: (at - case.opened_at).total_seconds() / 60  # noqa: E731
         for task in by_case[case.id]:
             if task.kind == "police_arrival" and task.completed_at:
-                clocks[("arrival", task.owner_unit)].append(minutes(task.completed_at))
+                clocks[("arrival", task.owner_unit)].append(minutes(case.opened_at, task.completed_at))
             if task.kind == "emergency_response" and task.completed_at:
-                clocks[("dispatch", task.owner_unit)].append(minutes(task.completed_at))
+                clocks[("dispatch", task.owner_unit)].append(minutes(case.opened_at, task.completed_at))
             if task.kind == "assessment":
-                clocks[("assessment_start", task.owner_unit)].append(minutes(task.created_at))
+                clocks[("assessment_start", task.owner_unit)].append(minutes(case.opened_at, task.created_at))
                 if task.completed_at:
-                    clocks[("plan", task.owner_unit)].append(minutes(task.completed_at))
+                    clocks[("plan", task.owner_unit)].append(minutes(case.opened_at, task.completed_at))
     overall = {m: [v for (measure, _), vs in clocks.items() if measure == m for v in vs] for m in ("arrival", "dispatch", "assessment_start", "plan")}
     return {"from": start.isoformat(), "to": end.isoformat(), "jurisdiction": jurisdiction, "units": units,
             "cases_opened": len(opened), "minutes_to_arrival": _minutes(overall["arrival"]), "minutes_to_dispatch": _minutes(overall["dispatch"]),
@@ -96,13 +99,14 @@ def weekly_compliance(jurisdiction: str, first_day: date, weeks: int) -> tuple[l
     from sqlalchemy import case as when_then
     from sqlalchemy import func
 
-    labels, series = [], {}
+    labels: list[str] = []
+    series: dict[tuple[str, str], list[float | None]] = {}
     with Session(db.engine()) as s:
         for i in range(weeks):
             start = first_day + timedelta(days=7 * i)
             lo = datetime.combine(start, time.min, CHINA_TZ)
-            on_time = func.sum(when_then(((Task.status == "done") & (Task.completed_at <= Task.due_at), 1), else_=0))
-            rows = s.exec(select(Task.owner_unit, Task.stage, func.count(), on_time).join(Case, Case.id == Task.case_id)
+            on_time = func.sum(when_then(((col(Task.status) == "done") & (col(Task.completed_at) <= Task.due_at), 1), else_=0))
+            rows = s.exec(select(Task.owner_unit, Task.stage, func.count(), on_time).join(Case, col(Case.id) == Task.case_id)
                           .where(Case.jurisdiction == jurisdiction, Task.due_at >= lo, Task.due_at < lo + timedelta(days=7),
                                  Task.status != "cancelled").group_by(Task.owner_unit, Task.stage)).all()
             labels.append(f"{start:%m-%d}")

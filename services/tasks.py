@@ -32,7 +32,7 @@ def complete_task(task_ref: str, data: Any, actor_name: str | None, acknowledgem
         raise InvalidInput("not_an_object", "the outcome must be a JSON object", None)
     with Session(db.engine()) as s:
         task = looked_up(s, actor_name, "task_complete", task_ref, lambda: find_task(s, task_ref))
-        case = s.get(Case, task.case_id)
+        case = s.get_one(Case, task.case_id)
         actor = access.user(s, actor_name)
         try:
             guard(s, case, actor.username, "task_complete")  # another area's task is answered as an unknown one
@@ -95,7 +95,7 @@ def list_tasks(unit: str | None = None, stage: str | None = None, status: str | 
         if status:
             query = query.where(Task.status == status)
         if jurisdiction:
-            query = query.join(Case, Case.id == Task.case_id).where(Case.jurisdiction == jurisdiction)
+            query = query.join(Case, col(Case.id) == Task.case_id).where(Case.jurisdiction == jurisdiction)
         return [task_view(t) for t in s.exec(query.order_by(col(Task.due_at))).all()]
 
 
@@ -107,7 +107,7 @@ def list_tasks_for(actor_name: str, mine: bool = False, status: str | None = "op
         raise InvalidInput("invalid_value", f"status must be open, done or cancelled; got {status!r}", "status")
     with Session(db.engine()) as s:
         actor = access.user(s, actor_name)
-        query = scoped(select(Task, Case.case_no).join(Case, Case.id == Task.case_id), actor)
+        query = scoped(select(Task, Case.case_no).join(Case, col(Case.id) == Task.case_id), actor)
         if mine:
             query = query.where(Task.owner_unit == actor.unit)
         if status:
@@ -122,7 +122,7 @@ def task_detail(task_ref: str, actor_name: str) -> dict[str, Any]:
     case outside the reader's scope are the same `unknown_task`."""
     with Session(db.engine()) as s:
         task = looked_up(s, actor_name, "task_read", task_ref, lambda: find_task(s, task_ref))
-        case = s.get(Case, task.case_id)
+        case = s.get_one(Case, task.case_id)
         try:
             guard(s, case, actor_name, "task_read")
         except NotFound:

@@ -32,7 +32,7 @@ def list_visits(actor_name: str | None, unit: str, period: str | None = None, op
             s.commit()
             raise
         verification.record_access(s, actor.username, "ledger_read", unit)
-        query = select(VerificationVisit, Child).join(Child, Child.id == VerificationVisit.child_id).where(VerificationVisit.unit == unit)
+        query = select(VerificationVisit, Child).join(Child, col(Child.id) == VerificationVisit.child_id).where(VerificationVisit.unit == unit)
         if period:
             query = query.where(VerificationVisit.period == period)
         if open_only:

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
-from typing import Iterator
+from datetime import UTC, datetime, timedelta
 
 from models.types import CHINA_TZ
 from shouhu.errors import InvalidInput
@@ -17,7 +17,7 @@ def parse_instant(text: str, field: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (TypeError, ValueError):
-        raise InvalidInput("bad_datetime", f"{field} must be ISO 8601 with an offset, e.g. 2026-11-24T09:30:00+08:00; got {text!r}", field)
+        raise InvalidInput("bad_datetime", f"{field} must be ISO 8601 with an offset, e.g. 2026-11-24T09:30:00+08:00; got {text!r}", field) from None
     if value.tzinfo is None:
         raise InvalidInput("naive_datetime", f"{field} needs a UTC offset (e.g. +08:00); got {text!r}", field)
     return value
@@ -62,5 +62,5 @@ def advance(**delta: float) -> datetime:
 def as_aware(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything we store is UTC, so reattach it."""
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc).astimezone(CHINA_TZ)
+        return value.replace(tzinfo=UTC).astimezone(CHINA_TZ)
     return value.astimezone(CHINA_TZ)

@@ -2,8 +2,8 @@
 sweepers on two machines never do the same day's job twice."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
-from typing import Callable, Iterator
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session

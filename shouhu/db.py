@@ -1,11 +1,12 @@
 """Engine and transactions. One transaction per transition; writers are serialised per case."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
 import models  # noqa: F401  (registers every table)
@@ -27,7 +28,7 @@ def _make_engine(url: str) -> Engine:
         eng = create_engine(url, hide_parameters=True, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(eng, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
@@ -36,7 +37,7 @@ def _make_engine(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(eng, "begin")
-        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+        def _sqlite_begin(conn: Connection) -> None:
             # IMMEDIATE takes the write lock up front: two writers never deadlock on upgrade.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 

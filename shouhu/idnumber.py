@@ -10,7 +10,7 @@ _CHECK = "10X98765432"
 
 
 def check_character(first17: str) -> str:
-    return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS)) % 11]
+    return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
 def validate(id_number: str, birth_date: date, field: str = "child.id_number") -> str:
@@ -23,7 +23,7 @@ def validate(id_number: str, birth_date: date, field: str = "child.id_number") -
     try:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise InvalidInput("bad_id_number", f"{field} does not contain a valid birth date", field)
+        raise InvalidInput("bad_id_number", f"{field} does not contain a valid birth date", field) from None
     if born != birth_date:
         raise InvalidInput("id_birth_mismatch", f"{field} says born {born.isoformat()} but child.birth_date is {birth_date.isoformat()}", field)
     return value

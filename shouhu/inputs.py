@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -98,9 +99,10 @@ Day = Annotated[date, AfterValidator(_day_in_range)]
 Instant = Annotated[datetime, AfterValidator(_instant)]
 
 
-def Choices(item: Any, min_items: int = 0) -> Any:  # noqa: N802 - used like a type
-    """A list of vocabulary codes: no repeats, at most `input_limits.list_items`."""
-    return Annotated[list[item], Field(min_length=min_items, max_length=LIMITS.list_items), AfterValidator(_unique)]
+C = TypeVar("C")
+# A list of vocabulary codes: no repeats, at most `input_limits.list_items` (SomeChoices: at least one).
+Choices = Annotated[list[C], Field(min_length=0, max_length=LIMITS.list_items), AfterValidator(_unique)]
+SomeChoices = Annotated[list[C], Field(min_length=1, max_length=LIMITS.list_items), AfterValidator(_unique)]
 
 
 class Input(BaseModel):
@@ -113,7 +115,7 @@ ERROR_CODES = {"missing": "missing_field", "extra_forbidden": "unknown_field", "
                "naive_datetime": "naive_datetime"}
 
 
-def invalid_from(err: dict[str, Any], prefix: str = "") -> InvalidInput:
+def invalid_from(err: Mapping[str, Any], prefix: str = "") -> InvalidInput:
     """One pydantic error as the contract's InvalidInput, naming the field."""
     field = ".".join(str(p) for p in err["loc"])
     field = f"{prefix}.{field}" if prefix and field else (prefix or field)
@@ -228,7 +230,7 @@ class ReportIn(Input):
     reporter: ReporterIn
     child: ChildIn
     guardians: Annotated[list[GuardianIn], Field(max_length=LIMITS.list_items), AfterValidator(_unique)] = []
-    situations: Choices(Situation, min_items=1)
+    situations: SomeChoices[Situation]
     description: RequiredLongText
     idempotency_key: Annotated[ShortText, Field(max_length=200)] | None = None
 
@@ -262,7 +264,7 @@ class ArrivalOutcome(Input):
 
 class EmergencyOutcome(Input):
     unfounded: bool
-    measures: Choices(Measure) = []
+    measures: Choices[Measure] = []
     notes: LongText = ""
     unfounded_reason: LongText | None = None
 
@@ -277,7 +279,7 @@ class AssessmentOutcome(Input):
     guardianship: Literal["adequate", "inadequate", "absent", "harmful"]
     health: RequiredLongText
     risk_level: RiskLevel
-    services: Choices(Service) = []
+    services: Choices[Service] = []
     intervention_needed: bool
     plan: LongText = ""
     notes: LongText = ""
@@ -305,7 +307,7 @@ class FinalReviewOutcome(Input):
 
 
 class GuardianMeasuresOutcome(Input):
-    measures: Choices(Literal["criticism_education", "admonition", "administrative_penalty", "criminal_case"], min_items=1)
+    measures: SomeChoices[Literal["criticism_education", "admonition", "administrative_penalty", "criminal_case"]]
     guardian_changed: bool
     notes: LongText = ""
     guardian_refused_since: Day | None = None
@@ -346,7 +348,7 @@ class VerificationOutcome(Input):
     guardianship: Literal["adequate", "inadequate", "absent"]
     schooling: Literal["in_school", "not_school_age", "out_of_school"]
     family_changed: bool
-    concerns: Choices(Situation) = []
+    concerns: Choices[Situation] = []
     notes: LongText = ""
 
 

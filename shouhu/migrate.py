@@ -35,7 +35,10 @@ def _config(connection: Connection) -> Config:
 
 
 def head() -> str:
-    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    newest = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    if newest is None:
+        raise RuntimeError(f"no migrations in {MIGRATIONS}")
+    return newest
 
 
 def current(url: str | None = None) -> dict[str, Any]:

@@ -6,10 +6,11 @@ lists replace. Every rule block carries `source`: a seed section, a law, or `loc
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 
 import yaml
 from pydantic import (
@@ -62,7 +63,7 @@ class Duration(Strict):
     working_days: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
-    def _one(self) -> "Duration":
+    def _one(self) -> Duration:
         if sum(v is not None for v in (self.hours, self.days, self.working_days)) != 1:
             raise ValueError("give exactly one of hours, days, working_days")
         return self
@@ -161,7 +162,7 @@ class DeliveryRule(Strict):
     send_timeout_seconds: int = Field(ge=1, le=300)  # one send's connect and read timeout; well under the lease
 
     @model_validator(mode="after")
-    def _timeout_under_lease(self) -> "DeliveryRule":
+    def _timeout_under_lease(self) -> DeliveryRule:
         if self.send_timeout_seconds * 2 > self.lease_seconds:
             raise ValueError("send_timeout_seconds must be at most half of lease_seconds (a send in flight must not be resent)")
         return self
@@ -251,8 +252,13 @@ class Pack(Strict):
     units: Value[list[UnitRule]] | None = None
     demo_users: Value[list[UserRule]] | None = None
 
+    @property
+    def unit_list(self) -> list[UnitRule]:
+        """The units of a jurisdiction (`national` has none)."""
+        return self.units.value if self.units else []
+
     def unit(self, code: str) -> UnitRule:
-        for u in self.units.value if self.units else []:
+        for u in self.unit_list:
             if code == u.code:
                 return u
         raise NotFound("unknown_unit", f"no unit {code!r} in jurisdiction {self.pack}", "unit")
@@ -261,17 +267,17 @@ class Pack(Strict):
         chains = self.escalation.value
         return chains.get(kind) or chains["default"]
 
-    def is_urgent(self, situations: list[str]) -> bool:
+    def is_urgent(self, situations: Collection[str]) -> bool:
         return any(s in self.urgent_situations.value for s in situations)
 
-    def unmet_requirements(self, situations: list[str], measures: list[str]) -> list[tuple[str, MeasureRequirement]]:
+    def unmet_requirements(self, situations: Collection[str], measures: Collection[str]) -> list[tuple[str, MeasureRequirement]]:
         """(situation, requirement) pairs none of whose measures were taken."""
-        return [(s, r) for s in sorted(set(situations)) for r in self.required_measures.value.get(s, [])
+        return [(s, r) for s in sorted(set(situations)) for r in self.required_measures.value.get(cast(Situation, s), [])
                 if not set(r.one_of) & set(measures)]
 
-    def least_measures(self, situations: list[str]) -> list[str]:
+    def least_measures(self, situations: Collection[str]) -> list[str]:
         """The first measure of every requirement of these situations: the smallest set that satisfies them."""
-        return sorted({r.one_of[0] for s in situations for r in self.required_measures.value.get(s, [])})
+        return sorted({r.one_of[0] for s in situations for r in self.required_measures.value.get(cast(Situation, s), [])})
 
     def word(self, key: str) -> str:
         return self.wording.get(key, key)
@@ -353,9 +359,9 @@ def _check_units(pack: Pack, file: str) -> None:
     townships = [u for u in units if u.type == "township"]
     if len(townships) < 2:
         raise PolicyError(file, "units", "needs at least two townships")
-    for t in townships:
-        if not any(v.type == "village" and v.parent == t.code for v in units):
-            raise PolicyError(file, "units", f"township {t.code!r} needs at least one village (parent: {t.code})")
+    for township in townships:
+        if not any(v.type == "village" and v.parent == township.code for v in units):
+            raise PolicyError(file, "units", f"township {township.code!r} needs at least one village (parent: {township.code})")
     for i, user in enumerate(pack.demo_users.value if pack.demo_users else []):
         if user.unit not in by_code:
             raise PolicyError(file, f"demo_users.value.{i}.unit", f"unknown unit {user.unit!r}")
@@ -366,13 +372,13 @@ def jurisdiction_names(directory: Path | None = None) -> list[str]:
     return list(_jurisdiction_names(directory or config.POLICY_DIR))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _jurisdiction_names(directory: Path) -> tuple[str, ...]:
     # Parsing six YAML files costs ~20 ms: once per process, not on every pack() call.
     return tuple(sorted(p.stem for p in directory.glob("*.yaml") if "units" in _read(p)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def pack(name: str) -> Pack:
     """The validated pack of a jurisdiction (cached per process)."""
     if name not in jurisdiction_names():

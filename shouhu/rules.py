@@ -6,11 +6,11 @@ rule, value and source in Chinese, citing the county's document by its number.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from shouhu import citation, units
 from shouhu.policy import Pack
-from shouhu.vocab import LABELS_ZH, STAGE_NAMES_ZH
+from shouhu.vocab import LABELS_ZH, STAGE_NAMES_ZH, Service, TaskKind
 
 SKIP = {"pack", "name", "source", "extends", "case_prefix", "document", "demo_users"}
 SELECTOR_ZH = {
@@ -115,7 +115,7 @@ def _word(code: str, p: Pack | None) -> str:
             return p.exit_reasons.value[code].label
         if code in p.petition_grounds.value:
             return p.petition_grounds.value[code].label
-        if p.units is not None and any(u.code == code for u in p.units.value):
+        if any(u.code == code for u in p.unit_list):
             return p.unit(code).name
     return (SELECTOR_ZH.get(code) or ROLE_ZH.get(code) or LABELS_ZH.get(code) or STAGE_NAMES_ZH.get(code) or TRIGGER_ZH.get(code)
             or CODES_ZH.get(code) or code)
@@ -146,7 +146,7 @@ def rule_name(p: Pack, key: str) -> str:
     parts = key.split(".")
     block = BLOCK_ZH.get(parts[0], parts[0])
     if parts[0] in ("tasks", "services"):
-        title = (p.tasks if parts[0] == "tasks" else p.services)[parts[1]].title
+        title = p.tasks[cast(TaskKind, parts[1])].title if parts[0] == "tasks" else p.services[cast(Service, parts[1])].title
         rest = {"title": "名称", "owner": "承办单位", "role": "承办人员", "due": "时限"}[parts[2]]
         if parts[2] == "due":
             rest += "（紧急）" if parts[3] == "urgent" else "（一般）"
@@ -176,7 +176,7 @@ def table(p: Pack) -> list[tuple[str, str, str]]:
 
 
 def _due_text(p: Pack, kind: str) -> str:
-    due = p.tasks[kind].due
+    due = p.tasks[cast(TaskKind, kind)].due
     normal = _plain(due.normal.model_dump())
     return f"{normal}（紧急 {_plain(due.urgent.model_dump())}）" if due.urgent else normal
 

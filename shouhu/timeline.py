@@ -23,11 +23,12 @@ import logging
 import os
 import secrets
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import event
 from sqlmodel import Session, col, select
@@ -98,7 +99,7 @@ def ensure_key(session: Session) -> None:
     process and database."""
     from models import Setting
 
-    place = (str(session.get_bind().url), key_fingerprint())
+    place = (str(session.get_bind().engine.url), key_fingerprint())
     if place in _key_checked:
         return
     with session.no_autoflush:
@@ -113,7 +114,7 @@ def ensure_key(session: Session) -> None:
 # ---- events ----------------------------------------------------------------------------
 def _digest(case_id: uuid.UUID, seq: int, at: datetime, kind: str, stage: str, actor: str, summary: str, payload: dict[str, Any], prev_hash: str) -> str:
     body = json.dumps(
-        [str(case_id), seq, at.astimezone(timezone.utc).isoformat(timespec="microseconds"), kind, stage, actor, summary, payload, prev_hash],
+        [str(case_id), seq, at.astimezone(UTC).isoformat(timespec="microseconds"), kind, stage, actor, summary, payload, prev_hash],
         ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
     )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
@@ -147,10 +148,10 @@ def append(session: Session, case: Case, kind: str, actor: str, summary: str, pa
     if _in_process.get() is not None:
         payload["orchestrator"] = "unavailable"
         summary += IN_PROCESS_ZH
-    row = {"id": uuid.uuid4(), "case_id": case.id, "seq": seq, "at": at, "kind": kind, "stage": case.stage, "actor": actor,
-           "summary": summary, "payload": payload, "prev_hash": prev,
-           "hash": _digest(case.id, seq, at, kind, case.stage, actor, summary, payload, prev)}
-    case.timeline_seq, case.timeline_head = seq, row["hash"]
+    digest = _digest(case.id, seq, at, kind, case.stage, actor, summary, payload, prev)
+    row: dict[str, Any] = {"id": uuid.uuid4(), "case_id": case.id, "seq": seq, "at": at, "kind": kind, "stage": case.stage, "actor": actor,
+                           "summary": summary, "payload": payload, "prev_hash": prev, "hash": digest}
+    case.timeline_seq, case.timeline_head = seq, digest
     if batch is not None:
         batch.append((TimelineEvent, row))
     else:
@@ -166,7 +167,7 @@ def events(session: Session, case_id: uuid.UUID) -> list[TimelineEvent]:
 def _state(case: Case) -> list[Any]:
     def plain(value: Any) -> Any:
         if isinstance(value, datetime):
-            return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+            return value.astimezone(UTC).isoformat(timespec="microseconds")
         return str(value) if isinstance(value, uuid.UUID) else value
 
     return [plain(getattr(case, name)) for name in SEALED_FIELDS]
@@ -180,7 +181,8 @@ def seal(case: Case) -> str:
 # The rows a case's file is made of, each sealed on its own: what a task asked and what was done,
 # a deadline's clock, a report and its reporter, the child and guardians, a document. As with
 # SEALED_FIELDS, changing a list is a migration that re-seals the rows.
-ROW_FIELDS: dict[type, tuple[str, ...]] = {
+SealedRow = Task | Deadline | Report | Reporter | Child | Guardian | Document
+ROW_FIELDS: dict[type[SealedRow], tuple[str, ...]] = {
     Task: ("id", "case_id", "stage", "kind", "subject", "status", "owner_unit", "role", "due_at", "outcome", "completed_by",
            "completed_at", "created_at"),
     Deadline: ("id", "case_id", "task_id", "kind", "starts_at", "due_at", "rule", "status", "resolved_at", "next_step", "next_fire_at"),
@@ -198,7 +200,7 @@ ROW_FIELDS: dict[type, tuple[str, ...]] = {
 def row_seal(row: Any) -> str:
     def plain(value: Any) -> Any:
         if isinstance(value, datetime):
-            return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+            return value.astimezone(UTC).isoformat(timespec="microseconds")
         return value.isoformat() if hasattr(value, "isoformat") else str(value) if isinstance(value, uuid.UUID) else value
 
     body = json.dumps([type(row).__name__, *(plain(getattr(row, f)) for f in ROW_FIELDS[type(row)])],
@@ -233,7 +235,7 @@ def check_seal(session: Session, case: Case, actor: str = "system:timeline", bat
         return True
     log.warning("case %s: seal does not match its state; the finding is put on its timeline", case.case_no)
     append(session, case, "tamper_detected", actor, "案卷数据与封印不符：数据库中的记录可能被改动过（已记录，请核查）",
-           {"found": dict(zip(SEALED_FIELDS, _state(case))), "found_seal": case.seal}, batch=batch)
+           {"found": dict(zip(SEALED_FIELDS, _state(case), strict=True)), "found_seal": case.seal}, batch=batch)
     return False
 
 
@@ -256,7 +258,7 @@ def seal_legacy(session: Session) -> int:
     ensure_key(session)
     sealed = 0
     for model in ROW_FIELDS:
-        for row in session.exec(select(model).where(model.seal == "")).all():
+        for row in session.exec(select(model).where(col(model.seal) == "")).all():
             row.seal = row_seal(row)
             session.add(row)
     for case in session.exec(select(Case).where(Case.seal == "")).all():

@@ -1,29 +1,32 @@
 """Turning a policy selector ("station", "township", …) into the unit that acts for a case."""
 from __future__ import annotations
 
+from typing import cast
+
 from shouhu.errors import InvalidInput
 from shouhu.policy import Pack, UnitRule
+from shouhu.vocab import ReporterUnitType
 
 
 def find_township(pack: Pack, code_or_name: str) -> UnitRule:
     """A township given by code or by name, as the report form allows either."""
-    for u in pack.units.value:
+    for u in pack.unit_list:
         if u.type == "township" and code_or_name in (u.code, u.name):
             return u
-    known = ", ".join(f"{u.code} ({u.name})" for u in pack.units.value if u.type == "township")
+    known = ", ".join(f"{u.code} ({u.name})" for u in pack.unit_list if u.type == "township")
     raise InvalidInput("unknown_township", f"child.township {code_or_name!r} is not a township of {pack.pack}; known: {known}", "child.township")
 
 
 def find_village(pack: Pack, township: UnitRule, code_or_name: str) -> UnitRule:
-    for u in pack.units.value:
+    for u in pack.unit_list:
         if u.type == "village" and u.parent == township.code and code_or_name in (u.code, u.name):
             return u
-    known = ", ".join(u.code for u in pack.units.value if u.type == "village" and u.parent == township.code)
+    known = ", ".join(u.code for u in pack.unit_list if u.type == "village" and u.parent == township.code)
     raise InvalidInput("unknown_village", f"child.village {code_or_name!r} is not a village of {township.name}; known: {known}", "child.village")
 
 
 def _first(pack: Pack, unit_type: str) -> str:
-    for u in pack.units.value:
+    for u in pack.unit_list:
         if u.type == unit_type:
             return u.code
     raise LookupError(unit_type)
@@ -36,7 +39,7 @@ def resolve(pack: Pack, selector: str, township: str, village: str | None = None
     bureau; no village on file → the township; no rescue station → civil affairs.
     """
     if selector == "station":
-        for u in pack.units.value:
+        for u in pack.unit_list:
             if u.type == "police_station" and township in u.covers:
                 return u.code
         return _first(pack, "police_bureau")
@@ -50,7 +53,7 @@ def resolve(pack: Pack, selector: str, township: str, village: str | None = None
         except LookupError:
             return _first(pack, "civil_affairs")
     if selector == "reporter_supervisor":
-        target = pack.reporter_supervisors.value.get(reporter_unit_type or "other", "coordination_office")
+        target = pack.reporter_supervisors.value.get(cast(ReporterUnitType, reporter_unit_type or "other"), "coordination_office")
         return resolve(pack, target, township, village)
     return _first(pack, selector)
 

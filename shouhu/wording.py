@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from shouhu.policy import Pack
+from shouhu.vocab import TaskKind
 
 
 def task_title(p: Pack, kind: str, subject: str | None) -> str:
@@ -14,7 +16,7 @@ def task_title(p: Pack, kind: str, subject: str | None) -> str:
         return f"回访（{subject}）"
     if kind == "holiday_patrol":
         return f"{subject}：重点对象随访"
-    return p.tasks[kind].title
+    return p.tasks[cast(TaskKind, kind)].title
 
 
 def format_due(at: datetime) -> str:

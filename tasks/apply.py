@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, select
@@ -54,7 +55,7 @@ def _rehearse_once(command: Command, procedure: Procedure) -> dict[str, Any]:
             if session.get(Command, rehearsal.id) is None:
                 session.add(rehearsal)
                 session.flush()
-            return procedure(session, session.get(Command, rehearsal.id))
+            return procedure(session, session.get_one(Command, rehearsal.id))
         finally:
             session.rollback()
             session.expunge_all()
@@ -64,7 +65,7 @@ def _with_retries(step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     for delay in RETRY_DELAYS:
         try:
             return step()
-        except Exception as exc:  # noqa: BLE001 - only transient database errors are retried
+        except Exception as exc:  # only transient database errors are retried
             if not _transient(exc):
                 raise
             time.sleep(delay)
@@ -97,7 +98,7 @@ def _apply_once(command_id: str, procedure: Procedure) -> dict[str, Any]:
             return result
     except ShouhuError as exc:
         with db.transaction() as session:
-            command = session.get(Command, uuid.UUID(command_id))
+            command = session.get_one(Command, uuid.UUID(command_id))
             command.status, command.result = "rejected", exc.as_json()
         return exc.as_json()
 
@@ -107,7 +108,7 @@ def completion(handler: Handler) -> Procedure:
 
     def procedure(session: Session, command: Command) -> dict[str, Any]:
         task_id = uuid.UUID(command.payload["task_id"])
-        found = session.get(Task, task_id)
+        found = session.get_one(Task, task_id)
         case = lock_case(session, found.case_id)
         expected = command.payload.get("expected_version")
         if expected is not None and expected != case.version:
@@ -133,7 +134,7 @@ def check_dates_happened(session: Session, case: Case, outcome: Any) -> None:
     the child was born (a refusal "since 2200" or "since 1900" is a typing error, not a fact)."""
     from models import Child
 
-    born = session.get(Child, case.child_id).birth_date
+    born = session.get_one(Child, case.child_id).birth_date
     today = now().date()
     for name in type(outcome).model_fields:
         value = getattr(outcome, name)

@@ -74,7 +74,7 @@ def open_or_raise_breach(session: Session, d: Deadline, case: Case, task: Task |
     else:
         breach = session.exec(select(Breach).where(Breach.deadline_id == d.id)).first()
     if breach is None:
-        row = {"id": uuid.uuid4(), "deadline_id": d.id, "case_id": case.id, "task_id": d.task_id, "jurisdiction": case.jurisdiction,
+        row: dict[str, Any] = {"id": uuid.uuid4(), "deadline_id": d.id, "case_id": case.id, "task_id": d.task_id, "jurisdiction": case.jurisdiction,
                "kind": d.kind, "stage": task.stage if task else case.stage, "owner_unit": task.owner_unit if task else "",
                "due_at": d.due_at, "level": level, "supervised": supervised, "opened_at": now()}
         if batch is not None:
@@ -92,7 +92,7 @@ def open_or_raise_breach(session: Session, d: Deadline, case: Case, task: Task |
 
 def record_fire(session: Session, d: Deadline, step: Step, batch: Batch | None = None) -> None:
     """Record the fire. Its unique key is what fails on a second sweeper, before anything is sent."""
-    row = {"id": uuid.uuid4(), "deadline_id": d.id, "step": step.name, "fired_at": now(), "scheduled_for": step.at}
+    row: dict[str, Any] = {"id": uuid.uuid4(), "deadline_id": d.id, "step": step.name, "fired_at": now(), "scheduled_for": step.at}
     if batch is not None:
         batch.rows.append((ClockFire, row))
         return

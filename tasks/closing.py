@@ -50,5 +50,5 @@ def review_and_close(t: Transition, task: Task, outcome: FinalReviewOutcome) -> 
     t.close("exit", summary, exit_reason=outcome.exit_reason, phase_out_until=until)
     if until is not None:
         t.watch("phase_out", until, f"渐退期至 {until:%Y-%m-%d}，期满自动退出保障范围",
-                {"months": reason.phase_out_months, "studying_until": outcome.studying_until.isoformat() if studying else None,
+                {"months": reason.phase_out_months, "studying_until": outcome.studying_until.isoformat() if outcome.studying_until is not None else None,
                  "source": t.pack.exit_reasons.source})

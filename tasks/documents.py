@@ -51,7 +51,7 @@ def issue(t: Transition, kind: str, issuer_unit: str, **extra: Any) -> Document:
     """
     title, confidential = KINDS[kind]
     s, case = t.session, t.case
-    child = s.get(Child, case.child_id)
+    child = s.get_one(Child, case.child_id)
     report = s.exec(select(Report).where(Report.case_id == case.id).order_by(col(Report.reported_at).desc())).first()
     reporter = s.exec(select(Reporter).where(Reporter.report_id == report.id)).first() if report else None
     actor = s.exec(select(User).where(User.username == t.actor)).first()

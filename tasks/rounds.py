@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import JSON, func, literal
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models import Case, Child, VerificationVisit
-from models.types import AwareDateTime
+from models.types import AwareDateTime, table_of
 from shouhu import db, policy
 from shouhu.clock import CHINA_TZ, now
 from shouhu.daily import claim
@@ -47,11 +47,11 @@ def generate_verification_round(session: Session, jurisdiction: str, day: date) 
     dialect = session.get_bind().dialect.name
     new_id = func.gen_random_uuid() if dialect == "postgresql" else func.lower(func.hex(func.randomblob(16)))
     adult_born = date(day.year - 18, day.month, min(day.day, 28))
-    table = VerificationVisit.__table__
+    table = table_of(VerificationVisit)
     query = sa_select(
-        new_id, Child.jurisdiction, Child.id, func.coalesce(Child.village, Child.township), literal(period),
+        new_id, col(Child.jurisdiction), col(Child.id), func.coalesce(Child.village, Child.township), literal(period),
         literal(due, AwareDateTime()), literal("open"), literal({}, JSON()), literal(now(), AwareDateTime()),
-    ).where(Child.jurisdiction == jurisdiction, Child.birth_date > adult_born)
+    ).where(col(Child.jurisdiction) == jurisdiction, col(Child.birth_date) > adult_born)
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     statement = insert.from_select(["id", "jurisdiction", "child_id", "unit", "period", "due_at", "status", "outcome", "created_at"],
                                    query).on_conflict_do_nothing()
@@ -75,7 +75,7 @@ def open_patrols(session: Session, jurisdiction: str, day: date) -> int:
             continue
         due = datetime.combine(end, time(23, 59), CHINA_TZ)
         cases = session.exec(select(Case.id).where(Case.jurisdiction == jurisdiction, Case.status == "open",
-                                                   Case.risk_level.in_(["medium", "high"]))).all()
+                                                   col(Case.risk_level).in_(["medium", "high"]))).all()
         for case_id in cases:
             if not claim(session, f"patrol:{window.name}:{day.year}:{case_id}"):
                 continue

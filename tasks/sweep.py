@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models import Breach, Case, ClockFire, Deadline, Notification, Task, TimelineEvent
+from models.types import table_of
 from notifications import digest
 from shouhu import db, timeline, units
 from shouhu.clock import CHINA_TZ, held_at, now
@@ -45,7 +46,7 @@ def tick(as_of: datetime | None = None, batch: int = BATCH) -> dict[str, Any]:
 
 
 def _tick(as_of: datetime, batch: int) -> dict[str, Any]:
-    stats = {"as_of": as_of.isoformat(), "fired": 0, "clocks": 0, "skipped_busy": 0, "errors": 0, "careful_batches": 0}
+    stats: dict[str, Any] = {"as_of": as_of.isoformat(), "fired": 0, "clocks": 0, "skipped_busy": 0, "errors": 0, "careful_batches": 0}
     passed: set[uuid.UUID] = set()
     while True:
         with Session(db.engine()) as session:
@@ -66,13 +67,13 @@ def _tick(as_of: datetime, batch: int) -> dict[str, Any]:
 
 
 def _due_ids(session: Session, as_of: datetime, passed: set[uuid.UUID], batch: int) -> list[uuid.UUID]:
-    query = select(Deadline.id).where(Deadline.next_fire_at <= as_of)
+    query = select(Deadline.id).where(col(Deadline.next_fire_at) <= as_of)
     if passed:
         query = query.where(col(Deadline.id).not_in(passed))
     return list(session.exec(query.order_by(col(Deadline.next_fire_at)).limit(batch).with_for_update(skip_locked=True)).all())
 
 
-def _fire_batch(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict[str, int]:
+def _fire_batch(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict[str, Any]:
     """The fast path: four reads for the whole batch, new rows written in bulk, one flush."""
     result: dict[str, Any] = {"fired": 0, "clocks": 0, "skipped_busy": 0, "errors": 0, "left": set()}
     if not ids:
@@ -85,8 +86,8 @@ def _fire_batch(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict
     known = {b.deadline_id: b for b in session.exec(select(Breach).where(col(Breach.deadline_id).in_(ids)))}
     batch = clocks.Batch(rows=[], breaches=known)
     with session.no_autoflush:
-        for case in cases.values():
-            timeline.check_seal(session, case, clocks.SWEEPER, batch=batch.rows)
+        for locked in cases.values():
+            timeline.check_seal(session, locked, clocks.SWEEPER, batch=batch.rows)
         for d in sorted(deadlines, key=lambda x: (x.next_fire_at, str(x.id))):
             case = cases.get(d.case_id)
             if case is None:
@@ -101,12 +102,12 @@ def _fire_batch(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict
     for model in (ClockFire, TimelineEvent, Notification, Breach):
         rows = [row for kind, row in batch.rows if kind is model]
         if rows:
-            session.execute(insert(model.__table__), rows)
+            session.execute(insert(table_of(model)), rows)
     session.flush()
     return result
 
 
-def _fire_rows(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict[str, int]:
+def _fire_rows(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict[str, Any]:
     """The careful path: a savepoint per clock, so a bad row is skipped and counted."""
     result: dict[str, Any] = {"fired": 0, "clocks": 0, "skipped_busy": 0, "errors": 0, "left": set()}
     for deadline_id in ids:
@@ -116,7 +117,7 @@ def _fire_rows(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict[
         except IntegrityError:  # another sweeper fired this step first
             result["left"].add(deadline_id)
             continue
-        except Exception:  # noqa: BLE001 - one bad row must not stop the tick
+        except Exception:  # one bad row must not stop the tick
             log.exception("clock %s failed; skipped this tick", deadline_id)
             result["errors"] += 1
             result["left"].add(deadline_id)
@@ -132,7 +133,7 @@ def _fire_rows(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict[
 
 
 def _fire_one(session: Session, deadline_id: uuid.UUID, as_of: datetime) -> int | None:
-    d = session.get(Deadline, deadline_id)
+    d = session.get_one(Deadline, deadline_id)
     case = session.exec(select(Case).where(Case.id == d.case_id).with_for_update(skip_locked=True)).first()
     if case is None:
         return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import Session, select
 
@@ -18,7 +18,7 @@ from shouhu import timeline, units, workdays
 from shouhu.clock import now
 from shouhu.errors import Conflict, InvalidInput
 from shouhu.policy import Due, Pack, pack
-from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH
+from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH, RiskLevel, Service, TaskKind
 from shouhu.wording import format_due, task_title
 from tasks import clocks, documents
 
@@ -54,7 +54,7 @@ class Transition:
 
     def open_task(self, kind: str, subject: str | None = None, urgent: bool | None = None) -> Task:
         """Open a human task with its owner, role and a deadline computed from the pack."""
-        rule = self.pack.services[subject] if kind == "service" else self.pack.tasks[kind]
+        rule = self.pack.services[cast(Service, subject)] if kind == "service" else self.pack.tasks[cast(TaskKind, kind)]
         owner = units.resolve(self.pack, rule.owner, self.case.township, self.case.village)
         start = now()
         due, basis = self._due(rule.due, urgent)
@@ -68,7 +68,7 @@ class Transition:
     def schedule_visit(self, number: int, start: datetime) -> Task:
         """A follow-up visit due `number` intervals after `start` (spacing by risk level)."""
         risk = self.case.risk_level or "low"
-        plan = self.pack.follow_up.by_risk[risk]
+        plan = self.pack.follow_up.by_risk[cast(RiskLevel, risk)]
         due = start
         for _ in range(number):
             due = workdays.add(due, plan.every, self._holidays()).at
@@ -171,6 +171,9 @@ class Transition:
             recipients.insert(0, task.owner_unit)
         due = due or (task.due_at if task else None)
         recipients = list(dict.fromkeys(recipients))
+        origin = self.dedupe or (self.command.id if self.command is not None else None)
+        if origin is None and recipients:
+            raise ValueError("a transition that no command asked for needs `dedupe` to key its messages")
         for unit in recipients:
             subject, body = render(
                 template or event, case_no=self.case.case_no, stage=STAGE_NAMES_ZH[self.case.stage],
@@ -178,12 +181,12 @@ class Transition:
                 link=case_link(self.case.case_no), unit_name=self.unit_name(unit),
                 jurisdiction=self.pack.name, detail=detail,
             )
-            key = f"{self.dedupe or self.command.id}:{event}:{task.id if task else ''}"
+            key = f"{origin}:{event}:{task.id if task else ''}"
             if (key, unit) in self.told:  # a second message to one unit for one hand-off: procedures merge them
                 # (tests/test_county_rules.py finds any that do not); kept apart, never a crash that stops the police
                 key += f"#{sum(1 for k, u in self.told if u == unit and k.startswith(key))}"
             self.told.add((key, unit))
-            row = {"id": uuid.uuid4(), "case_id": self.case.id, "jurisdiction": self.case.jurisdiction, "unit": unit, "event": event, "template": template or event, "dedupe_key": key,
+            row: dict[str, Any] = {"id": uuid.uuid4(), "case_id": self.case.id, "jurisdiction": self.case.jurisdiction, "unit": unit, "event": event, "template": template or event, "dedupe_key": key,
                    "subject": subject, "body": body, "status": "queued", "created_at": now()}
             if self.batch is not None:
                 self.batch.append((Notification, row))

@@ -147,7 +147,7 @@ def visit_view(v: VerificationVisit, child: Any, as_of: datetime) -> dict[str, A
 def summary(session: Session, jurisdiction: str, period: str | None, as_of: datetime) -> list[dict[str, Any]]:
     """Per unit and period: visits due, done, open, overdue (counts only: for managers)."""
     past_due = func.sum(case((col(VerificationVisit.due_at) < as_of, 1), else_=0))
-    query = select(VerificationVisit.unit, VerificationVisit.period, VerificationVisit.status, func.count(), past_due
+    query = select(VerificationVisit.unit, VerificationVisit.period, VerificationVisit.status, func.count(), past_due  # type: ignore[call-overload]  # sqlmodel types select() for at most four columns
                    ).where(VerificationVisit.jurisdiction == jurisdiction)
     if period:
         query = query.where(VerificationVisit.period == period)

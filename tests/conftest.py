@@ -5,9 +5,10 @@ import itertools
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -157,7 +158,7 @@ def csrf(html: str) -> str:
 
 
 @pytest.fixture
-def browser_like(db_url: str) -> Iterator[Any]:  # noqa: ANN201
+def browser_like(db_url: str) -> Iterator[Any]:
     """A function giving a signed-in TestClient per username (cookies kept per client)."""
     from web.app import create_app
 

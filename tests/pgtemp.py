@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 ADMIN_URL = os.environ.get("SHOUHU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -37,7 +37,7 @@ class Webhook:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with outer._lock:
                     outer.arrivals += 1
@@ -50,7 +50,7 @@ class Webhook:
                 self.end_headers()
                 self.wfile.write(b"{}")
 
-            def do_GET(self) -> None:  # noqa: N802 - what arrived, for a receiver run in its own process
+            def do_GET(self) -> None:  # what arrived, for a receiver run in its own process
                 with outer._lock:
                     body = json.dumps(outer.received, ensure_ascii=False).encode("utf-8")
                     if self.path == "/received?clear=1":
@@ -94,7 +94,7 @@ class Mailbox:
         outer = self
 
         class Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 msg = message_from_bytes(envelope.content, policy=email_policy.default)
                 part = msg.get_body(preferencelist=("plain", "html"))
                 outer.received.append({"to": list(envelope.rcpt_tos), "from": envelope.mail_from, "subject": str(msg["subject"]),

@@ -95,7 +95,7 @@ def test_every_refusal_costs_one_password_hash_and_says_the_same(db_url: str, mo
         with pytest.raises(accounts.AuthFailed):
             accounts.login("sx-police", "wrong wrong wrong", "198.51.100.9")
     verifications: list[str] = []
-    real = accounts._hasher  # noqa: SLF001
+    real = accounts._hasher
 
     class Counting:  # PasswordHasher has slots: wrap it instead of patching it
         def verify(self, stored: str, password: str) -> bool:
@@ -149,7 +149,7 @@ def test_session_clock_is_the_injected_one(db_url: str) -> None:
     assert client.get("/tasks", follow_redirects=False).status_code == 200
     clock.advance(minutes=2)
     assert client.get("/tasks", follow_redirects=False).status_code == 303
-    assert timedelta(hours=8) == timedelta(hours=accounts._rule("sixian").session_hours)  # noqa: SLF001
+    assert timedelta(hours=8) == timedelta(hours=accounts._rule("sixian").session_hours)
 
 
 def test_many_addresses_cannot_guess_and_a_shared_address_cannot_lock_out_a_known_colleague(db_url: str) -> None:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from conftest import make_report
@@ -60,7 +60,7 @@ def test_report_to_assessment_to_breach_on_the_board(site: str, database_url: st
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
 
-        def sign_in(username: str):  # noqa: ANN202
+        def sign_in(username: str):
             page = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN").new_page()
             page.goto(f"{site}/login")
             page.fill("#username", username)
@@ -68,7 +68,7 @@ def test_report_to_assessment_to_breach_on_the_board(site: str, database_url: st
             page.click("main button[type=submit]")
             return page
 
-        def shot(page, name: str) -> None:  # noqa: ANN001
+        def shot(page, name: str) -> None:
             page.screenshot(path=str(ARTIFACTS / f"{backend}-{name}.png"), full_page=True)
 
         # 1. the intake officer files the report; a mistake is shown inline and what was typed stays

@@ -16,7 +16,7 @@ SHOUHU = [sys.executable, "-m", "cli"]
 
 
 @pytest.fixture
-def cli(database_url: str, prefect_server: str, tmp_path: Path):  # noqa: ANN201
+def cli(database_url: str, prefect_server: str, tmp_path: Path):
     env = {**os.environ, "SHOUHU_DATABASE_URL": database_url, "SHOUHU_HOME": str(tmp_path),
            "PREFECT_API_URL": prefect_server, "SHOUHU_NOW": "2026-11-24T09:00:00+08:00"}
     env.pop("SHOUHU_USER", None)
@@ -33,7 +33,7 @@ def cli(database_url: str, prefect_server: str, tmp_path: Path):  # noqa: ANN201
     return run
 
 
-def test_reference_data_commands(cli) -> None:  # noqa: ANN001
+def test_reference_data_commands(cli) -> None:
     again = cli("init", "--demo")
     assert again["ok"] is True and again["users"] == 45
     units = cli("units", "--jurisdiction", "sixian")
@@ -45,7 +45,7 @@ def test_reference_data_commands(cli) -> None:  # noqa: ANN001
     assert err["error"]["code"] == "unknown_jurisdiction" and err["error"]["field"] == "jurisdiction"
 
 
-def test_report_to_task_completion_with_exit_codes(cli, tmp_path: Path) -> None:  # noqa: ANN001
+def test_report_to_task_completion_with_exit_codes(cli, tmp_path: Path) -> None:
     bad = cli("report", "-", "--as", "sx-intake", stdin=make_report(situations=[]), code=2)
     assert set(bad["error"]) == {"code", "message", "field"} and bad["error"]["field"] == "situations"
     opened = cli("report", "-", "--as", "sx-intake", stdin=make_report())
@@ -71,7 +71,7 @@ def test_report_to_task_completion_with_exit_codes(cli, tmp_path: Path) -> None:
     assert cli("case", "show", "NO-SUCH-CASE", code=2)["error"]["code"] == "unknown_case"
 
 
-def test_verify_exits_1_on_a_tampered_timeline(cli, database_url: str) -> None:  # noqa: ANN001
+def test_verify_exits_1_on_a_tampered_timeline(cli, database_url: str) -> None:
     from sqlalchemy import create_engine
 
     opened = cli("report", "-", "--as", "sx-intake", stdin=make_report())
@@ -83,7 +83,7 @@ def test_verify_exits_1_on_a_tampered_timeline(cli, database_url: str) -> None: 
     assert cli("case", "verify", opened["case_no"], code=1) == {"ok": False, "broken_at": 1, "reason": "chain"}
 
 
-def test_unreadable_and_non_json_input_are_exit_2(cli, tmp_path: Path) -> None:  # noqa: ANN001
+def test_unreadable_and_non_json_input_are_exit_2(cli, tmp_path: Path) -> None:
     assert cli("report", str(tmp_path / "missing.json"), "--as", "sx-intake", code=2)["error"]["code"] == "unreadable_input"
     for name, raw, code in (("garbage", b"{not json", "bad_json"), ("deep", b"[" * 100_000, "too_deep"), ("latin1", b"\xe9t\xe9", "bad_encoding"),
                             ("nul", json.dumps(make_report(description="a\u0000b")).encode(), "control_character")):
@@ -97,7 +97,7 @@ def test_unreadable_and_non_json_input_are_exit_2(cli, tmp_path: Path) -> None: 
     assert cli("case", "show", "SX-\u001b[2J", code=2)["error"]["code"] == "control_character"  # (a NUL cannot be an argument at all)
 
 
-def test_inbox_documents_and_visits_commands(cli, database_url: str, prefect_server: str, tmp_path: Path) -> None:  # noqa: ANN001
+def test_inbox_documents_and_visits_commands(cli, database_url: str, prefect_server: str, tmp_path: Path) -> None:
     opened = cli("report", "-", "--as", "sx-intake", stdin=make_report())
     inbox = cli("inbox", "--unit", "sx-pcs-sc")
     assert any(m["case_no"] == opened["case_no"] and m["event"] == "case_opened" for m in inbox)

@@ -88,7 +88,7 @@ def test_one_bad_row_does_not_stop_the_tick(db_url: str, monkeypatch: pytest.Mon
     second, _ = emergency_case()
     real = sweep.fire
 
-    def broken(t, d, task, step, batch=None):  # noqa: ANN001, ANN202
+    def broken(t, d, task, step, batch=None):
         if str(d.case_id) == first["case_id"]:
             raise ValueError("a corrupt row")
         return real(t, d, task, step, batch)
@@ -111,7 +111,7 @@ def test_a_crash_mid_tick_loses_nothing_and_repeats_nothing(db_url: str, monkeyp
     cases = [emergency_case()[0] for _ in range(4)]
     real, calls = sweep.fire, {"n": 0}
 
-    def dying(t, d, task, step, batch=None):  # noqa: ANN001, ANN202
+    def dying(t, d, task, step, batch=None):
         calls["n"] += 1
         if calls["n"] == 7:
             raise Crash()
@@ -148,7 +148,7 @@ def test_two_sweeper_processes_fire_each_step_exactly_once(db_url: str) -> None:
         p.stdin.flush()
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
-    stats = [eval(out.strip().splitlines()[-1]) for out in outputs]  # noqa: S307 - our own dict repr
+    stats = [eval(out.strip().splitlines()[-1]) for out in outputs]  # our own dict repr
     assert all(st["errors"] == 0 for st in stats)
     assert all(st["clocks"] > 0 for st in stats), stats  # both took part
     assert sum(st["fired"] for st in stats) + sweep.tick(at(40))["fired"] == 40 * 5

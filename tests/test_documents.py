@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from conftest import make_report
+from sqlalchemy import false
 from sqlmodel import Session, select
 
 from cli.demo import run_demo
@@ -59,7 +60,7 @@ def test_documents_follow_the_case_access_rules_and_reads_are_recorded(db_url: s
             documents.case_documents(opened["case_id"], outsider)
         assert refused.value.code == "unknown_case" and opened["case_no"] not in refused.value.message
     with Session(db.engine()) as s:
-        refusals = s.exec(select(AccessRecord).where(AccessRecord.target == opened["case_id"], AccessRecord.allowed == False)).all()  # noqa: E712
+        refusals = s.exec(select(AccessRecord).where(AccessRecord.target == opened["case_id"], AccessRecord.allowed == false())).all()
     assert {r.actor for r in refusals} >= {"sx-supervisor-cg", "sx-director-xz"}
     documents.show_document(form["document_id"], "sx-police")
     with Session(db.engine()) as s:

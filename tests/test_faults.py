@@ -13,8 +13,9 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -168,7 +169,7 @@ def test_prefect_stopped_mid_burst(station_hook: tuple[Webhook, Path], own_prefe
     keys = [r["idempotency_key"] for r in reports]
     state = ledger(keys)
     assert all(v == {"status": "applied", "reports": 1, "case_no": v["case_no"]} for v in state.values()), state
-    assert [state[a.get("idempotency_key") or k]["case_no"] for a, k in zip(answers, keys)] == [a["case_no"] for a in answers]
+    assert [state[a.get("idempotency_key") or k]["case_no"] for a, k in zip(answers, keys, strict=True)] == [a["case_no"] for a in answers]
     again = [reports_service.submit_report(r, "sx-intake") for r in reports]  # a client resending changes nothing
     assert [a["case_no"] for a in again] == [a["case_no"] for a in answers]
     messages = opened_messages([a["case_no"] for a in answers])

@@ -11,9 +11,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import yaml
@@ -75,7 +75,7 @@ def personal_data() -> set[str]:
     return {v for v in values if v and len(v) >= 2}
 
 
-def test_a_report_reaches_the_police_webhook_and_mailbox_with_its_id_and_no_identity(receivers) -> None:  # noqa: ANN001
+def test_a_report_reaches_the_police_webhook_and_mailbox_with_its_id_and_no_identity(receivers) -> None:
     hook, mail, _ = receivers
     report = make_report(**{"child.address": "泗城镇东关村三组12号"})
     opened = reports.submit_report(report, "sx-intake")  # the intake flow sends right after the transition
@@ -101,7 +101,7 @@ def test_a_report_reaches_the_police_webhook_and_mailbox_with_its_id_and_no_iden
     assert any(m["case_no"] == opened["case_no"] and {d["channel"] for d in m["deliveries"]} == {"webhook", "email"} for m in inbox)
 
 
-def test_a_receiver_down_gets_growing_retries_then_each_message_once_back_up(receivers) -> None:  # noqa: ANN001
+def test_a_receiver_down_gets_growing_retries_then_each_message_once_back_up(receivers) -> None:
     hook, mail, _ = receivers
     hook.stop()
     opened = reports.submit_report(make_report(), "sx-intake")
@@ -137,7 +137,7 @@ def test_a_receiver_down_gets_growing_retries_then_each_message_once_back_up(rec
     assert sorted(hook.ids()) == sorted(got)  # nothing sent twice
 
 
-def test_a_channel_that_never_answers_fails_and_the_supervisor_is_told(receivers) -> None:  # noqa: ANN001
+def test_a_channel_that_never_answers_fails_and_the_supervisor_is_told(receivers) -> None:
     hook, mail, _ = receivers
     hook.stop()
     opened = reports.submit_report(make_report(), "sx-intake")
@@ -160,7 +160,7 @@ def test_a_channel_that_never_answers_fails_and_the_supervisor_is_told(receivers
     assert kinds.count("delivery_failed") == len(webhook_rows)
 
 
-def test_a_dispatcher_killed_mid_batch_loses_nothing(receivers, database_url: str) -> None:  # noqa: ANN001
+def test_a_dispatcher_killed_mid_batch_loses_nothing(receivers, database_url: str) -> None:
     hook, mail, path = receivers
     hook.delay = 0.15  # a slow receiver, so the kill lands mid-batch
     case_id = uuid.UUID(reports.submit_report(make_report(), "sx-intake")["case_id"])  # this test's own case
@@ -229,7 +229,7 @@ def test_secrets_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.M
     assert "s3cret" not in path.read_text(encoding="utf-8")
 
 
-def test_every_template_is_sent_and_no_message_carries_identity(receivers) -> None:  # noqa: ANN001
+def test_every_template_is_sent_and_no_message_carries_identity(receivers) -> None:
     """One case in 2031 (a window no other test touches) made to need every template; then
     every message in the database and every one received is searched for every name, ID
     number, address and phone the tests generated."""

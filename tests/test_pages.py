@@ -36,14 +36,14 @@ def test_sign_in_needs_csrf_and_locks_after_repeated_failures(db_url: str) -> No
     assert sorted(reasons) == sorted(["wrong_password"] * 4 + ["wrong_password; account locked for this source for 15 min", "locked"]), reasons
 
 
-def test_the_session_cookie_is_httponly_and_samesite(browser_like) -> None:  # noqa: ANN001
+def test_the_session_cookie_is_httponly_and_samesite(browser_like) -> None:
     client = browser_like("sx-intake")
     page = client.get("/login")
     header = page.headers.get("set-cookie", "")
     assert "httponly" in header.lower() and "samesite=lax" in header.lower()
 
 
-def test_intake_form_keeps_what_was_typed_and_names_the_field(browser_like) -> None:  # noqa: ANN001
+def test_intake_form_keeps_what_was_typed_and_names_the_field(browser_like) -> None:
     client = browser_like("sx-intake")
     form = client.get("/reports/new")
     assert form.status_code == 200 and "登记强制报告" in form.text
@@ -66,7 +66,7 @@ def test_intake_form_keeps_what_was_typed_and_names_the_field(browser_like) -> N
     assert refused.status_code == 403 and "只有公安机关接警人员可以登记强制报告" in refused.text
 
 
-def test_task_form_case_file_and_board_by_role(browser_like) -> None:  # noqa: ANN001
+def test_task_form_case_file_and_board_by_role(browser_like) -> None:
     from services import reports
 
     report = make_report()

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from conftest import counts, make_report, user_of
@@ -68,7 +69,7 @@ def pages(db_url: str) -> Iterator[Any]:
             clients[username] = c
         return clients[username]
 
-    client.loaded = loaded  # type: ignore[attr-defined]
+    client.loaded = loaded
     yield client
     env.loader.get_source, env.cache = original, cache
 
@@ -133,7 +134,7 @@ def test_no_page_or_document_runs_what_was_typed(pages: Any) -> None:
             problems += [f"{who} {what}: {p}" for p in markup_problems(r.text, allowed)]
     assert not problems, problems[:20]
     every_page = {p.name for p in (ROOT / "templates" / "web").glob("*.j2")}
-    assert every_page <= pages.loaded, every_page - pages.loaded  # type: ignore[attr-defined]
+    assert every_page <= pages.loaded, every_page - pages.loaded
     statuses = {(what.split()[1].split("/")[1], r.status_code) for _, what, r in seen}
     assert ("documents", 200) in statuses and ("cases", 200) in statuses and ("tasks", 200) in statuses and ("board", 200) in statuses
 

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import PASSWORD, csrf, make_report
 from fastapi.testclient import TestClient
+from hostile import PAYLOADS
 from sqlmodel import Session, select
 
-from conftest import PASSWORD, csrf, make_report
-from hostile import PAYLOADS
 from models import AccessRecord, AdminRecord, TimelineEvent, User
 from services import accounts, cases, reports
 from shouhu import db
@@ -195,7 +195,7 @@ def test_hostile_strings_through_every_field_of_every_staff_form(db_url: str) ->
 
     client = sign_in(create_app(), *_manager())
     before = state()
-    for text in HOSTILE:  # noqa: B007
+    for text in HOSTILE:
         for field in ("username", "role", "unit", "display_name"):
             try:
                 made = accounts.add_user({**NEW, "username": f"sx-h{abs(hash((field, text))) % 10**8}", field: text}, "sx-manager")

@@ -60,7 +60,7 @@ def test_c_editing_an_event_and_recomputing_the_whole_chain(db_url: str) -> None
     prev = timeline.GENESIS
     for e in events:  # the attacker knows the algorithm: every hash recomputed, the head moved
         summary = "已核实（伪造）" if e.seq == 1 else e.summary
-        digest = timeline._digest(e.case_id, e.seq, e.at, e.kind, e.stage, e.actor, summary, e.payload, prev)  # noqa: SLF001
+        digest = timeline._digest(e.case_id, e.seq, e.at, e.kind, e.stage, e.actor, summary, e.payload, prev)
         sql("UPDATE timelineevent SET summary = :s, prev_hash = :p, hash = :h WHERE id = :id", s=summary, p=prev, h=digest,
             id=e.id.hex if db_url.startswith("sqlite") else e.id)
         prev = digest

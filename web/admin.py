@@ -34,9 +34,9 @@ def _administrator(user: User) -> User:
 
 
 def _fields(user: User) -> list[forms.FormField]:
-    units = [(u.code, u.name) for u in policy.pack(user.jurisdiction).units.value]
+    units = [(u.code, u.name) for u in policy.pack(user.jurisdiction).unit_list]
     roles = [(r, ROLE_ZH.get(r, r)) for r in ROLE_UNIT_TYPES]
-    F = forms.FormField  # noqa: N806
+    F = forms.FormField  # noqa: N806 - a class, aliased short for the field lists
     return [F("username", "用户名（小写字母、数字、. _ -）", "text", True), F("display_name", "姓名", "text", True),
             F("role", "角色", "select", True, roles), F("unit", "单位", "select", True, units)]
 
@@ -79,7 +79,7 @@ def _user_page(request: Request, user: User, username: str, errors: dict[str, st
     if account["jurisdiction"] != user.jurisdiction:
         raise Forbidden("other_jurisdiction", "another county's account", "as")
     fitting = ROLE_UNIT_TYPES[account["role"]]
-    units = [(u.code, u.name) for u in policy.pack(user.jurisdiction).units.value if u.type in fitting]
+    units = [(u.code, u.name) for u in policy.pack(user.jurisdiction).unit_list if u.type in fitting]
     return render(request, "admin_user", user, status_code=status_code, title=f"账户 {account['username']}", nav="admin",
                   account={**account, "role_name": ROLE_ZH.get(account["role"], account["role"]),
                            "unit_name": unit_name(user.jurisdiction, account["unit"])},

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from services import accounts
@@ -31,7 +32,7 @@ REF = "#/components/schemas/{model}"
 ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message", "field"],
     "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": ["string", "null"]}}}}}
-ERRORS = {str(code): {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+ERRORS: dict[int | str, dict[str, Any]] = {str(code): {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
           for code, text in ((400, "invalid input (the field is named)"), (401, "no or bad token"), (403, "not permitted"),
                              (404, "unknown, or not yours to see"), (409, "conflict: the case moved on"), (413, "body too large"))}
 
@@ -51,7 +52,7 @@ def completion_name(kind: str) -> str:
 def schemas() -> dict[str, Any]:
     """Components for the request bodies: the report, and one completion per task kind (its
     outcome model plus `expected_version`)."""
-    models = [ReportIn, UserIn, UserMoveIn, *dict.fromkeys(OUTCOMES.values())]
+    models: list[type[BaseModel]] = [ReportIn, UserIn, UserMoveIn, *dict.fromkeys(OUTCOMES.values())]
     _, top = models_json_schema([(m, "validation") for m in models], ref_template=REF)
     found: dict[str, Any] = dict(top.get("$defs", {}))
     for kind, model in OUTCOMES.items():
@@ -127,7 +128,7 @@ def complete_task(task_id: str, outcome: Any = Depends(json_body), user: User = 
 
 
 @router.get("/breaches", tags=["managers"], responses=ERRORS)
-def breaches(open: bool = False, limit: int = Query(100, ge=1, le=1000), offset: int = OFFSET,  # noqa: A002
+def breaches(open: bool = False, limit: int = Query(100, ge=1, le=1000), offset: int = OFFSET,  # noqa: A002 - the query parameter is ?open=
              user: User = Depends(api_user)) -> dict[str, Any]:
     return deadlines_service.breaches_for(user.username, open, limit, offset)
 

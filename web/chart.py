@@ -10,8 +10,13 @@ def compliance_svg(weeks: list[str], series: dict[str, list[float | None]], widt
     """`series`: a label (unit · stage) → compliance % per week (None: nothing was due that week)."""
     left, right, top, bottom = 44, 230, 14, 34
     plot_w, plot_h = width - left - right, height - top - bottom
-    x = (lambda i: left + (plot_w * i / max(1, len(weeks) - 1)))
-    y = (lambda pct: top + plot_h * (1 - pct / 100))
+
+    def x(i: int) -> float:
+        return left + (plot_w * i / max(1, len(weeks) - 1))
+
+    def y(pct: float) -> float:
+        return top + plot_h * (1 - pct / 100)
+
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
              f'aria-label="按时办结率（%）"><rect width="{width}" height="{height}" fill="#fff"/>']
     for pct in (0, 25, 50, 75, 100):

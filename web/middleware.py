@@ -96,7 +96,7 @@ class Guard:
             if started:
                 raise
             await too_large(scope.get("path", ""), self.body_bytes)(scope, receive, send_with_headers)
-        except Exception as exc:  # noqa: BLE001 - the one place an unexpected error is answered
+        except Exception as exc:  # the one place an unexpected error is answered
             # Never the body or the query: either may hold a child's data.
             log.error("internal error on %s %s: %s", scope.get("method"), scope.get("path"), type(exc).__name__)
             if started:

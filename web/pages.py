@@ -55,7 +55,7 @@ def safe_next(target: object) -> str:
 
 
 @router.get("/login")
-def login_form(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
+def login_form(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002 - the query parameter is ?next=
     return render(request, "login", None, title="登录", next=safe_next(next), username="", error=None)
 
 
@@ -94,13 +94,13 @@ def home(user: User = Depends(page_user)) -> Response:
 # ---- intake ----------------------------------------------------------------------------
 def report_fields(user: User) -> dict[str, list[forms.FormField]]:
     p = policy.pack(user.jurisdiction)
-    townships = [(u.code, u.name) for u in p.units.value if u.type == "township"]
-    villages = [(u.code, f"{unit_name(p.pack, u.parent)} {u.name}") for u in p.units.value if u.type == "village"]
+    townships = [(u.code, u.name) for u in p.unit_list if u.type == "township"]
+    villages = [(u.code, f"{unit_name(p.pack, u.parent or '')} {u.name}") for u in p.unit_list if u.type == "village"]
     import typing
 
     from shouhu.vocab import ReporterUnitType, Situation
 
-    F = forms.FormField  # noqa: N806
+    F = forms.FormField  # noqa: N806 - a class, aliased short for the field lists
     return {
         "report": [F("channel", "报告方式", "text", True), F("discovered_at", "发现时间", "datetime", False),
                    F("situations", "情形", "checkboxes", True, [(s, LABELS_ZH.get(s, s)) for s in typing.get_args(Situation)]),
@@ -125,8 +125,8 @@ def report_from_form(user: User, form: Any) -> dict[str, Any]:
 
     report: dict[str, Any] = {"jurisdiction": user.jurisdiction, "channel": text("channel") or "", "situations": list(form.getlist("situations")),
                               "description": text("description") or "", "idempotency_key": text("idempotency_key")}
-    if text("discovered_at"):
-        report["discovered_at"] = datetime.fromisoformat(text("discovered_at")).replace(tzinfo=CHINA_TZ).isoformat()
+    if discovered := text("discovered_at"):
+        report["discovered_at"] = datetime.fromisoformat(discovered).replace(tzinfo=CHINA_TZ).isoformat()
     report["reporter"] = {k: text(f"reporter.{k}") or "" for k in ("name", "phone", "unit", "unit_type")}
     child = {k: text(f"child.{k}") for k in ("name", "id_number", "birth_date", "gender", "township", "village", "address")}
     report["child"] = {k: v for k, v in child.items() if v is not None or k in ("name", "birth_date", "gender", "township")}
@@ -155,7 +155,7 @@ def report_form(request: Request, user: User = Depends(page_user)) -> HTMLRespon
 async def report_submit(request: Request, user: User = Depends(page_user)) -> Response:
     form = await read_form(request)
     check_csrf(request, form.get("csrf"))
-    values = {k: (form.getlist(k) if k == "situations" else form.get(k)) for k in form.keys()}
+    values = {k: (form.getlist(k) if k == "situations" else form.get(k)) for k in form}
     try:
         result = await run_in_threadpool(reports_service.submit_report, report_from_form(user, form), user.username)  # it runs a flow
     except (ValueError, InvalidInput) as exc:
@@ -239,7 +239,7 @@ async def task_submit(request: Request, task_id: str, user: User = Depends(page_
 @router.get("/cases")
 def cases(request: Request, offset: int = Query(0, ge=0, le=10_000_000), user: User = Depends(page_user)) -> HTMLResponse:
     page = cases_service.list_cases(user.username, limit=50, offset=max(0, offset))
-    names = {u.code: u.name for u in policy.pack(user.jurisdiction).units.value}
+    names = {u.code: u.name for u in policy.pack(user.jurisdiction).unit_list}
     return render(request, "cases", user, title="案件", nav="cases", stage_names=STAGE_NAMES_ZH, unit_names=names, **page)
 
 
@@ -266,7 +266,7 @@ def case_file(request: Request, ref: str, user: User = Depends(page_user)) -> HT
     tasks = [_task_row(user, t) for t in case["tasks"]]
     return render(request, "case", user, title=case["case_no"], nav="cases", case=case, steps=steps, tasks=tasks, documents=documents,
                   notifications=notifications, timeline=timeline, verified=check["ok"], broken_at=check["broken_at"],
-                  stage_names=STAGE_NAMES_ZH, event_names=EVENT_NAMES_ZH, unit_names={u.code: u.name for u in p.units.value})
+                  stage_names=STAGE_NAMES_ZH, event_names=EVENT_NAMES_ZH, unit_names={u.code: u.name for u in p.unit_list})
 
 
 @router.get("/documents/{document_id}")
