@@ -4,6 +4,7 @@ Argon2 verification, so the medians should agree within the noise.
 
     uv run python bench/login.py [--runs 30]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SHOUHU_HOME", tempfile.mkdtemp(prefix="shouhu-bench-"))
 
-from services import setup
-from services import accounts
+from services import accounts, setup
 
 PASSWORD = "correct horse battery"
 
@@ -51,7 +51,9 @@ def main() -> None:
     for reason, args in paths.items():
         times = []
         for n in range(runs):
-            source = f"198.51.{n % 200}.{n % 250}" if reason in ("wrong password", "unknown name") else args[2]  # stay under the locks
+            source = (
+                f"198.51.{n % 200}.{n % 250}" if reason in ("wrong password", "unknown name") else args[2]
+            )  # stay under the locks
             started = time.perf_counter()
             try:
                 accounts.login(args[0], args[1], source)

@@ -7,6 +7,7 @@ messages dispatched per second to the webhook (each with its record and timeline
 
     uv run python bench/notify.py [--reports 200] [--messages 2000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,21 +73,36 @@ def bench_backend(url: str, reports: int, messages: int) -> None:
             latencies.append(arrived[0] - started)
         else:
             missing += 1
-    print(f"  report → police message at the webhook (n={reports}): p50 {pct(latencies, 50) * 1000:6.1f} ms  "
-          f"p95 {pct(latencies, 95) * 1000:6.1f} ms  max {max(latencies) * 1000:6.1f} ms  (not arrived: {missing})")
+    print(
+        f"  report → police message at the webhook (n={reports}): p50 {pct(latencies, 50) * 1000:6.1f} ms  "
+        f"p95 {pct(latencies, 95) * 1000:6.1f} ms  max {max(latencies) * 1000:6.1f} ms  (not arrived: {missing})"
+    )
 
     with db.transaction() as s:
         cases = s.exec(select(Case.id).where(Case.jurisdiction == "sixian")).all()
-        s.add_all(Notification(case_id=cases[i % len(cases)], jurisdiction="sixian", unit="sx-t-sc", event="task_opened",
-                               template="task_opened", dedupe_key=f"bench:{uuid.uuid4()}", subject=f"【守护】测试消息 {i}",
-                               body="测试", created_at=clock.now()) for i in range(messages))
+        s.add_all(
+            Notification(
+                case_id=cases[i % len(cases)],
+                jurisdiction="sixian",
+                unit="sx-t-sc",
+                event="task_opened",
+                template="task_opened",
+                dedupe_key=f"bench:{uuid.uuid4()}",
+                subject=f"【守护】测试消息 {i}",
+                body="测试",
+                created_at=clock.now(),
+            )
+            for i in range(messages)
+        )
     received(clear=True)
     started = time.perf_counter()
     stats = dispatch(rounds=1000)
     elapsed = time.perf_counter() - started
     arrived = len(received())
-    print(f"  dispatch of {messages:,} queued messages to the webhook: {elapsed:.1f} s = {stats['sent'] / elapsed:,.0f} messages/s "
-          f"(sent {stats['sent']:,}, received {arrived:,}, retrying {stats['retrying']}, failed {stats['failed']})")
+    print(
+        f"  dispatch of {messages:,} queued messages to the webhook: {elapsed:.1f} s = {stats['sent'] / elapsed:,.0f} messages/s "
+        f"(sent {stats['sent']:,}, received {arrived:,}, retrying {stats['retrying']}, failed {stats['failed']})"
+    )
     hook.kill()
     clock.set_now(None)
 

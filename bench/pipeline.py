@@ -7,6 +7,7 @@ and the time for whole cases through all four steps.
 
     uv run python bench/pipeline.py [--reports 200] [--cases 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,11 +38,11 @@ def pct(values: list[float], p: float) -> float:
 def bench_backend(label: str, url: str, reports: int, cases: int) -> None:
     from conftest import make_report
 
+    from cli import demo
     from flows.intake import open_case_for_report
     from models import Command
     from services import reports as reports_service
     from services import setup
-    from cli import demo
     from shouhu import clock, db
     from shouhu.inputs import ReportIn
     from tasks.apply import rehearse
@@ -60,8 +61,13 @@ def bench_backend(label: str, url: str, reports: int, cases: int) -> None:
     direct: list[float] = []
     for _ in range(reports):
         report = ReportIn.model_validate(make_report()).model_dump(mode="json")
-        command = Command(kind="report", idempotency_key=str(uuid.uuid4()), actor="sx-intake",
-                          payload={"report": report}, created_at=clock.now())
+        command = Command(
+            kind="report",
+            idempotency_key=str(uuid.uuid4()),
+            actor="sx-intake",
+            payload={"report": report},
+            created_at=clock.now(),
+        )
         started = time.perf_counter()
         rehearse(command, open_case_for_report)
         with db.transaction() as s:
@@ -73,7 +79,9 @@ def bench_backend(label: str, url: str, reports: int, cases: int) -> None:
     p50, p95 = pct(with_flow, 50), pct(with_flow, 95)
     base50 = pct(direct, 50)
     print(f"  intake, report → task open + notifications queued (n={reports}):")
-    print(f"    with Prefect flow run: p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   max {max(with_flow) * 1000:7.1f} ms")
+    print(
+        f"    with Prefect flow run: p50 {p50 * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms   max {max(with_flow) * 1000:7.1f} ms"
+    )
     print(f"    same work, no flow:    p50 {base50 * 1000:7.1f} ms   p95 {pct(direct, 95) * 1000:7.1f} ms")
     print(f"    Prefect overhead share (p50): {100 * (p50 - base50) / p50:5.1f} %")
 
@@ -85,8 +93,10 @@ def bench_backend(label: str, url: str, reports: int, cases: int) -> None:
         result = demo.run_demo("sixian")
         times.append(time.perf_counter() - started)
         assert result["ok"], result
-    print(f"  whole case through all four steps (report → close, 14 flow runs, n={cases}): "
-          f"mean {statistics.mean(times):.2f} s, max {max(times):.2f} s")
+    print(
+        f"  whole case through all four steps (report → close, 14 flow runs, n={cases}): "
+        f"mean {statistics.mean(times):.2f} s, max {max(times):.2f} s"
+    )
     clock.set_now(None)
 
 

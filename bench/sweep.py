@@ -10,6 +10,7 @@ generating one quarter's verification visits for 1,000,000 children (target < 60
 Rows are generated in SQL (generate_series / a recursive CTE); the tick itself runs the
 real code path (tasks.sweep.tick), without Prefect (a flow run adds ~0.2 s per tick).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,40 +39,70 @@ def peak_mb() -> float:
 def sql_for(dialect: str) -> dict[str, str]:
     """Generators per dialect: N rows, a new UUID, timestamps, booleans."""
     if dialect == "postgresql":
-        return {"rows": "SELECT i FROM generate_series(1, :n) AS g(i)", "uuid": "gen_random_uuid()",
-                "t_due": "TIMESTAMPTZ '2026-12-01 09:00:00+08'", "t_start": "TIMESTAMPTZ '2026-11-24 09:00:00+08'",
-                "t_far": f"TIMESTAMPTZ '{FAR}+08'", "false": "false", "json": "'{}'::json"}
-    return {"rows": "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < :n) SELECT i FROM g",
-            "uuid": "lower(hex(randomblob(16)))", "t_due": "'2026-12-01 01:00:00.000000'",
-            "t_start": "'2026-11-24 01:00:00.000000'", "t_far": "'2027-05-31 16:00:00.000000'", "false": "0", "json": "'{}'"}
+        return {
+            "rows": "SELECT i FROM generate_series(1, :n) AS g(i)",
+            "uuid": "gen_random_uuid()",
+            "t_due": "TIMESTAMPTZ '2026-12-01 09:00:00+08'",
+            "t_start": "TIMESTAMPTZ '2026-11-24 09:00:00+08'",
+            "t_far": f"TIMESTAMPTZ '{FAR}+08'",
+            "false": "false",
+            "json": "'{}'::json",
+        }
+    return {
+        "rows": "WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < :n) SELECT i FROM g",
+        "uuid": "lower(hex(randomblob(16)))",
+        "t_due": "'2026-12-01 01:00:00.000000'",
+        "t_start": "'2026-11-24 01:00:00.000000'",
+        "t_far": "'2027-05-31 16:00:00.000000'",
+        "false": "0",
+        "json": "'{}'",
+    }
 
 
 def generate(conn, dialect: str, cases: int, watches_per_case: int) -> None:
     g = sql_for(dialect)
     child = uuid.uuid4()
     child_id = str(child) if dialect == "postgresql" else child.hex
-    conn.execute(text("INSERT INTO child (id, jurisdiction, name, birth_date, gender, township, village, left_behind, created_at) "
-                      f"VALUES (:id, 'sixian', 'bench', '2015-01-01', 'female', 'sx-t-sc', 'sx-v-sc-dg', {g['false']}, {g['t_start']})"),
-                 {"id": child_id})
-    conn.execute(text(
-        'INSERT INTO "case" (id, case_no, jurisdiction, child_id, township, village, stage, status, urgency, opened_at, version, '
-        "timeline_seq, timeline_head, seal) "
-        f"SELECT {g['uuid']}, 'BENCH-' || i, 'sixian', :child, 'sx-t-sc', 'sx-v-sc-dg', 'emergency', 'open', 'normal', {g['t_start']}, 1, 0, "
-        f"'{'0' * 64}', '' FROM ({g['rows']}) AS r"), {"n": cases, "child": child_id})
-    conn.execute(text(
-        "INSERT INTO task (id, case_id, stage, kind, status, owner_unit, role, due_at, outcome, created_at) "
-        f"SELECT {g['uuid']}, id, 'emergency', 'emergency_response', 'open', 'sx-pcs-sc', 'police', {g['t_due']}, {g['json']}, {g['t_start']} "
-        "FROM \"case\" WHERE case_no LIKE 'BENCH-%'"))
+    conn.execute(
+        text(
+            "INSERT INTO child (id, jurisdiction, name, birth_date, gender, township, village, left_behind, created_at) "
+            f"VALUES (:id, 'sixian', 'bench', '2015-01-01', 'female', 'sx-t-sc', 'sx-v-sc-dg', {g['false']}, {g['t_start']})"
+        ),
+        {"id": child_id},
+    )
+    conn.execute(
+        text(
+            'INSERT INTO "case" (id, case_no, jurisdiction, child_id, township, village, stage, status, urgency, opened_at, version, '
+            "timeline_seq, timeline_head, seal) "
+            f"SELECT {g['uuid']}, 'BENCH-' || i, 'sixian', :child, 'sx-t-sc', 'sx-v-sc-dg', 'emergency', 'open', 'normal', {g['t_start']}, 1, 0, "
+            f"'{'0' * 64}', '' FROM ({g['rows']}) AS r"
+        ),
+        {"n": cases, "child": child_id},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO task (id, case_id, stage, kind, status, owner_unit, role, due_at, outcome, created_at) "
+            f"SELECT {g['uuid']}, id, 'emergency', 'emergency_response', 'open', 'sx-pcs-sc', 'police', {g['t_due']}, {g['json']}, {g['t_start']} "
+            "FROM \"case\" WHERE case_no LIKE 'BENCH-%'"
+        )
+    )
     # Each task's clock points at its level-1 step (after the two reminders), due at T.
-    conn.execute(text(
-        "INSERT INTO deadline (id, case_id, task_id, kind, starts_at, due_at, rule, status, next_step, next_fire_at) "
-        f"SELECT {g['uuid']}, case_id, id, kind, created_at, due_at, {g['json']}, 'open', 2, due_at FROM task "
-        "WHERE owner_unit = 'sx-pcs-sc' AND status = 'open'"))
-    if watches_per_case:
-        conn.execute(text(
+    conn.execute(
+        text(
             "INSERT INTO deadline (id, case_id, task_id, kind, starts_at, due_at, rule, status, next_step, next_fire_at) "
-            f"SELECT {g['uuid']}, c.id, NULL, 'refusal_watch', {g['t_start']}, {g['t_far']}, {g['json']}, 'open', 0, {g['t_far']} "
-            f"FROM \"case\" c CROSS JOIN ({g['rows'].replace(':n', ':w')}) AS w WHERE c.case_no LIKE 'BENCH-%'"), {"n": cases, "w": watches_per_case})
+            f"SELECT {g['uuid']}, case_id, id, kind, created_at, due_at, {g['json']}, 'open', 2, due_at FROM task "
+            "WHERE owner_unit = 'sx-pcs-sc' AND status = 'open'"
+        )
+    )
+    if watches_per_case:
+        conn.execute(
+            text(
+                "INSERT INTO deadline (id, case_id, task_id, kind, starts_at, due_at, rule, status, next_step, next_fire_at) "
+                f"SELECT {g['uuid']}, c.id, NULL, 'refusal_watch', {g['t_start']}, {g['t_far']}, {g['json']}, 'open', 0, {g['t_far']} "
+                f"FROM \"case\" c CROSS JOIN ({g['rows'].replace(':n', ':w')}) AS w WHERE c.case_no LIKE 'BENCH-%'"
+            ),
+            {"n": cases, "w": watches_per_case},
+        )
 
 
 def seal_generated(before: datetime | None = None) -> int:
@@ -131,47 +162,63 @@ def run(label: str, url: str, deadlines: int, due: int, children: int, batch: in
     started = time.perf_counter()
     with eng.begin() as conn:
         g = sql_for(dialect)
-        conn.execute(text(
-            "INSERT INTO deadline (id, case_id, task_id, kind, starts_at, due_at, rule, status, next_step, next_fire_at) "
-            f"SELECT {g['uuid']}, c.id, NULL, 'refusal_watch', {g['t_start']}, {g['t_far']}, {g['json']}, 'open', 0, {g['t_far']} "
-            f"FROM \"case\" c CROSS JOIN ({g['rows'].replace(':n', ':w')}) AS w WHERE c.case_no LIKE 'BENCH-%'"),
-            {"w": max(0, (deadlines - due) // due)})
+        conn.execute(
+            text(
+                "INSERT INTO deadline (id, case_id, task_id, kind, starts_at, due_at, rule, status, next_step, next_fire_at) "
+                f"SELECT {g['uuid']}, c.id, NULL, 'refusal_watch', {g['t_start']}, {g['t_far']}, {g['json']}, 'open', 0, {g['t_far']} "
+                f"FROM \"case\" c CROSS JOIN ({g['rows'].replace(':n', ':w')}) AS w WHERE c.case_no LIKE 'BENCH-%'"
+            ),
+            {"w": max(0, (deadlines - due) // due)},
+        )
         if dialect == "postgresql":
             conn.execute(text("ANALYZE deadline"))
     with eng.connect() as conn:
         open_count = conn.execute(text("SELECT count(*) FROM deadline WHERE status = 'open'")).scalar()
     print(f"  generated the rest: {open_count:,} open deadlines in all, {time.perf_counter() - started:.1f} s")
     idle_large = timed_idle_ticks(tick, T - timedelta(hours=1))
-    print(f"  idle tick (nothing due), median of 5: {idle_small * 1000:6.1f} ms with {due:,} open; {idle_large * 1000:6.1f} ms with {open_count:,} open")
+    print(
+        f"  idle tick (nothing due), median of 5: {idle_small * 1000:6.1f} ms with {due:,} open; {idle_large * 1000:6.1f} ms with {open_count:,} open"
+    )
 
     before = peak_mb()
     started = time.perf_counter()
     stats = tick(T + timedelta(minutes=1), batch=batch)
     elapsed = time.perf_counter() - started
-    print(f"  tick firing {stats['fired']:,} due steps (batches of {batch}): {elapsed:.1f} s = {stats['fired'] / elapsed:,.0f} fired/s "
-          f"(errors {stats['errors']}); peak RSS {peak_mb():.0f} MB (before {before:.0f} MB)")
+    print(
+        f"  tick firing {stats['fired']:,} due steps (batches of {batch}): {elapsed:.1f} s = {stats['fired'] / elapsed:,.0f} fired/s "
+        f"(errors {stats['errors']}); peak RSS {peak_mb():.0f} MB (before {before:.0f} MB)"
+    )
 
     started = time.perf_counter()
     with eng.begin() as conn:
         g = sql_for(dialect)
-        conn.execute(text("INSERT INTO child (id, jurisdiction, name, birth_date, gender, township, village, left_behind, created_at) "
-                          f"SELECT {g['uuid']}, 'sixian', 'bench', '2015-01-01', 'female', 'sx-t-sc', 'sx-v-sc-dg', {g['false']}, {g['t_start']} "
-                          f"FROM ({g['rows']}) AS r"), {"n": children})
+        conn.execute(
+            text(
+                "INSERT INTO child (id, jurisdiction, name, birth_date, gender, township, village, left_behind, created_at) "
+                f"SELECT {g['uuid']}, 'sixian', 'bench', '2015-01-01', 'female', 'sx-t-sc', 'sx-v-sc-dg', {g['false']}, {g['t_start']} "
+                f"FROM ({g['rows']}) AS r"
+            ),
+            {"n": children},
+        )
         if dialect == "postgresql":
             conn.execute(text("ANALYZE child"))
     print(f"  generated {children:,} children on the ledger in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
     with db.transaction() as session:
         made = rounds.generate_verification_round(session, "sixian", date(2027, 1, 5))
-    print(f"  verification round 2027Q1 for the ledger: {made:,} visits in {time.perf_counter() - started:.1f} s (one INSERT … SELECT); "
-          f"peak RSS {peak_mb():.0f} MB")
+    print(
+        f"  verification round 2027Q1 for the ledger: {made:,} visits in {time.perf_counter() - started:.1f} s (one INSERT … SELECT); "
+        f"peak RSS {peak_mb():.0f} MB"
+    )
     from tasks import verification
 
     started = time.perf_counter()
     with clock.held_at(datetime.fromisoformat("2027-04-01T00:01:00+08:00")), db.transaction() as session:
         sent = verification.escalate_overdue(session, clock.now())
-    print(f"  overdue escalation of 2027Q1's open visits at period end: {sent} unit messages in {time.perf_counter() - started:.1f} s "
-          "(one GROUP BY)")
+    print(
+        f"  overdue escalation of 2027Q1's open visits at period end: {sent} unit messages in {time.perf_counter() - started:.1f} s "
+        "(one GROUP BY)"
+    )
     clock.set_now(None)
     db.dispose(url)
 
@@ -185,7 +232,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     args = parser.parse_args()
     if args.only != "postgresql":
-        run("SQLite", f"sqlite:///{Path(os.environ['SHOUHU_HOME']) / 'sweep-bench.db'}", args.deadlines, args.due, args.children, args.batch)
+        run(
+            "SQLite",
+            f"sqlite:///{Path(os.environ['SHOUHU_HOME']) / 'sweep-bench.db'}",
+            args.deadlines,
+            args.due,
+            args.children,
+            args.batch,
+        )
     if args.only != "sqlite":
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
         from pgtemp import Unreachable, temporary_database
@@ -195,6 +249,7 @@ def main() -> None:
                 run("PostgreSQL", url, args.deadlines, args.due, args.children, args.batch)
         except Unreachable as exc:
             print(f"{exc}; skipped")
+
 
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@ real intake flow on an ephemeral Prefect server.
 
     uv run python bench/web.py [--cases 100000] [--events-per-case 10] [--posts 50]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,7 @@ def run(url: str, cases: int, events: int, posts: int) -> None:
     from sqlalchemy import text
     from sweep import generate, seal_generated, sql_for
 
-    from services import setup
-    from services import accounts
+    from services import accounts, setup
     from shouhu import clock, db
 
     os.environ["SHOUHU_DATABASE_URL"] = url
@@ -62,15 +62,22 @@ def run(url: str, cases: int, events: int, posts: int) -> None:
     started = time.perf_counter()
     with eng.begin() as conn:
         generate(conn, eng.dialect.name, cases, 0)
-        conn.execute(text(
-            "INSERT INTO timelineevent (id, case_id, seq, at, kind, stage, actor, summary, payload, prev_hash, hash) "
-            f"SELECT {g['uuid']}, c.id, e.i, {g['t_start']}, 'case_read', 'emergency', 'bench', '查阅案卷：case', {g['json']}, "
-            f"'{'0' * 64}', '{'1' * 64}' FROM \"case\" c CROSS JOIN ({g['rows'].replace(':n', ':e')}) AS e"), {"e": events})
-        conn.execute(text(  # one case in twenty has an open breach, a third of those 督办
-            "INSERT INTO breach (id, deadline_id, case_id, task_id, jurisdiction, kind, stage, owner_unit, due_at, level, supervised, opened_at) "
-            f"SELECT {g['uuid']}, d.id, d.case_id, d.task_id, 'sixian', d.kind, 'emergency', 'sx-pcs-sc', d.due_at, "
-            f"1 + (abs(('x' || substr(md5(d.id::text), 1, 8))::bit(32)::int) % 3), false, d.due_at FROM deadline d "
-            "WHERE abs(('x' || substr(md5(d.id::text), 1, 8))::bit(32)::int) % 20 = 0"))
+        conn.execute(
+            text(
+                "INSERT INTO timelineevent (id, case_id, seq, at, kind, stage, actor, summary, payload, prev_hash, hash) "
+                f"SELECT {g['uuid']}, c.id, e.i, {g['t_start']}, 'case_read', 'emergency', 'bench', '查阅案卷：case', {g['json']}, "
+                f"'{'0' * 64}', '{'1' * 64}' FROM \"case\" c CROSS JOIN ({g['rows'].replace(':n', ':e')}) AS e"
+            ),
+            {"e": events},
+        )
+        conn.execute(
+            text(  # one case in twenty has an open breach, a third of those 督办
+                "INSERT INTO breach (id, deadline_id, case_id, task_id, jurisdiction, kind, stage, owner_unit, due_at, level, supervised, opened_at) "
+                f"SELECT {g['uuid']}, d.id, d.case_id, d.task_id, 'sixian', d.kind, 'emergency', 'sx-pcs-sc', d.due_at, "
+                f"1 + (abs(('x' || substr(md5(d.id::text), 1, 8))::bit(32)::int) % 3), false, d.due_at FROM deadline d "
+                "WHERE abs(('x' || substr(md5(d.id::text), 1, 8))::bit(32)::int) % 20 = 0"
+            )
+        )
         conn.execute(text("UPDATE breach SET supervised = (level = 3)"))
         conn.execute(text("ANALYZE"))
     seal_generated()
@@ -78,7 +85,9 @@ def run(url: str, cases: int, events: int, posts: int) -> None:
         n_cases = conn.execute(text('SELECT count(*) FROM "case"')).scalar()
         n_events = conn.execute(text("SELECT count(*) FROM timelineevent")).scalar()
         n_breaches = conn.execute(text("SELECT count(*) FROM breach")).scalar()
-    print(f"  generated {n_cases:,} cases, {n_events:,} timeline events, {n_breaches:,} open breaches in {time.perf_counter() - started:.1f} s")
+    print(
+        f"  generated {n_cases:,} cases, {n_events:,} timeline events, {n_breaches:,} open breaches in {time.perf_counter() - started:.1f} s"
+    )
 
     from web.app import create_app
 
@@ -92,8 +101,11 @@ def run(url: str, cases: int, events: int, posts: int) -> None:
         return client
 
     manager, police = client_for("sx-manager"), client_for("sx-police")
-    for label, client, path in (("board (manager, 8 weeks of SLA)", manager, "/board"), ("task inbox (station officer)", police, "/tasks"),
-                                ("case list, first page (manager)", manager, "/cases")):
+    for label, client, path in (
+        ("board (manager, 8 weeks of SLA)", manager, "/board"),
+        ("task inbox (station officer)", police, "/tasks"),
+        ("case list, first page (manager)", manager, "/cases"),
+    ):
         assert client.get(path).status_code == 200
         median, worst = timed(functools.partial(client.get, path))
         print(f"  {label:34s} median {median * 1000:7.1f} ms   max {worst * 1000:7.1f} ms")
@@ -104,14 +116,27 @@ def run(url: str, cases: int, events: int, posts: int) -> None:
     started = time.perf_counter()
     for _ in range(posts):
         r = make_report()
-        data = {"csrf": token, "channel": "电话", "situations": ["guardian_neglect"], "description": "孩子无人照料",
-                "reporter.name": "周老师", "reporter.phone": "13700000000", "reporter.unit": "中心小学", "reporter.unit_type": "school",
-                "child.name": r["child"]["name"], "child.id_number": r["child"]["id_number"], "child.birth_date": r["child"]["birth_date"],
-                "child.gender": "female", "child.township": "sx-t-sc"}
+        data = {
+            "csrf": token,
+            "channel": "电话",
+            "situations": ["guardian_neglect"],
+            "description": "孩子无人照料",
+            "reporter.name": "周老师",
+            "reporter.phone": "13700000000",
+            "reporter.unit": "中心小学",
+            "reporter.unit_type": "school",
+            "child.name": r["child"]["name"],
+            "child.id_number": r["child"]["id_number"],
+            "child.birth_date": r["child"]["birth_date"],
+            "child.gender": "female",
+            "child.township": "sx-t-sc",
+        }
         assert intake.post("/reports/new", data=data, follow_redirects=False).status_code == 303
     elapsed = time.perf_counter() - started
-    print(f"  intake form POST (report → case, one flow run each, sequential): {posts / elapsed:.1f} requests/s "
-          f"({elapsed / posts * 1000:.0f} ms each)")
+    print(
+        f"  intake form POST (report → case, one flow run each, sequential): {posts / elapsed:.1f} requests/s "
+        f"({elapsed / posts * 1000:.0f} ms each)"
+    )
     clock.set_now(None)
     db.dispose(url)
 

@@ -2,6 +2,7 @@
 
 Imports are lazy: `import prefect` costs ~2 s, and read-only commands never need it.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,12 @@ from typing import Any, Optional
 import typer
 
 # Locals in tracebacks could print a child's data into a log: never show them.
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False, help="Shouhu 守护: child-protection case pipelines.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    help="Shouhu 守护: child-protection case pipelines.",
+)
 case_app = typer.Typer(no_args_is_help=True, help="One case: show, timeline, verify, documents.")
 task_app = typer.Typer(no_args_is_help=True, help="Human tasks: complete one, or acknowledge an arrival.")
 app.add_typer(case_app, name="case")
@@ -28,7 +34,9 @@ def _emit(value: Any, compact: bool) -> None:
     sys.stdout.write(text + "\n")
 
 
-def _run(action: Callable[[], Any], compact: bool, fail_if: Callable[[Any], bool] | None = None, quiet: bool = False) -> None:
+def _run(
+    action: Callable[[], Any], compact: bool, fail_if: Callable[[Any], bool] | None = None, quiet: bool = False
+) -> None:
     from shouhu.errors import PolicyError, ShouhuError
 
     try:
@@ -41,12 +49,31 @@ def _run(action: Callable[[], Any], compact: bool, fail_if: Callable[[Any], bool
         raise typer.Exit(2) from None
     except Exception as exc:  # noqa: BLE001 - one JSON document, and the type only on stderr
         if "no such table" in str(exc) or "UndefinedTable" in type(getattr(exc, "orig", exc)).__name__:
-            _emit({"error": {"code": "not_initialised", "message": "the database has no Shouhu schema yet: run `shouhu init`",
-                             "field": None}}, compact)
+            _emit(
+                {
+                    "error": {
+                        "code": "not_initialised",
+                        "message": "the database has no Shouhu schema yet: run `shouhu init`",
+                        "field": None,
+                    }
+                },
+                compact,
+            )
             raise typer.Exit(2) from None
-        _emit({"error": {"code": "internal", "message": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}", "field": None}}, compact)
-        sys.stderr.write(f"shouhu: internal error ({type(exc).__name__}); a report or outcome that was stored before it is listed by "
-                         "`shouhu commands` and is applied by the sweeper\n")
+        _emit(
+            {
+                "error": {
+                    "code": "internal",
+                    "message": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}",
+                    "field": None,
+                }
+            },
+            compact,
+        )
+        sys.stderr.write(
+            f"shouhu: internal error ({type(exc).__name__}); a report or outcome that was stored before it is listed by "
+            "`shouhu commands` and is applied by the sweeper\n"
+        )
         raise typer.Exit(1) from None
     if not quiet:
         _emit(result, compact)
@@ -70,14 +97,19 @@ def _read_input(source: str) -> Any:
     return load_json(raw, "file")
 
 
-AS_ADMIN = typer.Option(None, "--as", help="the manager or admin acting (default: SHOUHU_USER, else this machine's operator)")
+AS_ADMIN = typer.Option(
+    None, "--as", help="the manager or admin acting (default: SHOUHU_USER, else this machine's operator)"
+)
 
 
 @app.command()
-def init(demo: bool = typer.Option(False, "--demo", help="also the packs' demo users (for the demo and trials only)"),
-         json_: bool = JSON_OPT) -> None:
+def init(
+    demo: bool = typer.Option(False, "--demo", help="also the packs' demo users (for the demo and trials only)"),
+    json_: bool = JSON_OPT,
+) -> None:
     """Create or upgrade the schema and load the policy packs (idempotent); staff come from `shouhu user add`."""
     from services import setup
+
     _run(lambda: setup.init(demo=demo), json_)
 
 
@@ -85,29 +117,43 @@ def init(demo: bool = typer.Option(False, "--demo", help="also the packs' demo u
 def units(jurisdiction: str = typer.Option(..., "--jurisdiction"), json_: bool = JSON_OPT) -> None:
     """A jurisdiction's units: [{code, name, type, parent}]."""
     from services import setup
+
     _run(lambda: setup.list_units(jurisdiction), json_)
 
 
 @app.command()
-def users(jurisdiction: str = typer.Option(..., "--jurisdiction"), as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+def users(
+    jurisdiction: str = typer.Option(..., "--jurisdiction"), as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT
+) -> None:
     """A jurisdiction's users (the same as `shouhu user list`)."""
     from services import accounts
+
     _run(lambda: accounts.list_users(jurisdiction, as_ or ""), json_)
 
 
 @app.command()
-def report(file: str = typer.Argument(..., help="JSON file, or - for stdin"), as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
+def report(
+    file: str = typer.Argument(..., help="JSON file, or - for stdin"),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
     """Register a mandatory report (强制报告): opens the child's case or joins an open one."""
     from services import reports
+
     _run(lambda: reports.submit_report(_read_input(file), as_), json_)
 
 
 @app.command()
-def tasks(unit: Optional[str] = typer.Option(None, "--unit"), stage: Optional[str] = typer.Option(None, "--stage"),
-          status: Optional[str] = typer.Option(None, "--status"), jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"),
-          json_: bool = JSON_OPT) -> None:
+def tasks(
+    unit: Optional[str] = typer.Option(None, "--unit"),
+    stage: Optional[str] = typer.Option(None, "--stage"),
+    status: Optional[str] = typer.Option(None, "--status"),
+    jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"),
+    json_: bool = JSON_OPT,
+) -> None:
     """Tasks, filtered by owner unit, stage and status, earliest due first."""
     from services import tasks as tasks_service
+
     _run(lambda: tasks_service.list_tasks(unit, stage, status, jurisdiction), json_)
 
 
@@ -115,6 +161,7 @@ def tasks(unit: Optional[str] = typer.Option(None, "--unit"), stage: Optional[st
 def case_show(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
     """A case with its tasks and deadlines (the read is recorded on its timeline)."""
     from services import cases
+
     _run(lambda: cases.show_case(case, as_), json_)
 
 
@@ -122,6 +169,7 @@ def case_show(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) ->
 def case_timeline(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
     """The case's hash-chained timeline."""
     from services import cases
+
     _run(lambda: cases.case_timeline(case, as_), json_)
 
 
@@ -129,11 +177,14 @@ def case_timeline(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT
 def case_verify(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
     """Check the timeline's hash chain; exit 1 if any event was edited or deleted."""
     from services import cases
+
     _run(lambda: cases.verify_case(case, as_), json_, fail_if=lambda r: not r["ok"])
 
 
 @app.command()
-def verify(all_: bool = typer.Option(False, "--all", help="every case and every anchor"), json_: bool = JSON_OPT) -> None:
+def verify(
+    all_: bool = typer.Option(False, "--all", help="every case and every anchor"), json_: bool = JSON_OPT
+) -> None:
     """Check every case's timeline, seal and documents, and every daily anchor; exit 1 if anything was changed."""
     from services import cases
     from shouhu.errors import InvalidInput
@@ -150,6 +201,7 @@ def verify(all_: bool = typer.Option(False, "--all", help="every case and every 
 def anchor(jurisdiction: str = typer.Option(..., "--jurisdiction"), json_: bool = JSON_OPT) -> None:
     """Write today's timeline anchor of a jurisdiction now (the sweeper writes one daily by itself)."""
     from services import deadlines
+
     _run(lambda: deadlines.anchor_now(jurisdiction), json_)
 
 
@@ -157,6 +209,7 @@ def anchor(jurisdiction: str = typer.Option(..., "--jurisdiction"), json_: bool 
 def case_documents(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
     """The case's official documents (the read is recorded; needs --as or SHOUHU_USER)."""
     from services import documents
+
     _run(lambda: documents.case_documents(case, as_), json_)
 
 
@@ -168,6 +221,7 @@ app.add_typer(document_app, name="document")
 def document_show(document: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
     """Print a document's printable HTML (with --json: its record, hash check and content)."""
     from services import documents
+
     if json_:
         _run(lambda: documents.show_document(document, as_), json_)
         return
@@ -177,10 +231,15 @@ def document_show(document: str, as_: Optional[str] = AS_OPT, json_: bool = JSON
 
 
 @task_app.command("complete")
-def task_complete(task: str, file: str = typer.Argument(..., help="outcome JSON file, or -"), as_: Optional[str] = AS_OPT,
-                  json_: bool = JSON_OPT) -> None:
+def task_complete(
+    task: str,
+    file: str = typer.Argument(..., help="outcome JSON file, or -"),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
     """Record a task's outcome; the stage's flow opens what comes next."""
     from services import tasks as tasks_service
+
     _run(lambda: tasks_service.complete_task(task, _read_input(file), as_), json_)
 
 
@@ -188,17 +247,23 @@ def task_complete(task: str, file: str = typer.Argument(..., help="outcome JSON 
 def task_ack(task: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
     """Acknowledge a task that is done by saying so (出警到场): exit 0 with the case, 3 if already acknowledged."""
     from services import tasks as tasks_service
+
     _run(lambda: tasks_service.acknowledge_task(task, as_), json_)
 
 
 @app.command()
-def sweep(every: Optional[float] = typer.Option(None, "--every", help="Keep ticking every N seconds in this process (Ctrl-C stops)."),
-          json_: bool = JSON_OPT) -> None:
+def sweep(
+    every: Optional[float] = typer.Option(
+        None, "--every", help="Keep ticking every N seconds in this process (Ctrl-C stops)."
+    ),
+    json_: bool = JSON_OPT,
+) -> None:
     """One sweeper tick at SHOUHU_NOW: fire due reminders, escalations and watches (once each).
 
     With --every, the embedded scheduler: one tick (one flow run) every N seconds, one JSON line each.
     """
     from services import deadlines
+
     _repeat(deadlines.sweep, every, json_)
 
 
@@ -208,7 +273,16 @@ def _repeat(action: Callable[[], Any], every: Optional[float], json_: bool) -> N
         _run(action, json_)
         return
     if every <= 0:
-        _emit({"error": {"code": "invalid_value", "message": "--every must be a positive number of seconds", "field": "every"}}, json_)
+        _emit(
+            {
+                "error": {
+                    "code": "invalid_value",
+                    "message": "--every must be a positive number of seconds",
+                    "field": "every",
+                }
+            },
+            json_,
+        )
         raise typer.Exit(2)
     import time
 
@@ -222,10 +296,15 @@ def _repeat(action: Callable[[], Any], every: Optional[float], json_: bool) -> N
 
 
 @app.command()
-def breaches(jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"), unit: Optional[str] = typer.Option(None, "--unit"),
-             open_: bool = typer.Option(False, "--open", help="Only breaches not yet resolved."), json_: bool = JSON_OPT) -> None:
+def breaches(
+    jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"),
+    unit: Optional[str] = typer.Option(None, "--unit"),
+    open_: bool = typer.Option(False, "--open", help="Only breaches not yet resolved."),
+    json_: bool = JSON_OPT,
+) -> None:
     """Overdue tasks: escalation level, 督办 first, minutes late."""
     from services import deadlines
+
     _run(lambda: deadlines.list_breaches(jurisdiction, unit, open_), json_)
 
 
@@ -234,41 +313,62 @@ app.add_typer(visits_app, name="visits")
 
 
 @visits_app.command("list")
-def visits_list(unit: str = typer.Option(..., "--unit"), period: Optional[str] = typer.Option(None, "--period", help="e.g. 2026Q4"),
-                open_: bool = typer.Option(False, "--open", help="Only visits not yet done."), as_: Optional[str] = AS_OPT,
-                json_: bool = JSON_OPT) -> None:
+def visits_list(
+    unit: str = typer.Option(..., "--unit"),
+    period: Optional[str] = typer.Option(None, "--period", help="e.g. 2026Q4"),
+    open_: bool = typer.Option(False, "--open", help="Only visits not yet done."),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
     """A unit's verification visits, with whom to visit (the read is recorded; needs --as or SHOUHU_USER)."""
     from services import visits
+
     _run(lambda: visits.list_visits(as_, unit, period, open_), json_)
 
 
 @visits_app.command("complete")
-def visits_complete(visit: str, file: str = typer.Argument(..., help="outcome JSON file, or -"), as_: Optional[str] = AS_OPT,
-                    json_: bool = JSON_OPT) -> None:
+def visits_complete(
+    visit: str,
+    file: str = typer.Argument(..., help="outcome JSON file, or -"),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
     """Record a verification visit: family, guardianship and schooling as found."""
     from services import visits
+
     _run(lambda: visits.complete_visit(visit, _read_input(file), as_), json_)
 
 
 @visits_app.command("summary")
-def visits_summary(jurisdiction: str = typer.Option(..., "--jurisdiction"), period: Optional[str] = typer.Option(None, "--period"),
-                   json_: bool = JSON_OPT) -> None:
+def visits_summary(
+    jurisdiction: str = typer.Option(..., "--jurisdiction"),
+    period: Optional[str] = typer.Option(None, "--period"),
+    json_: bool = JSON_OPT,
+) -> None:
     """Per unit and period: visits due, done, open and overdue (counts only)."""
     from services import visits
+
     _run(lambda: visits.visit_summary(jurisdiction, period), json_)
 
 
-commands_app = typer.Typer(no_args_is_help=False, invoke_without_command=True,
-                           help="Stored reports and task outcomes: `pending` ones wait for the orchestrator (the sweeper resumes them).")
+commands_app = typer.Typer(
+    no_args_is_help=False,
+    invoke_without_command=True,
+    help="Stored reports and task outcomes: `pending` ones wait for the orchestrator (the sweeper resumes them).",
+)
 app.add_typer(commands_app, name="commands")
 
 
 @commands_app.callback()
-def commands(ctx: typer.Context, status: Optional[str] = typer.Option("pending", "--status", help="pending, applied, rejected or failed"),
-             json_: bool = JSON_OPT) -> None:
+def commands(
+    ctx: typer.Context,
+    status: Optional[str] = typer.Option("pending", "--status", help="pending, applied, rejected or failed"),
+    json_: bool = JSON_OPT,
+) -> None:
     """List stored commands by status."""
     if ctx.invoked_subcommand is None:
         from services import commands as commands_service
+
         _run(lambda: commands_service.list_commands(status), json_)
 
 
@@ -276,6 +376,7 @@ def commands(ctx: typer.Context, status: Optional[str] = typer.Option("pending",
 def commands_retry(command: str, json_: bool = JSON_OPT) -> None:
     """Queue a `failed` command again (after its cause was mended); the sweeper applies it."""
     from services import commands as commands_service
+
     _run(lambda: commands_service.retry_command(command), json_)
 
 
@@ -283,69 +384,108 @@ def commands_retry(command: str, json_: bool = JSON_OPT) -> None:
 def inbox(unit: str = typer.Option(..., "--unit"), json_: bool = JSON_OPT) -> None:
     """A unit's in-app messages, newest first, with each external delivery's status."""
     from services import messages
+
     _run(lambda: messages.inbox(unit), json_)
 
 
 @app.command()
-def outbox(status: Optional[str] = typer.Option(None, "--status", help="pending, sent or failed"),
-           jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"), json_: bool = JSON_OPT) -> None:
+def outbox(
+    status: Optional[str] = typer.Option(None, "--status", help="pending, sent or failed"),
+    jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"),
+    json_: bool = JSON_OPT,
+) -> None:
     """External deliveries (for managers: --status failed is what nobody received)."""
     from services import messages
+
     _run(lambda: messages.outbox(status, jurisdiction), json_)
 
 
 @app.command()
-def dispatch(every: Optional[float] = typer.Option(None, "--every", help="Keep dispatching every N seconds (Ctrl-C stops)."),
-             json_: bool = JSON_OPT) -> None:
+def dispatch(
+    every: Optional[float] = typer.Option(None, "--every", help="Keep dispatching every N seconds (Ctrl-C stops)."),
+    json_: bool = JSON_OPT,
+) -> None:
     """Send queued notifications now (one flow run); the routing file is checked first."""
     from services import messages
+
     _repeat(messages.dispatch_now, every, json_)
 
 
-user_app = typer.Typer(no_args_is_help=True, help="Staff accounts (managers and admins; on this machine also its operator): "
-                       "add, move, disable, passwords, API tokens, the record of it all.")
+user_app = typer.Typer(
+    no_args_is_help=True,
+    help="Staff accounts (managers and admins; on this machine also its operator): "
+    "add, move, disable, passwords, API tokens, the record of it all.",
+)
 app.add_typer(user_app, name="user")
 
 
 @user_app.command("add")
-def user_add(username: str, role: str = typer.Option(..., "--role", help="police_intake, police, township_caseworker, "
-                                                          "village_director, civil_affairs, manager or admin"),
-             unit: str = typer.Option(..., "--unit", help="unit code (shouhu units --jurisdiction J)"),
-             name: str = typer.Option(..., "--name", help="the person's name as colleagues read it"),
-             jurisdiction: str = typer.Option(..., "--jurisdiction"), as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+def user_add(
+    username: str,
+    role: str = typer.Option(
+        ...,
+        "--role",
+        help="police_intake, police, township_caseworker, village_director, civil_affairs, manager or admin",
+    ),
+    unit: str = typer.Option(..., "--unit", help="unit code (shouhu units --jurisdiction J)"),
+    name: str = typer.Option(..., "--name", help="the person's name as colleagues read it"),
+    jurisdiction: str = typer.Option(..., "--jurisdiction"),
+    as_: Optional[str] = AS_ADMIN,
+    json_: bool = JSON_OPT,
+) -> None:
     """Add a staff account; prints a one-time temporary password the person must change at first sign-in."""
     from services import accounts
-    _run(lambda: accounts.add_user({"username": username, "role": role, "unit": unit, "display_name": name,
-                                    "jurisdiction": jurisdiction}, as_), json_)
+
+    _run(
+        lambda: accounts.add_user(
+            {"username": username, "role": role, "unit": unit, "display_name": name, "jurisdiction": jurisdiction}, as_
+        ),
+        json_,
+    )
 
 
 @user_app.command("move")
-def user_move(username: str, unit: str = typer.Option(..., "--unit"), as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+def user_move(
+    username: str, unit: str = typer.Option(..., "--unit"), as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT
+) -> None:
     """Move a person to another unit of the county (what they may read changes at once)."""
     from services import accounts
+
     _run(lambda: accounts.move_user(username, {"unit": unit}, as_), json_)
 
 
 @user_app.command("list")
-def user_list(jurisdiction: str = typer.Option(..., "--jurisdiction"), as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+def user_list(
+    jurisdiction: str = typer.Option(..., "--jurisdiction"), as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT
+) -> None:
     """Every account of the county: [{username, role, unit, display_name, disabled}]."""
     from services import accounts
+
     _run(lambda: accounts.list_users(jurisdiction, as_ or ""), json_)
 
 
 @user_app.command("audit")
-def user_audit(jurisdiction: str = typer.Option(..., "--jurisdiction"), as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+def user_audit(
+    jurisdiction: str = typer.Option(..., "--jurisdiction"), as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT
+) -> None:
     """What was done to the county's accounts, by whom, newest first."""
     from services import accounts
+
     _run(lambda: accounts.admin_records(jurisdiction, as_), json_)
 
 
 @user_app.command("password")
-def user_password(username: str, keep: bool = typer.Option(False, "--keep", help="do not ask for a change at the next sign-in "
-                                                                                  "(demo and test set-ups)"),
-                  as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+def user_password(
+    username: str,
+    keep: bool = typer.Option(
+        False, "--keep", help="do not ask for a change at the next sign-in (demo and test set-ups)"
+    ),
+    as_: Optional[str] = AS_ADMIN,
+    json_: bool = JSON_OPT,
+) -> None:
     """Set a user's password, read from stdin (never an argument: it would stay in shell history)."""
     from services import accounts
+
     _run(lambda: accounts.set_password(username, sys.stdin.readline().rstrip("\n"), as_, must_change=not keep), json_)
 
 
@@ -353,6 +493,7 @@ def user_password(username: str, keep: bool = typer.Option(False, "--keep", help
 def user_disable(username: str, as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
     """Disable an account (the person left, or must not act): sessions end and tokens are revoked at once."""
     from services import accounts
+
     _run(lambda: accounts.set_disabled(username, True, as_), json_)
 
 
@@ -360,13 +501,17 @@ def user_disable(username: str, as_: Optional[str] = AS_ADMIN, json_: bool = JSO
 def user_enable(username: str, as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
     """Enable a disabled account again (its revoked tokens stay revoked)."""
     from services import accounts
+
     _run(lambda: accounts.set_disabled(username, False, as_), json_)
 
 
 @user_app.command("end-sessions")
-def user_end_sessions(username: Optional[str] = typer.Argument(None, help="whose sessions; omit with --all"),
-                      all_: bool = typer.Option(False, "--all", help="every signed-in browser of every user"),
-                      as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
+def user_end_sessions(
+    username: Optional[str] = typer.Argument(None, help="whose sessions; omit with --all"),
+    all_: bool = typer.Option(False, "--all", help="every signed-in browser of every user"),
+    as_: Optional[str] = AS_ADMIN,
+    json_: bool = JSON_OPT,
+) -> None:
     """End browser sessions at once: one user's, or everyone's (--all, this machine's operator only)."""
     from services import accounts
     from shouhu.errors import InvalidInput
@@ -384,10 +529,15 @@ user_app.add_typer(token_app, name="token")
 
 
 @token_app.command("create")
-def token_create(username: str, name: str = typer.Option(..., "--name", help="what the token is for"), as_: Optional[str] = AS_ADMIN,
-                 json_: bool = JSON_OPT) -> None:
+def token_create(
+    username: str,
+    name: str = typer.Option(..., "--name", help="what the token is for"),
+    as_: Optional[str] = AS_ADMIN,
+    json_: bool = JSON_OPT,
+) -> None:
     """Create an API token for a machine client acting as USERNAME; printed once, stored hashed."""
     from services import accounts
+
     _run(lambda: accounts.create_token(username, name, as_), json_)
 
 
@@ -395,6 +545,7 @@ def token_create(username: str, name: str = typer.Option(..., "--name", help="wh
 def token_revoke(token_id: str, as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
     """Revoke an API token by its id: it stops working at once."""
     from services import accounts
+
     _run(lambda: accounts.revoke_token(token_id, as_), json_)
 
 
@@ -402,6 +553,7 @@ def token_revoke(token_id: str, as_: Optional[str] = AS_ADMIN, json_: bool = JSO
 def token_list(username: str, as_: Optional[str] = AS_ADMIN, json_: bool = JSON_OPT) -> None:
     """A user's API tokens (ids, names, when made, last used, revoked) — never the tokens themselves."""
     from services import accounts
+
     _run(lambda: accounts.list_tokens(username, as_), json_)
 
 
@@ -413,23 +565,33 @@ app.add_typer(routing_app, name="routing")
 def routing_check(json_: bool = JSON_OPT) -> None:
     """Check the routing file: units known, URLs valid, secrets present (exit 2 names the unit)."""
     from services import messages
+
     _run(messages.check_routing, json_)
 
 
 @app.command()
-def backup(out: Path = typer.Option(..., "--out", help="the archive to write (FILE.tar, or FILE.tar.gz to compress)"),
-           without_keys: bool = typer.Option(False, "--without-keys", help="leave the seal and session key files out "
-                                             "(keep them apart; a restore then needs SHOUHU_TIMELINE_KEY)"),
-           json_: bool = JSON_OPT) -> None:
+def backup(
+    out: Path = typer.Option(..., "--out", help="the archive to write (FILE.tar, or FILE.tar.gz to compress)"),
+    without_keys: bool = typer.Option(
+        False,
+        "--without-keys",
+        help="leave the seal and session key files out (keep them apart; a restore then needs SHOUHU_TIMELINE_KEY)",
+    ),
+    json_: bool = JSON_OPT,
+) -> None:
     """Back up the database (online: safe while serve runs), the anchors, attachments and key files into one archive."""
     from services import backup as backups
+
     _run(lambda: backups.backup(out, keys=not without_keys), json_)
 
 
 @app.command()
-def restore(archive: Path = typer.Argument(..., help="an archive written by `shouhu backup`"), json_: bool = JSON_OPT) -> None:
+def restore(
+    archive: Path = typer.Argument(..., help="an archive written by `shouhu backup`"), json_: bool = JSON_OPT
+) -> None:
     """Restore an archive into an EMPTY database and this SHOUHU_HOME (checked first; nothing changes on a refusal)."""
     from services import backup as backups
+
     _run(lambda: backups.restore(archive), json_)
 
 
@@ -458,7 +620,9 @@ app.add_typer(policy_app, name="policy")
 
 
 @policy_app.command("show")
-def policy_show(jurisdiction: str = typer.Option(..., "--jurisdiction", help="e.g. sixian"), json_: bool = JSON_OPT) -> None:
+def policy_show(
+    jurisdiction: str = typer.Option(..., "--jurisdiction", help="e.g. sixian"), json_: bool = JSON_OPT
+) -> None:
     """Every rule of the county with its value and source; with --json [{"rule","value","source"}], else a Chinese table."""
     from services import setup
 
@@ -484,20 +648,31 @@ app.add_typer(sla_app, name="sla")
 
 
 @sla_app.command("report")
-def sla_report(from_: str = typer.Option(..., "--from", help="first day, YYYY-MM-DD"), to: str = typer.Option(..., "--to", help="last day, YYYY-MM-DD"),
-               jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"), json_: bool = JSON_OPT) -> None:
+def sla_report(
+    from_: str = typer.Option(..., "--from", help="first day, YYYY-MM-DD"),
+    to: str = typer.Option(..., "--to", help="last day, YYYY-MM-DD"),
+    jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"),
+    json_: bool = JSON_OPT,
+) -> None:
     """Per unit and stage: tasks due, done on time, compliance %, time to dispatch, assessment start, plan."""
     from services import stats
+
     _run(lambda: stats.report(from_, to, jurisdiction), json_)
 
 
 @app.command()
-def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port"),
-          prefect_port: int = typer.Option(4200, "--prefect-port", help="embedded mode: the local Prefect server and UI"),
-          every: float = typer.Option(60.0, "--every", help="seconds between sweeper/dispatcher runs; 0: leave it to deployments"),
-          json_: bool = JSON_OPT) -> None:
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    prefect_port: int = typer.Option(4200, "--prefect-port", help="embedded mode: the local Prefect server and UI"),
+    every: float = typer.Option(
+        60.0, "--every", help="seconds between sweeper/dispatcher runs; 0: leave it to deployments"
+    ),
+    json_: bool = JSON_OPT,
+) -> None:
     """The web app and API; in embedded mode also a Prefect server and the scheduled sweeper and dispatcher. Ctrl-C stops all."""
     from cli.serve import serve as run_server
+
     _run(lambda: run_server(host, port, prefect_port, every), json_)
 
 
@@ -505,6 +680,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Opt
 def status(json_: bool = JSON_OPT) -> None:
     """What runs where for this SHOUHU_HOME: database and schema, a running serve, the Prefect server commands use."""
     from services import setup
+
     _run(setup.status, json_)
 
 
@@ -528,18 +704,31 @@ def main() -> None:
 
     for number, arg in enumerate(sys.argv[1:], start=1):
         if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in arg):
-            _emit({"error": {"code": "control_character", "message": f"argument {number} holds a control character", "field": f"argv[{number}]"}},
-                  "--json" in sys.argv)
+            _emit(
+                {
+                    "error": {
+                        "code": "control_character",
+                        "message": f"argument {number} holds a control character",
+                        "field": f"argv[{number}]",
+                    }
+                },
+                "--json" in sys.argv,
+            )
             raise SystemExit(2)
     from shouhu import config
 
     try:
         config.settings()  # every SHOUHU_* setting validated before any command runs
     except config.SettingsError as exc:
-        _emit({"error": {"code": "invalid_setting", "message": str(exc), "field": str(exc).split("=", 1)[0]}}, "--json" in sys.argv)
+        _emit(
+            {"error": {"code": "invalid_setting", "message": str(exc), "field": str(exc).split("=", 1)[0]}},
+            "--json" in sys.argv,
+        )
         raise SystemExit(2) from None
     for name in config.unknown_variables():
-        sys.stderr.write(f"shouhu: warning: {name} is not a Shouhu setting (a typo?); it is ignored. Settings: see the README\n")
+        sys.stderr.write(
+            f"shouhu: warning: {name} is not a Shouhu setting (a typo?); it is ignored. Settings: see the README\n"
+        )
     app()
 
 

@@ -6,6 +6,7 @@ flow run of this process (web requests, sweeper, dispatcher) goes to it; with PR
 set (production), that server is used and nothing is started. Scheduled work in production is
 the `prefect.yaml` deployments instead: `--every 0` turns the in-process loop off.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -37,13 +38,26 @@ class PrefectChild:
 
     def start(self, timeout: float = 180.0) -> None:
         running.prepare_prefect_environment()
-        env = {**os.environ, "PREFECT_SERVER_API_HOST": "127.0.0.1", "PREFECT_SERVER_API_PORT": str(self.port),
-               "PREFECT_UI_API_URL": f"http://127.0.0.1:{self.port}/api"}
+        env = {
+            **os.environ,
+            "PREFECT_SERVER_API_HOST": "127.0.0.1",
+            "PREFECT_SERVER_API_PORT": str(self.port),
+            "PREFECT_UI_API_URL": f"http://127.0.0.1:{self.port}/api",
+        }
         env.pop("PREFECT_API_URL", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
-                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-        self.watchdog = subprocess.Popen([sys.executable, "-m", "cli.watchdog", str(self.proc.pid)], stdin=subprocess.PIPE,
-                                         start_new_session=True, cwd=config.PROJECT_ROOT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self.watchdog = subprocess.Popen(
+            [sys.executable, "-m", "cli.watchdog", str(self.proc.pid)],
+            stdin=subprocess.PIPE,
+            start_new_session=True,
+            cwd=config.PROJECT_ROOT,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -93,9 +107,16 @@ def check_port_free(port: int, option: str, host: str = "127.0.0.1") -> None:
         stale = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200
     except httpx.HTTPError:
         stale = False
-    what = "a Prefect server (perhaps left by an earlier `shouhu serve`: stop it, e.g. `pkill -f 'prefect server start'`)" if stale \
+    what = (
+        "a Prefect server (perhaps left by an earlier `shouhu serve`: stop it, e.g. `pkill -f 'prefect server start'`)"
+        if stale
         else "another program"
-    raise InvalidInput("port_in_use", f"port {port} is already in use by {what}; stop it or choose another {option}", option.lstrip("-"))
+    )
+    raise InvalidInput(
+        "port_in_use",
+        f"port {port} is already in use by {what}; stop it or choose another {option}",
+        option.lstrip("-"),
+    )
 
 
 def stop_process(proc: subprocess.Popen) -> None:
@@ -145,8 +166,12 @@ def serve(host: str, port: int, prefect_port: int, every: float) -> dict[str, An
     setup.init()
     live = running.serve_record()
     if live is not None:
-        raise InvalidInput("serve_running", f"a shouhu serve of this SHOUHU_HOME already runs (pid {live['pid']}, {live.get('web')}); "
-                           "stop it, or give this one its own SHOUHU_HOME", "SHOUHU_HOME")
+        raise InvalidInput(
+            "serve_running",
+            f"a shouhu serve of this SHOUHU_HOME already runs (pid {live['pid']}, {live.get('web')}); "
+            "stop it, or give this one its own SHOUHU_HOME",
+            "SHOUHU_HOME",
+        )
     check_port_free(port, "--port", host)
     prefect = None
     if not os.environ.get("PREFECT_API_URL"):
@@ -157,15 +182,28 @@ def serve(host: str, port: int, prefect_port: int, every: float) -> dict[str, An
     stop = threading.Event()
     worker = scheduler(every, stop, prefect) if every > 0 else None
     print(f"Shouhu web app: http://{host}:{port}  (API: /api/v1, OpenAPI: /api/v1/openapi.json)", flush=True)
-    web_host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-    running.write({"pid": os.getpid(), "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                   "web": f"http://{web_host}:{port}", "prefect_api": os.environ["PREFECT_API_URL"],
-                   "prefect_embedded": prefect is not None, "every": every})
+    web_host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104 - the address to reach, not to bind
+    running.write(
+        {
+            "pid": os.getpid(),
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "web": f"http://{web_host}:{port}",
+            "prefect_api": os.environ["PREFECT_API_URL"],
+            "prefect_embedded": prefect is not None,
+            "every": every,
+        }
+    )
     try:
         # Behind a reverse proxy, X-Forwarded-For from SHOUHU_TRUSTED_PROXIES (default: this machine)
         # gives the real client address, which sign-in throttling counts by.
-        uvicorn.run("web.app:app", host=host, port=port, log_level="warning", proxy_headers=True,
-                    forwarded_allow_ips=config.settings().trusted_proxies)
+        uvicorn.run(
+            "web.app:app",
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=True,
+            forwarded_allow_ips=config.settings().trusted_proxies,
+        )
     finally:
         running.clear(os.getpid())
         stop.set()

@@ -5,6 +5,7 @@ watchdog with a pipe as its stdin; `serve` holds the pipe's other end. When `ser
 any reason the pipe closes, the read below returns nothing, and the group is terminated (then
 killed, if it has not gone within ten seconds). Run as `python -m cli.watchdog PGID`.
 """
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ and an assistance plan; one task opens per service referred and follow-up visits
 scheduled by risk level. A guardianship breach moves the case to 监护干预. When every
 service and visit is done a final review opens; its exit reason closes the case.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -31,9 +32,15 @@ def record_assessment(t: Transition, task: Task, outcome: AssessmentOutcome) -> 
     t.case.risk_level = outcome.risk_level
     if outcome.safety == "in_danger":
         t.case.urgency = "urgent"
-    t.record("assessment_recorded", f"评估完成：风险等级 {LABELS_ZH[outcome.risk_level]}，{LABELS_ZH[outcome.safety]}，{LABELS_ZH[outcome.guardianship]}",
-             risk_level=outcome.risk_level, safety=outcome.safety, guardianship=outcome.guardianship,
-             services=list(outcome.services), intervention_needed=outcome.intervention_needed)
+    t.record(
+        "assessment_recorded",
+        f"评估完成：风险等级 {LABELS_ZH[outcome.risk_level]}，{LABELS_ZH[outcome.safety]}，{LABELS_ZH[outcome.guardianship]}",
+        risk_level=outcome.risk_level,
+        safety=outcome.safety,
+        guardianship=outcome.guardianship,
+        services=list(outcome.services),
+        intervention_needed=outcome.intervention_needed,
+    )
     for service in outcome.services:
         t.open_task_and_notify("service", subject=service)
     plan = t.pack.follow_up.by_risk[outcome.risk_level]
@@ -73,8 +80,12 @@ def record_visit(t: Transition, task: Task, outcome: VisitOutcome) -> None:
 
 def handle(t: Transition, task: Task, outcome: Any) -> None:
     handlers: dict[str, Callable[[Transition, Task, Any], None]] = {
-        "assessment": record_assessment, "service": record_service, "follow_up_visit": record_visit, "holiday_patrol": record_visit,
-        "final_review": review_and_close}
+        "assessment": record_assessment,
+        "service": record_service,
+        "follow_up_visit": record_visit,
+        "holiday_patrol": record_visit,
+        "final_review": review_and_close,
+    }
     handlers[task.kind](t, task, outcome)
 
 

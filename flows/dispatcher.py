@@ -4,6 +4,7 @@ Stage flows already send their own messages right after the transition; this sch
 (every minute, prefect.yaml; `shouhu dispatch`) catches retries and anything left behind.
 The routing file is checked first: a broken one fails the run, naming the unit.
 """
+
 from __future__ import annotations
 
 from typing import Any

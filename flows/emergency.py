@@ -8,6 +8,7 @@ unfounded (不属实) closes the case with its reason. Otherwise every requireme
 measures open their tasks (temporary care, temporary guardianship) and tell their units, one
 message per unit; then the township is notified (通报) and the case moves to 评估帮扶.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -43,7 +44,9 @@ def check_required_measures(t: Transition, outcome: EmergencyOutcome) -> None:
     """Each situation's requirements must be met: one measure of each (sources in the pack)."""
     unmet = t.pack.unmet_requirements(situations_of(t), list(outcome.measures))
     if unmet:
-        said = "; ".join(f"{s} ({SITUATION_NAMES_ZH[s]}) requires {' or '.join(r.one_of)} ({r.source})" for s, r in unmet)
+        said = "; ".join(
+            f"{s} ({SITUATION_NAMES_ZH[s]}) requires {' or '.join(r.one_of)} ({r.source})" for s, r in unmet
+        )
         raise InvalidInput("required_measure_missing", f"outcome.measures: {said}", "outcome.measures")
 
 
@@ -67,7 +70,13 @@ def open_measure_tasks(t: Transition, measures: list[str]) -> None:
             task = t.open_task(rule.task)
             given.setdefault(task.owner_unit, []).append(task)
     for unit, tasks in given.items():
-        t.notify("task_opened", to=[], unit_codes=[unit], ask="、".join(t.title(x) for x in tasks), due=min(x.due_at for x in tasks))
+        t.notify(
+            "task_opened",
+            to=[],
+            unit_codes=[unit],
+            ask="、".join(t.title(x) for x in tasks),
+            due=min(x.due_at for x in tasks),
+        )
 
 
 def tell_measure_units(t: Transition, measures: list[str]) -> None:
@@ -86,13 +95,19 @@ def tell_measure_units(t: Transition, measures: list[str]) -> None:
 def record_emergency_response(t: Transition, task: Task, outcome: EmergencyOutcome) -> None:
     if outcome.unfounded:
         if not outcome.unfounded_reason:
-            raise InvalidInput("missing_field", "outcome.unfounded_reason: say why the report is unfounded", "outcome.unfounded_reason")
+            raise InvalidInput(
+                "missing_field", "outcome.unfounded_reason: say why the report is unfounded", "outcome.unfounded_reason"
+            )
         arrival_before_response(t)
         t.complete_task(task, outcome.model_dump(mode="json"))
         t.close("unfounded", "经调查报告不属实", detail=outcome.unfounded_reason)
         return
     if not outcome.measures:
-        raise InvalidInput("missing_field", "outcome.measures: record at least one measure taken (or unfounded: true)", "outcome.measures")
+        raise InvalidInput(
+            "missing_field",
+            "outcome.measures: record at least one measure taken (or unfounded: true)",
+            "outcome.measures",
+        )
     check_required_measures(t, outcome)
     arrival_before_response(t)
     t.complete_task(task, outcome.model_dump(mode="json"))
@@ -104,10 +119,16 @@ def record_emergency_response(t: Transition, task: Task, outcome: EmergencyOutco
         documents.issue(t, "warning_letter", task.owner_unit)
     handed = [m for m in outcome.measures if m in HANDOVER_MEASURES]
     if handed:
-        documents.issue(t, "handover", task.owner_unit, measures="、".join(LABELS_ZH[m] for m in handed), notes=outcome.notes)
+        documents.issue(
+            t, "handover", task.owner_unit, measures="、".join(LABELS_ZH[m] for m in handed), notes=outcome.notes
+        )
     t.move_to("assessment")
-    t.open_task_and_notify("assessment", event="township_notice", template="township_notice",
-                           detail="已采取措施：" + "、".join(LABELS_ZH[m] for m in outcome.measures))
+    t.open_task_and_notify(
+        "assessment",
+        event="township_notice",
+        template="township_notice",
+        detail="已采取措施：" + "、".join(LABELS_ZH[m] for m in outcome.measures),
+    )
 
 
 def record_warning_letter_visit(t: Transition, task: Task, outcome: VisitOutcome) -> None:
@@ -124,8 +145,11 @@ def record_temporary_care(t: Transition, task: Task, outcome: TemporaryCareOutco
 
 def handle(t: Transition, task: Task, outcome: Any) -> None:
     handlers: dict[str, Callable[[Transition, Task, Any], None]] = {
-        "police_arrival": record_arrival, "emergency_response": record_emergency_response, "temporary_care": record_temporary_care,
-        "warning_letter_visit": record_warning_letter_visit}
+        "police_arrival": record_arrival,
+        "emergency_response": record_emergency_response,
+        "temporary_care": record_temporary_care,
+        "warning_letter_visit": record_warning_letter_visit,
+    }
     handlers[task.kind](t, task, outcome)
 
 

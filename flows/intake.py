@@ -5,6 +5,7 @@ the child's file is found or created (一人一档, seed 000 §三(一)); a repo
 already has an open case joins that case; otherwise a case opens in 应急处置 with the police
 task to dispatch and its deadline; a report made late is flagged against the reporter's unit.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -39,16 +40,33 @@ def find_or_create_child(session: Session, p: Pack, report: ReportIn) -> Child:
     if c.id_number:
         query = select(Child).where(Child.id_number == c.id_number)
     else:
-        query = select(Child).where(col(Child.id_number).is_(None), Child.name == c.name,
-                                    Child.birth_date == c.birth_date, Child.township == township.code)
+        query = select(Child).where(
+            col(Child.id_number).is_(None),
+            Child.name == c.name,
+            Child.birth_date == c.birth_date,
+            Child.township == township.code,
+        )
     child = session.exec(query).first()
-    if child is not None and (child.jurisdiction, child.township, child.village) != (p.pack, township.code, village.code if village else None):
+    if child is not None and (child.jurisdiction, child.township, child.village) != (
+        p.pack,
+        township.code,
+        village.code if village else None,
+    ):
         child.jurisdiction, child.township, child.village = p.pack, township.code, village.code if village else None
         session.add(child)
     if child is None:
-        child = Child(jurisdiction=p.pack, id_number=c.id_number, name=c.name, birth_date=c.birth_date,
-                      gender=c.gender, township=township.code, village=village.code if village else None,
-                      address=c.address, left_behind=c.left_behind, created_at=now())
+        child = Child(
+            jurisdiction=p.pack,
+            id_number=c.id_number,
+            name=c.name,
+            birth_date=c.birth_date,
+            gender=c.gender,
+            township=township.code,
+            village=village.code if village else None,
+            address=c.address,
+            left_behind=c.left_behind,
+            created_at=now(),
+        )
         session.add(child)
         session.flush()
     known = {(g.name, g.relation) for g in session.exec(select(Guardian).where(Guardian.child_id == child.id))}
@@ -73,8 +91,16 @@ def open_case(session: Session, p: Pack, child: Child, urgent: bool, reserved: d
     """A new case; its number and id were reserved when the report was stored (so a queued
     report could be answered with them), else allocated now."""
     number = reserved["case_no"] if reserved else next_case_no(session, p)
-    case = Case(case_no=number, jurisdiction=p.pack, child_id=child.id, township=child.township,
-                village=child.village, stage="emergency", urgency="urgent" if urgent else "normal", opened_at=now())
+    case = Case(
+        case_no=number,
+        jurisdiction=p.pack,
+        child_id=child.id,
+        township=child.township,
+        village=child.village,
+        stage="emergency",
+        urgency="urgent" if urgent else "normal",
+        opened_at=now(),
+    )
     if reserved:
         case.id = uuid.UUID(reserved["case_id"])
     session.add(case)  # new and unseen by anyone else: nothing to lock
@@ -90,38 +116,77 @@ def open_case_for_report(session: Session, command: Command) -> dict[str, Any]:
     open_cases = session.exec(select(Case).where(Case.child_id == child.id, Case.status == "open")).all()
     existing = next((c for c in open_cases if c.jurisdiction == p.pack), None)  # the units here work the child now
     elsewhere = [c for c in open_cases if c.jurisdiction != p.pack]
-    case = lock_case(session, existing.id) if existing else open_case(session, p, child, urgent, command.payload.get("reserved"))
+    case = (
+        lock_case(session, existing.id)
+        if existing
+        else open_case(session, p, child, urgent, command.payload.get("reserved"))
+    )
     t = Transition(session, case, command, command.actor, reporter_unit_type=report.reporter.unit_type)
 
-    registered = Report(case_id=case.id, command_id=command.id, jurisdiction=p.pack, channel=report.channel,
-                        situations=list(report.situations), description=report.description,
-                        discovered_at=report.discovered_at, reported_at=now(), registered_by=command.actor)
+    registered = Report(
+        case_id=case.id,
+        command_id=command.id,
+        jurisdiction=p.pack,
+        channel=report.channel,
+        situations=list(report.situations),
+        description=report.description,
+        discovered_at=report.discovered_at,
+        reported_at=now(),
+        registered_by=command.actor,
+    )
     session.add(registered)
     session.flush()
-    session.add(Reporter(report_id=registered.id, unit_type=report.reporter.unit_type,
-                         supervising_unit=units.resolve(p, "reporter_supervisor", case.township, case.village, report.reporter.unit_type),
-                         **report.reporter.model_dump(exclude={"unit_type"})))
+    session.add(
+        Reporter(
+            report_id=registered.id,
+            unit_type=report.reporter.unit_type,
+            supervising_unit=units.resolve(
+                p, "reporter_supervisor", case.township, case.village, report.reporter.unit_type
+            ),
+            **report.reporter.model_dump(exclude={"unit_type"}),
+        )
+    )
 
     if existing:
         if urgent and case.urgency != "urgent":
             case.urgency = "urgent"
-        t.record("report_attached", "收到关于同一儿童的新报告，并入本案", channel=report.channel,
-                 report_id=str(registered.id), situations=list(report.situations))
+        t.record(
+            "report_attached",
+            "收到关于同一儿童的新报告，并入本案",
+            channel=report.channel,
+            report_id=str(registered.id),
+            situations=list(report.situations),
+        )
         t.notify("report_attached", ask="新报告情形：" + "、".join(SITUATION_NAMES_ZH[s] for s in report.situations))
     else:
-        t.record("case_opened", f"受理强制报告，{'紧急' if urgent else '一般'}案件", channel=report.channel,
-                 report_id=str(registered.id), situations=list(report.situations), urgency=case.urgency)
+        t.record(
+            "case_opened",
+            f"受理强制报告，{'紧急' if urgent else '一般'}案件",
+            channel=report.channel,
+            report_id=str(registered.id),
+            situations=list(report.situations),
+            urgency=case.urgency,
+        )
         open_police_tasks(t)
     for other in elsewhere:
-        t.record("linked_case", f"该儿童在 {pack(other.jurisdiction).name} 另有未结案件 {other.case_no}",
-                 case_no=other.case_no, jurisdiction=other.jurisdiction)
+        t.record(
+            "linked_case",
+            f"该儿童在 {pack(other.jurisdiction).name} 另有未结案件 {other.case_no}",
+            case_no=other.case_no,
+            jurisdiction=other.jurisdiction,
+        )
 
     flag_late_report(t, registered, p, report.reporter.unit)
     session.flush()
     documents.issue(t, "intake_form", units.resolve(p, "station", case.township, case.village))
     case.version += 1
-    return {"case_id": str(case.id), "case_no": case.case_no, "stage": case.stage,
-            "attached_to_existing": existing is not None, "report_id": str(registered.id)}
+    return {
+        "case_id": str(case.id),
+        "case_no": case.case_no,
+        "stage": case.stage,
+        "attached_to_existing": existing is not None,
+        "report_id": str(registered.id),
+    }
 
 
 def open_police_tasks(t: Transition) -> None:
@@ -129,8 +194,12 @@ def open_police_tasks(t: Transition) -> None:
     response its longer one; the station and the county bureau are told once, with both."""
     arrival = t.open_task("police_arrival")
     response = t.open_task("emergency_response")
-    t.notify("case_opened", task=arrival, ask=f"{t.title(arrival)}（到场后点“已到场”）",
-             detail=f"到场后{t.title(response)}，时限 {format_due(response.due_at)}")
+    t.notify(
+        "case_opened",
+        task=arrival,
+        ask=f"{t.title(arrival)}（到场后点“已到场”）",
+        detail=f"到场后{t.title(response)}，时限 {format_due(response.due_at)}",
+    )
 
 
 def flag_late_report(t: Transition, registered: Report, p: Pack, reporter_unit: str) -> None:
@@ -143,9 +212,14 @@ def flag_late_report(t: Transition, registered: Report, p: Pack, reporter_unit: 
         return
     registered.late, registered.late_by_minutes = True, int(late_by.total_seconds() // 60)
     hours = late_by.total_seconds() / 3600
-    t.record("late_report", f"强制报告迟报：发现后 {hours:.1f} 小时才报告（时限 {limit:g} 小时）",
-             report_id=str(registered.id), late_by_minutes=registered.late_by_minutes, limit_hours=limit,
-             source=p.late_report.source)
+    t.record(
+        "late_report",
+        f"强制报告迟报：发现后 {hours:.1f} 小时才报告（时限 {limit:g} 小时）",
+        report_id=str(registered.id),
+        late_by_minutes=registered.late_by_minutes,
+        limit_hours=limit,
+        source=p.late_report.source,
+    )
     t.notify("late_report", detail=f"发现后 {hours:.1f} 小时报告，时限 {limit:g} 小时")
 
 

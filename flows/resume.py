@@ -1,6 +1,7 @@
 """Resuming what was queued: each report or task completion stored while the orchestrator did not
 answer runs its stage flow (a subflow of the sweeper), oldest first, exactly once — applying a
 command locks its row and a second run finds it applied."""
+
 from __future__ import annotations
 
 from datetime import timedelta

@@ -7,6 +7,7 @@ health check comes first, so a down server answers in milliseconds, not seconds.
 is the system of record: whatever the orchestrator did or did not do, the caller re-reads the
 command to know whether it was applied.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -4,6 +4,7 @@ resumes any report or task completion queued while the orchestrator did not answ
 
 Deployed every minute (prefect.yaml); `shouhu sweep` runs one tick at SHOUHU_NOW.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Tag a running flow with its case number once intake has assigned one."""
+
 from __future__ import annotations
 
 import uuid

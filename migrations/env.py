@@ -3,6 +3,7 @@
 Run through `shouhu db upgrade` / `shouhu init` (shouhu/migrate.py), which passes the engine in;
 SQLite's ALTER TABLE is limited, so every change is rendered and run in batch mode.
 """
+
 from __future__ import annotations
 
 from alembic import context

@@ -1,4 +1,5 @@
 """Every table, imported here so `SQLModel.metadata` knows them all."""
+
 from models.account import ApiToken, Credential, LoginThrottle, WebSession
 from models.audit import AccessRecord, AdminRecord
 from models.case import (
@@ -21,6 +22,30 @@ from models.setting import Setting
 from models.timeline import TimelineEvent
 
 __all__ = [
-    "AccessRecord", "AdminRecord", "ApiToken", "Credential", "LoginThrottle", "WebSession", "Breach", "Case", "ClockFire", "Command", "Counter", "Deadline", "Report", "Reporter", "Task", "Child", "Guardian",
-    "Document", "Setting", "Jurisdiction", "Unit", "User", "Delivery", "Notification", "TimelineEvent", "VerificationVisit",
+    "AccessRecord",
+    "AdminRecord",
+    "ApiToken",
+    "Credential",
+    "LoginThrottle",
+    "WebSession",
+    "Breach",
+    "Case",
+    "ClockFire",
+    "Command",
+    "Counter",
+    "Deadline",
+    "Report",
+    "Reporter",
+    "Task",
+    "Child",
+    "Guardian",
+    "Document",
+    "Setting",
+    "Jurisdiction",
+    "Unit",
+    "User",
+    "Delivery",
+    "Notification",
+    "TimelineEvent",
+    "VerificationVisit",
 ]

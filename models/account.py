@@ -5,6 +5,7 @@ Neither a password, a token nor a session id is ever stored: Argon2id for passwo
 purpose), SHA-256 for tokens and session ids (long random values, so a fast hash is enough and
 lookup stays one indexed read).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -35,6 +36,7 @@ class WebSession(SQLModel, table=True):
     """A signed-in browser. The cookie carries the random id; only its SHA-256 is here, and a
     session ends for good at logout, a password change, a disabled account or an administrator's
     word — the cookie alone is never enough."""
+
     id_hash: str = Field(primary_key=True)
     username: str = Field(foreign_key="user.username", index=True)
     source: str = ""
@@ -51,6 +53,7 @@ class LoginThrottle(SQLModel, table=True):
     A lock per account alone would let a stranger lock the person out (a lock-out is not a
     denial-of-service tool): the per-source and per-account locks do not hold a source the
     account has signed in from recently."""
+
     key: str = Field(primary_key=True)  # pair:<username>|<source>, source:<source> or account:<username>
     failures: int = 0
     window_started_at: datetime = when()

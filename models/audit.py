@@ -4,6 +4,7 @@ the administrators' actions on staff accounts.
 A case file's reads go on its own hash-chained timeline; this table covers the rest, so
 every read of a child's data is attributable to a user (PIPL art. 51; brief: Standards).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -29,10 +30,13 @@ class AdminRecord(SQLModel, table=True):
     """One administrative action on a staff account (added, moved, disabled, enabled, password
     reset, token made or revoked, sessions ended): who did it, to whom, what changed. Managers
     read these; nothing here is a child's data. Numbered in the order they happened."""
+
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = when(index=True)
     jurisdiction: str = Field(index=True)
     actor: str  # the administrator (a username, or os:<login> for the local operator)
-    action: str  # user_add, user_move, user_disable, user_enable, password_reset, token_create, token_revoke, sessions_end
+    action: (
+        str  # user_add, user_move, user_disable, user_enable, password_reset, token_create, token_revoke, sessions_end
+    )
     target: str = Field(index=True)  # the account's username (a token's own id in detail)
     detail: dict[str, Any] = json_field(dict)  # what changed: {"from": …, "to": …}

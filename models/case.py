@@ -7,6 +7,7 @@ Three things are deliberately separate tables:
 - `Reporter`: who reported, kept apart from the report (only police and managers may see it).
 - `Deadline`: the computed clock behind a task, with the rule and source that produced it.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -36,6 +37,7 @@ class Command(SQLModel, table=True):
 
 class Counter(SQLModel, table=True):
     """Case-number sequences per jurisdiction and year."""
+
     name: str = Field(primary_key=True)
     value: int = 0
 
@@ -77,11 +79,14 @@ class Report(SQLModel, table=True):
     registered_by: str
     late: bool = False
     late_by_minutes: int | None = None
-    seal: str = Field(default="", sa_column_kwargs={"server_default": ""})  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
+    seal: str = Field(
+        default="", sa_column_kwargs={"server_default": ""}
+    )  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
 
 
 class Reporter(SQLModel, table=True):
     """Confidential: 强制报告 reporter identity (未保法 art. 117; 强制报告意见 arts. 12–16)."""
+
     id: uuid.UUID = uuid_pk()
     report_id: uuid.UUID = Field(foreign_key="report.id", unique=True)
     name: str
@@ -89,7 +94,9 @@ class Reporter(SQLModel, table=True):
     unit: str
     unit_type: str
     supervising_unit: str | None = None
-    seal: str = Field(default="", sa_column_kwargs={"server_default": ""})  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
+    seal: str = Field(
+        default="", sa_column_kwargs={"server_default": ""}
+    )  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
 
 
 class Task(SQLModel, table=True):
@@ -106,7 +113,9 @@ class Task(SQLModel, table=True):
     completed_by: str | None = None
     completed_at: datetime | None = when(nullable=True)
     created_at: datetime = when()
-    seal: str = Field(default="", sa_column_kwargs={"server_default": ""})  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
+    seal: str = Field(
+        default="", sa_column_kwargs={"server_default": ""}
+    )  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
 
 
 class Deadline(SQLModel, table=True):
@@ -116,6 +125,7 @@ class Deadline(SQLModel, table=True):
     over or the clock stopped); the sweeper only ever reads rows whose `next_fire_at` has come,
     through its index, so an idle tick costs the same with ten or a million open clocks.
     """
+
     id: uuid.UUID = uuid_pk()
     case_id: uuid.UUID = Field(foreign_key="case.id", index=True)
     task_id: uuid.UUID | None = Field(default=None, foreign_key="task.id", unique=True)
@@ -127,12 +137,15 @@ class Deadline(SQLModel, table=True):
     resolved_at: datetime | None = when(nullable=True)
     next_step: int = 0
     next_fire_at: datetime | None = when(nullable=True, index=True)
-    seal: str = Field(default="", sa_column_kwargs={"server_default": ""})  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
+    seal: str = Field(
+        default="", sa_column_kwargs={"server_default": ""}
+    )  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
     # The escalation level reached and 督办 live on the task's Breach, not here.
 
 
 class ClockFire(SQLModel, table=True):
     """One fired step of one clock. The unique key is what makes firing happen once."""
+
     __table_args__ = (UniqueConstraint("deadline_id", "step"),)
     id: uuid.UUID = uuid_pk()
     deadline_id: uuid.UUID = Field(foreign_key="deadline.id", index=True)
@@ -143,6 +156,7 @@ class ClockFire(SQLModel, table=True):
 
 class Breach(SQLModel, table=True):
     """An overdue task: opened at level 1, raised level by level, resolved when the task is done."""
+
     id: uuid.UUID = uuid_pk()
     deadline_id: uuid.UUID = Field(foreign_key="deadline.id", unique=True)
     case_id: uuid.UUID = Field(foreign_key="case.id", index=True)

@@ -1,4 +1,5 @@
 """The child's file (一人一档, seed 000 §三(一)) and the guardians named in reports."""
+
 from __future__ import annotations
 
 import uuid
@@ -11,6 +12,7 @@ from models.types import json_field, uuid_pk, when
 
 class Child(SQLModel, table=True):
     """One file per child, found again by ID number (or name + birth date + township without one)."""
+
     id: uuid.UUID = uuid_pk()
     jurisdiction: str = Field(index=True)
     id_number: str | None = Field(default=None, unique=True, index=True)
@@ -22,7 +24,9 @@ class Child(SQLModel, table=True):
     address: str | None = None
     left_behind: bool = False
     created_at: datetime = when()
-    seal: str = Field(default="", sa_column_kwargs={"server_default": ""})  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
+    seal: str = Field(
+        default="", sa_column_kwargs={"server_default": ""}
+    )  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
 
 
 class Guardian(SQLModel, table=True):
@@ -32,4 +36,6 @@ class Guardian(SQLModel, table=True):
     relation: str
     status: str
     extra: dict = json_field()
-    seal: str = Field(default="", sa_column_kwargs={"server_default": ""})  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
+    seal: str = Field(
+        default="", sa_column_kwargs={"server_default": ""}
+    )  # HMAC of this row (shouhu.timeline.ROW_FIELDS)

@@ -1,4 +1,5 @@
 """Official documents generated for a case (接报登记表, 告诫书, …), with their content hash."""
+
 from __future__ import annotations
 
 import uuid
@@ -24,4 +25,6 @@ class Document(SQLModel, table=True):
     confidential: bool = False  # names the reporter: police and managers only
     issued_by: str = ""
     created_at: datetime = when()
-    seal: str = Field(default="", sa_column_kwargs={"server_default": ""})  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
+    seal: str = Field(
+        default="", sa_column_kwargs={"server_default": ""}
+    )  # HMAC of this row (shouhu.timeline.ROW_FIELDS)

@@ -3,6 +3,7 @@
 seed 001 §二(一)6: 村（居）民委员会每季度核实困境儿童家庭情况、监护情况、就学情况. Rows are
 generated set-based (one INSERT … SELECT per jurisdiction and period), never one by one.
 """
+
 from __future__ import annotations
 
 import uuid

@@ -1,4 +1,5 @@
 """Jurisdictions, their units (offices and committees) and the people who work in them."""
+
 from __future__ import annotations
 
 import uuid
@@ -20,6 +21,7 @@ class Jurisdiction(SQLModel, table=True):
 
 class Unit(SQLModel, table=True):
     """An office: police bureau or station, township, village committee, civil affairs, court…"""
+
     id: uuid.UUID = uuid_pk()
     code: str = Field(unique=True, index=True)
     jurisdiction: str = Field(index=True)

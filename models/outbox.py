@@ -5,6 +5,7 @@ is committed. Each external channel the routing file gives the unit gets a Deliv
 the dispatcher with retries; the notification's id travels with every copy so a receiver can
 drop repeats (a crash between sending and recording may repeat a message, never lose one).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -36,6 +37,7 @@ class Notification(SQLModel, table=True):
 
 class Delivery(SQLModel, table=True):
     """One external channel's copy of a notification. `channel` is the routing entry's name, never its URL."""
+
     __table_args__ = (UniqueConstraint("notification_id", "channel"),)
     id: uuid.UUID = uuid_pk()
     notification_id: uuid.UUID = Field(foreign_key="notification.id", index=True)

@@ -1,4 +1,5 @@
 """Facts about this installation that the data depends on (e.g. which timeline key sealed it)."""
+
 from __future__ import annotations
 
 from sqlmodel import Field, SQLModel

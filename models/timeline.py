@@ -1,4 +1,5 @@
 """The case timeline: append-only, each event hash-chained to the one before it."""
+
 from __future__ import annotations
 
 import uuid

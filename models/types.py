@@ -1,4 +1,5 @@
 """Column types shared by every table: aware datetimes stored as UTC, JSON, UUID keys."""
+
 from __future__ import annotations
 
 import uuid
@@ -14,7 +15,7 @@ CHINA_TZ = timezone(timedelta(hours=8), "CST")  # Beijing time: what people read
 
 def table_of(model: type[SQLModel]) -> Table:
     """A table model's Core table (its `__table__`, which SQLModel does not declare to type checkers)."""
-    return cast(Table, inspect(model).local_table)
+    return cast(Table, inspect(model, raiseerr=True).local_table)
 
 
 class AwareDateTime(TypeDecorator):

@@ -11,6 +11,7 @@ Failures retry with doubling delays; after the pack's maximum the delivery is `f
 the unit's supervisor is told through its own channels, and the board lists it.
 Each attempt and the final result are events on the case's timeline.
 """
+
 from __future__ import annotations
 
 import logging
@@ -67,8 +68,9 @@ def claim_size(batch: int) -> int:
     return max(1, min(batch, SENDERS * per_sender))
 
 
-def dispatch(case_id: uuid.UUID | None = None, batch: int = 200, rounds: int = 500,
-             routes: routing_mod.Routing | None = None) -> dict[str, int]:
+def dispatch(
+    case_id: uuid.UUID | None = None, batch: int = 200, rounds: int = 500, routes: routing_mod.Routing | None = None
+) -> dict[str, int]:
     """Route, claim, send and record until nothing is due (or `rounds` batches). Counts only."""
     routes = routes or routing_mod.current()
     stats = {"routed": 0, "sent": 0, "retrying": 0, "failed": 0}
@@ -116,13 +118,22 @@ def route(routes: routing_mod.Routing, case_id: uuid.UUID | None = None, limit: 
 def claim(case_id: uuid.UUID | None, limit: int) -> list[Outgoing]:
     at = now()
     with db.transaction() as s:
-        query = (select(Delivery, Notification).join(Notification, col(Notification.id) == Delivery.notification_id)
-                 .where(Delivery.status == "pending", Delivery.next_attempt_at <= at,
-                        or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < at)))
+        query = (
+            select(Delivery, Notification)
+            .join(Notification, col(Notification.id) == Delivery.notification_id)
+            .where(
+                Delivery.status == "pending",
+                Delivery.next_attempt_at <= at,
+                or_(col(Delivery.lease_until).is_(None), col(Delivery.lease_until) < at),
+            )
+        )
         if case_id is not None:
             query = query.where(Notification.case_id == case_id)
-        rows = s.exec(query.order_by(col(Delivery.next_attempt_at)).limit(limit)
-                      .with_for_update(skip_locked=True, of=table_of(Delivery))).all()
+        rows = s.exec(
+            query.order_by(col(Delivery.next_attempt_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=table_of(Delivery))
+        ).all()
         out = []
         for d, n in rows:
             d.lease_until = at + timedelta(seconds=_rule(n.jurisdiction).lease_seconds)
@@ -167,8 +178,11 @@ def send_all(routes: routing_mod.Routing, batch: list[Outgoing]) -> list[tuple[O
 
 def extend_leases(ids: list[uuid.UUID], seconds: int) -> None:
     with db.transaction() as s:
-        s.execute(update(Delivery).where(col(Delivery.id).in_(ids), col(Delivery.status) == "pending", col(Delivery.lease_until).is_not(None))
-                  .values(lease_until=now() + timedelta(seconds=seconds)))
+        s.execute(
+            update(Delivery)
+            .where(col(Delivery.id).in_(ids), col(Delivery.status) == "pending", col(Delivery.lease_until).is_not(None))
+            .values(lease_until=now() + timedelta(seconds=seconds))
+        )
 
 
 def send_one(routes: routing_mod.Routing, o: Outgoing) -> tuple[bool, str]:
@@ -198,8 +212,13 @@ def send_one(routes: routing_mod.Routing, o: Outgoing) -> tuple[bool, str]:
     body_format = getattr(plugin, "notify_format", apprise.NotifyFormat.TEXT)
     _last_error.text = ""
     try:
-        ok = bool(plugin.notify(body=convert_between(apprise.NotifyFormat.TEXT, body_format, text),
-                                title=convert_between(apprise.NotifyFormat.TEXT, body_format, o.subject), body_format=body_format))
+        ok = bool(
+            plugin.notify(
+                body=convert_between(apprise.NotifyFormat.TEXT, body_format, text),
+                title=convert_between(apprise.NotifyFormat.TEXT, body_format, o.subject),
+                body_format=body_format,
+            )
+        )
     except Exception as exc:  # noqa: BLE001 - a plugin bug is a failed attempt, not a dead dispatcher
         return False, _clean(f"{type(exc).__name__}: {exc}")
     return ok, "" if ok else _clean(getattr(_last_error, "text", "") or "the channel refused or was unreachable")
@@ -258,8 +277,21 @@ def _on_timeline(s: Session, o: Outgoing, d: Delivery, ok: bool) -> None:
     else:
         summary = f"消息 {o.notification_id} 经 {o.channel} 发送失败（第 {d.attempts} 次），{d.next_attempt_at:%H:%M:%S} 重试：{d.last_error}"
     kind = "delivery_failed" if d.status == "failed" else "delivery_attempt"
-    timeline.append(s, case, kind, ACTOR, summary, {"notification_id": str(o.notification_id), "channel": o.channel,
-                                                     "unit": o.unit, "attempt": d.attempts, "ok": ok, "status": d.status})
+    timeline.append(
+        s,
+        case,
+        kind,
+        ACTOR,
+        summary,
+        {
+            "notification_id": str(o.notification_id),
+            "channel": o.channel,
+            "unit": o.unit,
+            "attempt": d.attempts,
+            "ok": ok,
+            "status": d.status,
+        },
+    )
 
 
 def _tell_supervisor(s: Session, o: Outgoing, d: Delivery) -> None:
@@ -269,15 +301,35 @@ def _tell_supervisor(s: Session, o: Outgoing, d: Delivery) -> None:
     if target == o.unit:
         return  # the top of the chain: it stays on the managers' board
     case = s.get(Case, o.case_id) if o.case_id else None
-    subject, body = render("delivery_failed", case_no=case.case_no if case else "—",
-                           stage=STAGE_NAMES_ZH[case.stage] if case else "—",
-                           ask=f"发给 {_unit_name(o.jurisdiction, o.unit)} 的消息未能送达", due="—",
-                           link=case_link(case.case_no) if case else "—", unit_name=_unit_name(o.jurisdiction, target),
-                           jurisdiction=p.name, detail=f"消息编号 {o.notification_id}，渠道 {o.channel}，{d.attempts} 次尝试：{d.last_error}")
+    subject, body = render(
+        "delivery_failed",
+        case_no=case.case_no if case else "—",
+        stage=STAGE_NAMES_ZH[case.stage] if case else "—",
+        ask=f"发给 {_unit_name(o.jurisdiction, o.unit)} 的消息未能送达",
+        due="—",
+        link=case_link(case.case_no) if case else "—",
+        unit_name=_unit_name(o.jurisdiction, target),
+        jurisdiction=p.name,
+        detail=f"消息编号 {o.notification_id}，渠道 {o.channel}，{d.attempts} 次尝试：{d.last_error}",
+    )
     key = f"delivery_failed:{d.id}"
-    if s.exec(select(Notification.id).where(Notification.dedupe_key == key, Notification.unit == target)).first() is None:
-        s.add(Notification(case_id=o.case_id, jurisdiction=o.jurisdiction, unit=target, event="delivery_failed", template="delivery_failed", dedupe_key=key,
-                           subject=subject, body=body, created_at=now()))
+    if (
+        s.exec(select(Notification.id).where(Notification.dedupe_key == key, Notification.unit == target)).first()
+        is None
+    ):
+        s.add(
+            Notification(
+                case_id=o.case_id,
+                jurisdiction=o.jurisdiction,
+                unit=target,
+                event="delivery_failed",
+                template="delivery_failed",
+                dedupe_key=key,
+                subject=subject,
+                body=body,
+                created_at=now(),
+            )
+        )
 
 
 def _rule(jurisdiction: str) -> policy.DeliveryRule:

@@ -3,6 +3,7 @@
 The context holds case number, stage, what is asked, by when and a link — nothing that
 identifies a child or a reporter — so no template can leak what it was never given.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -11,6 +11,7 @@ written into the file is refused. A broken file is an error naming the unit and 
         - json://10.0.0.5:8080/shouhu
         - {name: email, url: "mailto://${SMTP_USER}:${SMTP_PASSWORD}@mail.example.gov.cn?to=pcs@example.gov.cn"}
 """
+
 from __future__ import annotations
 
 import os
@@ -73,19 +74,31 @@ def load(path: Path | None = None, known_units: set[str] | None = None) -> Routi
     except yaml.YAMLError as exc:
         raise RoutingError("routing_invalid", f"routing file {where}: not YAML ({exc})", "routing") from None
     if not isinstance(raw, dict) or set(raw) - {"units"} or not isinstance(raw.get("units", {}), dict):
-        raise RoutingError("routing_invalid", f"routing file {where}: expected one key `units:` mapping unit codes to channel lists", "routing")
+        raise RoutingError(
+            "routing_invalid",
+            f"routing file {where}: expected one key `units:` mapping unit codes to channel lists",
+            "routing",
+        )
     known = known_units if known_units is not None else _known_units()
     routing = Routing(where)
     for unit, entries in (raw.get("units") or {}).items():
         field_name = f"units.{unit}"
         if unit not in known:
-            raise RoutingError("routing_unknown_unit", f"routing file {where}: {field_name}: no unit {unit!r} in any policy pack", field_name)
+            raise RoutingError(
+                "routing_unknown_unit",
+                f"routing file {where}: {field_name}: no unit {unit!r} in any policy pack",
+                field_name,
+            )
         if not isinstance(entries, list):
-            raise RoutingError("routing_invalid", f"routing file {where}: {field_name}: expected a list of channels", field_name)
+            raise RoutingError(
+                "routing_invalid", f"routing file {where}: {field_name}: expected a list of channels", field_name
+            )
         routing.units[unit] = [_channel(where, unit, i, entry) for i, entry in enumerate(entries, start=1)]
         names = [c.name for c in routing.units[unit]]
         if len(set(names)) != len(names):
-            raise RoutingError("routing_invalid", f"routing file {where}: {field_name}: channel names repeat: {names}", field_name)
+            raise RoutingError(
+                "routing_invalid", f"routing file {where}: {field_name}: channel names repeat: {names}", field_name
+            )
     return routing
 
 
@@ -94,23 +107,36 @@ def _channel(where: str, unit: str, index: int, entry: Any) -> Channel:
     if isinstance(entry, str):
         entry = {"url": entry}
     if not isinstance(entry, dict) or not isinstance(entry.get("url"), str) or set(entry) - {"url", "name"}:
-        raise RoutingError("routing_invalid", f"routing file {where}: {field_name}: expected a URL or {{name, url}}", field_name)
+        raise RoutingError(
+            "routing_invalid", f"routing file {where}: {field_name}: expected a URL or {{name, url}}", field_name
+        )
     template = entry["url"].strip()
     scheme = template.split("://", 1)[0].lower() if "://" in template else ""
     name = str(entry.get("name") or f"{scheme or 'channel'}-{index}")
     if INLINE_PASSWORD.match(template):
-        raise RoutingError("routing_inline_secret", f"routing file {where}: {field_name} ({unit}): a password is written into the URL; "
-                           "use ${ENV_VAR} and set it in the environment", field_name)
+        raise RoutingError(
+            "routing_inline_secret",
+            f"routing file {where}: {field_name} ({unit}): a password is written into the URL; "
+            "use ${ENV_VAR} and set it in the environment",
+            field_name,
+        )
     missing = [v for v in ENV_REF.findall(template) if v not in os.environ]
     if missing:
-        raise RoutingError("routing_missing_secret", f"routing file {where}: {field_name} ({unit}): environment variable(s) "
-                           f"{', '.join(missing)} not set", field_name)
+        raise RoutingError(
+            "routing_missing_secret",
+            f"routing file {where}: {field_name} ({unit}): environment variable(s) {', '.join(missing)} not set",
+            field_name,
+        )
     url = ENV_REF.sub(lambda m: os.environ[m.group(1)], template)
     import apprise  # lazy: ~0.3 s, and only the dispatcher needs it
 
     if apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
-        raise RoutingError("routing_bad_url", f"routing file {where}: {field_name} ({unit}): {scheme or template[:20]!r} is not a "
-                           "valid Apprise URL (e.g. json://host/path, mailto://host?to=addr, dingtalk://token)", field_name)
+        raise RoutingError(
+            "routing_bad_url",
+            f"routing file {where}: {field_name} ({unit}): {scheme or template[:20]!r} is not a "
+            "valid Apprise URL (e.g. json://host/path, mailto://host?to=addr, dingtalk://token)",
+            field_name,
+        )
     return Channel(name, url)
 
 

@@ -14,6 +14,7 @@ own desk by a stranger's guesses.
 A browser session lives in the database (`websession`); the cookie only names it, so logout, a
 password change, disabling the account or `shouhu user end-sessions` end it at once.
 """
+
 from __future__ import annotations
 
 import getpass
@@ -59,7 +60,9 @@ def _user(s: Session, username: str) -> User:
     return user
 
 
-def set_password(username: str, password: str, actor_name: str | None = None, must_change: bool = True) -> dict[str, Any]:
+def set_password(
+    username: str, password: str, actor_name: str | None = None, must_change: bool = True
+) -> dict[str, Any]:
     """An administrator sets a password (a new person's, or one forgotten): it ends every session the
     user had (someone may have known the old one), lifts the account's sign-in locks (an
     administrator has just vouched for the person) and, unless `must_change` is False (demo and
@@ -77,10 +80,23 @@ def set_password(username: str, password: str, actor_name: str | None = None, mu
         user.must_change_password = must_change
         s.add(user)
         ended = _end_sessions(s, username, "password_changed")
-        s.execute(update(LoginThrottle).where(or_(col(LoginThrottle.key).startswith(f"pair:{username}|", autoescape=True),
-                                                  col(LoginThrottle.key) == f"account:{username}")).values(failures=0, locked_until=None))
+        s.execute(
+            update(LoginThrottle)
+            .where(
+                or_(
+                    col(LoginThrottle.key).startswith(f"pair:{username}|", autoescape=True),
+                    col(LoginThrottle.key) == f"account:{username}",
+                )
+            )
+            .values(failures=0, locked_until=None)
+        )
         _admin_record(s, actor, "password_reset", user, must_change=must_change)
-    return {"username": username, "status": "password set", "sessions_ended": ended, "must_change_password": must_change}
+    return {
+        "username": username,
+        "status": "password set",
+        "sessions_ended": ended,
+        "must_change_password": must_change,
+    }
 
 
 def login(username: str, password: str, source: str = "") -> User:
@@ -98,17 +114,27 @@ def login(username: str, password: str, source: str = "") -> User:
         cred = s.get(Credential, name) if user else None
         pair, from_source, account = (s.get(LoginThrottle, k) for k in keys)
         rule = _rule(user.jurisdiction if user else None)
-        known = pair is not None and pair.last_success_at is not None and pair.last_success_at > at - timedelta(days=rule.known_source_days)
+        known = (
+            pair is not None
+            and pair.last_success_at is not None
+            and pair.last_success_at > at - timedelta(days=rule.known_source_days)
+        )
         locked = _locked(pair, at) or (not known and (_locked(from_source, at) or _locked(account, at)))
         stored_hash = cred.password_hash if cred else None
         if user is not None:
             s.expunge(user)
     # Exactly one Argon2 verification on every path: the answer takes the same time whatever the reason.
-    ok = _verify(stored_hash if stored_hash and not locked else DUMMY_HASH, password) and stored_hash is not None and not locked
+    ok = (
+        _verify(stored_hash if stored_hash and not locked else DUMMY_HASH, password)
+        and stored_hash is not None
+        and not locked
+    )
     if ok and (user is None or user.disabled_at is not None):  # a password is always some user's
         ok, reason = False, "disabled"
     else:
-        reason = "" if ok else "locked" if locked else "wrong_password" if stored_hash else "unknown_user_or_no_password"
+        reason = (
+            "" if ok else "locked" if locked else "wrong_password" if stored_hash else "unknown_user_or_no_password"
+        )
     for attempt in (1, 2):  # two first failures at once may both insert the same throttle row
         try:
             reason = _settle_login(name, password, source, keys, ok, reason, at, rule)
@@ -141,8 +167,16 @@ def _locked(row: LoginThrottle | None, at: datetime) -> bool:
     return row is not None and row.locked_until is not None and row.locked_until > at
 
 
-def _settle_login(name: str, password: str, source: str, keys: tuple[str, ...], ok: bool, reason: str, at: datetime,
-                  rule: policy.AccountRule) -> str:
+def _settle_login(
+    name: str,
+    password: str,
+    source: str,
+    keys: tuple[str, ...],
+    ok: bool,
+    reason: str,
+    at: datetime,
+    rule: policy.AccountRule,
+) -> str:
     """Count a failure (and lock what reached its limit), or clear the pair's count on success."""
     with db.transaction() as s:
         pair, from_source, account = (_throttle(s, k, at, rule) for k in keys)
@@ -171,16 +205,22 @@ def _verify(password_hash: str, password: str) -> bool:
 
 def _throttle(s: Session, key: str, at: datetime, rule: policy.AccountRule) -> LoginThrottle:
     row = s.get(LoginThrottle, key) or LoginThrottle(key=key, failures=0, window_started_at=at)
-    if row.window_started_at + timedelta(minutes=rule.lock_minutes) < at and not (row.locked_until and row.locked_until > at):
+    if row.window_started_at + timedelta(minutes=rule.lock_minutes) < at and not (
+        row.locked_until and row.locked_until > at
+    ):
         row.failures, row.window_started_at, row.locked_until = 0, at, None  # a new window
     return row
 
 
-def _count_failure(pair: LoginThrottle, from_source: LoginThrottle, account: LoginThrottle, at: datetime, rule: policy.AccountRule) -> str:
+def _count_failure(
+    pair: LoginThrottle, from_source: LoginThrottle, account: LoginThrottle, at: datetime, rule: policy.AccountRule
+) -> str:
     locks = []
-    for row, limit, what in ((pair, rule.max_failures, "account locked for this source"),
-                             (from_source, rule.max_source_failures, "source locked"),
-                             (account, rule.max_account_failures, "account locked for unknown sources")):
+    for row, limit, what in (
+        (pair, rule.max_failures, "account locked for this source"),
+        (from_source, rule.max_source_failures, "source locked"),
+        (account, rule.max_account_failures, "account locked for unknown sources"),
+    ):
         row.failures += 1
         if row.failures >= limit:
             row.locked_until, row.failures = at + timedelta(minutes=rule.lock_minutes), 0
@@ -195,8 +235,16 @@ def start_session(user: User, source: str = "") -> str:
     at = now()
     hours = _rule(user.jurisdiction).session_hours
     with db.transaction() as s:
-        s.add(WebSession(id_hash=_hash(token), username=user.username, source=source or "-", created_at=at, last_seen_at=at,
-                         expires_at=at + timedelta(hours=hours)))
+        s.add(
+            WebSession(
+                id_hash=_hash(token),
+                username=user.username,
+                source=source or "-",
+                created_at=at,
+                last_seen_at=at,
+                expires_at=at + timedelta(hours=hours),
+            )
+        )
     return token
 
 
@@ -230,7 +278,9 @@ def end_session(token: str | None, reason: str = "logout") -> None:
             _record(s, row.username, "logout", True, reason, row.source)
 
 
-def end_sessions(username: str | None = None, reason: str = "ended_by_administrator", actor_name: str | None = None) -> dict[str, Any]:
+def end_sessions(
+    username: str | None = None, reason: str = "ended_by_administrator", actor_name: str | None = None
+) -> dict[str, Any]:
     """End every live session of one user, or of everyone (username None: the local operator only)."""
     with db.transaction() as s:
         if username is not None:
@@ -238,7 +288,9 @@ def end_sessions(username: str | None = None, reason: str = "ended_by_administra
             actor = _administrator(s, actor_name, user.jurisdiction)
             _admin_record(s, actor, "sessions_end", user)
         elif actor_name:
-            raise Forbidden("not_permitted", "ending everyone's sessions is for the operator of this machine (no --as)", "as")
+            raise Forbidden(
+                "not_permitted", "ending everyone's sessions is for the operator of this machine (no --as)", "as"
+            )
         count = _end_sessions(s, username, reason)
     return {"username": username or "*", "sessions_ended": count}
 
@@ -292,7 +344,6 @@ def _record(s: Session, actor: str, action: str, allowed: bool, reason: str, sou
     s.add(AccessRecord(at=now(), actor=actor, action=action, target=source or "-", allowed=allowed, reason=reason))
 
 
-
 # ---- staff administration ---------------------------------------------------------------
 # Managers and administrators (access.ADMINISTERING_ROLES) keep their county's accounts; on the
 # machine itself the local operator (os:<login>, who holds the database) may too. Nothing is ever
@@ -316,19 +367,29 @@ def _administrator(s: Session, actor_name: str | None, jurisdiction: str) -> str
 
 
 def _admin_record(s: Session, actor: str, action: str, user: User, **detail: Any) -> None:
-    s.add(AdminRecord(at=now(), jurisdiction=user.jurisdiction, actor=actor, action=action, target=user.username, detail=detail))
+    s.add(
+        AdminRecord(
+            at=now(), jurisdiction=user.jurisdiction, actor=actor, action=action, target=user.username, detail=detail
+        )
+    )
 
 
 def _fitting_unit(s: Session, jurisdiction: str, code: str, role: str) -> Unit:
     """The unit must be the county's, and of a kind the role works in (access.ROLE_UNIT_TYPES)."""
     unit = s.exec(select(Unit).where(Unit.code == code, Unit.jurisdiction == jurisdiction)).first()
     if unit is None:
-        raise InvalidInput("unknown_unit", f"unit: no unit {code[:64]!r} in {jurisdiction} (see `shouhu units --jurisdiction {jurisdiction}`)",
-                           "unit")
+        raise InvalidInput(
+            "unknown_unit",
+            f"unit: no unit {code[:64]!r} in {jurisdiction} (see `shouhu units --jurisdiction {jurisdiction}`)",
+            "unit",
+        )
     allowed = access.ROLE_UNIT_TYPES[role]
     if unit.type not in allowed:
-        raise InvalidInput("unit_does_not_fit_role", f"unit: a {role} works in a unit of type {', '.join(sorted(allowed))}; "
-                           f"{unit.code} is a {unit.type}", "unit")
+        raise InvalidInput(
+            "unit_does_not_fit_role",
+            f"unit: a {role} works in a unit of type {', '.join(sorted(allowed))}; {unit.code} is a {unit.type}",
+            "unit",
+        )
     return unit
 
 
@@ -338,8 +399,13 @@ def _temporary_password(jurisdiction: str) -> str:
 
 def user_view(u: User) -> dict[str, Any]:
     """An account as `shouhu user list` and the API show it (no secret, no time of sign-in)."""
-    return {"username": u.username, "role": u.role, "unit": u.unit, "display_name": u.display_name,
-            "disabled": u.disabled_at is not None}
+    return {
+        "username": u.username,
+        "role": u.role,
+        "unit": u.unit,
+        "display_name": u.display_name,
+        "disabled": u.disabled_at is not None,
+    }
 
 
 def add_user(data: Any, actor_name: str | None) -> dict[str, Any]:
@@ -350,17 +416,31 @@ def add_user(data: Any, actor_name: str | None) -> dict[str, Any]:
     with db.transaction() as s:
         actor = _administrator(s, actor_name, new.jurisdiction)
         if s.exec(select(User).where(User.username == new.username)).first() is not None:
-            raise Conflict("username_taken", f"username: {new.username!r} is taken (an account is never reused, even disabled)",
-                           "username")
+            raise Conflict(
+                "username_taken",
+                f"username: {new.username!r} is taken (an account is never reused, even disabled)",
+                "username",
+            )
         _fitting_unit(s, new.jurisdiction, new.unit, new.role)
-        user = User(username=new.username, display_name=new.display_name, role=new.role, unit=new.unit,
-                    jurisdiction=new.jurisdiction, must_change_password=True)
+        user = User(
+            username=new.username,
+            display_name=new.display_name,
+            role=new.role,
+            unit=new.unit,
+            jurisdiction=new.jurisdiction,
+            must_change_password=True,
+        )
         s.add(user)
         s.flush()
         temporary = _temporary_password(new.jurisdiction)
         s.add(Credential(username=user.username, password_hash=_hasher.hash(temporary), updated_at=now()))
         _admin_record(s, actor, "user_add", user, role=new.role, unit=new.unit)
-        return {**user_view(user), "jurisdiction": user.jurisdiction, "must_change_password": True, "temporary_password": temporary}
+        return {
+            **user_view(user),
+            "jurisdiction": user.jurisdiction,
+            "must_change_password": True,
+            "temporary_password": temporary,
+        }
 
 
 def move_user(username: str, data: Any, actor_name: str | None) -> dict[str, Any]:
@@ -393,13 +473,29 @@ def set_disabled(username: str, disabled: bool, actor_name: str | None = None) -
         revoked = _revoke_tokens(s, username) if disabled else 0
         if was != disabled:
             _record(s, username, "account_disabled" if disabled else "account_enabled", True, "", "-")
-            _admin_record(s, actor, "user_disable" if disabled else "user_enable", user, sessions_ended=ended, tokens_revoked=revoked)
-    return {"username": username, "status": "disabled" if disabled else "enabled", "disabled": disabled,
-            "sessions_ended": ended, "tokens_revoked": revoked}
+            _admin_record(
+                s,
+                actor,
+                "user_disable" if disabled else "user_enable",
+                user,
+                sessions_ended=ended,
+                tokens_revoked=revoked,
+            )
+    return {
+        "username": username,
+        "status": "disabled" if disabled else "enabled",
+        "disabled": disabled,
+        "sessions_ended": ended,
+        "tokens_revoked": revoked,
+    }
 
 
 def _revoke_tokens(s: Session, username: str) -> int:
-    result = s.exec(update(ApiToken).where(col(ApiToken.username) == username, col(ApiToken.revoked_at).is_(None)).values(revoked_at=now()))
+    result = s.exec(
+        update(ApiToken)
+        .where(col(ApiToken.username) == username, col(ApiToken.revoked_at).is_(None))
+        .values(revoked_at=now())
+    )
     return int(result.rowcount or 0)
 
 
@@ -423,9 +519,14 @@ def revoke_token(token_id: str, actor_name: str | None) -> dict[str, Any]:
 
 
 def token_view(t: ApiToken) -> dict[str, Any]:
-    return {"token_id": str(t.id), "username": t.username, "name": t.name, "created_at": t.created_at.isoformat(),
-            "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
-            "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None}
+    return {
+        "token_id": str(t.id),
+        "username": t.username,
+        "name": t.name,
+        "created_at": t.created_at.isoformat(),
+        "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+        "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+    }
 
 
 def list_tokens(username: str, actor_name: str | None) -> list[dict[str, Any]]:
@@ -465,9 +566,16 @@ def admin_records(jurisdiction: str, actor_name: str | None, limit: int = 200) -
     policy.pack(jurisdiction)
     with db.transaction() as s:
         _administrator(s, actor_name, jurisdiction)
-        rows = s.exec(select(AdminRecord).where(AdminRecord.jurisdiction == jurisdiction)
-                      .order_by(col(AdminRecord.id).desc()).limit(limit)).all()
-        return [{"at": r.at.isoformat(), "actor": r.actor, "action": r.action, "target": r.target, "detail": r.detail} for r in rows]
+        rows = s.exec(
+            select(AdminRecord)
+            .where(AdminRecord.jurisdiction == jurisdiction)
+            .order_by(col(AdminRecord.id).desc())
+            .limit(limit)
+        ).all()
+        return [
+            {"at": r.at.isoformat(), "actor": r.actor, "action": r.action, "target": r.target, "detail": r.detail}
+            for r in rows
+        ]
 
 
 def change_own_password(username: str, data: Any) -> dict[str, Any]:

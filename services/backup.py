@@ -82,7 +82,11 @@ def backup(out: Path, keys: bool = True) -> dict[str, Any]:
         compressed = out.name.endswith((".gz", ".tgz"))
         with os.fdopen(fd, "wb") as raw:
             with (
-                (tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6) if compressed else tarfile.open(fileobj=raw, mode="w")) as tar,
+                (
+                    tarfile.open(fileobj=raw, mode="w:gz", compresslevel=6)
+                    if compressed
+                    else tarfile.open(fileobj=raw, mode="w")
+                ) as tar,
                 tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.work-") as work,
             ):
                 mtime = int(clock.now().timestamp())

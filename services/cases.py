@@ -1,4 +1,5 @@
 """The case file: what it holds as the reader may see it, its timeline, its integrity, the case lists."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,15 +33,34 @@ def show_case(ref: str, actor_name: str | None = None, record_read: bool = True)
     if record_read:
         record_reading(case.id, who, "case")
     return {
-        "case_id": str(case.id), "case_no": case.case_no, "jurisdiction": case.jurisdiction, "stage": case.stage,
-        "status": case.status, "risk_level": case.risk_level, "urgency": case.urgency, "version": case.version,
-        "township": case.township, "opened_at": case.opened_at.isoformat(),
-        "closed_at": case.closed_at.isoformat() if case.closed_at else None, "close_reason": case.close_reason,
-        "exit_reason": case.exit_reason, "phase_out_until": case.phase_out_until.isoformat() if case.phase_out_until else None,
-        "child": child, "reporters": reporters,
+        "case_id": str(case.id),
+        "case_no": case.case_no,
+        "jurisdiction": case.jurisdiction,
+        "stage": case.stage,
+        "status": case.status,
+        "risk_level": case.risk_level,
+        "urgency": case.urgency,
+        "version": case.version,
+        "township": case.township,
+        "opened_at": case.opened_at.isoformat(),
+        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+        "close_reason": case.close_reason,
+        "exit_reason": case.exit_reason,
+        "phase_out_until": case.phase_out_until.isoformat() if case.phase_out_until else None,
+        "child": child,
+        "reporters": reporters,
         "tasks": [task_view(t) for t in tasks],
-        "deadlines": [{"task_id": str(d.task_id), "kind": d.kind, "starts_at": d.starts_at.isoformat(), "due_at": d.due_at.isoformat(),
-                       "status": d.status, "rule": d.rule} for d in deadlines],
+        "deadlines": [
+            {
+                "task_id": str(d.task_id),
+                "kind": d.kind,
+                "starts_at": d.starts_at.isoformat(),
+                "due_at": d.due_at.isoformat(),
+                "status": d.status,
+                "rule": d.rule,
+            }
+            for d in deadlines
+        ],
     }
 
 
@@ -53,8 +73,19 @@ def case_timeline(ref: str, actor_name: str | None = None, record_read: bool = T
     if record_read:
         record_reading(case_id, who, "timeline")
     with Session(db.engine()) as s:
-        return [{"seq": e.seq, "at": e.at.isoformat(), "kind": e.kind, "stage": e.stage, "actor": e.actor,
-                 "summary": e.summary, "prev_hash": e.prev_hash, "hash": e.hash} for e in timeline.events(s, case_id)]
+        return [
+            {
+                "seq": e.seq,
+                "at": e.at.isoformat(),
+                "kind": e.kind,
+                "stage": e.stage,
+                "actor": e.actor,
+                "summary": e.summary,
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            }
+            for e in timeline.events(s, case_id)
+        ]
 
 
 def verify_case(ref: str, actor_name: str | None = None, record_read: bool = True) -> dict[str, Any]:
@@ -80,7 +111,11 @@ def verify_all() -> dict[str, Any]:
     with Session(db.engine()) as s:
         recorded = s.get(Setting, "timeline_key_fingerprint")
         if recorded is not None and recorded.value != timeline.key_fingerprint():
-            raise InvalidInput("wrong_timeline_key", "SHOUHU_TIMELINE_KEY is not the key this database was sealed with", "SHOUHU_TIMELINE_KEY")
+            raise InvalidInput(
+                "wrong_timeline_key",
+                "SHOUHU_TIMELINE_KEY is not the key this database was sealed with",
+                "SHOUHU_TIMELINE_KEY",
+            )
         broken, count = [], 0
         for case_id, case_no in s.exec(select(Case.id, Case.case_no).order_by(col(Case.case_no))).all():
             count += 1
@@ -91,15 +126,22 @@ def verify_all() -> dict[str, Any]:
     return {"ok": not broken and anchored["ok"], "cases": count, "broken": broken, "anchors": anchored}
 
 
-def list_cases(actor_name: str, stage: str | None = None, status: str | None = None, limit: int = 50,
-               offset: int = 0) -> dict[str, Any]:
+def list_cases(
+    actor_name: str, stage: str | None = None, status: str | None = None, limit: int = 50, offset: int = 0
+) -> dict[str, Any]:
     """The cases this user may read, newest first; no identity in the list."""
     from sqlalchemy import func
 
     if stage not in (None, "emergency", "assessment", "intervention", "closed"):
-        raise InvalidInput("invalid_value", f"stage must be emergency, assessment, intervention or closed; got {str(stage)[:40]!r}", "stage")
+        raise InvalidInput(
+            "invalid_value",
+            f"stage must be emergency, assessment, intervention or closed; got {str(stage)[:40]!r}",
+            "stage",
+        )
     if status not in (None, "open", "phase_out", "closed"):
-        raise InvalidInput("invalid_value", f"status must be open, phase_out or closed; got {str(status)[:40]!r}", "status")
+        raise InvalidInput(
+            "invalid_value", f"status must be open, phase_out or closed; got {str(status)[:40]!r}", "status"
+        )
     with Session(db.engine()) as s:
         actor = access.user(s, actor_name)
         query = scoped(select(Case), actor)
@@ -108,7 +150,21 @@ def list_cases(actor_name: str, stage: str | None = None, status: str | None = N
         if status:
             query = query.where(Case.status == status)
         total = s.exec(select(func.count()).select_from(query.subquery())).one()
-        rows = s.exec(query.order_by(col(Case.opened_at).desc(), col(Case.case_no).desc()).offset(offset).limit(limit)).all()
-    items = [{"case_id": str(c.id), "case_no": c.case_no, "stage": c.stage, "status": c.status, "urgency": c.urgency,
-              "risk_level": c.risk_level, "township": c.township, "village": c.village, "opened_at": c.opened_at.isoformat()} for c in rows]
+        rows = s.exec(
+            query.order_by(col(Case.opened_at).desc(), col(Case.case_no).desc()).offset(offset).limit(limit)
+        ).all()
+    items = [
+        {
+            "case_id": str(c.id),
+            "case_no": c.case_no,
+            "stage": c.stage,
+            "status": c.status,
+            "urgency": c.urgency,
+            "risk_level": c.risk_level,
+            "township": c.township,
+            "village": c.village,
+            "opened_at": c.opened_at.isoformat(),
+        }
+        for c in rows
+    ]
     return {"items": items, "total": total, "limit": limit, "offset": offset}

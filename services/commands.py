@@ -1,5 +1,6 @@
 """Every mutation is a stored command: validated, rehearsed (run and rolled back), stored, then run by
 its flow. If the orchestrator does not answer, the stored command is the promise (`queued`)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -25,7 +26,11 @@ def replay(kind: str, key: str, payload: dict[str, Any]) -> Command | None:
     with Session(db.engine()) as s:
         found = s.exec(select(Command).where(Command.kind == kind, Command.idempotency_key == key)).first()
     if found is not None and found.payload.get("digest") != payload.get("digest"):
-        raise Conflict("idempotency_key_reused", f"idempotency_key {key.split(':', 1)[-1]!r} was used for a different submission", "idempotency_key")
+        raise Conflict(
+            "idempotency_key_reused",
+            f"idempotency_key {key.split(':', 1)[-1]!r} was used for a different submission",
+            "idempotency_key",
+        )
     return found
 
 
@@ -53,7 +58,9 @@ def execute(command: Command, flow_fn: Any, procedure: Any, tags: list[str]) -> 
             raise
     if "error" in result:
         err = result["error"]
-        raise (Conflict if err["code"] in {"task_not_open", "stale_version", "work_still_open"} else InvalidInput)(err["code"], err["message"], err["field"])
+        raise (Conflict if err["code"] in {"task_not_open", "stale_version", "work_still_open"} else InvalidInput)(
+            err["code"], err["message"], err["field"]
+        )
     return result
 
 
@@ -65,13 +72,20 @@ def _store(command: Command, rehearsal: dict[str, Any]) -> Command:
             if s.get(Command, command.id) is not None:
                 return command  # a pending command being run again
             queued_case_no = _queued_for_same_child(s, command) if command.kind == "report" else None
-            if command.kind == "report" and queued_case_no is not None:  # queued before us: the case it will open is ours too
+            if (
+                command.kind == "report" and queued_case_no is not None
+            ):  # queued before us: the case it will open is ours too
                 command.payload = {**command.payload, "attached_to": queued_case_no}
             elif command.kind == "report" and not rehearsal.get("attached_to_existing"):
                 from flows.intake import next_case_no
 
-                command.payload = {**command.payload, "reserved": {"case_no": next_case_no(s, policy.pack(command.payload["report"]["jurisdiction"])),
-                                                                   "case_id": str(uuid.uuid4())}}
+                command.payload = {
+                    **command.payload,
+                    "reserved": {
+                        "case_no": next_case_no(s, policy.pack(command.payload["report"]["jurisdiction"])),
+                        "case_id": str(uuid.uuid4()),
+                    },
+                }
             elif command.kind == "report":
                 command.payload = {**command.payload, "attached_to": rehearsal["case_no"]}
             s.add(command)
@@ -90,11 +104,15 @@ def _queued_for_same_child(s: Session, command: Command) -> str | None:
     child = report["child"]
     for other in s.exec(select(Command).where(Command.kind == "report", Command.status == "pending")).all():
         theirs = other.payload.get("report", {})
-        if theirs.get("jurisdiction") != report["jurisdiction"] or not (other.payload.get("reserved") or other.payload.get("attached_to")):
+        if theirs.get("jurisdiction") != report["jurisdiction"] or not (
+            other.payload.get("reserved") or other.payload.get("attached_to")
+        ):
             continue
         same = (child.get("id_number") and theirs["child"].get("id_number") == child["id_number"]) or (
-            not child.get("id_number") and not theirs["child"].get("id_number")
-            and all(theirs["child"].get(k) == child.get(k) for k in ("name", "birth_date", "township")))
+            not child.get("id_number")
+            and not theirs["child"].get("id_number")
+            and all(theirs["child"].get(k) == child.get(k) for k in ("name", "birth_date", "township"))
+        )
         if same:
             return (other.payload.get("reserved") or {}).get("case_no") or other.payload["attached_to"]
     return None
@@ -112,8 +130,14 @@ def _queued(command: Command) -> dict[str, Any]:
     answer: dict[str, Any] = {"status": "queued", "command_id": str(command.id), "message": QUEUED_ZH}
     if command.kind == "report":
         reserved = command.payload.get("reserved") or {}
-        answer.update({"idempotency_key": command.idempotency_key.split(":", 1)[1], "case_no": reserved.get("case_no") or command.payload.get("attached_to"),
-                       "case_id": reserved.get("case_id"), "attached_to_existing": not reserved})
+        answer.update(
+            {
+                "idempotency_key": command.idempotency_key.split(":", 1)[1],
+                "case_no": reserved.get("case_no") or command.payload.get("attached_to"),
+                "case_id": reserved.get("case_id"),
+                "attached_to_existing": not reserved,
+            }
+        )
     else:
         answer.update({"task_id": command.payload["task_id"], "case_no": command.payload.get("case_no")})
     return answer
@@ -122,17 +146,33 @@ def _queued(command: Command) -> dict[str, Any]:
 def list_commands(status: str | None = "pending") -> list[dict[str, Any]]:
     """Stored commands by status, for the operator (no personal data: ids, kinds, times, counts)."""
     if status not in (None, "pending", "applied", "rejected", "failed"):
-        raise InvalidInput("invalid_value", f"--status must be pending, applied, rejected or failed; got {str(status)[:40]!r}", "status")
+        raise InvalidInput(
+            "invalid_value",
+            f"--status must be pending, applied, rejected or failed; got {str(status)[:40]!r}",
+            "status",
+        )
     with Session(db.engine()) as s:
         query = select(Command)
         if status:
             query = query.where(Command.status == status)
         rows = s.exec(query.order_by(col(Command.created_at)).limit(1000)).all()
-    return [{"command_id": str(c.id), "kind": c.kind, "status": c.status, "actor": c.actor, "created_at": c.created_at.isoformat(),
-             "applied_at": c.applied_at.isoformat() if c.applied_at else None, "attempts": c.attempts, "last_error": c.last_error or None,
-             "case_no": (c.result or {}).get("case_no") or (c.payload.get("reserved") or {}).get("case_no") or c.payload.get("attached_to")
-             or c.payload.get("case_no")}
-            for c in rows]
+    return [
+        {
+            "command_id": str(c.id),
+            "kind": c.kind,
+            "status": c.status,
+            "actor": c.actor,
+            "created_at": c.created_at.isoformat(),
+            "applied_at": c.applied_at.isoformat() if c.applied_at else None,
+            "attempts": c.attempts,
+            "last_error": c.last_error or None,
+            "case_no": (c.result or {}).get("case_no")
+            or (c.payload.get("reserved") or {}).get("case_no")
+            or c.payload.get("attached_to")
+            or c.payload.get("case_no"),
+        }
+        for c in rows
+    ]
 
 
 def retry_command(command_ref: str) -> dict[str, Any]:
@@ -140,7 +180,9 @@ def retry_command(command_ref: str) -> dict[str, Any]:
     with db.transaction() as s:
         command = by_id(s, Command, command_ref, "command")
         if command.status != "failed":
-            raise Conflict("not_failed", f"command {command.id} is {command.status}; only a failed one is retried", "command")
+            raise Conflict(
+                "not_failed", f"command {command.id} is {command.status}; only a failed one is retried", "command"
+            )
         command.status, command.attempts, command.last_error = "pending", 0, ""
         command.created_at = now() - timedelta(seconds=policy.orchestrator_rule().resume_after_seconds)
         s.add(command)

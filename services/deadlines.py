@@ -1,4 +1,5 @@
 """Deadlines that act: the sweeper tick, breaches (overdue work) for managers, the daily anchors."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -41,16 +42,25 @@ def sweep() -> dict[str, Any]:
         return {**result, "orchestrator": "unavailable", "resumed": {"resumed": 0, "failed": 0, "left": 0}}
 
 
-def list_breaches(jurisdiction: str | None = None, unit: str | None = None, open_only: bool = False,
-                  actor: User | None = None, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+def list_breaches(
+    jurisdiction: str | None = None,
+    unit: str | None = None,
+    open_only: bool = False,
+    actor: User | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
     """Overdue tasks for managers: level reached, 督办, how late (so far, or when done).
     With `actor`, only breaches on cases that user may read (access.case_scope), in SQL."""
     from models import Breach
 
     at = now()
     with Session(db.engine()) as s:
-        query = (select(Breach, Case.case_no, Task.subject).join(Case, col(Case.id) == Breach.case_id)
-                 .join(Task, col(Task.id) == Breach.task_id, isouter=True))
+        query = (
+            select(Breach, Case.case_no, Task.subject)
+            .join(Case, col(Case.id) == Breach.case_id)
+            .join(Task, col(Task.id) == Breach.task_id, isouter=True)
+        )
         if jurisdiction:
             policy.pack(jurisdiction)
             query = query.where(Breach.jurisdiction == jurisdiction)
@@ -60,16 +70,30 @@ def list_breaches(jurisdiction: str | None = None, unit: str | None = None, open
             query = query.where(Breach.owner_unit == unit)
         if open_only:
             query = query.where(col(Breach.resolved_at).is_(None))
-        query = query.order_by(col(Breach.supervised).desc(), col(Breach.level).desc(), col(Breach.due_at), col(Breach.id))
+        query = query.order_by(
+            col(Breach.supervised).desc(), col(Breach.level).desc(), col(Breach.due_at), col(Breach.id)
+        )
         if limit is not None:
             query = query.offset(offset).limit(limit)
         rows = s.exec(query).all()
-    return [{"case_id": str(b.case_id), "case_no": case_no, "task_id": str(b.task_id) if b.task_id else None, "kind": b.kind,
-             "stage": b.stage, "owner_unit": b.owner_unit, "due_at": b.due_at.isoformat(), "level": b.level,
-             "supervised": b.supervised,
-             "late_by_minutes": b.late_by_minutes if b.resolved_at else int((at - b.due_at).total_seconds() // 60),
-             "resolved_at": b.resolved_at.isoformat() if b.resolved_at else None, "resolution": b.resolution, "subject": subject}
-            for b, case_no, subject in rows]
+    return [
+        {
+            "case_id": str(b.case_id),
+            "case_no": case_no,
+            "task_id": str(b.task_id) if b.task_id else None,
+            "kind": b.kind,
+            "stage": b.stage,
+            "owner_unit": b.owner_unit,
+            "due_at": b.due_at.isoformat(),
+            "level": b.level,
+            "supervised": b.supervised,
+            "late_by_minutes": b.late_by_minutes if b.resolved_at else int((at - b.due_at).total_seconds() // 60),
+            "resolved_at": b.resolved_at.isoformat() if b.resolved_at else None,
+            "resolution": b.resolution,
+            "subject": subject,
+        }
+        for b, case_no, subject in rows
+    ]
 
 
 def breaches_for(actor_name: str, open_only: bool = False, limit: int = 100, offset: int = 0) -> dict[str, Any]:
@@ -97,7 +121,11 @@ def breach_summary(actor_name: str) -> list[dict[str, Any]]:
 
     with Session(db.engine()) as s:
         actor = access.user(s, actor_name)
-        query = scoped(select(Breach.owner_unit, Breach.stage, Breach.level, Breach.supervised, func.count())  # type: ignore[call-overload]  # sqlmodel types select() for at most four columns
-                        .join(Case, Case.id == Breach.case_id), actor).where(col(Breach.resolved_at).is_(None))
+        query = scoped(
+            select(Breach.owner_unit, Breach.stage, Breach.level, Breach.supervised, func.count()).join(  # type: ignore[call-overload]  # sqlmodel types select() for at most four columns
+                Case, Case.id == Breach.case_id
+            ),
+            actor,
+        ).where(col(Breach.resolved_at).is_(None))
         rows = s.exec(query.group_by(Breach.owner_unit, Breach.stage, Breach.level, Breach.supervised)).all()
     return [{"owner_unit": u, "stage": st, "level": lv, "supervised": sup, "count": n} for u, st, lv, sup, n in rows]

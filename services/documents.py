@@ -1,5 +1,6 @@
 """Documents (the official file): they carry identity, so reads need a named user; masked for roles
 that may not see it (shouhu.masking); each read checks the stored hash against the timeline."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,10 +31,19 @@ def case_documents(ref: str, actor_name: str | None, record_read: bool = True) -
     if record_read:
         record_reading(case.id, actor.username, "documents")
     masked = not access.may_see_identity(actor)
-    return [{"document_id": str(d.id), "kind": d.kind, "title": d.title, "sha256": d.masked_sha256 if masked else d.sha256,
-             "created_at": d.created_at.isoformat(),
-             "issued_by": d.issued_by, "confidential": d.confidential}
-            for d in docs if not d.confidential or access.may_see_reporter(actor)]
+    return [
+        {
+            "document_id": str(d.id),
+            "kind": d.kind,
+            "title": d.title,
+            "sha256": d.masked_sha256 if masked else d.sha256,
+            "created_at": d.created_at.isoformat(),
+            "issued_by": d.issued_by,
+            "confidential": d.confidential,
+        }
+        for d in docs
+        if not d.confidential or access.may_see_reporter(actor)
+    ]
 
 
 def show_document(doc_ref: str, actor_name: str | None) -> dict[str, Any]:
@@ -56,11 +66,23 @@ def show_document(doc_ref: str, actor_name: str | None) -> dict[str, Any]:
             raise unknown("document", doc_ref)
         masked = not access.may_see_identity(actor)
         if masked and doc.masked_content is None:
-            raise InvalidInput("document_not_masked", "this document predates masked copies; your role may read it only masked", "document")
+            raise InvalidInput(
+                "document_not_masked",
+                "this document predates masked copies; your role may read it only masked",
+                "document",
+            )
         check = timeline.document_check(s, doc)
     record_reading(case.id, actor.username, f"document:{doc.kind}")
-    return {"document_id": str(doc.id), "case_no": case.case_no, "kind": doc.kind, "title": doc.title,
-            "sha256": doc.masked_sha256 if masked else doc.sha256,
-            "intact": check["intact"], "matches_timeline": check["matches_timeline"], "masked": masked,
-            "created_at": doc.created_at.isoformat(), "content_type": doc.content_type,
-            "content": doc.masked_content if masked else doc.content}
+    return {
+        "document_id": str(doc.id),
+        "case_no": case.case_no,
+        "kind": doc.kind,
+        "title": doc.title,
+        "sha256": doc.masked_sha256 if masked else doc.sha256,
+        "intact": check["intact"],
+        "matches_timeline": check["matches_timeline"],
+        "masked": masked,
+        "created_at": doc.created_at.isoformat(),
+        "content_type": doc.content_type,
+        "content": doc.masked_content if masked else doc.content,
+    }

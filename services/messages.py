@@ -1,4 +1,5 @@
 """Messages: a unit's in-app inbox, the outbox of external deliveries, the routing file, a dispatch run."""
+
 from __future__ import annotations
 
 import uuid
@@ -18,16 +19,38 @@ def inbox(unit: str, limit: int = 100) -> list[dict[str, Any]]:
     with Session(db.engine()) as s:
         if s.exec(select(Unit).where(Unit.code == unit)).first() is None:
             raise NotFound("unknown_unit", f"no unit {unit!r}", "unit")
-        rows = s.exec(select(Notification, Case.case_no).join(Case, col(Case.id) == Notification.case_id, isouter=True)
-                      .where(Notification.unit == unit).order_by(col(Notification.created_at).desc()).limit(limit)).all()
+        rows = s.exec(
+            select(Notification, Case.case_no)
+            .join(Case, col(Case.id) == Notification.case_id, isouter=True)
+            .where(Notification.unit == unit)
+            .order_by(col(Notification.created_at).desc())
+            .limit(limit)
+        ).all()
         ids = [n.id for n, _ in rows]
         deliveries: dict[uuid.UUID, list[dict[str, Any]]] = {}
         for d in s.exec(select(Delivery).where(col(Delivery.notification_id).in_(ids))).all() if ids else []:
             deliveries.setdefault(d.notification_id, []).append(
-                {"channel": d.channel, "status": d.status, "attempts": d.attempts, "last_error": d.last_error or None,
-                 "sent_at": d.sent_at.isoformat() if d.sent_at else None})
-    return [{"id": str(n.id), "at": n.created_at.isoformat(), "event": n.event, "case_no": case_no, "subject": n.subject,
-             "body": n.body, "status": n.status, "deliveries": deliveries.get(n.id, [])} for n, case_no in rows]
+                {
+                    "channel": d.channel,
+                    "status": d.status,
+                    "attempts": d.attempts,
+                    "last_error": d.last_error or None,
+                    "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+                }
+            )
+    return [
+        {
+            "id": str(n.id),
+            "at": n.created_at.isoformat(),
+            "event": n.event,
+            "case_no": case_no,
+            "subject": n.subject,
+            "body": n.body,
+            "status": n.status,
+            "deliveries": deliveries.get(n.id, []),
+        }
+        for n, case_no in rows
+    ]
 
 
 def outbox(status: str | None = None, jurisdiction: str | None = None) -> list[dict[str, Any]]:
@@ -37,17 +60,32 @@ def outbox(status: str | None = None, jurisdiction: str | None = None) -> list[d
     if status not in (None, "pending", "sent", "failed"):
         raise InvalidInput("invalid_value", f"--status must be pending, sent or failed; got {status!r}", "status")
     with Session(db.engine()) as s:
-        query = (select(Delivery, Notification, Case.case_no).join(Notification, col(Notification.id) == Delivery.notification_id)
-                 .join(Case, col(Case.id) == Notification.case_id, isouter=True))
+        query = (
+            select(Delivery, Notification, Case.case_no)
+            .join(Notification, col(Notification.id) == Delivery.notification_id)
+            .join(Case, col(Case.id) == Notification.case_id, isouter=True)
+        )
         if status:
             query = query.where(Delivery.status == status)
         if jurisdiction:
             policy.pack(jurisdiction)
             query = query.where(Notification.jurisdiction == jurisdiction)
         rows = s.exec(query.order_by(col(Delivery.created_at).desc()).limit(1000)).all()
-    return [{"notification_id": str(n.id), "case_no": case_no, "unit": n.unit, "event": n.event, "channel": d.channel,
-             "status": d.status, "attempts": d.attempts, "next_attempt_at": d.next_attempt_at.isoformat() if d.status == "pending" else None,
-             "last_error": d.last_error or None, "sent_at": d.sent_at.isoformat() if d.sent_at else None} for d, n, case_no in rows]
+    return [
+        {
+            "notification_id": str(n.id),
+            "case_no": case_no,
+            "unit": n.unit,
+            "event": n.event,
+            "channel": d.channel,
+            "status": d.status,
+            "attempts": d.attempts,
+            "next_attempt_at": d.next_attempt_at.isoformat() if d.status == "pending" else None,
+            "last_error": d.last_error or None,
+            "sent_at": d.sent_at.isoformat() if d.sent_at else None,
+        }
+        for d, n, case_no in rows
+    ]
 
 
 def check_routing() -> dict[str, Any]:
@@ -81,5 +119,10 @@ def case_messages(ref: str, actor_name: str) -> list[dict[str, Any]]:
     with Session(db.engine()) as s:
         case = looked_up(s, actor_name, "case_read", ref, lambda: find_case(s, ref))
         guard(s, case, actor_name, "case_read")
-        rows = s.exec(select(Notification).where(Notification.case_id == case.id).order_by(col(Notification.created_at))).all()
-    return [{"at": n.created_at.isoformat(), "unit": n.unit, "event": n.event, "subject": n.subject, "status": n.status} for n in rows]
+        rows = s.exec(
+            select(Notification).where(Notification.case_id == case.id).order_by(col(Notification.created_at))
+        ).all()
+    return [
+        {"at": n.created_at.isoformat(), "unit": n.unit, "event": n.event, "subject": n.subject, "status": n.status}
+        for n in rows
+    ]

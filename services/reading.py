@@ -1,6 +1,7 @@
 """How every read is done: who reads, the case by number or id, the one access rule (an unknown id and
 one outside the reader's scope get the same answer, and both are recorded), and the read recorded on
 the case's timeline with the reader's name. Shared by every service that reads a case."""
+
 from __future__ import annotations
 
 import getpass
@@ -102,9 +103,19 @@ def record_reading(case_id: uuid.UUID, who: str, what: str) -> None:
 
 
 def task_view(t: Task) -> dict[str, Any]:
-    return {"task_id": str(t.id), "case_id": str(t.case_id), "stage": t.stage, "kind": t.kind, "subject": t.subject,
-            "status": t.status, "owner_unit": t.owner_unit, "role": t.role, "due_at": t.due_at.isoformat(),
-            "completed_by": t.completed_by, "completed_at": t.completed_at.isoformat() if t.completed_at else None}
+    return {
+        "task_id": str(t.id),
+        "case_id": str(t.case_id),
+        "stage": t.stage,
+        "kind": t.kind,
+        "subject": t.subject,
+        "status": t.status,
+        "owner_unit": t.owner_unit,
+        "role": t.role,
+        "due_at": t.due_at.isoformat(),
+        "completed_by": t.completed_by,
+        "completed_at": t.completed_at.isoformat() if t.completed_at else None,
+    }
 
 
 UNKNOWN_CASE = "no such case among those you may read"
@@ -144,10 +155,23 @@ def reporters_view(s: Session, case: Case, actor: User | None) -> list[dict[str,
 
     if actor is None or not access.may_see_reporter(actor):
         return None
-    rows = s.exec(select(Reporter, Report).join(Report, col(Report.id) == Reporter.report_id).where(Report.case_id == case.id)
-                  .order_by(col(Report.reported_at))).all()
-    return [{"name": r.name, "phone": r.phone, "unit": r.unit, "unit_type": r.unit_type, "reported_at": rep.reported_at.isoformat(),
-             "late": rep.late} for r, rep in rows]
+    rows = s.exec(
+        select(Reporter, Report)
+        .join(Report, col(Report.id) == Reporter.report_id)
+        .where(Report.case_id == case.id)
+        .order_by(col(Report.reported_at))
+    ).all()
+    return [
+        {
+            "name": r.name,
+            "phone": r.phone,
+            "unit": r.unit,
+            "unit_type": r.unit_type,
+            "reported_at": rep.reported_at.isoformat(),
+            "late": rep.late,
+        }
+        for r, rep in rows
+    ]
 
 
 def reader_of(s: Session, case: Case, actor_name: str | None, what: str) -> User:

@@ -1,4 +1,5 @@
 """强制报告: registering a mandatory report, which opens the child's case or joins the open one."""
+
 from __future__ import annotations
 
 import uuid
@@ -34,11 +35,16 @@ def submit_report(data: Any, actor_name: str | None) -> dict[str, Any]:
         err = existing.result["error"]
         raise InvalidInput(err["code"], err["message"], err["field"])
     if existing is not None and existing.status == "failed":
-        raise InvalidInput("command_failed", "this report was stored but could not be applied; see `shouhu commands --status failed`",
-                           "idempotency_key")
+        raise InvalidInput(
+            "command_failed",
+            "this report was stored but could not be applied; see `shouhu commands --status failed`",
+            "idempotency_key",
+        )
     from flows.intake import intake, open_case_for_report
 
-    command = existing or Command(kind="report", idempotency_key=key, actor=actor.username, payload=payload, created_at=now())
+    command = existing or Command(
+        kind="report", idempotency_key=key, actor=actor.username, payload=payload, created_at=now()
+    )
     return _report_result(execute(command, intake, open_case_for_report, [f"jurisdiction:{p.pack}"]))
 
 

@@ -1,4 +1,5 @@
 """Setting up a database: schema (migrations), the packs' jurisdictions and units, the rules in force."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,21 +23,38 @@ def init(demo: bool = False) -> dict[str, Any]:
     with db.transaction() as s:
         check_timeline_key(s)
         for name, p in packs.items():
-            j = s.exec(select(Jurisdiction).where(Jurisdiction.code == name)).first() or Jurisdiction(code=name, name="", case_prefix="", source="")
+            j = s.exec(select(Jurisdiction).where(Jurisdiction.code == name)).first() or Jurisdiction(
+                code=name, name="", case_prefix="", source=""
+            )
             j.name, j.case_prefix, j.source = p.name, p.case_prefix, p.source
             s.add(j)
             counts["jurisdictions"] += 1
             for u in p.unit_list:
-                unit = s.exec(select(Unit).where(Unit.code == u.code)).first() or Unit(code=u.code, jurisdiction=name, name="", type=u.type)
-                unit.name, unit.type, unit.parent, unit.supervisor, unit.covers = u.name, u.type, u.parent, u.supervisor, list(u.covers)
+                unit = s.exec(select(Unit).where(Unit.code == u.code)).first() or Unit(
+                    code=u.code, jurisdiction=name, name="", type=u.type
+                )
+                unit.name, unit.type, unit.parent, unit.supervisor, unit.covers = (
+                    u.name,
+                    u.type,
+                    u.parent,
+                    u.supervisor,
+                    list(u.covers),
+                )
                 s.add(unit)
                 counts["units"] += 1
             for du in p.demo_users.value if p.demo_users and demo else []:
-                user = s.exec(select(User).where(User.username == du.username)).first() or User(username=du.username, display_name="", role=du.role, unit=du.unit, jurisdiction=name)
+                user = s.exec(select(User).where(User.username == du.username)).first() or User(
+                    username=du.username, display_name="", role=du.role, unit=du.unit, jurisdiction=name
+                )
                 user.display_name, user.role, user.unit, user.jurisdiction = du.display_name, du.role, du.unit, name
                 s.add(user)
                 counts["users"] += 1
-    return {"ok": True, "database": db.engine().url.render_as_string(hide_password=True), "schema": schema["to"], **counts}
+    return {
+        "ok": True,
+        "database": db.engine().url.render_as_string(hide_password=True),
+        "schema": schema["to"],
+        **counts,
+    }
 
 
 def check_timeline_key(s: Session) -> None:
@@ -48,15 +66,22 @@ def check_timeline_key(s: Session) -> None:
     if found is None:
         s.add(Setting(key="timeline_key_fingerprint", value=timeline.key_fingerprint()))
     elif found.value != timeline.key_fingerprint():
-        raise InvalidInput("wrong_timeline_key", "SHOUHU_TIMELINE_KEY is not the key this database was sealed with "
-                           f"(fingerprint {found.value}); set the right one", "SHOUHU_TIMELINE_KEY")
+        raise InvalidInput(
+            "wrong_timeline_key",
+            "SHOUHU_TIMELINE_KEY is not the key this database was sealed with "
+            f"(fingerprint {found.value}); set the right one",
+            "SHOUHU_TIMELINE_KEY",
+        )
 
 
 def list_units(jurisdiction: str) -> list[dict[str, Any]]:
     policy.pack(jurisdiction)
     with Session(db.engine()) as s:
         rows = s.exec(select(Unit).where(Unit.jurisdiction == jurisdiction).order_by(Unit.code)).all()
-        return [{"code": u.code, "name": u.name, "type": u.type, "parent": u.parent, "supervisor": u.supervisor} for u in rows]
+        return [
+            {"code": u.code, "name": u.name, "type": u.type, "parent": u.parent, "supervisor": u.supervisor}
+            for u in rows
+        ]
 
 
 def schema_revision() -> dict[str, Any]:
@@ -107,17 +132,29 @@ def status() -> dict[str, Any]:
         serve = {**record, "web_answers": running.answers(f"{record['web']}/healthz")}
     own = os.environ.get("PREFECT_API_URL")
     api = own or (record or {}).get("prefect_api")
-    prefect = {"api_url": api, "from": "PREFECT_API_URL" if own else ("serve" if api else "ephemeral"),
-               "answers": running.answers(f"{api.rstrip('/')}/health") if api else None}
-    out: dict[str, Any] = {"home": str(config.home()), "database": db.engine().url.render_as_string(hide_password=True),
-                           "serve": serve, "prefect": prefect}
+    prefect = {
+        "api_url": api,
+        "from": "PREFECT_API_URL" if own else ("serve" if api else "ephemeral"),
+        "answers": running.answers(f"{api.rstrip('/')}/health") if api else None,
+    }
+    out: dict[str, Any] = {
+        "home": str(config.home()),
+        "database": db.engine().url.render_as_string(hide_password=True),
+        "serve": serve,
+        "prefect": prefect,
+    }
     try:
         out["schema"] = migrate.current()
         from sqlalchemy import func
 
         with Session(db.engine()) as s:
-            counted = dict(s.exec(select(Command.status, func.count()).where(col(Command.status).in_(("pending", "failed")))
-                                  .group_by(Command.status)).all())
+            counted = dict(
+                s.exec(
+                    select(Command.status, func.count())
+                    .where(col(Command.status).in_(("pending", "failed")))
+                    .group_by(Command.status)
+                ).all()
+            )
         out["commands"] = {k: counted.get(k, 0) for k in ("pending", "failed")}
     except Exception as exc:  # noqa: BLE001 - status reports an unreachable database instead of failing
         out["schema"] = {"error": type(exc).__name__}

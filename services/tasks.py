@@ -1,5 +1,6 @@
 """Tasks: completing one (its step's flow records the outcome and opens what follows), acknowledging
 a one-tap task, and the task lists."""
+
 from __future__ import annotations
 
 import uuid
@@ -40,26 +41,45 @@ def complete_task(task_ref: str, data: Any, actor_name: str | None, acknowledgem
             raise unknown("task", task_ref) from None
     recorded(actor, "task_complete", str(task.id), lambda: access.check_may_complete(actor, task, case.jurisdiction))
     if acknowledgement and task.kind not in ACKNOWLEDGEMENTS:
-        raise InvalidInput("not_an_acknowledgement", f"task: a {task.kind} task is completed with an outcome (shouhu task complete), "
-                           f"not acknowledged; acknowledged: {', '.join(sorted(ACKNOWLEDGEMENTS))}", "task")
+        raise InvalidInput(
+            "not_an_acknowledgement",
+            f"task: a {task.kind} task is completed with an outcome (shouhu task complete), "
+            f"not acknowledged; acknowledged: {', '.join(sorted(ACKNOWLEDGEMENTS))}",
+            "task",
+        )
     if task.status != "open":
         raise Conflict("task_not_open", f"task {task.id} is already {task.status}", "task")
     with Session(db.engine()) as s:
         waiting = s.exec(select(Command).where(Command.kind == "complete_task", Command.status == "pending")).all()
     if any(c.payload.get("task_id") == str(task.id) for c in waiting):
-        raise Conflict("completion_pending", f"task {task.id} already has an outcome waiting to be applied (queued); it is applied "
-                       "when the orchestrator answers", "task")
+        raise Conflict(
+            "completion_pending",
+            f"task {task.id} already has an outcome waiting to be applied (queued); it is applied "
+            "when the orchestrator answers",
+            "task",
+        )
     data = dict(data)
     expected = data.pop("expected_version", None)
     if expected is not None and (isinstance(expected, bool) or not isinstance(expected, int) or expected < 1):
-        raise InvalidInput("invalid_value", "outcome.expected_version: a positive whole number (the case's version)", "outcome.expected_version")
+        raise InvalidInput(
+            "invalid_value",
+            "outcome.expected_version: a positive whole number (the case's version)",
+            "outcome.expected_version",
+        )
     parse(OUTCOMES[task.kind], data, "outcome")
     step = STEP_OF_TASK.get(task.kind, task.stage)  # the final review: the stage it opened in
-    payload = {"task_id": str(task.id), "outcome": data, "expected_version": expected, "stage": step, "case_no": case.case_no,
-               "jurisdiction": case.jurisdiction}
+    payload = {
+        "task_id": str(task.id),
+        "outcome": data,
+        "expected_version": expected,
+        "stage": step,
+        "case_no": case.case_no,
+        "jurisdiction": case.jurisdiction,
+    }
     flow_fn, procedure = _stage_flow(step)
-    command = Command(kind="complete_task", idempotency_key=str(uuid.uuid4()), actor=actor.username,
-                      payload=payload, created_at=now())
+    command = Command(
+        kind="complete_task", idempotency_key=str(uuid.uuid4()), actor=actor.username, payload=payload, created_at=now()
+    )
     result = execute(command, flow_fn, procedure, [case.case_no, f"jurisdiction:{case.jurisdiction}"])
     if result.get("status") == "queued":
         return result
@@ -76,14 +96,19 @@ def acknowledge_task(task_ref: str, actor_name: str | None) -> dict[str, Any]:
 
 def _stage_flow(stage: str) -> tuple[Any, Any]:
     from flows.runner import stage_flow
+
     return stage_flow(stage)
 
 
-def list_tasks(unit: str | None = None, stage: str | None = None, status: str | None = None, jurisdiction: str | None = None) -> list[dict[str, Any]]:
+def list_tasks(
+    unit: str | None = None, stage: str | None = None, status: str | None = None, jurisdiction: str | None = None
+) -> list[dict[str, Any]]:
     if status not in (None, "open", "done", "cancelled"):
         raise InvalidInput("invalid_value", f"--status must be open, done or cancelled; got {status!r}", "status")
     if stage not in (None, "emergency", "assessment", "intervention"):
-        raise InvalidInput("invalid_value", f"--stage must be emergency, assessment or intervention; got {stage!r}", "stage")
+        raise InvalidInput(
+            "invalid_value", f"--stage must be emergency, assessment or intervention; got {stage!r}", "stage"
+        )
     with Session(db.engine()) as s:
         query = select(Task)
         if unit:
@@ -99,7 +124,9 @@ def list_tasks(unit: str | None = None, stage: str | None = None, status: str | 
         return [task_view(t) for t in s.exec(query.order_by(col(Task.due_at))).all()]
 
 
-def list_tasks_for(actor_name: str, mine: bool = False, status: str | None = "open", limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def list_tasks_for(
+    actor_name: str, mine: bool = False, status: str | None = "open", limit: int = 50, offset: int = 0
+) -> dict[str, Any]:
     """Tasks on cases this user may read; `mine`: those their unit owns. Earliest due first."""
     from sqlalchemy import func
 
@@ -114,7 +141,12 @@ def list_tasks_for(actor_name: str, mine: bool = False, status: str | None = "op
             query = query.where(Task.status == status)
         total = s.exec(select(func.count()).select_from(query.subquery())).one()
         rows = s.exec(query.order_by(col(Task.due_at)).offset(offset).limit(limit)).all()
-    return {"items": [{**task_view(t), "case_no": case_no} for t, case_no in rows], "total": total, "limit": limit, "offset": offset}
+    return {
+        "items": [{**task_view(t), "case_no": case_no} for t, case_no in rows],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 def task_detail(task_ref: str, actor_name: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
 """The village verification visits (seed 001 §二(一)6): the unit's list and recording a visit."""
+
 from __future__ import annotations
 
 import uuid
@@ -13,7 +14,9 @@ from shouhu.errors import InvalidInput, NotFound
 from shouhu.inputs import parse
 
 
-def list_visits(actor_name: str | None, unit: str, period: str | None = None, open_only: bool = False) -> list[dict[str, Any]]:
+def list_visits(
+    actor_name: str | None, unit: str, period: str | None = None, open_only: bool = False
+) -> list[dict[str, Any]]:
     """A unit's visits with the child's name (the village director must know whom to visit).
 
     Needs a named user allowed to see the unit; the read is recorded, and so is a refusal.
@@ -32,14 +35,20 @@ def list_visits(actor_name: str | None, unit: str, period: str | None = None, op
             s.commit()
             raise
         verification.record_access(s, actor.username, "ledger_read", unit)
-        query = select(VerificationVisit, Child).join(Child, col(Child.id) == VerificationVisit.child_id).where(VerificationVisit.unit == unit)
+        query = (
+            select(VerificationVisit, Child)
+            .join(Child, col(Child.id) == VerificationVisit.child_id)
+            .where(VerificationVisit.unit == unit)
+        )
         if period:
             query = query.where(VerificationVisit.period == period)
         if open_only:
             query = query.where(VerificationVisit.status == "open")
         at = now()
-        return [verification.visit_view(v, c, at) for v, c in
-                s.exec(query.order_by(col(VerificationVisit.period), col(Child.name))).all()]
+        return [
+            verification.visit_view(v, c, at)
+            for v, c in s.exec(query.order_by(col(VerificationVisit.period), col(Child.name))).all()
+        ]
 
 
 def complete_visit(visit_ref: str, data: Any, actor_name: str | None) -> dict[str, Any]:

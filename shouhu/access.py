@@ -1,4 +1,5 @@
 """Who may do what. One place for the rules, used by the CLI now and the web and API later."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,7 +33,9 @@ def user(session: Session, username: str | None) -> User:
     if not username:
         raise InvalidInput("missing_user", "say who acts: --as USERNAME", "as")
     if not isinstance(username, str) or len(username) > 64 or not username.isprintable():
-        raise InvalidInput("unknown_user", f"no user {str(username)[:64]!r} (see `shouhu users --jurisdiction J`)", "as")
+        raise InvalidInput(
+            "unknown_user", f"no user {str(username)[:64]!r} (see `shouhu users --jurisdiction J`)", "as"
+        )
     found = session.exec(select(User).where(User.username == username)).first()
     if found is None:
         raise InvalidInput("unknown_user", f"no user {username!r} (see `shouhu users --jurisdiction J`)", "as")
@@ -42,25 +45,43 @@ def user(session: Session, username: str | None) -> User:
 def check_may_administer(actor: User, jurisdiction: str) -> None:
     """Staff accounts of a county are kept by its managers and administrators."""
     if actor.role not in ADMINISTERING_ROLES:
-        raise Forbidden("role_may_not_administer", f"{actor.username} is {actor.role}; only manager or admin keep staff accounts", "as")
+        raise Forbidden(
+            "role_may_not_administer",
+            f"{actor.username} is {actor.role}; only manager or admin keep staff accounts",
+            "as",
+        )
     if actor.jurisdiction != jurisdiction:
-        raise Forbidden("other_jurisdiction", f"{actor.username} works in {actor.jurisdiction}, not {jurisdiction}", "as")
+        raise Forbidden(
+            "other_jurisdiction", f"{actor.username} works in {actor.jurisdiction}, not {jurisdiction}", "as"
+        )
 
 
 def check_may_register(actor: User, jurisdiction: str) -> None:
     """Police intake registers mandatory reports (强制报告意见 art. 8: 公安机关应当立即接受)."""
     if actor.role not in REGISTERING_ROLES:
-        raise Forbidden("role_may_not_register", f"{actor.username} is {actor.role}; only police_intake or police register reports", "as")
+        raise Forbidden(
+            "role_may_not_register",
+            f"{actor.username} is {actor.role}; only police_intake or police register reports",
+            "as",
+        )
     if actor.jurisdiction != jurisdiction:
-        raise Forbidden("other_jurisdiction", f"{actor.username} works in {actor.jurisdiction}, not {jurisdiction}", "as")
+        raise Forbidden(
+            "other_jurisdiction", f"{actor.username} works in {actor.jurisdiction}, not {jurisdiction}", "as"
+        )
 
 
 def check_may_complete(actor: User, task: Task, jurisdiction: str) -> None:
     """The task's role, in its owner unit or a unit above it (a bureau may act for its station)."""
     if actor.role != task.role:
-        raise Forbidden("role_may_not_complete", f"{task.kind} is done by role {task.role}; {actor.username} is {actor.role}", "as")
+        raise Forbidden(
+            "role_may_not_complete", f"{task.kind} is done by role {task.role}; {actor.username} is {actor.role}", "as"
+        )
     if actor.unit not in units.chain_up(pack(jurisdiction), task.owner_unit):
-        raise Forbidden("unit_may_not_complete", f"{task.kind} belongs to unit {task.owner_unit}; {actor.username} is in {actor.unit}", "as")
+        raise Forbidden(
+            "unit_may_not_complete",
+            f"{task.kind} belongs to unit {task.owner_unit}; {actor.username} is in {actor.unit}",
+            "as",
+        )
 
 
 def may_see_reporter(actor: User) -> bool:

@@ -5,6 +5,7 @@ Packs cite as the brief asks (`seed 001 §二(一)5`, `民法典 art. 36`, `loca
 a document, page or message shows is `泗政办秘〔2020〕9号 第二部分（一）5`, `《民法典》第三十六条`,
 `地方默认`. Only citations are taken from a source; its English notes stay in the pack.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,11 @@ CN_DIGITS = "零一二三四五六七八九"
 
 # National texts as sources name them → as people name them (LAW.md).
 LAWS = {
-    "未成年人保护法": "《未成年人保护法》", "未保法": "《未成年人保护法》", "民法典": "《民法典》",
-    "反家庭暴力法": "《反家庭暴力法》", "反家暴法": "《反家庭暴力法》",
+    "未成年人保护法": "《未成年人保护法》",
+    "未保法": "《未成年人保护法》",
+    "民法典": "《民法典》",
+    "反家庭暴力法": "《反家庭暴力法》",
+    "反家暴法": "《反家庭暴力法》",
     "强制报告意见": "《关于建立侵害未成年人案件强制报告制度的意见（试行）》",
     "法发〔2014〕24号": "《关于依法处理监护人侵害未成年人权益行为若干问题的意见》（法发〔2014〕24号）",
     "国发〔2016〕13号": "《国务院关于加强农村留守儿童关爱保护工作的意见》（国发〔2016〕13号）",
@@ -26,8 +30,10 @@ LAWS = {
 }
 _SECTION = r"§?(?P<part>[一二三四五六七八九十]+)(?:\((?P<sub>[一二三四五六七八九十]+)\))?(?P<item>\d+(?:[–-]\d+)?)?"
 _SEED = re.compile(r"seed (?P<seed>\d{3})(?: " + _SECTION + r")?")
-_LAW = re.compile(r"(?P<law>" + "|".join(re.escape(k) for k in sorted(LAWS, key=len, reverse=True)) + r")"
-                  r"(?: arts?\. (?P<art>\d+)(?:[–-](?P<art2>\d+))?(?: ¶(?P<para>\d+))?| (?P<lsec>[一二三四五六七八九十]+)\((?P<lsub>[一二三四五六七八九十]+)\))?")
+_LAW = re.compile(
+    r"(?P<law>" + "|".join(re.escape(k) for k in sorted(LAWS, key=len, reverse=True)) + r")"
+    r"(?: arts?\. (?P<art>\d+)(?:[–-](?P<art2>\d+))?(?: ¶(?P<para>\d+))?| (?P<lsec>[一二三四五六七八九十]+)\((?P<lsub>[一二三四五六七八九十]+)\))?"
+)
 _LOCAL = re.compile(r"local default(?::\s*(?P<why>[^;]*))?")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -41,7 +47,15 @@ def chinese_number(n: int) -> str:
     if n < 100:
         return CN_DIGITS[n // 10] + "十" + (CN_DIGITS[n % 10] if n % 10 else "")
     rest = n % 100
-    tail = "" if rest == 0 else ("零" + CN_DIGITS[rest] if rest < 10 else ("一" + chinese_number(rest) if rest < 20 else chinese_number(rest)))
+    tail = (
+        ""
+        if rest == 0
+        else (
+            "零" + CN_DIGITS[rest]
+            if rest < 10
+            else ("一" + chinese_number(rest) if rest < 20 else chinese_number(rest))
+        )
+    )
     return CN_DIGITS[n // 100] + "百" + tail
 
 
@@ -76,7 +90,11 @@ def citations(source: str, pack: Pack | None = None) -> list[str]:
     for m in _LAW.finditer(source):
         name = LAWS[m["law"]]
         if m["art"]:
-            name += f"第{chinese_number(int(m['art']))}" + (f"至第{chinese_number(int(m['art2']))}" if m["art2"] else "") + "条"
+            name += (
+                f"第{chinese_number(int(m['art']))}"
+                + (f"至第{chinese_number(int(m['art2']))}" if m["art2"] else "")
+                + "条"
+            )
             if m["para"]:
                 name += f"第{chinese_number(int(m['para']))}款"
         elif m["lsec"]:
@@ -84,7 +102,12 @@ def citations(source: str, pack: Pack | None = None) -> list[str]:
         found.append((m.start(), name))
     for m in _LOCAL.finditer(source):
         why = (m["why"] or "").strip()
-        found.append((m.start(), "地方默认" + (f"（{why}）" if why and _CJK.search(why) and not re.search(r"[A-Za-z]", why) else "")))
+        found.append(
+            (
+                m.start(),
+                "地方默认" + (f"（{why}）" if why and _CJK.search(why) and not re.search(r"[A-Za-z]", why) else ""),
+            )
+        )
     out: list[str] = []
     for _, text in sorted(found):
         if text not in out:

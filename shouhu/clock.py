@@ -1,4 +1,5 @@
 """The one clock. SHOUHU_NOW (ISO 8601 with offset) fixes it for demos, tests and the CLI."""
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,11 @@ def parse_instant(text: str, field: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except (TypeError, ValueError):
-        raise InvalidInput("bad_datetime", f"{field} must be ISO 8601 with an offset, e.g. 2026-11-24T09:30:00+08:00; got {text!r}", field) from None
+        raise InvalidInput(
+            "bad_datetime",
+            f"{field} must be ISO 8601 with an offset, e.g. 2026-11-24T09:30:00+08:00; got {text!r}",
+            field,
+        ) from None
     if value.tzinfo is None:
         raise InvalidInput("naive_datetime", f"{field} needs a UTC offset (e.g. +08:00); got {text!r}", field)
     return value

@@ -4,6 +4,7 @@ one place, so every entry point agrees; plus where Shouhu keeps its code-side fi
 The object is rebuilt only when a SHOUHU_* variable changes (tests change them per test). The
 clock reads SHOUHU_NOW itself: it is asked for the time thousands of times a second by the sweeper.
 """
+
 from __future__ import annotations
 
 import os

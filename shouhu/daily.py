@@ -1,5 +1,6 @@
 """Once-a-day jobs (the digest, the anchors, the rounds): each claimed in the database, so two
 sweepers on two machines never do the same day's job twice."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -26,7 +27,9 @@ def claim(session: Session, marker: str) -> bool:
     return True
 
 
-def daily_due(session: Session, as_of: datetime, hour_of: Callable[[policy.Pack], int], name: str) -> Iterator[tuple[str, date]]:
+def daily_due(
+    session: Session, as_of: datetime, hour_of: Callable[[policy.Pack], int], name: str
+) -> Iterator[tuple[str, date]]:
     """(jurisdiction, local day) for each jurisdiction whose daily `name` job is due — at or after
     its hour (`hour_of(pack)`, Beijing time) — and not yet done today; claimed as it is yielded."""
     local = as_of.astimezone(CHINA_TZ)

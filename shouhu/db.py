@@ -1,4 +1,5 @@
 """Engine and transactions. One transaction per transition; writers are serialised per case."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """The three ways a request fails, each mapped to one CLI exit code and one API status."""
+
 from __future__ import annotations
 
 
@@ -15,6 +16,7 @@ class ShouhuError(Exception):
 
 class InvalidInput(ShouhuError):
     """The request is wrong (field, value, or who asks): exit 2, nothing changed."""
+
     exit_code = 2
 
 
@@ -28,6 +30,7 @@ class Forbidden(InvalidInput):
 
 class Conflict(ShouhuError):
     """The request was right once but the case moved on (stale version, task done): exit 3."""
+
     exit_code = 3
 
 

@@ -1,4 +1,5 @@
 """Mainland resident ID numbers (GB 11643-1999): 17 digits, a check character, the birth date."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -25,7 +26,11 @@ def validate(id_number: str, birth_date: date, field: str = "child.id_number") -
     except ValueError:
         raise InvalidInput("bad_id_number", f"{field} does not contain a valid birth date", field) from None
     if born != birth_date:
-        raise InvalidInput("id_birth_mismatch", f"{field} says born {born.isoformat()} but child.birth_date is {birth_date.isoformat()}", field)
+        raise InvalidInput(
+            "id_birth_mismatch",
+            f"{field} says born {born.isoformat()} but child.birth_date is {birth_date.isoformat()}",
+            field,
+        )
     return value
 
 

@@ -7,6 +7,7 @@ Every face reads its input through `load_json` (API bodies, CLI files) or hands 
 characters, no text longer than the limits, no repeated items, no dates before 1900 —
 the limits are the national pack's `input_limits`.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,7 +50,12 @@ def _unprintable(text: str, multiline: bool) -> str | None:
         if ch in allowed:
             continue
         category = unicodedata.category(ch)
-        if category in ("Cc", "Cs") or ch in "\u2028\u2029" or ch in BIDI_CONTROLS or (category == "Cf" and not multiline):
+        if (
+            category in ("Cc", "Cs")
+            or ch in "\u2028\u2029"
+            or ch in BIDI_CONTROLS
+            or (category == "Cf" and not multiline)
+        ):
             return repr(ch)
     return None
 
@@ -57,20 +63,28 @@ def _unprintable(text: str, multiline: bool) -> str | None:
 def _one_line(text: str) -> str:
     bad = _unprintable(text, multiline=False)
     if bad:
-        raise PydanticCustomError("control_character", "holds the character {char}, which is not allowed here (one line of text)", {"char": bad})
+        raise PydanticCustomError(
+            "control_character",
+            "holds the character {char}, which is not allowed here (one line of text)",
+            {"char": bad},
+        )
     return text
 
 
 def _multi_line(text: str) -> str:
     bad = _unprintable(text, multiline=True)
     if bad:
-        raise PydanticCustomError("control_character", "holds the character {char}, which is not allowed in text", {"char": bad})
+        raise PydanticCustomError(
+            "control_character", "holds the character {char}, which is not allowed in text", {"char": bad}
+        )
     return text
 
 
 def _day_in_range(value: date) -> date:
     if not LIMITS.oldest_year <= value.year <= LATEST_YEAR:
-        raise PydanticCustomError("out_of_range", "must be between {low} and {high}", {"low": LIMITS.oldest_year, "high": LATEST_YEAR})
+        raise PydanticCustomError(
+            "out_of_range", "must be between {low} and {high}", {"low": LIMITS.oldest_year, "high": LATEST_YEAR}
+        )
     return value
 
 
@@ -91,10 +105,20 @@ def _unique(items: list[Any]) -> list[Any]:
 
 
 # One line, required (a name, a phone, a unit); one line that may be empty; free text.
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LIMITS.short_text), AfterValidator(_one_line)]
-OptionalShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=LIMITS.short_text), AfterValidator(_one_line)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=LIMITS.long_text), AfterValidator(_multi_line)]
-RequiredLongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LIMITS.long_text), AfterValidator(_multi_line)]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LIMITS.short_text), AfterValidator(_one_line)
+]
+OptionalShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=LIMITS.short_text), AfterValidator(_one_line)
+]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=LIMITS.long_text), AfterValidator(_multi_line)
+]
+RequiredLongText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=LIMITS.long_text),
+    AfterValidator(_multi_line),
+]
 Day = Annotated[date, AfterValidator(_day_in_range)]
 Instant = Annotated[datetime, AfterValidator(_instant)]
 
@@ -110,9 +134,16 @@ class Input(BaseModel):
 
 
 # Pydantic's error types → the codes of the CLI/API contract (the rest are `invalid_value`).
-ERROR_CODES = {"missing": "missing_field", "extra_forbidden": "unknown_field", "string_too_long": "too_long", "too_long": "too_long",
-               "control_character": "control_character", "duplicate_item": "duplicate_item", "out_of_range": "out_of_range",
-               "naive_datetime": "naive_datetime"}
+ERROR_CODES = {
+    "missing": "missing_field",
+    "extra_forbidden": "unknown_field",
+    "string_too_long": "too_long",
+    "too_long": "too_long",
+    "control_character": "control_character",
+    "duplicate_item": "duplicate_item",
+    "out_of_range": "out_of_range",
+    "naive_datetime": "naive_datetime",
+}
 
 
 def invalid_from(err: Mapping[str, Any], prefix: str = "") -> InvalidInput:
@@ -156,7 +187,9 @@ def load_json(raw: bytes | str, field: str = "body") -> Any:
     try:
         value = json.loads(raw, object_pairs_hook=_no_repeated_keys, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
-        raise InvalidInput("bad_json", f"{field}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", field) from None
+        raise InvalidInput(
+            "bad_json", f"{field}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", field
+        ) from None
     except RecursionError:
         raise InvalidInput("too_deep", f"{field}: nested more than {LIMITS.depth} levels deep", field) from None
     except ValueError as exc:
@@ -243,22 +276,34 @@ def check_report(report: ReportIn) -> ReportIn:
     """Rules beyond shape: a child under 18 born in the past, a consistent ID, a past discovery."""
     today = now().date()
     if report.child.birth_date > today:
-        raise InvalidInput("born_in_future", f"child.birth_date {report.child.birth_date} is after today ({today})", "child.birth_date")
+        raise InvalidInput(
+            "born_in_future", f"child.birth_date {report.child.birth_date} is after today ({today})", "child.birth_date"
+        )
     if age_on(report.child.birth_date, today) >= 18:
-        raise InvalidInput("not_a_minor", "child.birth_date: the child is 18 or older; this system handles minors only (未保法 art. 2)", "child.birth_date")
+        raise InvalidInput(
+            "not_a_minor",
+            "child.birth_date: the child is 18 or older; this system handles minors only (未保法 art. 2)",
+            "child.birth_date",
+        )
     if report.child.id_number:
         report.child.id_number = idnumber.validate(report.child.id_number, report.child.birth_date)
     if report.discovered_at and report.discovered_at > now():
         raise InvalidInput("discovered_in_future", "discovered_at is later than now", "discovered_at")
     if report.discovered_at and report.discovered_at.astimezone(now().tzinfo).date() < report.child.birth_date:
-        raise InvalidInput("discovered_before_birth", f"discovered_at is before child.birth_date ({report.child.birth_date})", "discovered_at")
+        raise InvalidInput(
+            "discovered_before_birth",
+            f"discovered_at is before child.birth_date ({report.child.birth_date})",
+            "discovered_at",
+        )
     return report
 
 
 # ---- outcomes of human tasks (one typed input per step, as in Temporal's samples) ----
 
+
 class ArrivalOutcome(Input):
     """出警到场: one tap; nothing to fill in."""
+
     notes: LongText = ""
 
 
@@ -284,7 +329,9 @@ class AssessmentOutcome(Input):
     plan: LongText = ""
     notes: LongText = ""
     guardian_refused_since: Day | None = None
-    serious_harm: bool = Field(default=False, description="the child's health was seriously harmed by the guardian's harm or abandonment")
+    serious_harm: bool = Field(
+        default=False, description="the child's health was seriously harmed by the guardian's harm or abandonment"
+    )
 
 
 class ServiceOutcome(Input):
@@ -301,7 +348,9 @@ class VisitOutcome(Input):
 
 class FinalReviewOutcome(Input):
     exit_reason: Annotated[ShortText, Field(max_length=64)]
-    studying_until: Day | None = Field(default=None, description="expected graduation, for a child still in school at 18")
+    studying_until: Day | None = Field(
+        default=None, description="expected graduation, for a child still in school at 18"
+    )
     notes: LongText = ""
     future_dates: ClassVar[frozenset[str]] = frozenset({"studying_until"})  # a graduation is ahead, not past
 
@@ -311,7 +360,9 @@ class GuardianMeasuresOutcome(Input):
     guardian_changed: bool
     notes: LongText = ""
     guardian_refused_since: Day | None = None
-    serious_harm: bool = Field(default=False, description="the child's health was seriously harmed by the guardian's harm or abandonment")
+    serious_harm: bool = Field(
+        default=False, description="the child's health was seriously harmed by the guardian's harm or abandonment"
+    )
 
 
 class TemporaryGuardianshipOutcome(Input):
@@ -344,6 +395,7 @@ class PlacementOutcome(Input):
 
 class VerificationOutcome(Input):
     """A village verification visit (seed 001 §二(一)6: 家庭情况、监护情况、就学情况)."""
+
     visited_on: Day
     guardianship: Literal["adequate", "inadequate", "absent"]
     schooling: Literal["in_school", "not_school_age", "out_of_school"]
@@ -376,6 +428,7 @@ Username = Annotated[str, StringConstraints(min_length=2, max_length=64, pattern
 
 class UserIn(Input):
     """A new staff account: lower-case letters, digits, `.`, `_`, `-` in the username."""
+
     username: Username
     role: Role
     unit: Annotated[ShortText, Field(max_length=64)]

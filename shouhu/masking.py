@@ -6,6 +6,7 @@ plans, guardians' names, where the child is placed).
 
 `access.may_see_identity` decides who is masked; this module decides what masked means.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -14,8 +15,20 @@ from typing import Any
 
 HIDDEN = "（已隐去）"
 # Fields people type freely about the child and family: hidden whole from masked readers.
-FREE_TEXT = frozenset({"description", "notes", "plan", "health", "detail", "unfounded_reason", "not_filed_reason", "new_guardian",
-                       "placed_at", "address"})
+FREE_TEXT = frozenset(
+    {
+        "description",
+        "notes",
+        "plan",
+        "health",
+        "detail",
+        "unfounded_reason",
+        "not_filed_reason",
+        "new_guardian",
+        "placed_at",
+        "address",
+    }
+)
 
 
 def name(value: str | None) -> str | None:
@@ -42,10 +55,24 @@ def child(record: Any, visible: bool) -> dict[str, Any]:
     """The child as a reader may see them (a row or anything with the same attributes)."""
     birth_date = record.birth_date.isoformat() if hasattr(record.birth_date, "isoformat") else record.birth_date
     if visible:
-        return {"name": record.name, "id_number": record.id_number, "birth_date": birth_date, "gender": record.gender,
-                "address": record.address, "left_behind": getattr(record, "left_behind", False), "masked": False}
-    return {"name": name(record.name), "id_number": id_number(record.id_number), "birth_date": birth(birth_date), "gender": record.gender,
-            "address": None, "left_behind": getattr(record, "left_behind", False), "masked": True}
+        return {
+            "name": record.name,
+            "id_number": record.id_number,
+            "birth_date": birth_date,
+            "gender": record.gender,
+            "address": record.address,
+            "left_behind": getattr(record, "left_behind", False),
+            "masked": False,
+        }
+    return {
+        "name": name(record.name),
+        "id_number": id_number(record.id_number),
+        "birth_date": birth(birth_date),
+        "gender": record.gender,
+        "address": None,
+        "left_behind": getattr(record, "left_behind", False),
+        "masked": True,
+    }
 
 
 def guardian(record: Any, visible: bool) -> dict[str, Any]:
@@ -61,13 +88,24 @@ def document_context(context: dict[str, Any]) -> dict[str, Any]:
     out["guardians"] = [SimpleNamespace(**guardian(g, visible=False)) for g in context.get("guardians") or []]
     report = context.get("report")
     if report is not None:
-        out["report"] = SimpleNamespace(**{**{k: getattr(report, k) for k in ("channel", "discovered_at", "reported_at", "late",
-                                                                              "late_by_minutes", "situations")},
-                                           "description": free_text(report.description)})
+        out["report"] = SimpleNamespace(
+            **{
+                **{
+                    k: getattr(report, k)
+                    for k in ("channel", "discovered_at", "reported_at", "late", "late_by_minutes", "situations")
+                },
+                "description": free_text(report.description),
+            }
+        )
     for key, value in context.items():
         if key in FREE_TEXT:
             out[key] = free_text(value)
-        elif key not in ("child", "guardians", "report", "reporter", "case") and hasattr(value, "model_copy") \
-                and not hasattr(type(value), "__table__"):  # an outcome (not a table row): hide its free text
-            out[key] = value.model_copy(update={f: free_text(getattr(value, f)) for f in type(value).model_fields if f in FREE_TEXT})
+        elif (
+            key not in ("child", "guardians", "report", "reporter", "case")
+            and hasattr(value, "model_copy")
+            and not hasattr(type(value), "__table__")
+        ):  # an outcome (not a table row): hide its free text
+            out[key] = value.model_copy(
+                update={f: free_text(getattr(value, f)) for f in type(value).model_fields if f in FREE_TEXT}
+            )
     return out

@@ -5,6 +5,7 @@ the first revision; made by `create_all` before migrations existed (commit 91c9a
 stamped 0001 and upgraded, its data kept; already equal to today's models → stamped head. Anything
 else stops with a clear error rather than guessing.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -66,8 +67,12 @@ def upgrade(url: str | None = None) -> dict[str, Any]:
                 elif "case" in tables and not tables & AFTER_BASELINE:
                     command.stamp(cfg, BASELINE)  # made by create_all at the baseline (91c9aef)
                 else:
-                    raise InvalidInput("unknown_schema", "the database has Shouhu tables but no recorded revision and matches "
-                                       "neither the baseline nor today's schema; restore a backup or migrate it by hand", "database")
+                    raise InvalidInput(
+                        "unknown_schema",
+                        "the database has Shouhu tables but no recorded revision and matches "
+                        "neither the baseline nor today's schema; restore a backup or migrate it by hand",
+                        "database",
+                    )
         start = MigrationContext.configure(conn).get_current_revision()
         command.upgrade(cfg, "head")
         after = MigrationContext.configure(conn).get_current_revision()

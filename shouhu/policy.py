@@ -3,6 +3,7 @@
 A pack `extends` another (every seed pack extends `national`); mappings merge key by key and
 lists replace. Every rule block carries `source`: a seed section, a law, or `local default`.
 """
+
 from __future__ import annotations
 
 import re
@@ -58,6 +59,7 @@ class Sourced(Strict):
 
 class Duration(Strict):
     """Exactly one of: wall-clock hours, calendar days, or working days (mainland calendar)."""
+
     hours: float | None = Field(default=None, gt=0)
     days: int | None = Field(default=None, gt=0)
     working_days: int | None = Field(default=None, gt=0)
@@ -121,16 +123,19 @@ class Value(Sourced, Generic[T]):
 
 class MeasureRequirement(Sourced):
     """One of these measures must be taken (a one-element list: that measure)."""
+
     one_of: list[Measure] = Field(min_length=1)
 
 
 class MeasureTask(Sourced):
     """A measure that opens a task (temporary care → the rescue station's task)."""
+
     task: TaskKind
 
 
 class MeasureNotice(Sourced):
     """A measure that tells a unit (shelter escort → civil affairs)."""
+
     to: Selector
 
 
@@ -144,6 +149,7 @@ class DocumentBasis(Sourced):
 
 class SeedDocument(Strict):
     """The county's own document: seed number and how people cite it."""
+
     seed: str = Field(pattern=r"^\d{3}$")
     number: str  # 泗政办秘〔2020〕9号, or the short title when it has none
 
@@ -164,8 +170,11 @@ class DeliveryRule(Strict):
     @model_validator(mode="after")
     def _timeout_under_lease(self) -> DeliveryRule:
         if self.send_timeout_seconds * 2 > self.lease_seconds:
-            raise ValueError("send_timeout_seconds must be at most half of lease_seconds (a send in flight must not be resent)")
+            raise ValueError(
+                "send_timeout_seconds must be at most half of lease_seconds (a send in flight must not be resent)"
+            )
         return self
+
     digest_hour: int = Field(ge=0, le=23)  # managers' daily digest, Beijing time
     anchor_hour: int = Field(ge=0, le=23)  # the daily timeline anchor (shouhu.anchors), Beijing time
 
@@ -173,8 +182,12 @@ class DeliveryRule(Strict):
 class AccountRule(Strict):
     max_failures: int = Field(ge=1, le=100)  # failed sign-ins for one account from one source before that pair locks
     max_source_failures: int = Field(ge=1, le=1000)  # failed sign-ins from one source, any account, before it locks
-    max_account_failures: int = Field(ge=1, le=10000)  # failed sign-ins for one account, any source, before strangers are locked out
-    known_source_days: int = Field(ge=0, le=365)  # a source the account signed in from this recently is not held by those two locks
+    max_account_failures: int = Field(
+        ge=1, le=10000
+    )  # failed sign-ins for one account, any source, before strangers are locked out
+    known_source_days: int = Field(
+        ge=0, le=365
+    )  # a source the account signed in from this recently is not held by those two locks
     lock_minutes: int = Field(ge=1)
     min_password_length: int = Field(ge=8)
     session_hours: float = Field(gt=0)
@@ -182,6 +195,7 @@ class AccountRule(Strict):
 
 class InputLimits(Strict):
     """What one request may carry (deployment-wide: read from the national pack)."""
+
     short_text: int = Field(ge=20)
     long_text: int = Field(ge=200)
     list_items: int = Field(ge=1)
@@ -192,6 +206,7 @@ class InputLimits(Strict):
 
 class OrchestratorRule(Strict):
     """How commands queued while Prefect was away are resumed (deployment-wide: national pack)."""
+
     resume_after_seconds: int = Field(ge=1)  # younger pending commands are still being run by their own request
     resume_batch: int = Field(ge=1)
     max_resume_attempts: int = Field(ge=1)  # a command whose flow keeps failing (not the orchestrator) is then `failed`
@@ -270,14 +285,22 @@ class Pack(Strict):
     def is_urgent(self, situations: Collection[str]) -> bool:
         return any(s in self.urgent_situations.value for s in situations)
 
-    def unmet_requirements(self, situations: Collection[str], measures: Collection[str]) -> list[tuple[str, MeasureRequirement]]:
+    def unmet_requirements(
+        self, situations: Collection[str], measures: Collection[str]
+    ) -> list[tuple[str, MeasureRequirement]]:
         """(situation, requirement) pairs none of whose measures were taken."""
-        return [(s, r) for s in sorted(set(situations)) for r in self.required_measures.value.get(cast(Situation, s), [])
-                if not set(r.one_of) & set(measures)]
+        return [
+            (s, r)
+            for s in sorted(set(situations))
+            for r in self.required_measures.value.get(cast(Situation, s), [])
+            if not set(r.one_of) & set(measures)
+        ]
 
     def least_measures(self, situations: Collection[str]) -> list[str]:
         """The first measure of every requirement of these situations: the smallest set that satisfies them."""
-        return sorted({r.one_of[0] for s in situations for r in self.required_measures.value.get(cast(Situation, s), [])})
+        return sorted(
+            {r.one_of[0] for s in situations for r in self.required_measures.value.get(cast(Situation, s), [])}
+        )
 
     def word(self, key: str) -> str:
         return self.wording.get(key, key)
@@ -361,7 +384,9 @@ def _check_units(pack: Pack, file: str) -> None:
         raise PolicyError(file, "units", "needs at least two townships")
     for township in townships:
         if not any(v.type == "village" and v.parent == township.code for v in units):
-            raise PolicyError(file, "units", f"township {township.code!r} needs at least one village (parent: {township.code})")
+            raise PolicyError(
+                file, "units", f"township {township.code!r} needs at least one village (parent: {township.code})"
+            )
     for i, user in enumerate(pack.demo_users.value if pack.demo_users else []):
         if user.unit not in by_code:
             raise PolicyError(file, f"demo_users.value.{i}.unit", f"unknown unit {user.unit!r}")
@@ -382,7 +407,11 @@ def _jurisdiction_names(directory: Path) -> tuple[str, ...]:
 def pack(name: str) -> Pack:
     """The validated pack of a jurisdiction (cached per process)."""
     if name not in jurisdiction_names():
-        raise NotFound("unknown_jurisdiction", f"unknown jurisdiction {name!r}; known: {', '.join(jurisdiction_names())}", "jurisdiction")
+        raise NotFound(
+            "unknown_jurisdiction",
+            f"unknown jurisdiction {name!r}; known: {', '.join(jurisdiction_names())}",
+            "jurisdiction",
+        )
     return load_pack(name)
 
 

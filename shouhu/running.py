@@ -7,6 +7,7 @@ A record whose process is gone (serve killed with SIGKILL) is stale and ignored;
 Prefect server does not answer its health check within half a second is ignored too, so a command
 never waits on a server that is not there — it starts its own as before.
 """
+
 from __future__ import annotations
 
 import contextlib

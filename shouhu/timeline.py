@@ -13,6 +13,7 @@ the tampering by sealing over it. Documents are checked against the hash their i
 the timeline. What the seal cannot see — a whole case deleted, or the database put back to an
 older copy — the daily anchors catch (shouhu.anchors).
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -52,8 +53,26 @@ log = logging.getLogger("shouhu.timeline")
 GENESIS = "0" * 64
 # What the seal covers: the case's state and its chain's head. Changing this list is a migration
 # that re-seals every case (the names, not the model, so a new column does not break old seals).
-SEALED_FIELDS = ("id", "case_no", "jurisdiction", "child_id", "township", "village", "stage", "status", "urgency", "risk_level",
-                 "close_reason", "exit_reason", "phase_out_until", "opened_at", "closed_at", "version", "timeline_seq", "timeline_head")
+SEALED_FIELDS = (
+    "id",
+    "case_no",
+    "jurisdiction",
+    "child_id",
+    "township",
+    "village",
+    "stage",
+    "status",
+    "urgency",
+    "risk_level",
+    "close_reason",
+    "exit_reason",
+    "phase_out_until",
+    "opened_at",
+    "closed_at",
+    "version",
+    "timeline_seq",
+    "timeline_head",
+)
 
 
 # ---- the key ---------------------------------------------------------------------------
@@ -105,17 +124,44 @@ def ensure_key(session: Session) -> None:
     with session.no_autoflush:
         found = session.get(Setting, "timeline_key_fingerprint")
     if found is not None and found.value != place[1]:
-        raise InvalidInput("wrong_timeline_key", "SHOUHU_TIMELINE_KEY is not the key this database was sealed with "
-                           f"(fingerprint {found.value}); nothing was written", "SHOUHU_TIMELINE_KEY")
+        raise InvalidInput(
+            "wrong_timeline_key",
+            "SHOUHU_TIMELINE_KEY is not the key this database was sealed with "
+            f"(fingerprint {found.value}); nothing was written",
+            "SHOUHU_TIMELINE_KEY",
+        )
     if found is not None:
         _key_checked.add(place)
 
 
 # ---- events ----------------------------------------------------------------------------
-def _digest(case_id: uuid.UUID, seq: int, at: datetime, kind: str, stage: str, actor: str, summary: str, payload: dict[str, Any], prev_hash: str) -> str:
+def _digest(
+    case_id: uuid.UUID,
+    seq: int,
+    at: datetime,
+    kind: str,
+    stage: str,
+    actor: str,
+    summary: str,
+    payload: dict[str, Any],
+    prev_hash: str,
+) -> str:
     body = json.dumps(
-        [str(case_id), seq, at.astimezone(UTC).isoformat(timespec="microseconds"), kind, stage, actor, summary, payload, prev_hash],
-        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str,
+        [
+            str(case_id),
+            seq,
+            at.astimezone(UTC).isoformat(timespec="microseconds"),
+            kind,
+            stage,
+            actor,
+            summary,
+            payload,
+            prev_hash,
+        ],
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
     )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
@@ -135,8 +181,15 @@ def in_process(job: str) -> Iterator[None]:
         _in_process.reset(token)
 
 
-def append(session: Session, case: Case, kind: str, actor: str, summary: str, payload: dict[str, Any] | None = None,
-           batch: list[tuple[Any, dict[str, Any]]] | None = None) -> None:
+def append(
+    session: Session,
+    case: Case,
+    kind: str,
+    actor: str,
+    summary: str,
+    payload: dict[str, Any] | None = None,
+    batch: list[tuple[Any, dict[str, Any]]] | None = None,
+) -> None:
     """Add one event after the case's head. The caller holds the case row locked (see Transition).
 
     With `batch`, the row is collected for one bulk insert (the sweeper's fast path) instead.
@@ -149,8 +202,19 @@ def append(session: Session, case: Case, kind: str, actor: str, summary: str, pa
         payload["orchestrator"] = "unavailable"
         summary += IN_PROCESS_ZH
     digest = _digest(case.id, seq, at, kind, case.stage, actor, summary, payload, prev)
-    row: dict[str, Any] = {"id": uuid.uuid4(), "case_id": case.id, "seq": seq, "at": at, "kind": kind, "stage": case.stage, "actor": actor,
-                           "summary": summary, "payload": payload, "prev_hash": prev, "hash": digest}
+    row: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "case_id": case.id,
+        "seq": seq,
+        "at": at,
+        "kind": kind,
+        "stage": case.stage,
+        "actor": actor,
+        "summary": summary,
+        "payload": payload,
+        "prev_hash": prev,
+        "hash": digest,
+    }
     case.timeline_seq, case.timeline_head = seq, digest
     if batch is not None:
         batch.append((TimelineEvent, row))
@@ -160,7 +224,11 @@ def append(session: Session, case: Case, kind: str, actor: str, summary: str, pa
 
 
 def events(session: Session, case_id: uuid.UUID) -> list[TimelineEvent]:
-    return list(session.exec(select(TimelineEvent).where(TimelineEvent.case_id == case_id).order_by(col(TimelineEvent.seq))).all())
+    return list(
+        session.exec(
+            select(TimelineEvent).where(TimelineEvent.case_id == case_id).order_by(col(TimelineEvent.seq))
+        ).all()
+    )
 
 
 # ---- the seal --------------------------------------------------------------------------
@@ -183,17 +251,77 @@ def seal(case: Case) -> str:
 # SEALED_FIELDS, changing a list is a migration that re-seals the rows.
 SealedRow = Task | Deadline | Report | Reporter | Child | Guardian | Document
 ROW_FIELDS: dict[type[SealedRow], tuple[str, ...]] = {
-    Task: ("id", "case_id", "stage", "kind", "subject", "status", "owner_unit", "role", "due_at", "outcome", "completed_by",
-           "completed_at", "created_at"),
-    Deadline: ("id", "case_id", "task_id", "kind", "starts_at", "due_at", "rule", "status", "resolved_at", "next_step", "next_fire_at"),
-    Report: ("id", "case_id", "command_id", "jurisdiction", "channel", "situations", "description", "discovered_at", "reported_at",
-             "registered_by", "late", "late_by_minutes"),
+    Task: (
+        "id",
+        "case_id",
+        "stage",
+        "kind",
+        "subject",
+        "status",
+        "owner_unit",
+        "role",
+        "due_at",
+        "outcome",
+        "completed_by",
+        "completed_at",
+        "created_at",
+    ),
+    Deadline: (
+        "id",
+        "case_id",
+        "task_id",
+        "kind",
+        "starts_at",
+        "due_at",
+        "rule",
+        "status",
+        "resolved_at",
+        "next_step",
+        "next_fire_at",
+    ),
+    Report: (
+        "id",
+        "case_id",
+        "command_id",
+        "jurisdiction",
+        "channel",
+        "situations",
+        "description",
+        "discovered_at",
+        "reported_at",
+        "registered_by",
+        "late",
+        "late_by_minutes",
+    ),
     Reporter: ("id", "report_id", "name", "phone", "unit", "unit_type", "supervising_unit"),
-    Child: ("id", "jurisdiction", "id_number", "name", "birth_date", "gender", "township", "village", "address", "left_behind",
-            "created_at"),
+    Child: (
+        "id",
+        "jurisdiction",
+        "id_number",
+        "name",
+        "birth_date",
+        "gender",
+        "township",
+        "village",
+        "address",
+        "left_behind",
+        "created_at",
+    ),
     Guardian: ("id", "child_id", "name", "relation", "status", "extra"),
-    Document: ("id", "case_id", "kind", "title", "content_type", "content", "sha256", "masked_content", "masked_sha256", "confidential",
-               "issued_by", "created_at"),
+    Document: (
+        "id",
+        "case_id",
+        "kind",
+        "title",
+        "content_type",
+        "content",
+        "sha256",
+        "masked_content",
+        "masked_sha256",
+        "confidential",
+        "issued_by",
+        "created_at",
+    ),
 }
 
 
@@ -201,10 +329,17 @@ def row_seal(row: Any) -> str:
     def plain(value: Any) -> Any:
         if isinstance(value, datetime):
             return value.astimezone(UTC).isoformat(timespec="microseconds")
-        return value.isoformat() if hasattr(value, "isoformat") else str(value) if isinstance(value, uuid.UUID) else value
+        return (
+            value.isoformat() if hasattr(value, "isoformat") else str(value) if isinstance(value, uuid.UUID) else value
+        )
 
-    body = json.dumps([type(row).__name__, *(plain(getattr(row, f)) for f in ROW_FIELDS[type(row)])],
-                      ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    body = json.dumps(
+        [type(row).__name__, *(plain(getattr(row, f)) for f in ROW_FIELDS[type(row)])],
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
     return hmac.new(timeline_key(), body.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -219,14 +354,18 @@ def seal_holds(case: Case) -> bool:
 @event.listens_for(Session, "before_flush")
 def _reseal(session: Session, _context: Any, _instances: Any) -> None:
     """Every case written through the application is sealed as it is written (with the right key)."""
-    written = [obj for obj in list(session.new) + list(session.dirty) if isinstance(obj, Case) or type(obj) in ROW_FIELDS]
+    written = [
+        obj for obj in list(session.new) + list(session.dirty) if isinstance(obj, Case) or type(obj) in ROW_FIELDS
+    ]
     if written:
         ensure_key(session)
     for obj in written:
         obj.seal = seal(obj) if isinstance(obj, Case) else row_seal(obj)
 
 
-def check_seal(session: Session, case: Case, actor: str = "system:timeline", batch: list[tuple[Any, dict[str, Any]]] | None = None) -> bool:
+def check_seal(
+    session: Session, case: Case, actor: str = "system:timeline", batch: list[tuple[Any, dict[str, Any]]] | None = None
+) -> bool:
     """Before a write: a seal that does not hold means the database was changed behind the
     application's back. Put that on the timeline first (with what was found), so sealing the
     next write cannot hide it. The work itself goes on: protection does not stop for it."""
@@ -234,21 +373,44 @@ def check_seal(session: Session, case: Case, actor: str = "system:timeline", bat
     if seal_holds(case):
         return True
     log.warning("case %s: seal does not match its state; the finding is put on its timeline", case.case_no)
-    append(session, case, "tamper_detected", actor, "案卷数据与封印不符：数据库中的记录可能被改动过（已记录，请核查）",
-           {"found": dict(zip(SEALED_FIELDS, _state(case), strict=True)), "found_seal": case.seal}, batch=batch)
+    append(
+        session,
+        case,
+        "tamper_detected",
+        actor,
+        "案卷数据与封印不符：数据库中的记录可能被改动过（已记录，请核查）",
+        {"found": dict(zip(SEALED_FIELDS, _state(case), strict=True)), "found_seal": case.seal},
+        batch=batch,
+    )
     return False
 
 
-def check_row(session: Session, case: Case, row: Any, actor: str = "system:timeline",
-              batch: list[tuple[Any, dict[str, Any]]] | None = None) -> bool:
+def check_row(
+    session: Session,
+    case: Case,
+    row: Any,
+    actor: str = "system:timeline",
+    batch: list[tuple[Any, dict[str, Any]]] | None = None,
+) -> bool:
     """As check_seal, for one row of the case's file about to be written (a task being
     completed, a deadline being fired): a broken row seal goes on the timeline first."""
     ensure_key(session)
     if row_holds(row):
         return True
-    log.warning("case %s: a %s row does not match its seal; the finding is put on its timeline", case.case_no, type(row).__name__)
-    append(session, case, "tamper_detected", actor, "案卷中的一条记录与封印不符：数据库中的记录可能被改动过（已记录，请核查）",
-           {"table": type(row).__name__, "row_id": str(row.id), "found_seal": row.seal}, batch=batch)
+    log.warning(
+        "case %s: a %s row does not match its seal; the finding is put on its timeline",
+        case.case_no,
+        type(row).__name__,
+    )
+    append(
+        session,
+        case,
+        "tamper_detected",
+        actor,
+        "案卷中的一条记录与封印不符：数据库中的记录可能被改动过（已记录，请核查）",
+        {"table": type(row).__name__, "row_id": str(row.id), "found_seal": row.seal},
+        batch=batch,
+    )
     return False
 
 
@@ -262,7 +424,14 @@ def seal_legacy(session: Session) -> int:
             row.seal = row_seal(row)
             session.add(row)
     for case in session.exec(select(Case).where(Case.seal == "")).all():
-        append(session, case, "sealed_at_upgrade", "system:upgrade", "系统升级：此前的案卷记录首次加封（时间线哈希链照旧校验）", {})
+        append(
+            session,
+            case,
+            "sealed_at_upgrade",
+            "system:upgrade",
+            "系统升级：此前的案卷记录首次加封（时间线哈希链照旧校验）",
+            {},
+        )
         session.add(case)
         sealed += 1
     return sealed
@@ -321,7 +490,13 @@ def check(session: Session, case_id: uuid.UUID) -> dict[str, Any]:
     if any(isinstance(r, Task) and str(r.id) not in clocked for r in rows):  # every task is opened with its deadline
         return _broken(case.timeline_seq, "record")
     for e in events(session, case_id):  # what the timeline says was made must still be there
-        made = e.payload.get("task_id") if e.kind == "task_opened" else e.payload.get("report_id") if e.kind in ("case_opened", "report_attached") else None
+        made = (
+            e.payload.get("task_id")
+            if e.kind == "task_opened"
+            else e.payload.get("report_id")
+            if e.kind in ("case_opened", "report_attached")
+            else None
+        )
         if made and made not in present:
             return _broken(e.seq, "record")
     return {"ok": True, "broken_at": None, "reason": None}
@@ -329,8 +504,11 @@ def check(session: Session, case_id: uuid.UUID) -> dict[str, Any]:
 
 def _rows_of(session: Session, case: Case) -> list[Any]:
     reports = list(session.exec(select(Report).where(Report.case_id == case.id)).all())
-    rows: list[Any] = [*session.exec(select(Task).where(Task.case_id == case.id)).all(),
-                       *session.exec(select(Deadline).where(Deadline.case_id == case.id)).all(), *reports]
+    rows: list[Any] = [
+        *session.exec(select(Task).where(Task.case_id == case.id)).all(),
+        *session.exec(select(Deadline).where(Deadline.case_id == case.id)).all(),
+        *reports,
+    ]
     if reports:
         rows += session.exec(select(Reporter).where(col(Reporter.report_id).in_([r.id for r in reports]))).all()
     child = session.get(Child, case.child_id)
@@ -347,9 +525,13 @@ def document_check(session: Session, doc: Document, recorded: dict[str, Any] | N
     """A document against its stored hash (`intact`) and against the hash its issue put on the
     timeline (`matches_timeline`): rewriting the content and the stored hash together is caught."""
     if recorded is None:
-        found = session.exec(select(TimelineEvent).where(TimelineEvent.case_id == doc.case_id, TimelineEvent.kind == "document_issued")).all()
+        found = session.exec(
+            select(TimelineEvent).where(TimelineEvent.case_id == doc.case_id, TimelineEvent.kind == "document_issued")
+        ).all()
         recorded = next((e.payload for e in found if e.payload.get("document_id") == str(doc.id)), {})
-    intact = _sha256(doc.content) == doc.sha256 and (doc.masked_content is None or _sha256(doc.masked_content) == doc.masked_sha256)
+    intact = _sha256(doc.content) == doc.sha256 and (
+        doc.masked_content is None or _sha256(doc.masked_content) == doc.masked_sha256
+    )
     matches = recorded.get("sha256") == doc.sha256 and recorded.get("masked_sha256") == doc.masked_sha256
     return {"intact": intact, "matches_timeline": matches}
 

@@ -1,4 +1,5 @@
 """Turning a policy selector ("station", "township", …) into the unit that acts for a case."""
+
 from __future__ import annotations
 
 from typing import cast
@@ -14,7 +15,11 @@ def find_township(pack: Pack, code_or_name: str) -> UnitRule:
         if u.type == "township" and code_or_name in (u.code, u.name):
             return u
     known = ", ".join(f"{u.code} ({u.name})" for u in pack.unit_list if u.type == "township")
-    raise InvalidInput("unknown_township", f"child.township {code_or_name!r} is not a township of {pack.pack}; known: {known}", "child.township")
+    raise InvalidInput(
+        "unknown_township",
+        f"child.township {code_or_name!r} is not a township of {pack.pack}; known: {known}",
+        "child.township",
+    )
 
 
 def find_village(pack: Pack, township: UnitRule, code_or_name: str) -> UnitRule:
@@ -22,7 +27,11 @@ def find_village(pack: Pack, township: UnitRule, code_or_name: str) -> UnitRule:
         if u.type == "village" and u.parent == township.code and code_or_name in (u.code, u.name):
             return u
     known = ", ".join(u.code for u in pack.unit_list if u.type == "village" and u.parent == township.code)
-    raise InvalidInput("unknown_village", f"child.village {code_or_name!r} is not a village of {township.name}; known: {known}", "child.village")
+    raise InvalidInput(
+        "unknown_village",
+        f"child.village {code_or_name!r} is not a village of {township.name}; known: {known}",
+        "child.village",
+    )
 
 
 def _first(pack: Pack, unit_type: str) -> str:
@@ -32,7 +41,9 @@ def _first(pack: Pack, unit_type: str) -> str:
     raise LookupError(unit_type)
 
 
-def resolve(pack: Pack, selector: str, township: str, village: str | None = None, reporter_unit_type: str | None = None) -> str:
+def resolve(
+    pack: Pack, selector: str, township: str, village: str | None = None, reporter_unit_type: str | None = None
+) -> str:
     """The unit code a selector names for a case in `township` (and `village`).
 
     Falls back along the chain the seeds describe: no station for the area → the county
@@ -53,7 +64,9 @@ def resolve(pack: Pack, selector: str, township: str, village: str | None = None
         except LookupError:
             return _first(pack, "civil_affairs")
     if selector == "reporter_supervisor":
-        target = pack.reporter_supervisors.value.get(cast(ReporterUnitType, reporter_unit_type or "other"), "coordination_office")
+        target = pack.reporter_supervisors.value.get(
+            cast(ReporterUnitType, reporter_unit_type or "other"), "coordination_office"
+        )
         return resolve(pack, target, township, village)
     return _first(pack, selector)
 

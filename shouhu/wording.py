@@ -1,4 +1,5 @@
 """Words people read that more than one floor writes: a task's name, a due time."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -4,6 +4,7 @@ Working days follow the public-holiday calendar with adjusted working weekends (
 `chinese-calendar`. Its data ends at a year it knows (2026 in 1.11); beyond it we fall back
 to Monday–Friday minus the holidays the pack lists, and say so, never crash.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -11,6 +11,7 @@ Files: `$SHOUHU_ANCHOR_DIR` (default `$SHOUHU_HOME/anchors`): `anchors.log` and
 `<jurisdiction>/<day>-<root>.json`. Keep them on storage the database's administrators cannot
 rewrite (another machine, WORM storage, `chattr +a` on the log).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,8 +47,11 @@ def take_due(session: Session, as_of: datetime) -> int:
 
 
 def heads(session: Session, jurisdiction: str) -> list[list[Any]]:
-    rows = session.exec(select(Case.case_no, Case.timeline_seq, Case.timeline_head).where(Case.jurisdiction == jurisdiction)
-                        .order_by(col(Case.case_no))).all()
+    rows = session.exec(
+        select(Case.case_no, Case.timeline_seq, Case.timeline_head)
+        .where(Case.jurisdiction == jurisdiction)
+        .order_by(col(Case.case_no))
+    ).all()
     return [[no, seq, head] for no, seq, head in rows]
 
 
@@ -62,25 +66,63 @@ def take(session: Session, jurisdiction: str, day: str) -> dict[str, Any]:
     folder = directory() / jurisdiction
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{jurisdiction}/{day}-{root[:16]}.json"
-    body = json.dumps({"jurisdiction": jurisdiction, "day": day, "at": now().isoformat(), "cases": len(entries), "root": root,
-                       "heads": entries}, ensure_ascii=False, separators=(",", ":"))
+    body = json.dumps(
+        {
+            "jurisdiction": jurisdiction,
+            "day": day,
+            "at": now().isoformat(),
+            "cases": len(entries),
+            "root": root,
+            "heads": entries,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     path = directory() / name
     if not path.exists():
         tmp = path.with_suffix(".tmp")
         tmp.write_text(body, encoding="utf-8")
         os.replace(tmp, path)
-    line = {"jurisdiction": jurisdiction, "day": day, "cases": len(entries), "root": root, "file": name,
-            "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "prev": _last_line_hash()}
+    line = {
+        "jurisdiction": jurisdiction,
+        "day": day,
+        "cases": len(entries),
+        "root": root,
+        "file": name,
+        "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "prev": _last_line_hash(),
+    }
     _append(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
     p = policy.pack(jurisdiction)
     office = units.resolve(p, "coordination_office", "", None)
-    subject, text = render("timeline_anchor", case_no="—", stage="—", ask="时间线锚点", due=day, link=board_link(),
-                           unit_name=p.unit(office).name, jurisdiction=p.name,
-                           detail=f"截至 {day} 共 {len(entries)} 件案卷，锚点摘要 {root}")
+    subject, text = render(
+        "timeline_anchor",
+        case_no="—",
+        stage="—",
+        ask="时间线锚点",
+        due=day,
+        link=board_link(),
+        unit_name=p.unit(office).name,
+        jurisdiction=p.name,
+        detail=f"截至 {day} 共 {len(entries)} 件案卷，锚点摘要 {root}",
+    )
     key = f"anchor:{jurisdiction}:{day}:{root[:16]}"  # the same anchor taken twice is sent once
-    if session.exec(select(Notification.id).where(Notification.dedupe_key == key, Notification.unit == office)).first() is None:
-        session.add(Notification(jurisdiction=jurisdiction, unit=office, event="timeline_anchor", template="timeline_anchor",
-                                 dedupe_key=key, subject=subject, body=text, created_at=now()))
+    if (
+        session.exec(select(Notification.id).where(Notification.dedupe_key == key, Notification.unit == office)).first()
+        is None
+    ):
+        session.add(
+            Notification(
+                jurisdiction=jurisdiction,
+                unit=office,
+                event="timeline_anchor",
+                template="timeline_anchor",
+                dedupe_key=key,
+                subject=subject,
+                body=text,
+                created_at=now(),
+            )
+        )
     return line
 
 
@@ -132,21 +174,46 @@ def verify(session: Session) -> dict[str, Any]:
             continue
         checked += len(anchor["heads"])
         problems.extend(_check_heads(session, anchor, number))
-    return {"ok": not problems, "anchors": count, "heads_checked": checked, "problems": problems[:200], "problem_count": len(problems)}
+    return {
+        "ok": not problems,
+        "anchors": count,
+        "heads_checked": checked,
+        "problems": problems[:200],
+        "problem_count": len(problems),
+    }
 
 
 def _check_heads(session: Session, anchor: dict[str, Any], number: int) -> list[dict[str, Any]]:
     out = []
     for start in range(0, len(anchor["heads"]), 500):
-        chunk = anchor["heads"][start:start + 500]
-        ids = dict(session.exec(select(Case.case_no, Case.id).where(col(Case.case_no).in_([no for no, _, _ in chunk]))).all())
+        chunk = anchor["heads"][start : start + 500]
+        ids = dict(
+            session.exec(select(Case.case_no, Case.id).where(col(Case.case_no).in_([no for no, _, _ in chunk]))).all()
+        )
         pairs = [(ids[no], seq) for no, seq, _ in chunk if no in ids]
-        hashes = {(case_id, seq): h for case_id, seq, h in session.exec(
-            select(TimelineEvent.case_id, TimelineEvent.seq, TimelineEvent.hash)
-            .where(tuple_(TimelineEvent.case_id, TimelineEvent.seq).in_(pairs))).all()} if pairs else {}
+        hashes = (
+            {
+                (case_id, seq): h
+                for case_id, seq, h in session.exec(
+                    select(TimelineEvent.case_id, TimelineEvent.seq, TimelineEvent.hash).where(
+                        tuple_(col(TimelineEvent.case_id), col(TimelineEvent.seq)).in_(pairs)
+                    )
+                ).all()
+            }
+            if pairs
+            else {}
+        )
         for no, seq, head in chunk:
             if no not in ids:
                 out.append({"line": number, "problem": "anchored_case_missing", "case_no": no, "day": anchor["day"]})
             elif hashes.get((ids[no], seq)) != head:
-                out.append({"line": number, "problem": "anchored_head_not_in_chain", "case_no": no, "seq": seq, "day": anchor["day"]})
+                out.append(
+                    {
+                        "line": number,
+                        "problem": "anchored_head_not_in_chain",
+                        "case_no": no,
+                        "seq": seq,
+                        "day": anchor["day"],
+                    }
+                )
     return out

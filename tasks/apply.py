@@ -9,6 +9,7 @@ This is deliberately a plain function inside the flow run, not a Prefect task: m
 here, a bare async flow run costs ~190 ms p50 and each task run inside it ~100 ms more,
 which alone would break the intake target (p95 < 300 ms). The flow run is what Prefect shows.
 """
+
 from __future__ import annotations
 
 import time
@@ -38,7 +39,9 @@ RETRY_DELAYS = (0.2, 1.0, 3.0)
 def _transient(exc: Exception) -> bool:
     if isinstance(exc, OperationalError):
         return True
-    return isinstance(exc, DBAPIError) and (exc.connection_invalidated or getattr(exc.orig, "sqlstate", "") in {"40001", "40P01"})
+    return isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or getattr(exc.orig, "sqlstate", "") in {"40001", "40P01"}
+    )
 
 
 def rehearse(command: Command, procedure: Procedure) -> dict[str, Any]:
@@ -112,7 +115,9 @@ def completion(handler: Handler) -> Procedure:
         case = lock_case(session, found.case_id)
         expected = command.payload.get("expected_version")
         if expected is not None and expected != case.version:
-            raise Conflict("stale_version", f"case {case.case_no} is at version {case.version}, not {expected}", "expected_version")
+            raise Conflict(
+                "stale_version", f"case {case.case_no} is at version {case.version}, not {expected}", "expected_version"
+            )
         session.refresh(found)
         if found.status != "open":
             raise Conflict("task_not_open", f"task {found.id} is already {found.status}", "task")
@@ -144,7 +149,9 @@ def check_dates_happened(session: Session, case: Case, outcome: Any) -> None:
         if day > today and name not in getattr(type(outcome), "future_dates", ()):
             raise InvalidInput("in_future", f"outcome.{name}: {day} is after today ({today})", f"outcome.{name}")
         if day < born:
-            raise InvalidInput("before_birth", f"outcome.{name}: {day} is before the child was born ({born})", f"outcome.{name}")
+            raise InvalidInput(
+                "before_birth", f"outcome.{name}: {day} is before the child was born ({born})", f"outcome.{name}"
+            )
 
 
 def case_tags(case: Case) -> list[str]:

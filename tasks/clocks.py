@@ -5,6 +5,7 @@ fractions of the window, then one step per escalation level after the due time. 
 goes to the owner unit, each next level to the supervisor of the one before, and the last
 level marks the item 督办 and tells the coordination office (MECHANISM.md §4).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -63,20 +64,39 @@ def stop(session: Session, d: Deadline, resolution: str) -> int | None:
 @dataclass
 class Batch:
     """What a sweeper batch writes in bulk: new rows, and the breaches it already knows."""
+
     rows: list[tuple[Any, dict[str, Any]]]
     breaches: dict[Any, Any]
 
 
-def open_or_raise_breach(session: Session, d: Deadline, case: Case, task: Task | None, level: int, supervised: bool,
-                         batch: Batch | None = None) -> None:
+def open_or_raise_breach(
+    session: Session,
+    d: Deadline,
+    case: Case,
+    task: Task | None,
+    level: int,
+    supervised: bool,
+    batch: Batch | None = None,
+) -> None:
     if batch is not None:
         breach = batch.breaches.get(d.id)
     else:
         breach = session.exec(select(Breach).where(Breach.deadline_id == d.id)).first()
     if breach is None:
-        row: dict[str, Any] = {"id": uuid.uuid4(), "deadline_id": d.id, "case_id": case.id, "task_id": d.task_id, "jurisdiction": case.jurisdiction,
-               "kind": d.kind, "stage": task.stage if task else case.stage, "owner_unit": task.owner_unit if task else "",
-               "due_at": d.due_at, "level": level, "supervised": supervised, "opened_at": now()}
+        row: dict[str, Any] = {
+            "id": uuid.uuid4(),
+            "deadline_id": d.id,
+            "case_id": case.id,
+            "task_id": d.task_id,
+            "jurisdiction": case.jurisdiction,
+            "kind": d.kind,
+            "stage": task.stage if task else case.stage,
+            "owner_unit": task.owner_unit if task else "",
+            "due_at": d.due_at,
+            "level": level,
+            "supervised": supervised,
+            "opened_at": now(),
+        }
         if batch is not None:
             batch.rows.append((Breach, row))
             batch.breaches[d.id] = row
@@ -92,7 +112,13 @@ def open_or_raise_breach(session: Session, d: Deadline, case: Case, task: Task |
 
 def record_fire(session: Session, d: Deadline, step: Step, batch: Batch | None = None) -> None:
     """Record the fire. Its unique key is what fails on a second sweeper, before anything is sent."""
-    row: dict[str, Any] = {"id": uuid.uuid4(), "deadline_id": d.id, "step": step.name, "fired_at": now(), "scheduled_for": step.at}
+    row: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "deadline_id": d.id,
+        "step": step.name,
+        "fired_at": now(),
+        "scheduled_for": step.at,
+    }
     if batch is not None:
         batch.rows.append((ClockFire, row))
         return

@@ -7,6 +7,7 @@ checked against the file. Documents carry identity — they are the official rec
 reading one follows the case's access rules; the intake form also names the reporter and
 is shown only to the roles that may see who reported.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,7 +41,9 @@ KINDS: dict[str, tuple[str, bool]] = {  # kind: (title, names the reporter)
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    return Environment(loader=FileSystemLoader(config.TEMPLATE_DIR / "documents"), autoescape=True, undefined=StrictUndefined)
+    return Environment(
+        loader=FileSystemLoader(config.TEMPLATE_DIR / "documents"), autoescape=True, undefined=StrictUndefined
+    )
 
 
 def issue(t: Transition, kind: str, issuer_unit: str, **extra: Any) -> Document:
@@ -57,24 +60,53 @@ def issue(t: Transition, kind: str, issuer_unit: str, **extra: Any) -> Document:
     actor = s.exec(select(User).where(User.username == t.actor)).first()
     at = now()
     context = dict(
-        title=title, case=case, child=child, guardians=s.exec(select(Guardian).where(Guardian.child_id == child.id)).all(),
-        report=report, reporter=reporter, jurisdiction=t.pack.name, issuer=t.unit_name(issuer_unit),
-        township=t.unit_name(case.township), village=t.unit_name(case.village) if case.village else None,
+        title=title,
+        case=case,
+        child=child,
+        guardians=s.exec(select(Guardian).where(Guardian.child_id == child.id)).all(),
+        report=report,
+        reporter=reporter,
+        jurisdiction=t.pack.name,
+        issuer=t.unit_name(issuer_unit),
+        township=t.unit_name(case.township),
+        village=t.unit_name(case.village) if case.village else None,
         situations="、".join(SITUATION_NAMES_ZH.get(x, x) for x in (report.situations if report else [])),
-        actor=actor.display_name if actor else t.actor, issued_at=format_due(at), issued_on=f"{at:%Y年%m月%d日}",
-        confidential=confidential, labels=LABELS_ZH, basis=citation.readable(t.pack.documents.value[kind].source, t.pack), **extra)
+        actor=actor.display_name if actor else t.actor,
+        issued_at=format_due(at),
+        issued_on=f"{at:%Y年%m月%d日}",
+        confidential=confidential,
+        labels=LABELS_ZH,
+        basis=citation.readable(t.pack.documents.value[kind].source, t.pack),
+        **extra,
+    )
     template = _env().get_template(f"{kind}.html.j2")
     # A random check code in the document itself: a masked reader, who sees everything but the
     # hidden fields, cannot find them by hashing guesses until one matches the document's hash.
     html = template.render(**context, check_code=secrets.token_hex(16))
     masked = template.render(**masking.document_context(context), check_code=masking.HIDDEN)
     digest, masked_digest = _sha256(html), _sha256(masked)
-    doc = Document(case_id=case.id, kind=kind, title=title, content=html, sha256=digest, masked_content=masked,
-                   masked_sha256=masked_digest, confidential=confidential, issued_by=t.actor, created_at=at)
+    doc = Document(
+        case_id=case.id,
+        kind=kind,
+        title=title,
+        content=html,
+        sha256=digest,
+        masked_content=masked,
+        masked_sha256=masked_digest,
+        confidential=confidential,
+        issued_by=t.actor,
+        created_at=at,
+    )
     s.add(doc)
     s.flush()
-    t.record("document_issued", f"生成文书：{title}", document_id=str(doc.id), kind=kind, sha256=digest,
-             masked_sha256=masked_digest)
+    t.record(
+        "document_issued",
+        f"生成文书：{title}",
+        document_id=str(doc.id),
+        kind=kind,
+        sha256=digest,
+        masked_sha256=masked_digest,
+    )
     return doc
 
 
@@ -84,13 +116,30 @@ def _sha256(text: str) -> str:
 
 def plan_items(t: Transition) -> list[dict[str, str]]:
     """The assistance plan's lines: every open service and visit, its owner and deadline."""
-    tasks = t.session.exec(select(Task).where(Task.case_id == t.case.id, Task.status == "open",
-                                              col(Task.kind).in_(["service", "follow_up_visit"])).order_by(col(Task.due_at))).all()
-    return [{"title": task_title(t.pack, x.kind, x.subject), "owner": t.unit_name(x.owner_unit), "due": format_due(x.due_at)} for x in tasks]
+    tasks = t.session.exec(
+        select(Task)
+        .where(Task.case_id == t.case.id, Task.status == "open", col(Task.kind).in_(["service", "follow_up_visit"]))
+        .order_by(col(Task.due_at))
+    ).all()
+    return [
+        {
+            "title": task_title(t.pack, x.kind, x.subject),
+            "owner": t.unit_name(x.owner_unit),
+            "due": format_due(x.due_at),
+        }
+        for x in tasks
+    ]
 
 
 def closing_items(t: Transition) -> list[dict[str, Any]]:
     tasks = t.session.exec(select(Task).where(Task.case_id == t.case.id).order_by(col(Task.created_at))).all()
     status = {"done": "已完成", "cancelled": "已取消", "open": "未完成"}
-    return [{"title": task_title(t.pack, x.kind, x.subject), "status": status.get(x.status, x.status), "by": x.completed_by,
-             "at": format_due(x.completed_at) if x.completed_at else None} for x in tasks]
+    return [
+        {
+            "title": task_title(t.pack, x.kind, x.subject),
+            "status": status.get(x.status, x.status),
+            "by": x.completed_by,
+            "at": format_due(x.completed_at) if x.completed_at else None,
+        }
+        for x in tasks
+    ]

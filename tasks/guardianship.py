@@ -5,6 +5,7 @@ education of the guardian, the six-month refusal watch — so the rule "at most 
 none again once done" lives here, once. The grounds are alternatives (民法典 art. 36; the
 pack's `petition_grounds`): any one of them opens the petition by itself.
 """
+
 from __future__ import annotations
 
 from models import Task
@@ -37,9 +38,12 @@ def open_petition(t: Transition, ground: str) -> Task | None:
         return None
     enter_intervention(t)
     label = t.pack.petition_grounds.value[ground].label
-    t.record("petition_opened", f"撤销监护人资格申请事由成立：{label}", ground=ground, source=t.pack.petition_grounds.source)
-    return t.open_task_and_notify("court_petition", event="intervention_opened", template="intervention_opened",
-                                  detail=f"事由：{label}")
+    t.record(
+        "petition_opened", f"撤销监护人资格申请事由成立：{label}", ground=ground, source=t.pack.petition_grounds.source
+    )
+    return t.open_task_and_notify(
+        "court_petition", event="intervention_opened", template="intervention_opened", detail=f"事由：{label}"
+    )
 
 
 def ground_with(t: Transition, requires: str) -> str | None:

@@ -6,6 +6,7 @@ verification round is topped up daily: a child who joins the ledger mid-period (
 report, an import) is verified in that period too; the unique (child, period) key keeps
 every child to one visit per period.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -49,15 +50,26 @@ def generate_verification_round(session: Session, jurisdiction: str, day: date) 
     adult_born = date(day.year - 18, day.month, min(day.day, 28))
     table = table_of(VerificationVisit)
     query = sa_select(
-        new_id, col(Child.jurisdiction), col(Child.id), func.coalesce(Child.village, Child.township), literal(period),
-        literal(due, AwareDateTime()), literal("open"), literal({}, JSON()), literal(now(), AwareDateTime()),
+        new_id,
+        col(Child.jurisdiction),
+        col(Child.id),
+        func.coalesce(Child.village, Child.township),
+        literal(period),
+        literal(due, AwareDateTime()),
+        literal("open"),
+        literal({}, JSON()),
+        literal(now(), AwareDateTime()),
     ).where(col(Child.jurisdiction) == jurisdiction, col(Child.birth_date) > adult_born)
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    statement = insert.from_select(["id", "jurisdiction", "child_id", "unit", "period", "due_at", "status", "outcome", "created_at"],
-                                   query).on_conflict_do_nothing()
+    statement = insert.from_select(
+        ["id", "jurisdiction", "child_id", "unit", "period", "due_at", "status", "outcome", "created_at"], query
+    ).on_conflict_do_nothing()
     session.execute(statement)
-    return session.exec(select(func.count()).select_from(VerificationVisit)
-                        .where(VerificationVisit.jurisdiction == jurisdiction, VerificationVisit.period == period)).one()
+    return session.exec(
+        select(func.count())
+        .select_from(VerificationVisit)
+        .where(VerificationVisit.jurisdiction == jurisdiction, VerificationVisit.period == period)
+    ).one()
 
 
 def open_patrols(session: Session, jurisdiction: str, day: date) -> int:
@@ -74,15 +86,26 @@ def open_patrols(session: Session, jurisdiction: str, day: date) -> int:
         if not (start <= day <= end) or not claim(session, f"patrol:{jurisdiction}:{window.name}:{day}"):
             continue
         due = datetime.combine(end, time(23, 59), CHINA_TZ)
-        cases = session.exec(select(Case.id).where(Case.jurisdiction == jurisdiction, Case.status == "open",
-                                                   col(Case.risk_level).in_(["medium", "high"]))).all()
+        cases = session.exec(
+            select(Case.id).where(
+                Case.jurisdiction == jurisdiction, Case.status == "open", col(Case.risk_level).in_(["medium", "high"])
+            )
+        ).all()
         for case_id in cases:
             if not claim(session, f"patrol:{window.name}:{day.year}:{case_id}"):
                 continue
             case = lock_case(session, case_id)
             t = Transition(session, case, None, "system:sweeper", dedupe=f"patrol:{window.name}:{day.year}")
-            task = t.add_task("holiday_patrol", window.name, t.village_or_township(), "village_director", now(), due,
-                              {"window": window.model_dump(), "source": pack.patrol_windows.source}, stage="assessment")
+            task = t.add_task(
+                "holiday_patrol",
+                window.name,
+                t.village_or_township(),
+                "village_director",
+                now(),
+                due,
+                {"window": window.model_dump(), "source": pack.patrol_windows.source},
+                stage="assessment",
+            )
             t.notify("task_opened", to=[], task=task)
             opened += 1
     return opened

@@ -8,6 +8,7 @@ fires again (nothing was committed, so nothing repeats). On PostgreSQL, rows are
 SKIP LOCKED: two sweepers take disjoint rows, and a case a person is working on this instant
 is left for the next tick rather than waited for. Every fire's unique key is the last guard.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,7 +47,14 @@ def tick(as_of: datetime | None = None, batch: int = BATCH) -> dict[str, Any]:
 
 
 def _tick(as_of: datetime, batch: int) -> dict[str, Any]:
-    stats: dict[str, Any] = {"as_of": as_of.isoformat(), "fired": 0, "clocks": 0, "skipped_busy": 0, "errors": 0, "careful_batches": 0}
+    stats: dict[str, Any] = {
+        "as_of": as_of.isoformat(),
+        "fired": 0,
+        "clocks": 0,
+        "skipped_busy": 0,
+        "errors": 0,
+        "careful_batches": 0,
+    }
     passed: set[uuid.UUID] = set()
     while True:
         with Session(db.engine()) as session:
@@ -70,7 +78,9 @@ def _due_ids(session: Session, as_of: datetime, passed: set[uuid.UUID], batch: i
     query = select(Deadline.id).where(col(Deadline.next_fire_at) <= as_of)
     if passed:
         query = query.where(col(Deadline.id).not_in(passed))
-    return list(session.exec(query.order_by(col(Deadline.next_fire_at)).limit(batch).with_for_update(skip_locked=True)).all())
+    return list(
+        session.exec(query.order_by(col(Deadline.next_fire_at)).limit(batch).with_for_update(skip_locked=True)).all()
+    )
 
 
 def _fire_batch(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict[str, Any]:
@@ -79,8 +89,12 @@ def _fire_batch(session: Session, ids: list[uuid.UUID], as_of: datetime) -> dict
     if not ids:
         return result
     deadlines = session.exec(select(Deadline).where(col(Deadline.id).in_(ids))).all()
-    cases = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_({d.case_id for d in deadlines}))
-                                           .with_for_update(skip_locked=True))}
+    cases = {
+        c.id: c
+        for c in session.exec(
+            select(Case).where(col(Case.id).in_({d.case_id for d in deadlines})).with_for_update(skip_locked=True)
+        )
+    }
     task_ids = [d.task_id for d in deadlines if d.task_id]
     tasks = {t.id: t for t in session.exec(select(Task).where(col(Task.id).in_(task_ids)))} if task_ids else {}
     known = {b.deadline_id: b for b in session.exec(select(Breach).where(col(Breach.deadline_id).in_(ids)))}
@@ -194,7 +208,12 @@ def fire(t: Transition, d: Deadline, task: Task | None, step: clocks.Step, batch
         return
     title = t.title(task)
     if step.level == 0:
-        t.record("deadline_reminder", f"提醒：{title} 将于 {format_due(d.due_at)} 到期", deadline_id=str(d.id), step=step.name)
+        t.record(
+            "deadline_reminder",
+            f"提醒：{title} 将于 {format_due(d.due_at)} 到期",
+            deadline_id=str(d.id),
+            step=step.name,
+        )
         t.notify("reminder", to=[], task=task)
         return
     levels = len(t.pack.levels(d.kind))
@@ -202,8 +221,21 @@ def fire(t: Transition, d: Deadline, task: Task | None, step: clocks.Step, batch
     recipients = units.recipients(t.pack, task.owner_unit, step.level, levels)
     clocks.open_or_raise_breach(t.session, d, t.case, task, step.level, last, batch)
     names = "、".join(t.unit_name(u) for u in recipients)
-    t.record("deadline_escalated", f"{title} 逾期（{task.owner_unit}），第 {step.level} 级{'，督办' if last else ''}：通知 {names}",
-             deadline_id=str(d.id), level=step.level, supervised=last, units=recipients)
+    t.record(
+        "deadline_escalated",
+        f"{title} 逾期（{task.owner_unit}），第 {step.level} 级{'，督办' if last else ''}：通知 {names}",
+        deadline_id=str(d.id),
+        level=step.level,
+        supervised=last,
+        units=recipients,
+    )
     template = "overdue" if step.level == 1 else ("supervised" if last else "escalation")
-    t.notify("escalation", template=template, to=[], unit_codes=recipients, ask=title, due=d.due_at,
-             detail=f"责任单位：{t.unit_name(task.owner_unit)}；第 {step.level} 级")
+    t.notify(
+        "escalation",
+        template=template,
+        to=[],
+        unit_codes=recipients,
+        ask=title,
+        due=d.due_at,
+        detail=f"责任单位：{t.unit_name(task.owner_unit)}；第 {step.level} 级",
+    )

@@ -3,6 +3,7 @@
 One Transition is one database transaction on one case, with the case row locked, so a
 procedure either happens entirely (tasks, deadlines, timeline, outbox) or not at all.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -22,8 +23,18 @@ from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH, RiskLevel, Service, Tas
 from shouhu.wording import format_due, task_title
 from tasks import clocks, documents
 
-OPEN_WORK_KINDS = {"service", "follow_up_visit", "holiday_patrol", "temporary_care", "warning_letter_visit", "guardian_measures",
-                   "temporary_guardianship", "court_petition", "court_ruling", "placement"}
+OPEN_WORK_KINDS = {
+    "service",
+    "follow_up_visit",
+    "holiday_patrol",
+    "temporary_care",
+    "warning_letter_visit",
+    "guardian_measures",
+    "temporary_guardianship",
+    "court_petition",
+    "court_ruling",
+    "placement",
+}
 
 
 @dataclass
@@ -54,15 +65,20 @@ class Transition:
 
     def open_task(self, kind: str, subject: str | None = None, urgent: bool | None = None) -> Task:
         """Open a human task with its owner, role and a deadline computed from the pack."""
-        rule = self.pack.services[cast(Service, subject)] if kind == "service" else self.pack.tasks[cast(TaskKind, kind)]
+        rule = (
+            self.pack.services[cast(Service, subject)] if kind == "service" else self.pack.tasks[cast(TaskKind, kind)]
+        )
         owner = units.resolve(self.pack, rule.owner, self.case.township, self.case.village)
         start = now()
         due, basis = self._due(rule.due, urgent)
         task = self.add_task(kind, subject, owner, rule.role, start, due.at, {**basis, "source": rule.source})
         if due.fallback_years:
-            self.record("calendar_fallback",
-                        f"节假日历无 {', '.join(map(str, due.fallback_years))} 年数据，按周一至周五及本地假日计算工作日",
-                        task_id=str(task.id), years=list(due.fallback_years))
+            self.record(
+                "calendar_fallback",
+                f"节假日历无 {', '.join(map(str, due.fallback_years))} 年数据，按周一至周五及本地假日计算工作日",
+                task_id=str(task.id),
+                years=list(due.fallback_years),
+            )
         return task
 
     def schedule_visit(self, number: int, start: datetime) -> Task:
@@ -73,22 +89,53 @@ class Transition:
         for _ in range(number):
             due = workdays.add(due, plan.every, self._holidays()).at
         owner = units.resolve(self.pack, self.pack.follow_up.owner, self.case.township, self.case.village)
-        basis = {"risk_level": risk, "every": plan.every.model_dump(exclude_none=True), "visit": number,
-                 "source": self.pack.follow_up.source}
-        return self.add_task("follow_up_visit", f"{number}/{plan.count}", owner, self.pack.follow_up.role, start, due, basis)
+        basis = {
+            "risk_level": risk,
+            "every": plan.every.model_dump(exclude_none=True),
+            "visit": number,
+            "source": self.pack.follow_up.source,
+        }
+        return self.add_task(
+            "follow_up_visit", f"{number}/{plan.count}", owner, self.pack.follow_up.role, start, due, basis
+        )
 
-    def add_task(self, kind: str, subject: str | None, owner: str, role: str, start: datetime, due_at: datetime,
-                 rule: dict[str, Any], stage: str | None = None) -> Task:
+    def add_task(
+        self,
+        kind: str,
+        subject: str | None,
+        owner: str,
+        role: str,
+        start: datetime,
+        due_at: datetime,
+        rule: dict[str, Any],
+        stage: str | None = None,
+    ) -> Task:
         """The task, its deadline (with the rule and source behind it) and the timeline event."""
-        task = Task(case_id=self.case.id, stage=stage or self.case.stage, kind=kind, subject=subject,
-                    owner_unit=owner, role=role, due_at=due_at, created_at=now())
+        task = Task(
+            case_id=self.case.id,
+            stage=stage or self.case.stage,
+            kind=kind,
+            subject=subject,
+            owner_unit=owner,
+            role=role,
+            due_at=due_at,
+            created_at=now(),
+        )
         self.session.add(task)
         self.session.flush()  # no relationship() between the tables: the task row must exist first
         deadline = Deadline(case_id=self.case.id, task_id=task.id, kind=kind, starts_at=start, due_at=due_at, rule=rule)
         clocks.arm(self.pack, deadline)
         self.session.add(deadline)
-        self.record("task_opened", f"{self.title(task)} → {self.unit_name(owner)}，时限 {format_due(due_at)}",
-                    task_id=str(task.id), kind=kind, subject=subject, owner_unit=owner, due_at=due_at.isoformat(), rule=rule)
+        self.record(
+            "task_opened",
+            f"{self.title(task)} → {self.unit_name(owner)}，时限 {format_due(due_at)}",
+            task_id=str(task.id),
+            kind=kind,
+            subject=subject,
+            owner_unit=owner,
+            due_at=due_at.isoformat(),
+            rule=rule,
+        )
         return task
 
     def watch(self, kind: str, due_at: datetime, summary: str, rule: dict[str, Any]) -> Deadline:
@@ -111,15 +158,24 @@ class Transition:
             deadline.status, deadline.resolved_at = ("met" if at <= deadline.due_at else "missed"), at
             late_by = clocks.stop(self.session, deadline, "done")
         self.session.add(task)
-        self.record("task_completed", f"{self.title(task)} 已完成" + (f"（超时 {late_by} 分钟）" if late_by else ""),
-                    task_id=str(task.id), kind=task.kind, subject=task.subject, outcome=outcome, late_by_minutes=late_by)
+        self.record(
+            "task_completed",
+            f"{self.title(task)} 已完成" + (f"（超时 {late_by} 分钟）" if late_by else ""),
+            task_id=str(task.id),
+            kind=task.kind,
+            subject=task.subject,
+            outcome=outcome,
+            late_by_minutes=late_by,
+        )
 
     def open_tasks(self, kinds: set[str] | None = None) -> list[Task]:
         rows = self.session.exec(select(Task).where(Task.case_id == self.case.id, Task.status == "open")).all()
         return [t for t in rows if kinds is None or t.kind in kinds]
 
     def done(self, kind: str) -> list[Task]:
-        rows = self.session.exec(select(Task).where(Task.case_id == self.case.id, Task.kind == kind, Task.status == "done")).all()
+        rows = self.session.exec(
+            select(Task).where(Task.case_id == self.case.id, Task.kind == kind, Task.status == "done")
+        ).all()
         return list(rows)
 
     def open_final_review_when_work_done(self) -> Task | None:
@@ -134,8 +190,14 @@ class Transition:
         self.case.stage = stage
         self.record("stage_changed", f"{STAGE_NAMES_ZH[before]} → {STAGE_NAMES_ZH[stage]}", before=before, after=stage)
 
-    def close(self, reason: str, summary: str, exit_reason: str | None = None, phase_out_until: datetime | None = None,
-              detail: str | None = None) -> None:
+    def close(
+        self,
+        reason: str,
+        summary: str,
+        exit_reason: str | None = None,
+        phase_out_until: datetime | None = None,
+        detail: str | None = None,
+    ) -> None:
         """Close the case: remaining tasks are cancelled, the receiving police told (未保法 art. 11).
 
         `summary` is what may be said in a message or a timeline line; `detail` is free text (why a
@@ -152,20 +214,44 @@ class Transition:
         self.case.phase_out_until = phase_out_until
         self.case.status = "phase_out" if phase_out_until else "closed"
         self.move_to("closed")
-        self.record("case_closed", summary, reason=reason, exit_reason=exit_reason, detail=detail,
-                    phase_out_until=phase_out_until.isoformat() if phase_out_until else None)
+        self.record(
+            "case_closed",
+            summary,
+            reason=reason,
+            exit_reason=exit_reason,
+            detail=detail,
+            phase_out_until=phase_out_until.isoformat() if phase_out_until else None,
+        )
         self.notify("case_closed", detail=summary)
         self.notify("reporter_feedback", template="reporter_feedback", detail=summary)
-        documents.issue(self, "closing_report", self.case.township, summary=summary, detail=detail, tasks=documents.closing_items(self),
-                        phase_out_until=format_due(phase_out_until) if phase_out_until else None)
+        documents.issue(
+            self,
+            "closing_report",
+            self.case.township,
+            summary=summary,
+            detail=detail,
+            tasks=documents.closing_items(self),
+            phase_out_until=format_due(phase_out_until) if phase_out_until else None,
+        )
 
     # ---- notifications ------------------------------------------------------------
-    def notify(self, event: str, template: str | None = None, to: list[str] | None = None,
-               task: Task | None = None, ask: str = "", detail: str = "", unit_codes: list[str] | None = None,
-               due: datetime | None = None) -> list[str]:
+    def notify(
+        self,
+        event: str,
+        template: str | None = None,
+        to: list[str] | None = None,
+        task: Task | None = None,
+        ask: str = "",
+        detail: str = "",
+        unit_codes: list[str] | None = None,
+        due: datetime | None = None,
+    ) -> list[str]:
         """Queue one message per recipient unit in this transaction (the outbox)."""
         selectors = to if to is not None else self.pack.notify[event].to
-        recipients = [units.resolve(self.pack, s, self.case.township, self.case.village, self.reporter_unit_type) for s in selectors]
+        recipients = [
+            units.resolve(self.pack, s, self.case.township, self.case.village, self.reporter_unit_type)
+            for s in selectors
+        ]
         recipients = list(unit_codes or []) + recipients
         if task is not None:
             recipients.insert(0, task.owner_unit)
@@ -176,29 +262,56 @@ class Transition:
             raise ValueError("a transition that no command asked for needs `dedupe` to key its messages")
         for unit in recipients:
             subject, body = render(
-                template or event, case_no=self.case.case_no, stage=STAGE_NAMES_ZH[self.case.stage],
-                ask=ask or (self.title(task) if task else ""), due=format_due(due) if due else "—",
-                link=case_link(self.case.case_no), unit_name=self.unit_name(unit),
-                jurisdiction=self.pack.name, detail=detail,
+                template or event,
+                case_no=self.case.case_no,
+                stage=STAGE_NAMES_ZH[self.case.stage],
+                ask=ask or (self.title(task) if task else ""),
+                due=format_due(due) if due else "—",
+                link=case_link(self.case.case_no),
+                unit_name=self.unit_name(unit),
+                jurisdiction=self.pack.name,
+                detail=detail,
             )
             key = f"{origin}:{event}:{task.id if task else ''}"
             if (key, unit) in self.told:  # a second message to one unit for one hand-off: procedures merge them
                 # (tests/test_county_rules.py finds any that do not); kept apart, never a crash that stops the police
                 key += f"#{sum(1 for k, u in self.told if u == unit and k.startswith(key))}"
             self.told.add((key, unit))
-            row: dict[str, Any] = {"id": uuid.uuid4(), "case_id": self.case.id, "jurisdiction": self.case.jurisdiction, "unit": unit, "event": event, "template": template or event, "dedupe_key": key,
-                   "subject": subject, "body": body, "status": "queued", "created_at": now()}
+            row: dict[str, Any] = {
+                "id": uuid.uuid4(),
+                "case_id": self.case.id,
+                "jurisdiction": self.case.jurisdiction,
+                "unit": unit,
+                "event": event,
+                "template": template or event,
+                "dedupe_key": key,
+                "subject": subject,
+                "body": body,
+                "status": "queued",
+                "created_at": now(),
+            }
             if self.batch is not None:
                 self.batch.append((Notification, row))
             else:
                 self.session.add(Notification(**row))
         if recipients:
-            self.record("notification_queued", f"通知 {'、'.join(self.unit_name(u) for u in recipients)}：{EVENT_NAMES_ZH.get(event, event)}",
-                        event=event, units=recipients)
+            self.record(
+                "notification_queued",
+                f"通知 {'、'.join(self.unit_name(u) for u in recipients)}：{EVENT_NAMES_ZH.get(event, event)}",
+                event=event,
+                units=recipients,
+            )
         return recipients
 
-    def open_task_and_notify(self, kind: str, event: str = "task_opened", subject: str | None = None,
-                             urgent: bool | None = None, template: str | None = None, detail: str = "") -> Task:
+    def open_task_and_notify(
+        self,
+        kind: str,
+        event: str = "task_opened",
+        subject: str | None = None,
+        urgent: bool | None = None,
+        template: str | None = None,
+        detail: str = "",
+    ) -> Task:
         task = self.open_task(kind, subject=subject, urgent=urgent)
         self.notify(event, template=template, task=task, detail=detail)
         return task
@@ -214,8 +327,10 @@ class Transition:
         is_urgent = (self.case.urgency == "urgent") if urgent is None else urgent
         duration = due.urgent if (is_urgent and due.urgent) else due.normal
         result = workdays.add(now(), duration, self._holidays())
-        return result, {"urgency": "urgent" if is_urgent and due.urgent else "normal",
-                        "duration": duration.model_dump(exclude_none=True)}
+        return result, {
+            "urgency": "urgent" if is_urgent and due.urgent else "normal",
+            "duration": duration.model_dump(exclude_none=True),
+        }
 
     def title(self, task: Task | None) -> str:
         return task_title(self.pack, task.kind, task.subject) if task else ""

@@ -7,6 +7,7 @@ Levels and their delays are the pack's `escalation` chain for `verification_visi
 chain unless the pack names one): level 1 at period end to the village committee, each next
 level one step up the supervisor chain, the last marked 督办 with the coordination office told.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -38,7 +39,11 @@ def recent_periods(day: date, every: str, count: int = 4) -> list[tuple[str, dat
     for _ in range(count):
         key, end = period_of(cursor, every)
         out.append((key, end))
-        first = date.fromisoformat(f"{key[:4]}-{int(key[5:]) * 3 - 2:02d}-01") if "Q" in key else date.fromisoformat(f"{key}-01")
+        first = (
+            date.fromisoformat(f"{key[:4]}-{int(key[5:]) * 3 - 2:02d}-01")
+            if "Q" in key
+            else date.fromisoformat(f"{key}-01")
+        )
         cursor = first - timedelta(days=1)
     return out
 
@@ -48,10 +53,14 @@ def check_may_see(actor: User, unit: str) -> None:
     p = policy.pack(actor.jurisdiction)
     if actor.role in OVERSIGHT_ROLES or (actor.role in VISIT_ROLES and actor.unit in units.chain_up(p, unit)):
         return
-    raise Forbidden("unit_may_not_see", f"{actor.username} ({actor.role}, {actor.unit}) may not see the ledger of {unit}", "as")
+    raise Forbidden(
+        "unit_may_not_see", f"{actor.username} ({actor.role}, {actor.unit}) may not see the ledger of {unit}", "as"
+    )
 
 
-def record_access(session: Session, actor: str, action: str, target: str, allowed: bool = True, reason: str = "") -> None:
+def record_access(
+    session: Session, actor: str, action: str, target: str, allowed: bool = True, reason: str = ""
+) -> None:
     session.add(AccessRecord(at=now(), actor=actor, action=action, target=target, allowed=allowed, reason=reason))
 
 
@@ -61,42 +70,95 @@ def complete(session: Session, visit_id: uuid.UUID, actor: User, outcome: Verifi
     if visit is None or visit.jurisdiction != actor.jurisdiction:
         raise NotFound("unknown_visit", f"no verification visit {visit_id}", "visit")
     if actor.role not in VISIT_ROLES or actor.unit not in units.chain_up(policy.pack(visit.jurisdiction), visit.unit):
-        raise Forbidden("unit_may_not_complete",
-                           f"the visit belongs to {visit.unit}; {actor.username} is {actor.role} in {actor.unit}", "as")
+        raise Forbidden(
+            "unit_may_not_complete",
+            f"the visit belongs to {visit.unit}; {actor.username} is {actor.role} in {actor.unit}",
+            "as",
+        )
     if visit.status != "open":
         raise Conflict("visit_not_open", f"visit {visit.id} is already {visit.status}", "visit")
     today = now().astimezone(CHINA_TZ).date()
     if outcome.visited_on > today:
-        raise InvalidInput("visited_in_future", f"outcome.visited_on {outcome.visited_on} is after today ({today})", "outcome.visited_on")
+        raise InvalidInput(
+            "visited_in_future",
+            f"outcome.visited_on {outcome.visited_on} is after today ({today})",
+            "outcome.visited_on",
+        )
     at = now()
     visit.status, visit.completed_by, visit.completed_at = "done", actor.username, at
     visit.outcome = outcome.model_dump(mode="json")
     session.add(visit)
     record_access(session, actor.username, "visit_complete", str(visit.id))
     concern = outcome.guardianship != "adequate" or outcome.schooling == "out_of_school" or bool(outcome.concerns)
-    result: dict[str, Any] = {"visit_id": str(visit.id), "status": visit.status, "period": visit.period,
-                              "late": at > visit.due_at, "report_needed": concern}
+    result: dict[str, Any] = {
+        "visit_id": str(visit.id),
+        "status": visit.status,
+        "period": visit.period,
+        "late": at > visit.due_at,
+        "report_needed": concern,
+    }
     if concern:
         p = policy.pack(visit.jurisdiction)
         rule = p.unit(visit.unit)
         township, village = (rule.parent, rule.code) if rule.type == "village" and rule.parent else (rule.code, None)
         detail = f"{LABELS_ZH[outcome.guardianship]}，{LABELS_ZH[outcome.schooling]}"
-        for target in dict.fromkeys(units.resolve(p, s, township, village) for s in p.notify["verification_concern"].to):
-            queue(session, p, target, "verification_concern", f"verification_concern:{visit.id}",
-                  ask=f"{rule.name} {visit.period} 核实走访发现需关注情形", due=None, detail=detail, link_unit=visit.unit)
-        result["advice"] = ("核实发现困境情形：请立即向公安机关报告（强制报告意见 art. 4；未保法 art. 11），"
-                            "由接警员登记后进入应急处置")
+        for target in dict.fromkeys(
+            units.resolve(p, s, township, village) for s in p.notify["verification_concern"].to
+        ):
+            queue(
+                session,
+                p,
+                target,
+                "verification_concern",
+                f"verification_concern:{visit.id}",
+                ask=f"{rule.name} {visit.period} 核实走访发现需关注情形",
+                due=None,
+                detail=detail,
+                link_unit=visit.unit,
+            )
+        result["advice"] = (
+            "核实发现困境情形：请立即向公安机关报告（强制报告意见 art. 4；未保法 art. 11），由接警员登记后进入应急处置"
+        )
     return result
 
 
-def queue(session: Session, p: policy.Pack, unit: str, event: str, key: str, ask: str, due: datetime | None,
-          detail: str, link_unit: str) -> None:
+def queue(
+    session: Session,
+    p: policy.Pack,
+    unit: str,
+    event: str,
+    key: str,
+    ask: str,
+    due: datetime | None,
+    detail: str,
+    link_unit: str,
+) -> None:
     """One message to a unit about the ledger (no case): unit and counts only, never a child."""
-    subject, body = render(event, case_no="—", stage="核实走访", ask=ask, due=format_due(due) if due else "—",
-                           link=visits_link(link_unit), unit_name=p.unit(unit).name, jurisdiction=p.name, detail=detail)
+    subject, body = render(
+        event,
+        case_no="—",
+        stage="核实走访",
+        ask=ask,
+        due=format_due(due) if due else "—",
+        link=visits_link(link_unit),
+        unit_name=p.unit(unit).name,
+        jurisdiction=p.name,
+        detail=detail,
+    )
     if session.exec(select(Notification.id).where(Notification.dedupe_key == key, Notification.unit == unit)).first():
         return
-    session.add(Notification(jurisdiction=p.pack, unit=unit, event=event, template=event, dedupe_key=key, subject=subject, body=body, created_at=now()))
+    session.add(
+        Notification(
+            jurisdiction=p.pack,
+            unit=unit,
+            event=event,
+            template=event,
+            dedupe_key=key,
+            subject=subject,
+            body=body,
+            created_at=now(),
+        )
+    )
 
 
 def escalate_overdue(session: Session, as_of: datetime) -> int:
@@ -116,45 +178,79 @@ def escalate_overdue(session: Session, as_of: datetime) -> int:
     if not due:
         return 0
     done = set(session.exec(select(Counter.name).where(col(Counter.name).in_([d[4] for d in due]))).all())
-    return sum(_escalate(session, p, period, end, level, marker) for p, period, end, level, marker in due if marker not in done)
+    return sum(
+        _escalate(session, p, period, end, level, marker) for p, period, end, level, marker in due if marker not in done
+    )
 
 
 def _escalate(session: Session, p: policy.Pack, period: str, end: datetime, level: int, marker: str) -> int:
     if not claim(session, marker):
         return 0
     behind = session.exec(
-        select(VerificationVisit.unit, func.count()).where(
-            VerificationVisit.jurisdiction == p.pack, VerificationVisit.period == period,
-            VerificationVisit.status == "open").group_by(VerificationVisit.unit)).all()
+        select(VerificationVisit.unit, func.count())
+        .where(
+            VerificationVisit.jurisdiction == p.pack,
+            VerificationVisit.period == period,
+            VerificationVisit.status == "open",
+        )
+        .group_by(VerificationVisit.unit)
+    ).all()
     levels = len(p.levels(KIND))
     last, sent = level == levels, 0
     for unit, count in behind:
         for target in units.recipients(p, unit, level, levels):
-            queue(session, p, target, "verification_overdue", f"verification_overdue:{period}:{level}:{unit}",
-                  ask=f"{p.unit(unit).name} {period} 核实走访 {count} 户未完成", due=end,
-                  detail=f"第 {level} 级{'，督办' if last else ''}（依据：{citation.readable(p.verification_visits.source, p)}）", link_unit=unit)
+            queue(
+                session,
+                p,
+                target,
+                "verification_overdue",
+                f"verification_overdue:{period}:{level}:{unit}",
+                ask=f"{p.unit(unit).name} {period} 核实走访 {count} 户未完成",
+                due=end,
+                detail=f"第 {level} 级{'，督办' if last else ''}（依据：{citation.readable(p.verification_visits.source, p)}）",
+                link_unit=unit,
+            )
             sent += 1
     return sent
 
 
 def visit_view(v: VerificationVisit, child: Any, as_of: datetime) -> dict[str, Any]:
-    return {"visit_id": str(v.id), "period": v.period, "unit": v.unit, "status": v.status, "due_at": v.due_at.isoformat(),
-            "overdue": v.status == "open" and as_of > v.due_at, "child_id": str(v.child_id),
-            "child_name": child.name, "birth_date": child.birth_date.isoformat(), "village": child.village,
-            "completed_by": v.completed_by, "completed_at": v.completed_at.isoformat() if v.completed_at else None}
+    return {
+        "visit_id": str(v.id),
+        "period": v.period,
+        "unit": v.unit,
+        "status": v.status,
+        "due_at": v.due_at.isoformat(),
+        "overdue": v.status == "open" and as_of > v.due_at,
+        "child_id": str(v.child_id),
+        "child_name": child.name,
+        "birth_date": child.birth_date.isoformat(),
+        "village": child.village,
+        "completed_by": v.completed_by,
+        "completed_at": v.completed_at.isoformat() if v.completed_at else None,
+    }
 
 
 def summary(session: Session, jurisdiction: str, period: str | None, as_of: datetime) -> list[dict[str, Any]]:
     """Per unit and period: visits due, done, open, overdue (counts only: for managers)."""
     past_due = func.sum(case((col(VerificationVisit.due_at) < as_of, 1), else_=0))
-    query = select(VerificationVisit.unit, VerificationVisit.period, VerificationVisit.status, func.count(), past_due  # type: ignore[call-overload]  # sqlmodel types select() for at most four columns
-                   ).where(VerificationVisit.jurisdiction == jurisdiction)
+    query = select(
+        VerificationVisit.unit,
+        VerificationVisit.period,
+        VerificationVisit.status,
+        func.count(),
+        past_due,  # type: ignore[call-overload]  # sqlmodel types select() for at most four columns
+    ).where(VerificationVisit.jurisdiction == jurisdiction)
     if period:
         query = query.where(VerificationVisit.period == period)
-    rows = session.exec(query.group_by(VerificationVisit.unit, VerificationVisit.period, VerificationVisit.status)).all()
+    rows = session.exec(
+        query.group_by(VerificationVisit.unit, VerificationVisit.period, VerificationVisit.status)
+    ).all()
     table: dict[tuple[str, str], dict[str, Any]] = {}
     for unit, key, status, count, overdue in rows:
-        row = table.setdefault((unit, key), {"unit": unit, "period": key, "total": 0, "done": 0, "open": 0, "overdue": 0})
+        row = table.setdefault(
+            (unit, key), {"unit": unit, "period": key, "total": 0, "done": 0, "open": 0, "overdue": 0}
+        )
         row["total"] += count
         row["done" if status == "done" else "open"] += count
         if status == "open":

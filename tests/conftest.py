@@ -1,4 +1,5 @@
 """Real parts: a Prefect test server (one per session), real SQLite and real PostgreSQL."""
+
 from __future__ import annotations
 
 import itertools
@@ -80,7 +81,10 @@ def database_url(database_template: str, tmp_path: Path) -> Iterator[str]:
     if database_template.startswith("sqlite"):
         path = tmp_path / "shouhu.db"
         source = Path(database_template.removeprefix("sqlite:///"))
-        assert not source.with_name(source.name + "-wal").exists() or not source.with_name(source.name + "-wal").stat().st_size
+        assert (
+            not source.with_name(source.name + "-wal").exists()
+            or not source.with_name(source.name + "-wal").stat().st_size
+        )
         shutil.copyfile(source, path)
         url = f"sqlite:///{path}"
         yield url
@@ -117,13 +121,21 @@ def make_report(jurisdiction: str = "sixian", **overrides: Any) -> dict[str, Any
     n = next(_children)
     born = date(2016, 1, 1) + timedelta(days=n // 1000)
     report: dict[str, Any] = {
-        "jurisdiction": jurisdiction, "channel": "电话报警",
+        "jurisdiction": jurisdiction,
+        "channel": "电话报警",
         "discovered_at": "2026-11-24T07:00:00+08:00",
         "reporter": {"name": "周老师", "phone": "13700000000", "unit": "中心小学", "unit_type": "school"},
-        "child": {"name": f"测试儿童{n:05d}", "id_number": idnumber.make("341324", born, n % 1000),
-                  "birth_date": born.isoformat(), "gender": "female", "township": township.code, "village": village.code},
+        "child": {
+            "name": f"测试儿童{n:05d}",
+            "id_number": idnumber.make("341324", born, n % 1000),
+            "birth_date": born.isoformat(),
+            "gender": "female",
+            "township": township.code,
+            "village": village.code,
+        },
         "guardians": [{"name": "测试监护人", "relation": "mother", "status": "working_away"}],
-        "situations": ["guardian_neglect"], "description": "孩子无人照料",
+        "situations": ["guardian_neglect"],
+        "description": "孩子无人照料",
     }
     for key, value in overrides.items():
         if "." in key:
@@ -174,8 +186,11 @@ def browser_like(db_url: str) -> Iterator[Any]:
         client = TestClient(app, raise_server_exceptions=False)
         clients.append(client)
         page = client.get("/login")
-        r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf": csrf(page.text), "next": "/"},
-                        follow_redirects=False)
+        r = client.post(
+            "/login",
+            data={"username": username, "password": PASSWORD, "csrf": csrf(page.text), "next": "/"},
+            follow_redirects=False,
+        )
         assert r.status_code == 303, r.text
         return client
 

@@ -1,6 +1,7 @@
 """A case whose every typed field is hostile, walked through all four steps (every task kind,
 every document), for the tests that check no page runs it, no message carries it and no masked
 reader sees it. Each field's value carries its own marker, so a leak names the field."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -14,8 +15,14 @@ from services import cases, reports, tasks
 from shouhu import clock, idnumber
 
 ROOT = Path(__file__).resolve().parent.parent
-PAYLOADS = ['"><script>alert(1)</script>', "<img src=x onerror=alert(1)>", "'><svg onload=alert(1)>",
-            "javascript:alert(1)", "</textarea><script>alert(1)</script>", "{{7*7}}<b onmouseover=alert(1)>x</b>"]
+PAYLOADS = [
+    '"><script>alert(1)</script>',
+    "<img src=x onerror=alert(1)>",
+    "'><svg onload=alert(1)>",
+    "javascript:alert(1)",
+    "</textarea><script>alert(1)</script>",
+    "{{7*7}}<b onmouseover=alert(1)>x</b>",
+]
 
 
 class Marks:
@@ -34,8 +41,19 @@ class Marks:
         return [f for f, m in self.by_field.items() if (fields is None or f in fields) and m in text]
 
 
-IDENTITY = {"child.name", "child.address", "guardian.name", "description", "notes", "plan", "health", "placed_at",
-            "new_guardian", "unfounded_reason", "not_filed_reason"}  # what a masked reader must never see
+IDENTITY = {
+    "child.name",
+    "child.address",
+    "guardian.name",
+    "description",
+    "notes",
+    "plan",
+    "health",
+    "placed_at",
+    "new_guardian",
+    "unfounded_reason",
+    "not_filed_reason",
+}  # what a masked reader must never see
 
 
 def hostile_report(marks: Marks, jurisdiction: str = "sixian", sequence: int = 1) -> dict[str, Any]:
@@ -46,13 +64,29 @@ def hostile_report(marks: Marks, jurisdiction: str = "sixian", sequence: int = 1
     village = next(u for u in p.units.value if u.type == "village" and u.parent == township.code)
     born = date(2015, 6, 1) + timedelta(days=sequence)
     return {
-        "jurisdiction": jurisdiction, "channel": marks("channel"), "discovered_at": "2026-11-24T07:00:00+08:00",
-        "reporter": {"name": marks("reporter.name"), "phone": marks("reporter.phone", 32), "unit": marks("reporter.unit"),
-                     "unit_type": "school"},
-        "child": {"name": marks("child.name"), "id_number": idnumber.make("341324", born, sequence % 1000), "birth_date": born.isoformat(),
-                  "gender": "male", "township": township.code, "village": village.code, "address": marks("child.address")},
-        "guardians": [{"name": marks("guardian.name"), "relation": marks("guardian.relation"), "status": marks("guardian.status")}],
-        "situations": ["guardian_neglect", "domestic_violence"], "description": marks("description"),
+        "jurisdiction": jurisdiction,
+        "channel": marks("channel"),
+        "discovered_at": "2026-11-24T07:00:00+08:00",
+        "reporter": {
+            "name": marks("reporter.name"),
+            "phone": marks("reporter.phone", 32),
+            "unit": marks("reporter.unit"),
+            "unit_type": "school",
+        },
+        "child": {
+            "name": marks("child.name"),
+            "id_number": idnumber.make("341324", born, sequence % 1000),
+            "birth_date": born.isoformat(),
+            "gender": "male",
+            "township": township.code,
+            "village": village.code,
+            "address": marks("child.address"),
+        },
+        "guardians": [
+            {"name": marks("guardian.name"), "relation": marks("guardian.relation"), "status": marks("guardian.status")}
+        ],
+        "situations": ["guardian_neglect", "domestic_violence"],
+        "description": marks("description"),
         "idempotency_key": marks("idempotency_key"),
     }
 
@@ -72,20 +106,48 @@ def walk_hostile_case(marks: Marks, sequence: int = 1) -> dict[str, Any]:
         task = next(t for t in case["tasks"] if t["kind"] == kind and t["status"] == "open")
         return tasks.complete_task(task["task_id"], outcome, user_of("sixian", task["role"], task["owner_unit"]))
 
-    measures = sorted({"warning_letter", "written_handover", "temporary_care", "admonish_guardian"}
-                      | set(p.least_measures(["guardian_neglect", "domestic_violence"])))
+    measures = sorted(
+        {"warning_letter", "written_handover", "temporary_care", "admonish_guardian"}
+        | set(p.least_measures(["guardian_neglect", "domestic_violence"]))
+    )
     do("emergency_response", {"unfounded": False, "measures": measures, "notes": marks("notes", 5000)})
     do("temporary_care", {"placed_at": marks("placed_at"), "notes": marks("notes.care", 5000)})
     do("warning_letter_visit", {"child_seen": True, "notes": marks("notes.letter", 5000)})
-    do("assessment", {"safety": "at_risk", "guardianship": "absent", "health": marks("health", 5000), "risk_level": "high",
-                      "services": ["psychological_counseling"], "intervention_needed": True, "plan": marks("plan", 5000),
-                      "notes": marks("notes.assessment", 5000)})
-    do("guardian_measures", {"measures": ["criticism_education"], "guardian_changed": False, "notes": marks("notes.measures", 5000)})
-    do("temporary_guardianship", {"decided": True, "institution": marks("institution"), "notes": marks("notes.guardianship", 5000)})
-    do("court_petition", {"filed": True, "ground": "unattended_danger_unchanged", "petitioner": "civil_affairs",
-                          "notes": marks("notes.petition", 5000)})
+    do(
+        "assessment",
+        {
+            "safety": "at_risk",
+            "guardianship": "absent",
+            "health": marks("health", 5000),
+            "risk_level": "high",
+            "services": ["psychological_counseling"],
+            "intervention_needed": True,
+            "plan": marks("plan", 5000),
+            "notes": marks("notes.assessment", 5000),
+        },
+    )
+    do(
+        "guardian_measures",
+        {"measures": ["criticism_education"], "guardian_changed": False, "notes": marks("notes.measures", 5000)},
+    )
+    do(
+        "temporary_guardianship",
+        {"decided": True, "institution": marks("institution"), "notes": marks("notes.guardianship", 5000)},
+    )
+    do(
+        "court_petition",
+        {
+            "filed": True,
+            "ground": "unattended_danger_unchanged",
+            "petitioner": "civil_affairs",
+            "notes": marks("notes.petition", 5000),
+        },
+    )
     clock.advance(days=20)
-    do("court_ruling", {"revoked": True, "ruled_on": clock.now().date().isoformat(), "new_guardian": marks("new_guardian")})
+    do(
+        "court_ruling",
+        {"revoked": True, "ruled_on": clock.now().date().isoformat(), "new_guardian": marks("new_guardian")},
+    )
     do("placement", {"placement": "kinship_care", "notes": marks("notes.placement", 5000)})
     do("service", {"delivered": True, "notes": marks("notes.service", 5000)})
     for _ in range(p.follow_up.by_risk["high"].count):
@@ -110,8 +172,14 @@ def allowed_tags() -> set[str]:
     """The elements our own templates and chart write: anything else in a page came from data."""
     import re
 
-    sources = [p.read_text(encoding="utf-8") for p in (ROOT / "templates").rglob("*.j2")] + [(ROOT / "web" / "chart.py").read_text()]
-    return {t.lower() for src in sources for t in re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)", src)} | {"html", "head", "body"}
+    sources = [p.read_text(encoding="utf-8") for p in (ROOT / "templates").rglob("*.j2")] + [
+        (ROOT / "web" / "chart.py").read_text()
+    ]
+    return {t.lower() for src in sources for t in re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)", src)} | {
+        "html",
+        "head",
+        "body",
+    }
 
 
 def markup_problems(html: str, allowed: set[str]) -> list[str]:
@@ -125,6 +193,8 @@ def markup_problems(html: str, allowed: set[str]) -> list[str]:
         for name, value in attrs:
             if name.startswith("on"):
                 problems.append(f"attribute {name} on <{tag}>")
-            if name in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith("javascript:"):
+            if name in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith(
+                "javascript:"
+            ):
                 problems.append(f"{name}=javascript: on <{tag}>")
     return problems

@@ -1,4 +1,5 @@
 """A throwaway PostgreSQL database, created and dropped around a block (tests and benchmarks)."""
+
 from __future__ import annotations
 
 import os

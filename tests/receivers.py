@@ -3,6 +3,7 @@
 They record exactly what arrived (body, headers, recipients) for the tests to read; the
 webhook can be taken down and brought back on the same port.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,14 @@ class Webhook:
                 if outer.delay:
                     time.sleep(outer.delay)
                 with outer._lock:
-                    outer.received.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body or b"{}"),
-                                           "at": time.clock_gettime(time.CLOCK_MONOTONIC)})  # comparable across processes
+                    outer.received.append(
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "json": json.loads(body or b"{}"),
+                            "at": time.clock_gettime(time.CLOCK_MONOTONIC),
+                        }
+                    )  # comparable across processes
                 self.send_response(200)
                 self.end_headers()
                 self.wfile.write(b"{}")
@@ -97,8 +104,15 @@ class Mailbox:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 msg = message_from_bytes(envelope.content, policy=email_policy.default)
                 part = msg.get_body(preferencelist=("plain", "html"))
-                outer.received.append({"to": list(envelope.rcpt_tos), "from": envelope.mail_from, "subject": str(msg["subject"]),
-                                       "text": part.get_content() if part else "", "headers": dict(msg.items())})
+                outer.received.append(
+                    {
+                        "to": list(envelope.rcpt_tos),
+                        "from": envelope.mail_from,
+                        "subject": str(msg["subject"]),
+                        "text": part.get_content() if part else "",
+                        "headers": dict(msg.items()),
+                    }
+                )
                 return "250 OK"
 
         self.port = free_port()

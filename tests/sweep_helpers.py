@@ -1,4 +1,5 @@
 """Moving the clock and ticking the sweeper as the deployed flow would: tick, then dispatch."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,5 +1,6 @@
 """Accounts under attack: sessions that really end, a lock-out no stranger can use against staff,
 and refusals that tell nothing — not in their words, not in their time."""
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,11 @@ def csrf(html: str) -> str:
 
 def signed_in(app: Any, username: str) -> TestClient:
     client = TestClient(app, raise_server_exceptions=False)
-    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf": csrf(client.get("/login").text)}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORD, "csrf": csrf(client.get("/login").text)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     return client
 
@@ -72,7 +77,9 @@ def test_a_stranger_cannot_lock_staff_out(db_url: str) -> None:
         with pytest.raises(accounts.AuthFailed):
             accounts.login("sx-police", "guess guess guess", "203.0.113.66")
     with pytest.raises(accounts.AuthFailed):
-        accounts.login("sx-police", PASSWORD, "203.0.113.66")  # locked for the attacker's address, even with the password
+        accounts.login(
+            "sx-police", PASSWORD, "203.0.113.66"
+        )  # locked for the attacker's address, even with the password
     assert accounts.login("sx-police", PASSWORD, "10.1.2.3").username == "sx-police"  # the officer is not locked out
     for n in range(20):  # spraying names from one address
         with pytest.raises(accounts.AuthFailed):
@@ -131,11 +138,19 @@ def test_sign_in_goes_back_only_to_a_page_of_this_site(db_url: str) -> None:
 
     app = create_app()
     accounts.set_password("sx-police", PASSWORD, must_change=False)
-    for target, expected in (("/cases", "/cases"), ("//evil.example/x", "/"), ("https://evil.example/", "/"), ("/\\evil.example", "/")):
+    for target, expected in (
+        ("/cases", "/cases"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+    ):
         client = TestClient(app, raise_server_exceptions=False)
         page = client.get("/login", params={"next": target})
-        r = client.post("/login", data={"username": "sx-police", "password": PASSWORD, "csrf": csrf(page.text), "next": target},
-                        follow_redirects=False)
+        r = client.post(
+            "/login",
+            data={"username": "sx-police", "password": PASSWORD, "csrf": csrf(page.text), "next": target},
+            follow_redirects=False,
+        )
         assert r.headers["location"] == expected, (target, r.headers["location"])
 
 

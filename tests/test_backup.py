@@ -318,8 +318,14 @@ def test_the_cli_backs_up_and_restores_as_the_readme_says(db_url: str, tmp_path:
     numbers = busy_database()
 
     def cli(*args: str, env: dict[str, str], code: int = 0) -> Any:
-        proc = subprocess.run([sys.executable, "-m", "cli", *args, "--json"], capture_output=True, text=True, timeout=300,
-                              env={**os.environ, **env}, cwd=Path(__file__).resolve().parent.parent)
+        proc = subprocess.run(
+            [sys.executable, "-m", "cli", *args, "--json"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, **env},
+            cwd=Path(__file__).resolve().parent.parent,
+        )
         assert proc.returncode == code, (proc.stdout, proc.stderr[-1500:])
         return json.loads(proc.stdout)
 

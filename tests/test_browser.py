@@ -2,6 +2,7 @@
 the police record the emergency response, the township caseworker sees the assessment task and
 completes it, the clock moves, and the manager's board shows the breach with its level.
 Screenshots of every page are kept in tests/artifacts/ (look at them: Chinese must render)."""
+
 from __future__ import annotations
 
 import os
@@ -28,7 +29,9 @@ T0 = datetime.fromisoformat("2026-11-24T09:00:00+08:00")
 def site(db_url: str) -> Iterator[str]:
     if not os.path.exists(CHROMIUM):
         if os.environ.get("SHOUHU_REQUIRE_BROWSER"):
-            pytest.fail(f"{CHROMIUM} is required (SHOUHU_REQUIRE_BROWSER) but missing: apt-get install chromium fonts-wqy-zenhei")
+            pytest.fail(
+                f"{CHROMIUM} is required (SHOUHU_REQUIRE_BROWSER) but missing: apt-get install chromium fonts-wqy-zenhei"
+            )
         pytest.skip(f"{CHROMIUM} not installed")
     import uvicorn
 
@@ -194,11 +197,19 @@ def test_a_hostile_case_runs_no_script_in_the_browser(site: str, database_url: s
             page.fill("#password", PASSWORD)
             page.click("main button[type=submit]")
             page.wait_for_load_state()
-            for path in [f"/cases/{closed['case_no']}", *(f"/tasks/{t['task_id']}" for t in closed["tasks"][:4]),
-                         *(f"/documents/{d['document_id']}" for d in documents)]:
+            for path in [
+                f"/cases/{closed['case_no']}",
+                *(f"/tasks/{t['task_id']}" for t in closed["tasks"][:4]),
+                *(f"/documents/{d['document_id']}" for d in documents),
+            ]:
                 page.goto(f"{site}{path}")
                 assert page.evaluate("document.scripts.length") == 0, (user, path)
-                assert page.evaluate("[...document.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length") == 0
+                assert (
+                    page.evaluate(
+                        "[...document.querySelectorAll('*')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length"
+                    )
+                    == 0
+                )
             blocked = page.evaluate("""() => { try { const s = document.createElement('script'); s.textContent = 'window.__ran = 1';
                                         document.body.appendChild(s); return window.__ran === 1; } catch (e) { return 'error'; } }""")
             if user == "sx-manager":

@@ -1,4 +1,5 @@
 """Deadlines that act: reminders, escalation levels in order, stopping, breaches, the sweeper."""
+
 from __future__ import annotations
 
 import os
@@ -34,14 +35,22 @@ def emergency_case() -> tuple[dict, dict]:
 
 def fires(case_id: str) -> list[str]:
     with Session(db.engine()) as s:
-        d = s.exec(select(Deadline).where(Deadline.case_id == uuid.UUID(case_id), Deadline.kind == "emergency_response")).one()
-        return [f.step for f in s.exec(select(ClockFire).where(ClockFire.deadline_id == d.id).order_by(ClockFire.scheduled_for))]
+        d = s.exec(
+            select(Deadline).where(Deadline.case_id == uuid.UUID(case_id), Deadline.kind == "emergency_response")
+        ).one()
+        return [
+            f.step
+            for f in s.exec(select(ClockFire).where(ClockFire.deadline_id == d.id).order_by(ClockFire.scheduled_for))
+        ]
 
 
 def escalations(case_id: str) -> list[tuple[int, bool, list[str]]]:
     with Session(db.engine()) as s:
-        events = s.exec(select(TimelineEvent).where(TimelineEvent.case_id == uuid.UUID(case_id), TimelineEvent.kind == "deadline_escalated")
-                        .order_by(TimelineEvent.seq)).all()
+        events = s.exec(
+            select(TimelineEvent)
+            .where(TimelineEvent.case_id == uuid.UUID(case_id), TimelineEvent.kind == "deadline_escalated")
+            .order_by(TimelineEvent.seq)
+        ).all()
     return [(e.payload["level"], e.payload["supervised"], e.payload["units"]) for e in events]
 
 
@@ -49,8 +58,22 @@ def test_reminders_then_each_level_fire_once_and_in_order(db_url: str) -> None:
     case, _task = emergency_case()
     steps = ["reminder_50", "reminder_80", "level_1", "level_2", "level_3"]
     # (hours after the report, how many steps have fired by then): nothing early, each once, in order
-    for hours, fired in ((5.9, 0), (6.0, 1), (6.0, 1), (9.5, 1), (9.6, 2), (11.9, 2), (12.0, 3), (12.5, 3), (12.9, 3), (13.0, 4),
-                         (15.9, 4), (16.0, 5), (16.0, 5), (40.0, 5)):
+    for hours, fired in (
+        (5.9, 0),
+        (6.0, 1),
+        (6.0, 1),
+        (9.5, 1),
+        (9.6, 2),
+        (11.9, 2),
+        (12.0, 3),
+        (12.5, 3),
+        (12.9, 3),
+        (13.0, 4),
+        (15.9, 4),
+        (16.0, 5),
+        (16.0, 5),
+        (40.0, 5),
+    ):
         sweep.tick(at(hours))
         assert fires(case["case_id"]) == steps[:fired], hours
     # station → county police bureau → coordination office (督办 at the last level, told once)
@@ -125,7 +148,11 @@ def test_a_crash_mid_tick_loses_nothing_and_repeats_nothing(db_url: str, monkeyp
     for case in cases:
         assert fires(case["case_id"]) == ["reminder_50", "reminder_80", "level_1", "level_2", "level_3"]
         with Session(db.engine()) as s:
-            keys = s.exec(select(Notification.dedupe_key, Notification.unit).where(Notification.case_id == uuid.UUID(case["case_id"]))).all()
+            keys = s.exec(
+                select(Notification.dedupe_key, Notification.unit).where(
+                    Notification.case_id == uuid.UUID(case["case_id"])
+                )
+            ).all()
         assert len(keys) == len(set(keys))
         assert cases_service.verify_case(case["case_id"])["ok"]
 
@@ -136,11 +163,21 @@ def test_two_sweeper_processes_fire_each_step_exactly_once(db_url: str) -> None:
     cases = [emergency_case()[0] for _ in range(40)]
     ids = [uuid.UUID(c["case_id"]) for c in cases]
     # Both processes load everything, say so, and wait for one word: they start together however busy the machine is.
-    code = ("import sys; from datetime import datetime; from tasks.sweep import tick; from shouhu import db; db.engine().connect().close();"
-            "print('ready', flush=True); sys.stdin.readline(); print(tick(datetime.fromisoformat(sys.argv[1]), batch=2))")
+    code = (
+        "import sys; from datetime import datetime; from tasks.sweep import tick; from shouhu import db; db.engine().connect().close();"
+        "print('ready', flush=True); sys.stdin.readline(); print(tick(datetime.fromisoformat(sys.argv[1]), batch=2))"
+    )
     env = {**os.environ, "SHOUHU_DATABASE_URL": db_url}
-    procs = [subprocess.Popen([sys.executable, "-c", code, at(40).isoformat()], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, at(40).isoformat()],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     for p in procs:
         assert p.stdout.readline().strip() == "ready"
     for p in procs:
@@ -153,29 +190,54 @@ def test_two_sweeper_processes_fire_each_step_exactly_once(db_url: str) -> None:
     assert all(st["clocks"] > 0 for st in stats), stats  # both took part
     assert sum(st["fired"] for st in stats) + sweep.tick(at(40))["fired"] == 40 * 5
     with Session(db.engine()) as s:
-        fire_rows = s.exec(select(func.count()).select_from(ClockFire).join(Deadline, Deadline.id == ClockFire.deadline_id)
-                           .where(Deadline.case_id.in_(ids))).one()
-        escalated = s.exec(select(func.count()).select_from(Notification)
-                           .where(Notification.case_id.in_(ids), Notification.event == "escalation")).one()
+        fire_rows = s.exec(
+            select(func.count())
+            .select_from(ClockFire)
+            .join(Deadline, Deadline.id == ClockFire.deadline_id)
+            .where(Deadline.case_id.in_(ids))
+        ).one()
+        escalated = s.exec(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.case_id.in_(ids), Notification.event == "escalation")
+        ).one()
     assert fire_rows == 40 * 5
     assert escalated == 40 * 3  # one message per level (the last level's two recipients are the same office here)
 
 
 def test_the_refusal_watch_tells_civil_affairs_once_after_six_months(db_url: str) -> None:
     case, task = emergency_case()
-    case = tasks.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian", "warning_letter"]}, "sx-police")
+    case = tasks.complete_task(
+        task["task_id"], {"unfounded": False, "measures": ["admonish_guardian", "warning_letter"]}, "sx-police"
+    )
     visit = next(t for t in case["tasks"] if t["kind"] == "warning_letter_visit")
     assert visit["owner_unit"] == "sx-v-sc-dg" and visit["due_at"].startswith("2026-12-24")
     assessment = next(t for t in case["tasks"] if t["kind"] == "assessment")
-    tasks.complete_task(assessment["task_id"], {"safety": "at_risk", "guardianship": "absent", "health": "一般", "risk_level": "medium",
-                                                  "services": [], "intervention_needed": False,
-                                                  "guardian_refused_since": "2026-08-01"}, "sx-supervisor-sc")
+    tasks.complete_task(
+        assessment["task_id"],
+        {
+            "safety": "at_risk",
+            "guardianship": "absent",
+            "health": "一般",
+            "risk_level": "medium",
+            "services": [],
+            "intervention_needed": False,
+            "guardian_refused_since": "2026-08-01",
+        },
+        "sx-supervisor-sc",
+    )
     sweep.tick(datetime.fromisoformat("2027-01-31T09:00:00+08:00"))
     sweep.tick(datetime.fromisoformat("2027-02-01T09:00:00+08:00"))
     sweep.tick(datetime.fromisoformat("2027-03-01T09:00:00+08:00"))
     with Session(db.engine()) as s:
-        told = s.exec(select(Notification).where(Notification.case_id == uuid.UUID(case["case_id"]), Notification.event == "refusal_watch")).all()
-        watch = s.exec(select(Deadline).where(Deadline.case_id == uuid.UUID(case["case_id"]), Deadline.kind == "refusal_watch")).one()
+        told = s.exec(
+            select(Notification).where(
+                Notification.case_id == uuid.UUID(case["case_id"]), Notification.event == "refusal_watch"
+            )
+        ).all()
+        watch = s.exec(
+            select(Deadline).where(Deadline.case_id == uuid.UUID(case["case_id"]), Deadline.kind == "refusal_watch")
+        ).one()
     assert [n.unit for n in told] == ["sx-mz"] and watch.status == "fired"
     kinds = [e["kind"] for e in cases_service.case_timeline(case["case_id"], "sx-civil")]
     assert kinds.count("petition_ground_available") == 1
@@ -195,7 +257,12 @@ def test_sla_report_counts_on_time_and_times_to_dispatch(db_url: str) -> None:
     tasks.complete_task(late["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
     result = sla.report("2029-03-14", "2029-03-14", "sixian")
     row = next(r for r in result["units"] if r["unit"] == "sx-pcs-sc" and r["stage"] == "emergency")
-    assert (row["due"], row["on_time"], row["late"], row["compliance_pct"]) == (4, 3, 1, 75.0)  # two arrivals on time, two responses
+    assert (row["due"], row["on_time"], row["late"], row["compliance_pct"]) == (
+        4,
+        3,
+        1,
+        75.0,
+    )  # two arrivals on time, two responses
     assert result["minutes_to_arrival"] == {"median": 0.0, "p90": 0.0, "n": 2}
     assert result["minutes_to_dispatch"] == {"median": 480.0, "p90": 840.0, "n": 2}
     station = next(r for r in result["case_clocks_by_unit"] if r["measure"] == "dispatch" and r["unit"] == "sx-pcs-sc")

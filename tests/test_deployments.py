@@ -1,6 +1,7 @@
 """prefect.yaml deploys exactly the scheduled work (the sweeper and the dispatcher, every minute),
 and every entrypoint is a real flow. The report and task-completion flows run in the web process
 (`shouhu serve`), so they are not deployed; tests/test_topology.py runs these deployments on workers."""
+
 from __future__ import annotations
 
 import importlib

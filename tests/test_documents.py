@@ -1,4 +1,5 @@
 """The case's official documents: produced at their step, hashed on the timeline, read by rule."""
+
 from __future__ import annotations
 
 import contextlib
@@ -16,8 +17,16 @@ from services import cases, documents, reports, tasks
 from shouhu import db
 from shouhu.errors import InvalidInput
 
-ALL_KINDS = {"intake_form", "warning_letter", "handover", "assessment_report", "assistance_plan",
-             "temporary_guardianship_decision", "guardianship_petition", "closing_report"}
+ALL_KINDS = {
+    "intake_form",
+    "warning_letter",
+    "handover",
+    "assessment_report",
+    "assistance_plan",
+    "temporary_guardianship_decision",
+    "guardianship_petition",
+    "closing_report",
+}
 
 
 def test_each_step_issues_its_document_with_its_hash_on_the_timeline(db_url: str) -> None:
@@ -34,16 +43,26 @@ def test_each_step_issues_its_document_with_its_hash_on_the_timeline(db_url: str
     assert {d["kind"] for d in demo_docs} | {d["kind"] for d in second} == ALL_KINDS
     with Session(db.engine()) as s:
         for case_id, docs in ((demo["case_id"], demo_docs), (opened["case_id"], second)):
-            issued = {e.payload["document_id"]: e.payload["sha256"] for e in s.exec(select(TimelineEvent).where(
-                TimelineEvent.case_id == uuid.UUID(case_id), TimelineEvent.kind == "document_issued")).all()}
+            issued = {
+                e.payload["document_id"]: e.payload["sha256"]
+                for e in s.exec(
+                    select(TimelineEvent).where(
+                        TimelineEvent.case_id == uuid.UUID(case_id), TimelineEvent.kind == "document_issued"
+                    )
+                ).all()
+            }
             assert issued == {d["document_id"]: d["sha256"] for d in docs}
     intake_form = next(d for d in second if d["kind"] == "intake_form")
     shown = documents.show_document(intake_form["document_id"], "sx-police")
     html = shown["content"]
-    assert shown["intact"] and "@page { size: A4" in html and "<link" not in html and "http" not in html  # printable, no external assets
+    assert (
+        shown["intact"] and "@page { size: A4" in html and "<link" not in html and "http" not in html
+    )  # printable, no external assets
     assert report["child"]["name"] in html and report["reporter"]["name"] in html  # the official file carries identity
     assert "<script>alert" not in html and "&lt;script&gt;" in html  # autoescaped
-    letter = documents.show_document(next(d for d in second if d["kind"] == "warning_letter")["document_id"], "sx-police")["content"]
+    letter = documents.show_document(
+        next(d for d in second if d["kind"] == "warning_letter")["document_id"], "sx-police"
+    )["content"]
     assert "反家庭暴力法》第十六条" in letter and report["guardians"][0]["name"] in letter
 
 
@@ -60,12 +79,20 @@ def test_documents_follow_the_case_access_rules_and_reads_are_recorded(db_url: s
             documents.case_documents(opened["case_id"], outsider)
         assert refused.value.code == "unknown_case" and opened["case_no"] not in refused.value.message
     with Session(db.engine()) as s:
-        refusals = s.exec(select(AccessRecord).where(AccessRecord.target == opened["case_id"], AccessRecord.allowed == false())).all()
+        refusals = s.exec(
+            select(AccessRecord).where(AccessRecord.target == opened["case_id"], AccessRecord.allowed == false())
+        ).all()
     assert {r.actor for r in refusals} >= {"sx-supervisor-cg", "sx-director-xz"}
     documents.show_document(form["document_id"], "sx-police")
     with Session(db.engine()) as s:
-        reads = [(e.actor, e.payload.get("view")) for e in s.exec(select(TimelineEvent).where(
-            TimelineEvent.case_id == uuid.UUID(opened["case_id"]), TimelineEvent.kind == "case_read")).all()]
+        reads = [
+            (e.actor, e.payload.get("view"))
+            for e in s.exec(
+                select(TimelineEvent).where(
+                    TimelineEvent.case_id == uuid.UUID(opened["case_id"]), TimelineEvent.kind == "case_read"
+                )
+            ).all()
+        ]
     assert ("sx-police", "document:intake_form") in reads and ("sx-supervisor-sc", "documents") in reads
 
 

@@ -3,6 +3,7 @@ connections cut, a receiver that answers slowly. Each ends with every acknowledg
 exactly once, nothing left pending, and every message delivered once.
 
 The figures each test reaches (acknowledged, queued, applied, lost) are printed with -s."""
+
 from __future__ import annotations
 
 import os
@@ -61,16 +62,28 @@ def ledger(keys: list[str]) -> dict[str, Any]:
     with Session(db.engine()) as s:
         rows = s.exec(select(Command).where(Command.kind == "report")).all()
         by_key = {c.idempotency_key.split(":", 1)[1]: c for c in rows if c.idempotency_key.split(":", 1)[1] in keys}
-        reports = Counter(r.command_id for r in s.exec(select(Report).where(Report.command_id.in_([c.id for c in by_key.values()]))).all())
-    return {k: {"status": by_key[k].status if k in by_key else None, "reports": reports.get(by_key[k].id, 0) if k in by_key else 0,
-                "case_no": (by_key[k].result or {}).get("case_no") if k in by_key else None} for k in keys}
+        reports = Counter(
+            r.command_id
+            for r in s.exec(select(Report).where(Report.command_id.in_([c.id for c in by_key.values()]))).all()
+        )
+    return {
+        k: {
+            "status": by_key[k].status if k in by_key else None,
+            "reports": reports.get(by_key[k].id, 0) if k in by_key else 0,
+            "case_no": (by_key[k].result or {}).get("case_no") if k in by_key else None,
+        }
+        for k in keys
+    }
 
 
 def opened_messages(case_nos: list[str]) -> dict[str, list[str]]:
     """The station's case_opened message ids per case."""
     with Session(db.engine()) as s:
-        rows = s.exec(select(Notification.id, Case.case_no).join(Case, Case.id == Notification.case_id)
-                      .where(Notification.event == "case_opened", Notification.unit == STATION, Case.case_no.in_(case_nos))).all()
+        rows = s.exec(
+            select(Notification.id, Case.case_no)
+            .join(Case, Case.id == Notification.case_id)
+            .where(Notification.event == "case_opened", Notification.unit == STATION, Case.case_no.in_(case_nos))
+        ).all()
     out: dict[str, list[str]] = {}
     for nid, no in rows:
         out.setdefault(no, []).append(str(nid))
@@ -116,7 +129,9 @@ def own_prefect(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     child.stop()
 
 
-def test_prefect_stopped_mid_burst(station_hook: tuple[Webhook, Path], own_prefect: Any, capsys: pytest.CaptureFixture) -> None:
+def test_prefect_stopped_mid_burst(
+    station_hook: tuple[Webhook, Path], own_prefect: Any, capsys: pytest.CaptureFixture
+) -> None:
     from flows.runner import OrchestratorUnavailable
 
     hook, _ = station_hook
@@ -132,11 +147,17 @@ def test_prefect_stopped_mid_burst(station_hook: tuple[Webhook, Path], own_prefe
     assert len(queued) == 7 and all(a["case_no"] and a["case_id"] and a["idempotency_key"] for a in queued)
     assert len({a["case_no"] for a in answers}) == 12  # every acknowledgement names its own case
     # the same child reported again while the first is still queued: it joins the case the first will open
-    again_same_child = reports_service.submit_report({**reports[-1], "idempotency_key": "pf-same-child", "description": "邻居再次报告"}, "sx-intake")
+    again_same_child = reports_service.submit_report(
+        {**reports[-1], "idempotency_key": "pf-same-child", "description": "邻居再次报告"}, "sx-intake"
+    )
     assert again_same_child["status"] == "queued" and again_same_child["case_no"] == answers[-1]["case_no"]
     assert again_same_child["attached_to_existing"] is True
     # two outcomes for one task while the first waits: the second is refused, not silently dropped later
-    applied_task = next(t for t in cases.show_case(answers[0]["case_no"], "sx-police", record_read=False)["tasks"] if t["status"] == "open")
+    applied_task = next(
+        t
+        for t in cases.show_case(answers[0]["case_no"], "sx-police", record_read=False)["tasks"]
+        if t["status"] == "open"
+    )
     outcome = {"unfounded": False, "measures": ["admonish_guardian"]}
     assert tasks.complete_task(applied_task["task_id"], outcome, "sx-police")["status"] == "queued"
     with pytest.raises(Conflict) as twice:
@@ -148,12 +169,17 @@ def test_prefect_stopped_mid_burst(station_hook: tuple[Webhook, Path], own_prefe
     tick = deadlines.sweep()
     assert tick["orchestrator"] == "unavailable" and tick["fired"] > 0
     with Session(db.engine()) as s:
-        marked = s.exec(select(TimelineEvent).where(TimelineEvent.kind.in_(["deadline_reminder", "deadline_escalated"]),
-                                                    TimelineEvent.summary.contains("编排服务不可用"))).all()
+        marked = s.exec(
+            select(TimelineEvent).where(
+                TimelineEvent.kind.in_(["deadline_reminder", "deadline_escalated"]),
+                TimelineEvent.summary.contains("编排服务不可用"),
+            )
+        ).all()
     assert marked and all(e.payload["orchestrator"] == "unavailable" for e in marked)
     with pytest.raises(OrchestratorUnavailable):
         from flows.dispatcher import dispatcher
         from flows.runner import run_flow
+
         run_flow(dispatcher, ["probe"])
 
     own_prefect.stop()
@@ -162,14 +188,20 @@ def test_prefect_stopped_mid_burst(station_hook: tuple[Webhook, Path], own_prefe
     resumed = deadlines.sweep()
     assert resumed["resumed"] == {"resumed": 9, "failed": 0, "left": 0}, resumed["resumed"]
     with Session(db.engine()) as s:
-        joined = s.exec(select(func.count()).select_from(Report).join(Case, Case.id == Report.case_id)
-                        .where(Case.case_no == answers[-1]["case_no"])).one()
+        joined = s.exec(
+            select(func.count())
+            .select_from(Report)
+            .join(Case, Case.id == Report.case_id)
+            .where(Case.case_no == answers[-1]["case_no"])
+        ).one()
     assert joined == 2  # both reports on the one case, under the number both acknowledgements gave
     assert cases.show_case(answers[0]["case_no"], "sx-police", record_read=False)["stage"] == "assessment"
     keys = [r["idempotency_key"] for r in reports]
     state = ledger(keys)
     assert all(v == {"status": "applied", "reports": 1, "case_no": v["case_no"]} for v in state.values()), state
-    assert [state[a.get("idempotency_key") or k]["case_no"] for a, k in zip(answers, keys, strict=True)] == [a["case_no"] for a in answers]
+    assert [state[a.get("idempotency_key") or k]["case_no"] for a, k in zip(answers, keys, strict=True)] == [
+        a["case_no"] for a in answers
+    ]
     again = [reports_service.submit_report(r, "sx-intake") for r in reports]  # a client resending changes nothing
     assert [a["case_no"] for a in again] == [a["case_no"] for a in answers]
     messages = opened_messages([a["case_no"] for a in answers])
@@ -177,24 +209,38 @@ def test_prefect_stopped_mid_burst(station_hook: tuple[Webhook, Path], own_prefe
     messages_service.dispatch_now()
     delivered_once(hook, [i for v in messages.values() for i in v])
     with capsys.disabled():
-        print(f"\n  prefect stopped: 12 acknowledged (5 applied, 7 queued, {queued_in * 1000:.0f} ms per queued answer), "
-              f"{resumed['resumed']['resumed']} applied on its return, 0 lost, 0 twice")
+        print(
+            f"\n  prefect stopped: 12 acknowledged (5 applied, 7 queued, {queued_in * 1000:.0f} ms per queued answer), "
+            f"{resumed['resumed']['resumed']} applied on its return, 0 lost, 0 twice"
+        )
 
 
 # ---- the API server is killed ------------------------------------------------------------------
-def test_api_server_killed_mid_burst(station_hook: tuple[Webhook, Path], database_url: str, prefect_server: str,
-                                     capsys: pytest.CaptureFixture) -> None:
+def test_api_server_killed_mid_burst(
+    station_hook: tuple[Webhook, Path], database_url: str, prefect_server: str, capsys: pytest.CaptureFixture
+) -> None:
     """A client sends reports to a real server process, which is killed with SIGKILL mid-burst;
     the client resends what was not acknowledged (same keys) to a new server."""
     hook, routing_file = station_hook
     token = accounts.create_token("sx-intake", "fault test")["token"]
-    env = {**os.environ, "SHOUHU_DATABASE_URL": database_url, "SHOUHU_ROUTING": str(routing_file), "PREFECT_API_URL": prefect_server,
-           "SHOUHU_NOW": clock.now().isoformat(), "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "SHOUHU_DATABASE_URL": database_url,
+        "SHOUHU_ROUTING": str(routing_file),
+        "PREFECT_API_URL": prefect_server,
+        "SHOUHU_NOW": clock.now().isoformat(),
+        "PYTHONPATH": str(ROOT),
+    }
 
     def server() -> tuple[subprocess.Popen, str]:
         port = free_port()
-        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "web.app:app", "--port", str(port), "--log-level", "warning"],
-                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "web.app:app", "--port", str(port), "--log-level", "warning"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -236,13 +282,16 @@ def test_api_server_killed_mid_burst(station_hook: tuple[Webhook, Path], databas
         proc.wait(timeout=30)
     settle_and_check(hook, reports, acknowledged)
     with capsys.disabled():
-        print(f"\n  API server killed: {before_restart} acknowledged before the kill, {len(reports)} in all after resending; "
-              f"{len(reports)} applied once, 0 lost, 0 twice")
+        print(
+            f"\n  API server killed: {before_restart} acknowledged before the kill, {len(reports)} in all after resending; "
+            f"{len(reports)} applied once, 0 lost, 0 twice"
+        )
 
 
 # ---- database connections are cut ------------------------------------------------------------
-def test_database_connections_cut_mid_burst(station_hook: tuple[Webhook, Path], database_url: str,
-                                            capsys: pytest.CaptureFixture) -> None:
+def test_database_connections_cut_mid_burst(
+    station_hook: tuple[Webhook, Path], database_url: str, capsys: pytest.CaptureFixture
+) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("cutting connections is a PostgreSQL server's operation (pg_terminate_backend)")
     import psycopg
@@ -255,8 +304,10 @@ def test_database_connections_cut_mid_burst(station_hook: tuple[Webhook, Path], 
     def cutter() -> None:
         with psycopg.connect(admin, autocommit=True) as conn:
             while not stop.is_set():
-                n = conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                                 (name,)).fetchone()[0]
+                n = conn.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (name,),
+                ).fetchone()[0]
                 cuts["connections"] += n
                 stop.wait(0.4)  # (every 0.15 s starved a loaded two-core machine: no attempt could finish)
 
@@ -279,8 +330,10 @@ def test_database_connections_cut_mid_burst(station_hook: tuple[Webhook, Path], 
     assert cuts["connections"] > 0
     settle_and_check(hook, reports, acknowledged)
     with capsys.disabled():
-        print(f"\n  connections cut: {cuts['connections']} connections terminated, {sum(errors.values())} attempts unacknowledged "
-              f"({dict(errors)}), {len(acknowledged)} acknowledged, each applied once, 0 lost")
+        print(
+            f"\n  connections cut: {cuts['connections']} connections terminated, {sum(errors.values())} attempts unacknowledged "
+            f"({dict(errors)}), {len(acknowledged)} acknowledged, each applied once, 0 lost"
+        )
 
 
 # ---- a receiver that answers slowly -----------------------------------------------------------
@@ -292,9 +345,19 @@ def test_a_slow_receiver_gets_each_message_once(station_hook: tuple[Webhook, Pat
     hook, _ = station_hook
     hook.delay = 5.0
     with db.transaction() as s:
-        queued = [Notification(jurisdiction="sixian", unit=STATION, event="task_opened", template="task_opened",
-                               dedupe_key=f"slow:{uuid.uuid4()}", subject=f"【守护】测试 {i}", body="测试消息", created_at=clock.now())
-                  for i in range(3)]
+        queued = [
+            Notification(
+                jurisdiction="sixian",
+                unit=STATION,
+                event="task_opened",
+                template="task_opened",
+                dedupe_key=f"slow:{uuid.uuid4()}",
+                subject=f"【守护】测试 {i}",
+                body="测试消息",
+                created_at=clock.now(),
+            )
+            for i in range(3)
+        ]
         s.add_all(queued)
     ids = [str(n.id) for n in queued]
     runs = [threading.Thread(target=dispatch) for _ in range(2)]
@@ -306,11 +369,15 @@ def test_a_slow_receiver_gets_each_message_once(station_hook: tuple[Webhook, Pat
     dispatch()
     delivered_once(hook, ids)
     with Session(db.engine()) as s:
-        found = s.exec(select(Delivery.status, Delivery.attempts).where(Delivery.notification_id.in_([n.id for n in queued]))).all()
+        found = s.exec(
+            select(Delivery.status, Delivery.attempts).where(Delivery.notification_id.in_([n.id for n in queued]))
+        ).all()
     assert sorted(found) == [("sent", 1)] * 3  # one attempt each: none was counted as failed and sent again
 
 
-def test_a_lease_is_renewed_while_its_send_is_in_flight(station_hook: tuple[Webhook, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_lease_is_renewed_while_its_send_is_in_flight(
+    station_hook: tuple[Webhook, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A send that outlasts the lease (a 3 s lease, a receiver taking 4 s): the lease is renewed
     while the send is in flight, so a second dispatcher, after the first lease ran out, takes nothing."""
     from notifications import dispatch as dispatching
@@ -319,8 +386,16 @@ def test_a_lease_is_renewed_while_its_send_is_in_flight(station_hook: tuple[Webh
     rule = policy.pack("sixian").delivery.value.model_copy(update={"lease_seconds": 3, "send_timeout_seconds": 10})
     monkeypatch.setattr(dispatching, "_rule", lambda jurisdiction: rule)
     with db.transaction() as s:
-        message = Notification(jurisdiction="sixian", unit=STATION, event="task_opened", template="task_opened",
-                               dedupe_key=f"lease:{uuid.uuid4()}", subject="【守护】测试", body="测试消息", created_at=clock.now())
+        message = Notification(
+            jurisdiction="sixian",
+            unit=STATION,
+            event="task_opened",
+            template="task_opened",
+            dedupe_key=f"lease:{uuid.uuid4()}",
+            subject="【守护】测试",
+            body="测试消息",
+            created_at=clock.now(),
+        )
         s.add(message)
     hook.delay = 4.0
     first = threading.Thread(target=dispatching.dispatch)
@@ -352,9 +427,13 @@ def test_a_queued_command_that_keeps_failing_is_told_and_can_be_retried(db_url: 
     from tasks import commands as task_commands
 
     with db.transaction() as s:
-        stuck = Command(kind="report", idempotency_key=f"sixian:stuck-{uuid.uuid4()}", actor="sx-intake",
-                        payload={"report": make_report(), "reserved": {"case_no": "SX-2026-99999", "case_id": str(uuid.uuid4())}},
-                        created_at=clock.now())
+        stuck = Command(
+            kind="report",
+            idempotency_key=f"sixian:stuck-{uuid.uuid4()}",
+            actor="sx-intake",
+            payload={"report": make_report(), "reserved": {"case_no": "SX-2026-99999", "case_id": str(uuid.uuid4())}},
+            created_at=clock.now(),
+        )
         s.add(stuck)
     limit = policy.orchestrator_rule().max_resume_attempts
     for _ in range(limit):

@@ -3,6 +3,7 @@ valid and invalid data, as a police officer and as a manager, with made-up and w
 identifiers. Zero 5xx; every 4xx in the documented shape; nothing written by a refused request.
 
 The totals are printed with -s (the issue's figures: requests, 5xx)."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -19,8 +20,26 @@ from services import accounts, cases, documents, reports
 from shouhu import db
 
 EXAMPLES = 50  # per operation, mode, identity and user: ~2,400 requests per database in all
-WRITTEN = ("case", "command", "report", "reporter", "task", "deadline", "timelineevent", "notification", "document", "child", "guardian",
-           "breach", "clockfire", "websession", "user", "apitoken", "adminrecord", "credential")
+WRITTEN = (
+    "case",
+    "command",
+    "report",
+    "reporter",
+    "task",
+    "deadline",
+    "timelineevent",
+    "notification",
+    "document",
+    "child",
+    "guardian",
+    "breach",
+    "clockfire",
+    "websession",
+    "user",
+    "apitoken",
+    "adminrecord",
+    "credential",
+)
 
 
 def rows() -> tuple[int, ...]:
@@ -46,12 +65,28 @@ class CountingApp:
         await self.app(scope, receive, counting if scope["type"] == "http" else send)
 
 
-OPERATIONS = ["GET /api/v1/me", "POST /api/v1/reports", "GET /api/v1/cases", "GET /api/v1/cases/{ref}", "GET /api/v1/cases/{ref}/timeline",
-              "GET /api/v1/cases/{ref}/documents", "GET /api/v1/documents/{document_id}", "GET /api/v1/tasks",
-              "POST /api/v1/tasks/{task_id}/complete", "GET /api/v1/breaches", "GET /api/v1/sla",
-              "GET /api/v1/users", "POST /api/v1/users", "GET /api/v1/users/{username}", "POST /api/v1/users/{username}/move",
-              "POST /api/v1/users/{username}/disable", "POST /api/v1/users/{username}/enable", "GET /api/v1/users/{username}/tokens",
-              "POST /api/v1/tokens/{token_id}/revoke", "GET /api/v1/admin-records"]
+OPERATIONS = [
+    "GET /api/v1/me",
+    "POST /api/v1/reports",
+    "GET /api/v1/cases",
+    "GET /api/v1/cases/{ref}",
+    "GET /api/v1/cases/{ref}/timeline",
+    "GET /api/v1/cases/{ref}/documents",
+    "GET /api/v1/documents/{document_id}",
+    "GET /api/v1/tasks",
+    "POST /api/v1/tasks/{task_id}/complete",
+    "GET /api/v1/breaches",
+    "GET /api/v1/sla",
+    "GET /api/v1/users",
+    "POST /api/v1/users",
+    "GET /api/v1/users/{username}",
+    "POST /api/v1/users/{username}/move",
+    "POST /api/v1/users/{username}/disable",
+    "POST /api/v1/users/{username}/enable",
+    "GET /api/v1/users/{username}/tokens",
+    "POST /api/v1/tokens/{token_id}/revoke",
+    "GET /api/v1/admin-records",
+]
 
 
 def test_the_list_names_every_operation() -> None:
@@ -74,16 +109,23 @@ def test_generated_requests(db_url: str, label: str, capsys: pytest.CaptureFixtu
     opened = reports.submit_report(make_report(), user_of("sixian", "police_intake"))
     case = cases.show_case(opened["case_id"], "sx-police", record_read=False)
     docs = documents.case_documents(opened["case_id"], "sx-police", record_read=False)
-    real = {"ref": [opened["case_no"], opened["case_id"]], "task_id": [t["task_id"] for t in case["tasks"]],
-            "document_id": [d["document_id"] for d in docs],
-            # accounts the requests may move or disable: never the two making the requests
-            "username": ["sx-civil", "sx-director-dg", "yt-police"],
-            "token_id": [accounts.create_token("sx-civil", "to be revoked")["token_id"]]}
+    real = {
+        "ref": [opened["case_no"], opened["case_id"]],
+        "task_id": [t["task_id"] for t in case["tasks"]],
+        "document_id": [d["document_id"] for d in docs],
+        # accounts the requests may move or disable: never the two making the requests
+        "username": ["sx-civil", "sx-director-dg", "yt-police"],
+        "token_id": [accounts.create_token("sx-civil", "to be revoked")["token_id"]],
+    }
     users = {who: accounts.create_token(who, "generated requests")["token"] for who in ("sx-police", "sx-manager")}
     problems: list[str] = []
     method, path = label.split(" ", 1)
-    [operation] = [r.ok() for r in schema.get_all_operations() if (r.ok().method.upper(), r.ok().path) == (method, path.removeprefix("/api/v1"))
-                   or (r.ok().method.upper(), r.ok().full_path) == (method, path)]
+    [operation] = [
+        r.ok()
+        for r in schema.get_all_operations()
+        if (r.ok().method.upper(), r.ok().path) == (method, path.removeprefix("/api/v1"))
+        or (r.ok().method.upper(), r.ok().full_path) == (method, path)
+    ]
     names = [p.name for p in operation.path_parameters]
     identities = [None] + ([{n: st.sampled_from(real[n]) for n in names}] if names else [])
     counts.clear()  # (the schema's own fetch)
@@ -93,17 +135,22 @@ def test_generated_requests(db_url: str, label: str, capsys: pytest.CaptureFixtu
                 strategy = operation.as_strategy(generation_mode=mode)
                 if identity:
                     strategy = st.fixed_dictionaries({n: s for n, s in identity.items()}).flatmap(
-                        lambda ids, base=strategy: base.map(lambda c, ids=ids: _with_path(c, ids)))
+                        lambda ids, base=strategy: base.map(lambda c, ids=ids: _with_path(c, ids))
+                    )
                 fuzz(strategy, who, token, problems)
     with capsys.disabled():
-        print(f"\n  generated requests, {label}: {counts['requests']} ({counts['2xx']} 2xx, {counts['4xx']} 4xx, {counts['5xx']} 5xx)")
+        print(
+            f"\n  generated requests, {label}: {counts['requests']} ({counts['2xx']} 2xx, {counts['4xx']} 4xx, {counts['5xx']} 5xx)"
+        )
     assert not problems, problems[:10]
     assert counts["5xx"] == 0 and counts["requests"] >= 2  # (identical inputs are generated once: GET /me has none)
 
 
 def fuzz(strategy: Any, who: str, token: str, problems: list[str]) -> None:
     @given(generated=strategy)
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
     def run(generated: Any) -> None:
         before = rows()
         response = generated.call(headers={"Authorization": f"Bearer {token}"})
@@ -115,7 +162,11 @@ def fuzz(strategy: Any, who: str, token: str, problems: list[str]) -> None:
             kind = kind[0] if isinstance(kind, list) else kind
             body = response.json() if kind.startswith("application/json") else None
             error = body.get("error") if isinstance(body, dict) else None
-            if not (isinstance(error, dict) and set(error) == {"code", "message", "field"} and isinstance(error["code"], str)):
+            if not (
+                isinstance(error, dict)
+                and set(error) == {"code", "message", "field"}
+                and isinstance(error["code"], str)
+            ):
                 problems.append(f"{label}: not the error shape: {response.text[:200]}")
             if rows() != before:
                 problems.append(f"{label}: a refused request wrote rows")

@@ -1,4 +1,5 @@
 """强制报告: a report opens a case with its police task, deadline and notifications."""
+
 from __future__ import annotations
 
 import uuid
@@ -18,8 +19,17 @@ def test_a_report_opens_a_case_with_the_police_task_and_its_deadline(db_url: str
     assert result["stage"] == "emergency" and result["attached_to_existing"] is False
     case = cases.show_case(result["case_id"], "sx-police")
     arrival, task = sorted(case["tasks"], key=lambda t: t["kind"] != "police_arrival")
-    assert (task["kind"], task["owner_unit"], task["role"], task["status"]) == ("emergency_response", "sx-pcs-sc", "police", "open")
-    assert (arrival["kind"], arrival["owner_unit"], arrival["due_at"]) == ("police_arrival", "sx-pcs-sc", "2026-11-24T09:30:00+08:00")
+    assert (task["kind"], task["owner_unit"], task["role"], task["status"]) == (
+        "emergency_response",
+        "sx-pcs-sc",
+        "police",
+        "open",
+    )
+    assert (arrival["kind"], arrival["owner_unit"], arrival["due_at"]) == (
+        "police_arrival",
+        "sx-pcs-sc",
+        "2026-11-24T09:30:00+08:00",
+    )
     # domestic_violence is urgent: the pack's urgent clock (1 h) applies
     assert task["due_at"] == "2026-11-24T10:00:00+08:00"
     [deadline] = [d for d in case["deadlines"] if d["kind"] == "emergency_response"]
@@ -35,7 +45,13 @@ def test_notifications_carry_no_personal_data(db_url: str) -> None:
     with Session(db.engine()) as s:
         messages = s.exec(select(Notification).where(Notification.case_id == uuid.UUID(result["case_id"]))).all()
     assert {m.event for m in messages} >= {"case_opened", "late_report"}
-    secrets = [report["child"]["name"], report["child"]["id_number"], "东关村三组18号", report["reporter"]["name"], report["reporter"]["phone"]]
+    secrets = [
+        report["child"]["name"],
+        report["child"]["id_number"],
+        "东关村三组18号",
+        report["reporter"]["name"],
+        report["reporter"]["phone"],
+    ]
     for m in messages:
         assert result["case_no"] in m.subject
         for secret in secrets:
@@ -46,7 +62,11 @@ def test_a_late_report_is_flagged_to_the_reporters_supervising_authority(db_url:
     result = reports.submit_report(make_report(discovered_at="2026-11-22T08:00:00+08:00"), "sx-intake")
     with Session(db.engine()) as s:
         report = s.exec(select(Report).where(Report.case_id == uuid.UUID(result["case_id"]))).one()
-        late = s.exec(select(Notification).where(Notification.case_id == uuid.UUID(result["case_id"]), Notification.event == "late_report")).all()
+        late = s.exec(
+            select(Notification).where(
+                Notification.case_id == uuid.UUID(result["case_id"]), Notification.event == "late_report"
+            )
+        ).all()
     assert report.late and report.late_by_minutes == 49 * 60
     assert {n.unit for n in late} == {"sx-jt", "sx-coord"}  # school → education bureau
     kinds = [e["kind"] for e in cases.case_timeline(result["case_id"], "sx-manager")]
@@ -104,14 +124,20 @@ BAD_INPUTS = [
     ({"child.birth_date": "2030-01-01", "child.id_number": None}, "child.birth_date", "born_in_future"),
     ({"child.birth_date": "2008-01-01", "child.id_number": None}, "child.birth_date", "not_a_minor"),
     ({"child.id_number": "341324201605170010", "child.birth_date": "2016-05-17"}, "child.id_number", "bad_id_checksum"),
-    ({"child.id_number": "341324201605180014", "child.birth_date": "2016-05-17"}, "child.id_number", "id_birth_mismatch"),
+    (
+        {"child.id_number": "341324201605180014", "child.birth_date": "2016-05-17"},
+        "child.id_number",
+        "id_birth_mismatch",
+    ),
     ({"discovered_at": "2026-11-24T07:00:00"}, "discovered_at", "naive_datetime"),
     ({"child.nickname": "x"}, "child.nickname", "unknown_field"),
 ]
 
 
 @pytest.mark.parametrize("override,field,code", BAD_INPUTS, ids=[b[1] + ":" + str(b[2]) for b in BAD_INPUTS])
-def test_bad_input_is_refused_with_its_field_and_changes_nothing(db_url: str, override: dict, field: str, code: str) -> None:
+def test_bad_input_is_refused_with_its_field_and_changes_nothing(
+    db_url: str, override: dict, field: str, code: str
+) -> None:
     before = counts(Case, Child, Report, Reporter, Task, Notification, Command)
     with pytest.raises(InvalidInput) as err:
         reports.submit_report(make_report(**override), "sx-intake")
@@ -122,7 +148,11 @@ def test_bad_input_is_refused_with_its_field_and_changes_nothing(db_url: str, ov
 
 def test_only_police_register_reports(db_url: str) -> None:
     before = counts(Case, Command)
-    for who, code in (("sx-director-dg", "role_may_not_register"), ("nobody", "unknown_user"), ("mtg-intake", "other_jurisdiction")):
+    for who, code in (
+        ("sx-director-dg", "role_may_not_register"),
+        ("nobody", "unknown_user"),
+        ("mtg-intake", "other_jurisdiction"),
+    ):
         with pytest.raises(InvalidInput) as err:
             reports.submit_report(make_report(), who)
         assert (err.value.code, err.value.field) == (code, "as")

@@ -1,6 +1,7 @@
 """The house in the order data flows (README "Layout"): each package imports only the floors below
 it, faces (`cli/`, `web/`) reach the rest through `services/` public names, and no module is part
 of an import circle — lazy imports inside functions included, since that is where circles hide."""
+
 from __future__ import annotations
 
 import ast
@@ -22,7 +23,9 @@ def modules() -> dict[str, Path]:
 
 def _type_checking(node: ast.If) -> bool:
     test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def imports_of(path: Path, known: dict[str, Path]) -> list[tuple[int, str, list[str]]]:
@@ -72,18 +75,29 @@ def test_faces_use_only_public_names_of_services() -> None:
         if name.split(".")[0] not in FACES:
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        aliases = {a.asname or a.name: f"services.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
-                   and n.module == "services" for a in n.names}
+        aliases = {
+            a.asname or a.name: f"services.{a.name}"
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and n.module == "services"
+            for a in n.names
+        }
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases \
-                    and node.attr.startswith("_"):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and node.attr.startswith("_")
+            ):
                 private.append(f"{path.relative_to(ROOT)}:{node.lineno} {aliases[node.value.id]}.{node.attr}")
     assert not private, "\n".join(private)
 
 
 def test_no_import_circles() -> None:
     known = modules()
-    graph = {name: sorted({t for _, t, _ in imports_of(path, known) if t in known and t != name}) for name, path in known.items()}
+    graph = {
+        name: sorted({t for _, t, _ in imports_of(path, known) if t in known and t != name})
+        for name, path in known.items()
+    }
     circles = []
     state: dict[str, int] = {}
 
@@ -91,7 +105,7 @@ def test_no_import_circles() -> None:
         state[node] = 1
         for nxt in graph[node]:
             if state.get(nxt) == 1:
-                circles.append(" → ".join(trail[trail.index(nxt):] + [nxt]))
+                circles.append(" → ".join(trail[trail.index(nxt) :] + [nxt]))
             elif nxt not in state:
                 walk(nxt, trail + [nxt])
         state[node] = 2
@@ -105,6 +119,8 @@ def test_no_import_circles() -> None:
 def test_the_checks_see_what_they_check() -> None:
     """The walk finds lazy imports and the floors of real modules (else the tests above pass on nothing)."""
     known = modules()
-    assert {"services.tasks", "cli.main", "web.pages", "tasks.transition", "flows.runner", "shouhu.wording"} <= set(known)
+    assert {"services.tasks", "cli.main", "web.pages", "tasks.transition", "flows.runner", "shouhu.wording"} <= set(
+        known
+    )
     lazy = [t for line, t, _ in imports_of(known["services.deadlines"], known)]
     assert "flows.sweeper" in lazy and "flows.runner" in lazy

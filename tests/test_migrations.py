@@ -1,6 +1,7 @@
 """Migrations: the models and the revisions agree, and a database made before migrations existed
 (create_all at commit 91c9aef, filled by that commit's demo) upgrades with its data intact and
 then runs a whole case — on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import json
@@ -54,11 +55,15 @@ def baseline_database(database_url: str, tmp_path: Path, monkeypatch: pytest.Mon
         yield url
 
 
-def test_a_database_from_before_migrations_upgrades_and_runs_a_case(baseline_database: str, monkeypatch: pytest.MonkeyPatch,
-                                                                    prefect_server: str) -> None:
+def test_a_database_from_before_migrations_upgrades_and_runs_a_case(
+    baseline_database: str, monkeypatch: pytest.MonkeyPatch, prefect_server: str
+) -> None:
     monkeypatch.setenv("SHOUHU_DATABASE_URL", baseline_database)
     with Session(db.engine()) as s:
-        before = (s.exec(select(func.count()).select_from(Case)).one(), s.exec(select(func.count()).select_from(TimelineEvent)).one())
+        before = (
+            s.exec(select(func.count()).select_from(Case)).one(),
+            s.exec(select(func.count()).select_from(TimelineEvent)).one(),
+        )
     assert before[0] == 1 and before[1] > 30
     assert migrate.current()["current"] is None
     result = setup.init()  # recognised as the baseline, stamped, upgraded, its rows sealed
@@ -68,7 +73,9 @@ def test_a_database_from_before_migrations_upgrades_and_runs_a_case(baseline_dat
     with Session(db.engine()) as s:
         cases = s.exec(select(Case)).all()
         events = s.exec(select(func.count()).select_from(TimelineEvent)).one()
-    assert len(cases) == 1 and events == before[1] + 1  # every event kept, and one saying the file was sealed at the upgrade
+    assert (
+        len(cases) == 1 and events == before[1] + 1
+    )  # every event kept, and one saying the file was sealed at the upgrade
     old = cases[0]
     assert (old.stage, old.exit_reason) == ("closed", "placed")
     assert cases_service.verify_case(str(old.id)) == {"ok": True, "broken_at": None, "reason": None}
@@ -76,7 +83,9 @@ def test_a_database_from_before_migrations_upgrades_and_runs_a_case(baseline_dat
     assert cases_service.verify_all()["ok"]
 
 
-def test_a_database_that_is_neither_is_refused(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_database_that_is_neither_is_refused(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if not database_url.startswith("sqlite"):
         pytest.skip("the recognition is the same code on both backends; one is enough")
     url = f"sqlite:///{tmp_path / 'odd.db'}"
@@ -91,6 +100,8 @@ def test_a_database_that_is_neither_is_refused(database_url: str, tmp_path: Path
 def test_db_commands(db_url: str) -> None:
     env = {**os.environ}
     for args in (["db", "current"], ["db", "upgrade"]):
-        out = subprocess.run([sys.executable, "-m", "cli", *args, "--json"], capture_output=True, text=True, timeout=120, env=env)
+        out = subprocess.run(
+            [sys.executable, "-m", "cli", *args, "--json"], capture_output=True, text=True, timeout=120, env=env
+        )
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["head"] == migrate.head()

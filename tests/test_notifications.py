@@ -3,6 +3,7 @@
 Every message must reach its unit's channels, carry its id, survive a receiver that is down
 and a dispatcher that is killed, and never carry a child's or a reporter's identity.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,11 +46,21 @@ def receivers(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     bureau (the station's supervisor) on e-mail; everyone else inbox only."""
     hook, mail = Webhook(), Mailbox()
     path = tmp_path / "routing.yaml"
-    path.write_text(yaml.safe_dump({"units": {
-        "sx-pcs-sc": [{"name": "webhook", "url": hook.url}, {"name": "email", "url": mail.url("pcs@example.gov.cn")}],
-        "sx-t-sc": [hook.url],
-        "sx-ga": [{"name": "email", "url": mail.url("ga@example.gov.cn")}],
-    }}), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "units": {
+                    "sx-pcs-sc": [
+                        {"name": "webhook", "url": hook.url},
+                        {"name": "email", "url": mail.url("pcs@example.gov.cn")},
+                    ],
+                    "sx-t-sc": [hook.url],
+                    "sx-ga": [{"name": "email", "url": mail.url("ga@example.gov.cn")}],
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
     monkeypatch.setenv("SHOUHU_ROUTING", str(path))
     clock.set_now(T0)
     dispatch()  # whatever earlier tests left queued goes now, so each test sees only its own messages
@@ -62,8 +73,13 @@ def receivers(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
 
 def deliveries(case_id: str) -> list[tuple[Delivery, Notification]]:
     with Session(db.engine()) as s:
-        return list(s.exec(select(Delivery, Notification).join(Notification, Notification.id == Delivery.notification_id)
-                           .where(Notification.case_id == uuid.UUID(case_id))).all())
+        return list(
+            s.exec(
+                select(Delivery, Notification)
+                .join(Notification, Notification.id == Delivery.notification_id)
+                .where(Notification.case_id == uuid.UUID(case_id))
+            ).all()
+        )
 
 
 def personal_data() -> set[str]:
@@ -82,23 +98,40 @@ def test_a_report_reaches_the_police_webhook_and_mailbox_with_its_id_and_no_iden
     police = [r for r in hook.received if opened["case_no"] in r["json"]["title"]]
     assert police, hook.received
     with Session(db.engine()) as s:
-        sent = s.exec(select(Notification).where(Notification.case_id == uuid.UUID(opened["case_id"]),
-                                                 Notification.unit == "sx-pcs-sc")).all()
+        sent = s.exec(
+            select(Notification).where(
+                Notification.case_id == uuid.UUID(opened["case_id"]), Notification.unit == "sx-pcs-sc"
+            )
+        ).all()
     ids = {str(n.id) for n in sent}
     assert {r["headers"]["X-Shouhu-Message-Id"] for r in police} <= ids
     assert all(f"消息编号：{r['headers']['X-Shouhu-Message-Id']}" in r["json"]["message"] for r in police)
     to_police = [m for m in mail.received if m["to"] == ["pcs@example.gov.cn"]]
     assert to_police and {m["headers"]["X-Shouhu-Message-Id"] for m in to_police} <= ids
     assert all(d.status == "sent" for d, n in deliveries(opened["case_id"]))
-    everything = " ".join(str(r["json"]) for r in hook.received) + " ".join(m["subject"] + m["text"] for m in mail.received)
-    for secret in (report["child"]["name"], report["child"]["id_number"], report["child"]["address"],
-                   report["reporter"]["name"], report["reporter"]["phone"], report["guardians"][0]["name"]):
+    everything = " ".join(str(r["json"]) for r in hook.received) + " ".join(
+        m["subject"] + m["text"] for m in mail.received
+    )
+    for secret in (
+        report["child"]["name"],
+        report["child"]["id_number"],
+        report["child"]["address"],
+        report["reporter"]["name"],
+        report["reporter"]["phone"],
+        report["guardians"][0]["name"],
+    ):
         assert secret not in everything
     with Session(db.engine()) as s:
-        kinds = [e.kind for e in s.exec(select(TimelineEvent).where(TimelineEvent.case_id == uuid.UUID(opened["case_id"]))).all()]
+        kinds = [
+            e.kind
+            for e in s.exec(select(TimelineEvent).where(TimelineEvent.case_id == uuid.UUID(opened["case_id"]))).all()
+        ]
     assert kinds.count("delivery_attempt") == len(deliveries(opened["case_id"]))
     inbox = messages.inbox("sx-pcs-sc", limit=100_000)  # other tests moved the clock past T0: their messages are newer
-    assert any(m["case_no"] == opened["case_no"] and {d["channel"] for d in m["deliveries"]} == {"webhook", "email"} for m in inbox)
+    assert any(
+        m["case_no"] == opened["case_no"] and {d["channel"] for d in m["deliveries"]} == {"webhook", "email"}
+        for m in inbox
+    )
 
 
 def test_a_receiver_down_gets_growing_retries_then_each_message_once_back_up(receivers) -> None:
@@ -156,7 +189,10 @@ def test_a_channel_that_never_answers_fails_and_the_supervisor_is_told(receivers
     to_bureau = [m for m in mail.received if m["to"] == ["ga@example.gov.cn"] and "未送达" in m["subject"]]
     assert to_bureau and opened["case_no"] in to_bureau[0]["subject"]
     with Session(db.engine()) as s:
-        kinds = [e.kind for e in s.exec(select(TimelineEvent).where(TimelineEvent.case_id == uuid.UUID(opened["case_id"]))).all()]
+        kinds = [
+            e.kind
+            for e in s.exec(select(TimelineEvent).where(TimelineEvent.case_id == uuid.UUID(opened["case_id"]))).all()
+        ]
     assert kinds.count("delivery_failed") == len(webhook_rows)
 
 
@@ -168,14 +204,32 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing(receivers, database_url: st
     hook.received.clear()
     with db.transaction() as s:
         case = s.get(Case, case_id)
-        queued = [Notification(case_id=case.id, jurisdiction="sixian", unit="sx-t-sc", event="task_opened", template="task_opened",
-                               dedupe_key=f"kill-test:{uuid.uuid4()}", subject=f"【守护】测试 {i}", body="测试消息", created_at=T0)
-                  for i in range(40)]
+        queued = [
+            Notification(
+                case_id=case.id,
+                jurisdiction="sixian",
+                unit="sx-t-sc",
+                event="task_opened",
+                template="task_opened",
+                dedupe_key=f"kill-test:{uuid.uuid4()}",
+                subject=f"【守护】测试 {i}",
+                body="测试消息",
+                created_at=T0,
+            )
+            for i in range(40)
+        ]
         s.add_all(queued)
     ids = {str(n.id) for n in queued}
-    env = {**os.environ, "SHOUHU_DATABASE_URL": database_url, "SHOUHU_ROUTING": str(path), "SHOUHU_NOW": T0.isoformat(),
-           "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, "-c", "from notifications.dispatch import dispatch; dispatch()"], env=env, cwd=ROOT)
+    env = {
+        **os.environ,
+        "SHOUHU_DATABASE_URL": database_url,
+        "SHOUHU_ROUTING": str(path),
+        "SHOUHU_NOW": T0.isoformat(),
+        "PYTHONPATH": str(ROOT),
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from notifications.dispatch import dispatch; dispatch()"], env=env, cwd=ROOT
+    )
     deadline = time.monotonic() + 60
     while len(set(hook.ids()) & ids) < 3 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -189,19 +243,36 @@ def test_a_dispatcher_killed_mid_batch_loses_nothing(receivers, database_url: st
     dispatch()
     received = hook.ids()
     assert set(received) >= ids  # nothing lost
-    assert set(r for r in received if r in ids) == ids and all(r in ids for r in received)  # repeats only with the same id
+    assert set(r for r in received if r in ids) == ids and all(
+        r in ids for r in received
+    )  # repeats only with the same id
     with Session(db.engine()) as s:
-        statuses = {d.status for d in s.exec(select(Delivery).where(Delivery.notification_id.in_([n.id for n in queued]))).all()}
+        statuses = {
+            d.status for d in s.exec(select(Delivery).where(Delivery.notification_id.in_([n.id for n in queued]))).all()
+        }
     assert statuses == {"sent"}
 
 
-@pytest.mark.parametrize("units, code, field", [
-    ({"sx-pcs-sc": ["foo://nothing"]}, "routing_bad_url", "units.sx-pcs-sc[1]"),
-    ({"sx-nowhere": ["json://127.0.0.1/x"]}, "routing_unknown_unit", "units.sx-nowhere"),
-    ({"sx-t-sc": ["mailto://ops:hunter2@mail.example.gov.cn?to=a@example.gov.cn"]}, "routing_inline_secret", "units.sx-t-sc[1]"),
-    ({"sx-t-sc": ["mailto://${SHOUHU_TEST_UNSET_USER}:${SHOUHU_TEST_UNSET_PW}@mail.example.gov.cn"]}, "routing_missing_secret", "units.sx-t-sc[1]"),
-])
-def test_a_bad_routing_file_is_a_clear_error_naming_the_unit(tmp_path: Path, units: dict, code: str, field: str) -> None:
+@pytest.mark.parametrize(
+    "units, code, field",
+    [
+        ({"sx-pcs-sc": ["foo://nothing"]}, "routing_bad_url", "units.sx-pcs-sc[1]"),
+        ({"sx-nowhere": ["json://127.0.0.1/x"]}, "routing_unknown_unit", "units.sx-nowhere"),
+        (
+            {"sx-t-sc": ["mailto://ops:hunter2@mail.example.gov.cn?to=a@example.gov.cn"]},
+            "routing_inline_secret",
+            "units.sx-t-sc[1]",
+        ),
+        (
+            {"sx-t-sc": ["mailto://${SHOUHU_TEST_UNSET_USER}:${SHOUHU_TEST_UNSET_PW}@mail.example.gov.cn"]},
+            "routing_missing_secret",
+            "units.sx-t-sc[1]",
+        ),
+    ],
+)
+def test_a_bad_routing_file_is_a_clear_error_naming_the_unit(
+    tmp_path: Path, units: dict, code: str, field: str
+) -> None:
     path = tmp_path / "routing.yaml"
     path.write_text(yaml.safe_dump({"units": units}), encoding="utf-8")
     with pytest.raises(routing.RoutingError) as err:
@@ -215,7 +286,9 @@ def test_dispatch_refuses_to_start_on_a_bad_routing_file(tmp_path: Path) -> None
     path.write_text("units:\n  sx-pcs-sc:\n    - dingtalk\n", encoding="utf-8")
     env = {**os.environ, "SHOUHU_ROUTING": str(path), "SHOUHU_HOME": str(tmp_path)}
     for args in (["routing", "check"], ["dispatch"]):
-        done = subprocess.run([sys.executable, "-m", "cli", *args, "--json"], env=env, cwd=ROOT, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "cli", *args, "--json"], env=env, cwd=ROOT, capture_output=True, text=True
+        )
         assert done.returncode == 2, done.stderr
         assert '"routing_bad_url"' in done.stdout and "sx-pcs-sc" in done.stdout
 
@@ -223,7 +296,10 @@ def test_dispatch_refuses_to_start_on_a_bad_routing_file(tmp_path: Path) -> None
 def test_secrets_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHOUHU_TEST_SMTP_PASSWORD", "s3cret")
     path = tmp_path / "routing.yaml"
-    path.write_text("units:\n  sx-ga:\n    - mailto://ops:${SHOUHU_TEST_SMTP_PASSWORD}@mail.example.gov.cn?to=ga@example.gov.cn&from=shouhu@example.gov.cn\n", encoding="utf-8")
+    path.write_text(
+        "units:\n  sx-ga:\n    - mailto://ops:${SHOUHU_TEST_SMTP_PASSWORD}@mail.example.gov.cn?to=ga@example.gov.cn&from=shouhu@example.gov.cn\n",
+        encoding="utf-8",
+    )
     loaded = routing.load(path)
     assert "s3cret" in loaded.channels("sx-ga")[0].url and loaded.channels("sx-ga")[0].name == "mailto-1"
     assert "s3cret" not in path.read_text(encoding="utf-8")
@@ -241,36 +317,69 @@ def test_every_template_is_sent_and_no_message_carries_identity(receivers) -> No
     hook.stop()  # the station's and township's webhook is down throughout: deliveries fail, supervisors are told
     start = datetime.fromisoformat("2031-01-05T09:00:00+08:00")
     clock.set_now(start)
-    report = make_report(discovered_at="2031-01-03T09:00:00+08:00", **{"child.address": "草沟镇新庄村五组3号"})  # 48 h late
+    report = make_report(
+        discovered_at="2031-01-03T09:00:00+08:00", **{"child.address": "草沟镇新庄村五组3号"}
+    )  # 48 h late
     opened = reports.submit_report(report, "sx-intake")
     reports.submit_report({**report, "description": "邻居再次反映孩子独自在家"}, "sx-intake")  # joins the open case
-    reports.submit_report(make_report(), "sx-intake")  # another child on the village's ledger, whose visit will be overdue
+    reports.submit_report(
+        make_report(), "sx-intake"
+    )  # another child on the village's ledger, whose visit will be overdue
     case = cases.show_case(opened["case_id"], "sx-police", record_read=False)
     emergency = next(t for t in case["tasks"] if t["kind"] == "emergency_response")
     case = tasks.complete_task(emergency["task_id"], {"unfounded": False, "measures": ["temporary_care"]}, "sx-police")
     assessment = next(t for t in case["tasks"] if t["kind"] == "assessment")
-    tasks.complete_task(assessment["task_id"], {"safety": "at_risk", "guardianship": "inadequate", "health": "良好", "risk_level": "low",
-                                                  "services": [], "intervention_needed": False, "guardian_refused_since": "2030-12-01"},
-                          "sx-supervisor-sc")
-    for at in ("2031-01-05T22:00", "2031-01-06T09:01", "2031-01-07T09:01", "2031-01-09T09:01"):  # temporary care: reminder → 3 levels
+    tasks.complete_task(
+        assessment["task_id"],
+        {
+            "safety": "at_risk",
+            "guardianship": "inadequate",
+            "health": "良好",
+            "risk_level": "low",
+            "services": [],
+            "intervention_needed": False,
+            "guardian_refused_since": "2030-12-01",
+        },
+        "sx-supervisor-sc",
+    )
+    for at in (
+        "2031-01-05T22:00",
+        "2031-01-06T09:01",
+        "2031-01-07T09:01",
+        "2031-01-09T09:01",
+    ):  # temporary care: reminder → 3 levels
         tick_at(at)
-    visit = next(v for v in visits.list_visits("sx-director-dg", "sx-v-sc-dg", "2031Q1", open_only=True)
-                 if v["child_name"] == report["child"]["name"])
-    visits.complete_visit(visit["visit_id"], {"visited_on": "2031-01-09", "guardianship": "inadequate", "schooling": "in_school",
-                                               "family_changed": True}, "sx-director-dg")
+    visit = next(
+        v
+        for v in visits.list_visits("sx-director-dg", "sx-v-sc-dg", "2031Q1", open_only=True)
+        if v["child_name"] == report["child"]["name"]
+    )
+    visits.complete_visit(
+        visit["visit_id"],
+        {"visited_on": "2031-01-09", "guardianship": "inadequate", "schooling": "in_school", "family_changed": True},
+        "sx-director-dg",
+    )
     tick_at("2031-04-01T00:01")  # the rest of 2031Q1's round is overdue
     tick_at("2031-06-02T09:00")  # six months of refusal: petition ground 2 opens the petition
     assert run_demo("sixian")["ok"]  # a case through intervention to closing: the remaining hand-offs
     from test_county_rules import review, to_final_review
 
     review("wuhai", to_final_review("wuhai"), exit_reason="family_able_to_care")  # wuhai's 渐退期: six months
-    tick_at((clock.now() + timedelta(days=200)).strftime("%Y-%m-%dT%H:%M"))  # it ends: the case closes, its units are told
+    tick_at(
+        (clock.now() + timedelta(days=200)).strftime("%Y-%m-%dT%H:%M")
+    )  # it ends: the case closes, its units are told
     from models import Command
     from shouhu import policy
     from tasks import commands
 
     with db.transaction() as s:  # a queued report whose flow keeps failing: the coordination office is told
-        stuck = Command(kind="report", idempotency_key="sixian:stuck", actor="sx-intake", payload={"report": make_report()}, created_at=clock.now())
+        stuck = Command(
+            kind="report",
+            idempotency_key="sixian:stuck",
+            actor="sx-intake",
+            payload={"report": make_report()},
+            created_at=clock.now(),
+        )
         s.add(stuck)
     for _ in range(policy.orchestrator_rule().max_resume_attempts):
         commands.count_failure(stuck.id, "KeyError", policy.orchestrator_rule().max_resume_attempts)

@@ -1,5 +1,6 @@
 """The pages over HTTP (a real app, real database, real flows): sign-in with CSRF and lock-out,
 the intake form keeping what was typed, task forms, the case file masked by role, the board."""
+
 from __future__ import annotations
 
 import re
@@ -21,19 +22,33 @@ def test_sign_in_needs_csrf_and_locks_after_repeated_failures(db_url: str) -> No
     from web.app import create_app
 
     accounts.set_password("sx-police", PASSWORD, must_change=False)
-    client = TestClient(create_app(), raise_server_exceptions=False, client=("198.51.100.200", 50000))  # its own address
+    client = TestClient(
+        create_app(), raise_server_exceptions=False, client=("198.51.100.200", 50000)
+    )  # its own address
     assert client.get("/tasks", follow_redirects=False).headers["location"].startswith("/login")
     token = csrf(client.get("/login").text)
-    assert client.post("/login", data={"username": "sx-police", "password": PASSWORD}).status_code == 403  # no CSRF token
+    assert (
+        client.post("/login", data={"username": "sx-police", "password": PASSWORD}).status_code == 403
+    )  # no CSRF token
     for _ in range(5):
         r = client.post("/login", data={"username": "sx-police", "password": "wrong password!", "csrf": token})
         assert r.status_code == 401 and "用户名或密码错误" in r.text
     locked = client.post("/login", data={"username": "sx-police", "password": PASSWORD, "csrf": token})
     assert locked.status_code == 401  # the right password is refused while locked
     with Session(db.engine()) as s:
-        reasons = [r.reason for r in s.exec(select(AccessRecord).where(AccessRecord.actor == "sx-police", AccessRecord.action == "login",
-                                                                        AccessRecord.target == "198.51.100.200")).all()]
-    assert sorted(reasons) == sorted(["wrong_password"] * 4 + ["wrong_password; account locked for this source for 15 min", "locked"]), reasons
+        reasons = [
+            r.reason
+            for r in s.exec(
+                select(AccessRecord).where(
+                    AccessRecord.actor == "sx-police",
+                    AccessRecord.action == "login",
+                    AccessRecord.target == "198.51.100.200",
+                )
+            ).all()
+        ]
+    assert sorted(reasons) == sorted(
+        ["wrong_password"] * 4 + ["wrong_password; account locked for this source for 15 min", "locked"]
+    ), reasons
 
 
 def test_the_session_cookie_is_httponly_and_samesite(browser_like) -> None:
@@ -48,21 +63,43 @@ def test_intake_form_keeps_what_was_typed_and_names_the_field(browser_like) -> N
     form = client.get("/reports/new")
     assert form.status_code == 200 and "登记强制报告" in form.text
     report = make_report()
-    data = {"csrf": csrf(form.text), "idempotency_key": re.search(r'name="idempotency_key" value="([^"]+)"', form.text).group(1),
-            "channel": "电话", "situations": ["guardian_neglect"], "description": "孩子无人照料",
-            "reporter.name": "周老师", "reporter.phone": "13700000000", "reporter.unit": "中心小学", "reporter.unit_type": "school",
-            "child.name": report["child"]["name"], "child.id_number": wrong_checksum(report["child"]["id_number"]),
-            "child.birth_date": report["child"]["birth_date"], "child.gender": "female", "child.township": "sx-t-sc"}
+    data = {
+        "csrf": csrf(form.text),
+        "idempotency_key": re.search(r'name="idempotency_key" value="([^"]+)"', form.text).group(1),
+        "channel": "电话",
+        "situations": ["guardian_neglect"],
+        "description": "孩子无人照料",
+        "reporter.name": "周老师",
+        "reporter.phone": "13700000000",
+        "reporter.unit": "中心小学",
+        "reporter.unit_type": "school",
+        "child.name": report["child"]["name"],
+        "child.id_number": wrong_checksum(report["child"]["id_number"]),
+        "child.birth_date": report["child"]["birth_date"],
+        "child.gender": "female",
+        "child.township": "sx-t-sc",
+    }
     bad = client.post("/reports/new", data=data)
     assert bad.status_code == 400 and 'class="field-error"' in bad.text and report["child"]["name"] in bad.text  # kept
     assert re.search(r'field-error">\s*<label for="child.id_number"', bad.text) and "校验位不正确" in bad.text
-    good = client.post("/reports/new", data={**data, "child.id_number": report["child"]["id_number"]}, follow_redirects=False)
+    good = client.post(
+        "/reports/new", data={**data, "child.id_number": report["child"]["id_number"]}, follow_redirects=False
+    )
     assert good.status_code == 303 and good.headers["location"].startswith("/cases/SX-")
-    again = client.post("/reports/new", data={**data, "child.id_number": report["child"]["id_number"]}, follow_redirects=False)
+    again = client.post(
+        "/reports/new", data={**data, "child.id_number": report["child"]["id_number"]}, follow_redirects=False
+    )
     assert again.headers["location"] == good.headers["location"]  # the same form sent twice registers once
     caseworker = browser_like("sx-supervisor-sc")
-    refused = caseworker.post("/reports/new", data={**data, "child.id_number": report["child"]["id_number"], "idempotency_key": "other",
-                                                    "csrf": csrf(caseworker.get("/tasks").text)})
+    refused = caseworker.post(
+        "/reports/new",
+        data={
+            **data,
+            "child.id_number": report["child"]["id_number"],
+            "idempotency_key": "other",
+            "csrf": csrf(caseworker.get("/tasks").text),
+        },
+    )
     assert refused.status_code == 403 and "只有公安机关接警人员可以登记强制报告" in refused.text
 
 
@@ -73,16 +110,29 @@ def test_task_form_case_file_and_board_by_role(browser_like) -> None:
     opened = reports.submit_report(report, "sx-intake")
     police = browser_like("sx-police")
     inbox = police.get("/tasks")
-    task_id = re.search(rf'href="/tasks/([0-9a-f-]+)">出警调查[^<]*</a></td>\s*<td><a href="/cases/{opened["case_no"]}"', inbox.text).group(1)
+    task_id = re.search(
+        rf'href="/tasks/([0-9a-f-]+)">出警调查[^<]*</a></td>\s*<td><a href="/cases/{opened["case_no"]}"', inbox.text
+    ).group(1)
     form = police.get(f"/tasks/{task_id}")
     assert "已采取的措施" in form.text
     wrong = police.post(f"/tasks/{task_id}", data={"csrf": csrf(form.text), "unfounded": "false"})
-    assert wrong.status_code == 400 and "此项必填" in wrong.text and re.search(r'field-error">\s*<label for="measures"', wrong.text)
-    done = police.post(f"/tasks/{task_id}", data={"csrf": csrf(form.text), "unfounded": "false", "measures": ["admonish_guardian"]},
-                       follow_redirects=False)
+    assert (
+        wrong.status_code == 400
+        and "此项必填" in wrong.text
+        and re.search(r'field-error">\s*<label for="measures"', wrong.text)
+    )
+    done = police.post(
+        f"/tasks/{task_id}",
+        data={"csrf": csrf(form.text), "unfounded": "false", "measures": ["admonish_guardian"]},
+        follow_redirects=False,
+    )
     assert done.status_code == 303
     case_page = police.get(f"/cases/{opened['case_no']}")
-    assert report["child"]["name"] in case_page.text and report["reporter"]["name"] in case_page.text and "哈希链校验通过" in case_page.text
+    assert (
+        report["child"]["name"] in case_page.text
+        and report["reporter"]["name"] in case_page.text
+        and "哈希链校验通过" in case_page.text
+    )
     manager = browser_like("sx-manager")
     masked = manager.get(f"/cases/{opened['case_no']}")
     assert masked.status_code == 200 and report["child"]["name"] not in masked.text and "已脱敏" in masked.text
@@ -93,12 +143,16 @@ def test_task_form_case_file_and_board_by_role(browser_like) -> None:
     assert refused.text == unknown.text  # another area's case looks exactly like one that does not exist
     assert police.get("/board").status_code == 403
     inbox_rows = rows_of(police.get("/inbox").text)
-    assert any(f'href="/cases/{opened["case_no"]}"' in r and "出警" in r for r in inbox_rows)  # the station's message about the case
+    assert any(
+        f'href="/cases/{opened["case_no"]}"' in r and "出警" in r for r in inbox_rows
+    )  # the station's message about the case
 
     from shouhu import clock
     from tasks.sweep import tick
 
-    neglected = reports.submit_report(make_report(), "sx-intake")  # nobody acts on this one: three days later it is 督办
+    neglected = reports.submit_report(
+        make_report(), "sx-intake"
+    )  # nobody acts on this one: three days later it is 督办
     clock.advance(days=3)
     tick()
     manager = browser_like("sx-manager")  # (the earlier sign-in expired on the way: sessions last the pack's 8 h)
@@ -106,7 +160,9 @@ def test_task_form_case_file_and_board_by_role(browser_like) -> None:
     listed = [r for r in rows_of(board.text) if f'href="/cases/{neglected["case_no"]}"' in r]
     assert listed and "督办" in listed[0] and "第 3 级" in listed[0] and "<svg" in board.text
     exported = manager.get("/board.csv").text.lstrip("\ufeff").splitlines()
-    assert exported[0].startswith("案件编号") and any(line.startswith(neglected["case_no"] + ",") and ",是," in line for line in exported)
+    assert exported[0].startswith("案件编号") and any(
+        line.startswith(neglected["case_no"] + ",") and ",是," in line for line in exported
+    )
 
 
 def rows_of(html: str) -> list[str]:
@@ -117,6 +173,8 @@ def rows_of(html: str) -> list[str]:
 def test_the_compliance_chart_draws_only_what_was_measured() -> None:
     from web.chart import compliance_svg
 
-    svg = compliance_svg(["11-03", "11-10", "11-17", "11-24"], {"泗城镇人民政府·评估帮扶": [100.0, None, 0.0, 50.0], "<b>": [None] * 4})
+    svg = compliance_svg(
+        ["11-03", "11-10", "11-17", "11-24"], {"泗城镇人民政府·评估帮扶": [100.0, None, 0.0, 50.0], "<b>": [None] * 4}
+    )
     assert svg.count("<polyline") == 1 and svg.count("<circle") == 3  # no line across the empty week
     assert "&lt;b&gt;" in svg and "<b>" not in svg  # unit names are escaped

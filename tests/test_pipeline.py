@@ -1,4 +1,5 @@
 """The four steps end to end, per seed jurisdiction, and the rules each step enforces."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,7 +27,9 @@ def open_task(case: dict, kind: str) -> dict:
 
 
 @pytest.mark.parametrize("jurisdiction", ["yantai", "sixian", "yunyang", "wuhai", "mentougou"])
-def test_a_case_runs_from_report_to_close(db_url: str, jurisdiction: str, prefect_server: str, browser_like: Any) -> None:
+def test_a_case_runs_from_report_to_close(
+    db_url: str, jurisdiction: str, prefect_server: str, browser_like: Any
+) -> None:
     """The whole case in each county — and everything people read of it (issue 12 §2.9)."""
     demo = run_demo(jurisdiction)
     assert demo["ok"] is True
@@ -36,8 +39,18 @@ def test_a_case_runs_from_report_to_close(db_url: str, jurisdiction: str, prefec
         tasks = s.exec(select(Task).where(Task.case_id == case.id)).all()
         deadlines = s.exec(select(Deadline).where(Deadline.case_id == case.id)).all()
     assert case.stage == "closed" and case.exit_reason == "placed"
-    assert {t.kind for t in tasks} >= {"emergency_response", "assessment", "service", "follow_up_visit", "guardian_measures",
-                                       "temporary_guardianship", "court_petition", "court_ruling", "placement", "final_review"}
+    assert {t.kind for t in tasks} >= {
+        "emergency_response",
+        "assessment",
+        "service",
+        "follow_up_visit",
+        "guardian_measures",
+        "temporary_guardianship",
+        "court_petition",
+        "court_ruling",
+        "placement",
+        "final_review",
+    }
     assert all(t.status == "done" for t in tasks)
     assert all(d.status == "met" for d in deadlines), [(d.kind, d.status) for d in deadlines]
     assert cases.verify_case(str(case.id))["ok"]
@@ -49,13 +62,17 @@ def test_a_case_runs_from_report_to_close(db_url: str, jurisdiction: str, prefec
         async with get_client() as client:
             found: list = []
             while True:  # (pages of 200: other tests' cases in this worker share the case number)
-                page = await client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[case.case_no])),
-                                                   limit=200, offset=len(found))
+                page = await client.read_flow_runs(
+                    flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[case.case_no])),
+                    limit=200,
+                    offset=len(found),
+                )
                 found += page
                 if len(page) < 200:
                     break
             mine = [r for r in found if r.parameters.get("command_id") in commands]
             return [(r, (await client.read_flow(r.flow_id)).name) for r in mine]
+
     with Session(db.engine()) as s:
         commands = {str(c) for c in s.exec(select(Command.id).where(Command.case_id == case.id)).all()}
     assert len(commands) == 1 + len(tasks)  # the report, then one command per task completed
@@ -72,8 +89,11 @@ def test_an_unfounded_report_closes_the_case_with_its_reason(db_url: str) -> Non
     with pytest.raises(InvalidInput) as err:
         tasks_service.complete_task(open_task(case, "emergency_response")["task_id"], {"unfounded": True}, "sx-police")
     assert err.value.field == "outcome.unfounded_reason"
-    case = tasks_service.complete_task(open_task(case, "emergency_response")["task_id"],
-                                 {"unfounded": True, "unfounded_reason": "儿童由祖母照看，情况不属实"}, "sx-police")
+    case = tasks_service.complete_task(
+        open_task(case, "emergency_response")["task_id"],
+        {"unfounded": True, "unfounded_reason": "儿童由祖母照看，情况不属实"},
+        "sx-police",
+    )
     assert (case["stage"], case["status"], case["close_reason"]) == ("closed", "closed", "unfounded")
     kinds = [e["kind"] for e in cases.case_timeline(case["case_id"], "sx-police")]
     assert "case_closed" in kinds
@@ -86,17 +106,26 @@ def test_yantai_requires_a_written_handover_for_a_detained_parents_child(db_url:
     before = counts(Task, TimelineEvent, Notification)
     with pytest.raises(InvalidInput) as err:
         tasks_service.complete_task(task["task_id"], {"unfounded": False, "measures": ["entrusted_care"]}, "yt-police")
-    assert err.value.field == "outcome.measures" and "written_handover" in err.value.message and "seed 000" in err.value.message
+    assert (
+        err.value.field == "outcome.measures"
+        and "written_handover" in err.value.message
+        and "seed 000" in err.value.message
+    )
     assert counts(Task, TimelineEvent, Notification) == before
-    case = tasks_service.complete_task(task["task_id"], {"unfounded": False, "measures": ["written_handover", "entrusted_care"]}, "yt-police")
+    case = tasks_service.complete_task(
+        task["task_id"], {"unfounded": False, "measures": ["written_handover", "entrusted_care"]}, "yt-police"
+    )
     assert case["stage"] == "assessment"
 
 
 def test_emergency_measures_notify_the_township_and_open_temporary_care(db_url: str) -> None:
     opened = reports.submit_report(make_report("mentougou"), "mtg-intake")
     case = cases.show_case(opened["case_id"], "mtg-police")
-    case = tasks_service.complete_task(open_task(case, "emergency_response")["task_id"],
-                                 {"unfounded": False, "measures": ["temporary_care", "warning_letter"]}, "mtg-police")
+    case = tasks_service.complete_task(
+        open_task(case, "emergency_response")["task_id"],
+        {"unfounded": False, "measures": ["temporary_care", "warning_letter"]},
+        "mtg-police",
+    )
     assert case["stage"] == "assessment"
     assert open_task(case, "temporary_care")["owner_unit"] == "mtg-jz"
     assessment = open_task(case, "assessment")
@@ -112,12 +141,21 @@ def to_assessment(jurisdiction: str) -> dict:
     opened = reports.submit_report(make_report(jurisdiction), user_of(jurisdiction, "police_intake"))
     case = cases.show_case(opened["case_id"], user_of(jurisdiction, "police"))
     measures = sorted({"admonish_guardian"} | set(policy.pack(jurisdiction).least_measures(["guardian_neglect"])))
-    return tasks_service.complete_task(open_task(case, "emergency_response")["task_id"],
-                                 {"unfounded": False, "measures": measures}, user_of(jurisdiction, "police"))
+    return tasks_service.complete_task(
+        open_task(case, "emergency_response")["task_id"],
+        {"unfounded": False, "measures": measures},
+        user_of(jurisdiction, "police"),
+    )
 
 
-ASSESS = {"safety": "at_risk", "guardianship": "inadequate", "health": "良好", "risk_level": "low",
-          "services": ["guardianship_guidance"], "intervention_needed": False}
+ASSESS = {
+    "safety": "at_risk",
+    "guardianship": "inadequate",
+    "health": "良好",
+    "risk_level": "low",
+    "services": ["guardianship_guidance"],
+    "intervention_needed": False,
+}
 
 
 def test_assessment_opens_services_and_visits_and_a_final_review_closes_with_phase_out(db_url: str) -> None:
@@ -143,8 +181,11 @@ def test_assessment_opens_services_and_visits_and_a_final_review_closes_with_pha
 
 def test_sixian_temporary_guardianship_is_taken_by_county_civil_affairs(db_url: str) -> None:
     case = to_assessment("sixian")
-    case = tasks_service.complete_task(open_task(case, "assessment")["task_id"],
-                                 {**ASSESS, "guardianship": "absent", "intervention_needed": True}, "sx-supervisor-sc")
+    case = tasks_service.complete_task(
+        open_task(case, "assessment")["task_id"],
+        {**ASSESS, "guardianship": "absent", "intervention_needed": True},
+        "sx-supervisor-sc",
+    )
     assert case["stage"] == "intervention"
     assert open_task(case, "temporary_guardianship")["owner_unit"] == "sx-mz"
     assert open_task(case, "guardian_measures")["owner_unit"] == "sx-pcs-sc"
@@ -152,22 +193,42 @@ def test_sixian_temporary_guardianship_is_taken_by_county_civil_affairs(db_url: 
 
 def test_a_court_petition_needs_a_ground_that_holds(db_url: str) -> None:
     case = to_assessment("mentougou")
-    case = tasks_service.complete_task(open_task(case, "assessment")["task_id"],
-                                 {**ASSESS, "guardianship": "harmful", "intervention_needed": True}, "mtg-social-dt")
-    case = tasks_service.complete_task(open_task(case, "guardian_measures")["task_id"],
-                                 {"measures": ["criticism_education"], "guardian_changed": False}, "mtg-police")
+    case = tasks_service.complete_task(
+        open_task(case, "assessment")["task_id"],
+        {**ASSESS, "guardianship": "harmful", "intervention_needed": True},
+        "mtg-social-dt",
+    )
+    case = tasks_service.complete_task(
+        open_task(case, "guardian_measures")["task_id"],
+        {"measures": ["criticism_education"], "guardian_changed": False},
+        "mtg-police",
+    )
     petition = open_task(case, "court_petition")
     for outcome, field in [
         ({"filed": True, "ground": "dislike", "petitioner": "civil_affairs"}, "outcome.ground"),
-        ({"filed": True, "ground": "refused_six_months", "petitioner": "civil_affairs", "refused_since": "2026-09-01"}, "outcome.refused_since"),
-        ({"filed": True, "ground": "serious_harm_or_abandonment", "petitioner": "civil_affairs"}, "outcome.serious_harm"),
+        (
+            {
+                "filed": True,
+                "ground": "refused_six_months",
+                "petitioner": "civil_affairs",
+                "refused_since": "2026-09-01",
+            },
+            "outcome.refused_since",
+        ),
+        (
+            {"filed": True, "ground": "serious_harm_or_abandonment", "petitioner": "civil_affairs"},
+            "outcome.serious_harm",
+        ),
         ({"filed": True, "ground": "unattended_danger_unchanged", "petitioner": "neighbour"}, "outcome.petitioner"),
     ]:
         with pytest.raises(InvalidInput) as err:
             tasks_service.complete_task(petition["task_id"], outcome, "mtg-civil")
         assert err.value.field == field
-    case = tasks_service.complete_task(petition["task_id"], {"filed": True, "ground": "refused_six_months", "petitioner": "civil_affairs",
-                                                       "refused_since": "2026-05-01"}, "mtg-civil")
+    case = tasks_service.complete_task(
+        petition["task_id"],
+        {"filed": True, "ground": "refused_six_months", "petitioner": "civil_affairs", "refused_since": "2026-05-01"},
+        "mtg-civil",
+    )
     ruling = open_task(case, "court_ruling")
     assert ruling["due_at"].startswith("2026-12-24")  # one month (30 days) from the petition
 
@@ -177,7 +238,11 @@ def test_who_may_complete_a_task_and_conflicts(db_url: str) -> None:
     case = cases.show_case(opened["case_id"], "sx-police")
     task = open_task(case, "emergency_response")
     before = counts(Task, TimelineEvent, Command)
-    for who, code in (("sx-supervisor-sc", "role_may_not_complete"), ("mtg-police", "unknown_task"), ("ghost", "unknown_user")):
+    for who, code in (
+        ("sx-supervisor-sc", "role_may_not_complete"),
+        ("mtg-police", "unknown_task"),
+        ("ghost", "unknown_user"),
+    ):
         with pytest.raises(InvalidInput) as err:
             tasks_service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, who)
         assert err.value.code == code
@@ -185,12 +250,16 @@ def test_who_may_complete_a_task_and_conflicts(db_url: str) -> None:
         tasks_service.complete_task(task["task_id"], {"unfounded": False, "measures": ["teleport"]}, "sx-police")
     assert err.value.field == "outcome.measures.0"
     with pytest.raises(Conflict) as err:
-        tasks_service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"], "expected_version": 1}, "sx-police")
+        tasks_service.complete_task(
+            task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"], "expected_version": 1}, "sx-police"
+        )
     assert err.value.code == "stale_version"
     assert counts(Task, TimelineEvent, Command) == before
     tasks_service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
     with pytest.raises(Conflict) as err:
-        tasks_service.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
+        tasks_service.complete_task(
+            task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police"
+        )
     assert err.value.code == "task_not_open"
 
 
@@ -199,10 +268,15 @@ def test_a_retried_flow_run_changes_nothing_twice(db_url: str) -> None:
 
     opened = reports.submit_report(make_report(), "sx-intake")
     case = cases.show_case(opened["case_id"], "sx-police")
-    tasks_service.complete_task(open_task(case, "emergency_response")["task_id"],
-                          {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
+    tasks_service.complete_task(
+        open_task(case, "emergency_response")["task_id"],
+        {"unfounded": False, "measures": ["admonish_guardian"]},
+        "sx-police",
+    )
     with Session(db.engine()) as s:
-        command = s.exec(select(Command).where(Command.kind == "complete_task").order_by(Command.created_at.desc())).first()
+        command = s.exec(
+            select(Command).where(Command.kind == "complete_task").order_by(Command.created_at.desc())
+        ).first()
     before = counts(Task, Deadline, TimelineEvent, Notification)
     again = asyncio.run(emergency(command_id=str(command.id)))
     assert again == command.result
@@ -215,9 +289,12 @@ def test_a_crashed_intake_is_applied_by_the_next_run_exactly_once(db_url: str) -
 
     report = make_report(idempotency_key="crash-1")
     from shouhu.inputs import ReportIn
+
     payload = {"report": ReportIn.model_validate(report).model_dump(mode="json")}
     payload["digest"] = commands_service.payload_digest(payload["report"])
-    command = Command(kind="report", idempotency_key="sixian:crash-1", actor="sx-intake", payload=payload, created_at=clock.now())
+    command = Command(
+        kind="report", idempotency_key="sixian:crash-1", actor="sx-intake", payload=payload, created_at=clock.now()
+    )
     with db.transaction() as s:
         s.add(command)
     before = counts(Case)
@@ -243,7 +320,11 @@ def test_tampering_with_the_timeline_is_detected(db_url: str) -> None:
     case_id = uuid.UUID(opened["case_id"])
     assert cases.verify_case(opened["case_id"], "sx-manager") == {"ok": True, "broken_at": None, "reason": None}
     with db.transaction() as s:
-        s.exec(text("UPDATE timelineevent SET summary = 'edited' WHERE case_id = :c AND seq = 2").bindparams(c=case_id.hex if db.engine().dialect.name == "sqlite" else case_id))
+        s.exec(
+            text("UPDATE timelineevent SET summary = 'edited' WHERE case_id = :c AND seq = 2").bindparams(
+                c=case_id.hex if db.engine().dialect.name == "sqlite" else case_id
+            )
+        )
     assert cases.verify_case(opened["case_id"], "sx-manager") == {"ok": False, "broken_at": 2, "reason": "chain"}
 
 
@@ -252,10 +333,20 @@ def test_deleting_a_timeline_event_is_detected(db_url: str, seq: int) -> None:
     opened = reports.submit_report(make_report(), "sx-intake")
     case_id = uuid.UUID(opened["case_id"])
     with Session(db.engine()) as s:
-        assert s.get(Case, case_id).timeline_seq == 5  # opened, arrival task, response task, messages queued, intake form issued
+        assert (
+            s.get(Case, case_id).timeline_seq == 5
+        )  # opened, arrival task, response task, messages queued, intake form issued
     with db.transaction() as s:
-        s.exec(text("DELETE FROM timelineevent WHERE case_id = :c AND seq = :q").bindparams(c=case_id.hex if db.engine().dialect.name == "sqlite" else case_id, q=seq))
-    assert cases.verify_case(opened["case_id"]) == {"ok": False, "broken_at": seq, "reason": "chain" if seq == 2 else "head"}
+        s.exec(
+            text("DELETE FROM timelineevent WHERE case_id = :c AND seq = :q").bindparams(
+                c=case_id.hex if db.engine().dialect.name == "sqlite" else case_id, q=seq
+            )
+        )
+    assert cases.verify_case(opened["case_id"]) == {
+        "ok": False,
+        "broken_at": seq,
+        "reason": "chain" if seq == 2 else "head",
+    }
 
 
 def test_reads_are_recorded_with_the_reader(db_url: str) -> None:
@@ -274,11 +365,33 @@ def vocabulary_codes() -> set[str]:
     from shouhu import vocab
 
     codes: set[str] = set(vocab.LABELS_ZH) | set(vocab.EVENT_NAMES_ZH) | set(vocab.STAGE_NAMES_ZH)
-    for name in ("UnitType", "Role", "ReporterUnitType", "Situation", "Measure", "Service", "Stage", "TaskKind", "Selector", "RiskLevel"):
+    for name in (
+        "UnitType",
+        "Role",
+        "ReporterUnitType",
+        "Situation",
+        "Measure",
+        "Service",
+        "Stage",
+        "TaskKind",
+        "Selector",
+        "RiskLevel",
+    ):
         codes |= set(get_args(getattr(vocab, name)))
     for p in policy.all_packs().values():
-        codes |= set(p.exit_reasons.value) | set(p.petition_grounds.value) | set(p.temporary_guardianship_triggers.value)
-    return {c for c in codes if len(c) >= 3} | {"open", "done", "cancelled", "phase_out", "urgent", "normal", "queued", "applied"}
+        codes |= (
+            set(p.exit_reasons.value) | set(p.petition_grounds.value) | set(p.temporary_guardianship_triggers.value)
+        )
+    return {c for c in codes if len(c) >= 3} | {
+        "open",
+        "done",
+        "cancelled",
+        "phase_out",
+        "urgent",
+        "normal",
+        "queued",
+        "applied",
+    }
 
 
 def visible_text(html: str) -> str:
@@ -308,14 +421,17 @@ def check_what_people_read(jurisdiction: str, demo: dict[str, Any], browser_like
         events = s.exec(select(TimelineEvent).where(TimelineEvent.case_id == uuid.UUID(demo["case_id"]))).all()
     assert len(docs) >= 6 and len(notes) > 10
     problems += [(f"document {d.kind}", unreadable(visible_text(d.content), codes)) for d in docs]
-    assert all(p.document.number in d.content for d in docs if "seed" in p.documents.value[d.kind].source), \
+    assert all(p.document.number in d.content for d in docs if "seed" in p.documents.value[d.kind].source), (
         "documents cite the county's own document by its number"
+    )
     problems += [(f"message {n.event}", unreadable(n.subject + "\n" + n.body, codes)) for n in notes]
     problems += [(f"timeline {e.kind}", unreadable(e.summary, codes)) for e in events]
     manager = browser_like(user_of(jurisdiction, "manager"))
     case = cases.show_case(demo["case_id"], user_of(jurisdiction, "manager"), record_read=False)
     pages = ["/", "/tasks", "/cases", "/board", "/inbox", f"/cases/{demo['case_no']}"]
-    pages += [f"/tasks/{t['task_id']}" for t in case["tasks"]] + [f"/documents/{d.id}" for d in docs if not d.confidential]
+    pages += [f"/tasks/{t['task_id']}" for t in case["tasks"]] + [
+        f"/documents/{d.id}" for d in docs if not d.confidential
+    ]
     for url in pages:
         page = manager.get(url)
         assert page.status_code == 200, url
@@ -323,7 +439,16 @@ def check_what_people_read(jurisdiction: str, demo: dict[str, Any], browser_like
     police = browser_like(user_of(jurisdiction, "police"))
     report = reports.submit_report(make_report(jurisdiction), user_of(jurisdiction, "police_intake"))
     for t in cases.show_case(report["case_id"], user_of(jurisdiction, "police"), record_read=False)["tasks"]:
-        problems += [(f"/tasks/{t['kind']}", unreadable(visible_text(police.get(f"/tasks/{t['task_id']}").text), codes))]
-    problems += [("/reports/new", unreadable(visible_text(browser_like(user_of(jurisdiction, "police_intake")).get("/reports/new").text), codes))]
+        problems += [
+            (f"/tasks/{t['kind']}", unreadable(visible_text(police.get(f"/tasks/{t['task_id']}").text), codes))
+        ]
+    problems += [
+        (
+            "/reports/new",
+            unreadable(
+                visible_text(browser_like(user_of(jurisdiction, "police_intake")).get("/reports/new").text), codes
+            ),
+        )
+    ]
     bad = [(where, found) for where, found in problems if found]
     assert bad == [], bad

@@ -1,4 +1,5 @@
 """Policy packs load, cite their sources, and a broken pack says file, key and problem."""
+
 from __future__ import annotations
 
 import shutil
@@ -16,7 +17,14 @@ def test_every_seed_jurisdiction_has_a_valid_pack() -> None:
     for p in packs.values():
         types = {u.type for u in p.units.value}
         assert {"police_bureau", "police_station", "civil_affairs", "court", "township", "village"} <= types
-        assert {u.role for u in p.demo_users.value} >= {"police_intake", "police", "township_caseworker", "village_director", "civil_affairs", "manager"}
+        assert {u.role for u in p.demo_users.value} >= {
+            "police_intake",
+            "police",
+            "township_caseworker",
+            "village_director",
+            "civil_affairs",
+            "manager",
+        }
 
 
 def test_seed_peculiarities_are_in_the_packs() -> None:
@@ -29,7 +37,10 @@ def test_seed_peculiarities_are_in_the_packs() -> None:
     assert len(policy.pack("mentougou").petition_grounds.value) == 3
     assert "seed 004 §三(二)5" in policy.pack("mentougou").petition_grounds.source
     assert policy.pack("wuhai").exit_reasons.value["aged_out"].phase_out_months == 6
-    assert [r.one_of for r in policy.pack("yantai").required_measures.value["parent_detained"]] == [["entrusted_care", "temporary_care"], ["written_handover"]]
+    assert [r.one_of for r in policy.pack("yantai").required_measures.value["parent_detained"]] == [
+        ["entrusted_care", "temporary_care"],
+        ["written_handover"],
+    ]
     assert "seed 001 §二(一)5" in policy.pack("sixian").required_measures.value["parent_detained"][0].source
 
 
@@ -46,7 +57,12 @@ def _broken(tmp_path: Path, name: str, old: str, new: str) -> PolicyError:
 
 
 def test_a_rule_without_a_source_is_refused(tmp_path: Path) -> None:
-    err = _broken(tmp_path, "sixian", 'source: "seed 001 §二(一)6 村（居）民委员会应建立', 'source: "because we said so 村（居）民委员会应建立')
+    err = _broken(
+        tmp_path,
+        "sixian",
+        'source: "seed 001 §二(一)6 村（居）民委员会应建立',
+        'source: "because we said so 村（居）民委员会应建立',
+    )
     assert (err.file, err.key) == ("sixian.yaml", "verification_visits.source")
     assert "local default" in err.problem
 
@@ -57,7 +73,9 @@ def test_a_bad_value_names_file_key_and_problem(tmp_path: Path) -> None:
 
 
 def test_a_unit_naming_an_unknown_parent_is_refused(tmp_path: Path) -> None:
-    err = _broken(tmp_path, "yantai", "parent: yt-t-mq, supervisor: yt-t-mq", "parent: yt-t-nowhere, supervisor: yt-t-mq")
+    err = _broken(
+        tmp_path, "yantai", "parent: yt-t-mq, supervisor: yt-t-mq", "parent: yt-t-nowhere, supervisor: yt-t-mq"
+    )
     assert err.file == "yantai.yaml" and err.key.endswith(".parent") and "yt-t-nowhere" in err.problem
 
 

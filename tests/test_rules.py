@@ -1,4 +1,5 @@
 """ID numbers, the working-day calendar and its fallback beyond the calendar's data."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

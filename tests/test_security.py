@@ -1,6 +1,7 @@
 """Hostile input through every face: no page runs what was typed, no message or timeline line
 carries it, a masked reader sees none of it, and every refused request is refused in one shape,
 naming the field, having changed nothing."""
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,11 @@ def pages(db_url: str) -> Iterator[Any]:
         if username not in clients:
             accounts.set_password(username, PASSWORD, must_change=False)
             c = TestClient(app, raise_server_exceptions=False)
-            r = c.post("/login", data={"username": username, "password": PASSWORD, "csrf": csrf(c.get("/login").text), "next": "/"},
-                       follow_redirects=False)
+            r = c.post(
+                "/login",
+                data={"username": username, "password": PASSWORD, "csrf": csrf(c.get("/login").text), "next": "/"},
+                follow_redirects=False,
+            )
             assert r.status_code == 303, r.text
             clients[username] = c
         return clients[username]
@@ -90,16 +94,50 @@ def test_no_page_or_document_runs_what_was_typed(pages: Any) -> None:
 
     visit(None, "GET", "/login?next=" + '/"><script>alert(document.cookie)</script>')
     visit(None, "GET", "/login?next=//evil.example/")
-    visit(None, "POST", "/login", data={"username": '"><script>alert(1)</script>', "password": "x", "next": '"><script>',
-                                         "csrf": csrf(pages(None).get("/login").text)})
+    visit(
+        None,
+        "POST",
+        "/login",
+        data={
+            "username": '"><script>alert(1)</script>',
+            "password": "x",
+            "next": '"><script>',
+            "csrf": csrf(pages(None).get("/login").text),
+        },
+    )
     documents = documents_service.case_documents(closed["case_id"], user_of("sixian", "police"), record_read=False)
-    assert {d["kind"] for d in documents} == {"intake_form", "warning_letter", "handover", "assessment_report", "assistance_plan",
-                                              "temporary_guardianship_decision", "guardianship_petition", "closing_report"}
-    open_task = next(t for t in cases_service.show_case(pending["case_id"], "sx-police", record_read=False)["tasks"] if t["status"] == "open")
+    assert {d["kind"] for d in documents} == {
+        "intake_form",
+        "warning_letter",
+        "handover",
+        "assessment_report",
+        "assistance_plan",
+        "temporary_guardianship_decision",
+        "guardianship_petition",
+        "closing_report",
+    }
+    open_task = next(
+        t
+        for t in cases_service.show_case(pending["case_id"], "sx-police", record_read=False)["tasks"]
+        if t["status"] == "open"
+    )
     for role in ROLES:
-        who = user_of("sixian", role, "sx-v-sc-dg" if role == "village_director" else "sx-t-sc" if role == "township_caseworker" else None)
-        for path in ("/tasks", "/cases", "/inbox", "/board", "/board.csv", f"/cases/{closed['case_no']}", f"/cases/{pending['case_no']}",
-                     '/no/such/"><script>alert(1)</script>', "/reports/new"):
+        who = user_of(
+            "sixian",
+            role,
+            "sx-v-sc-dg" if role == "village_director" else "sx-t-sc" if role == "township_caseworker" else None,
+        )
+        for path in (
+            "/tasks",
+            "/cases",
+            "/inbox",
+            "/board",
+            "/board.csv",
+            f"/cases/{closed['case_no']}",
+            f"/cases/{pending['case_no']}",
+            '/no/such/"><script>alert(1)</script>',
+            "/reports/new",
+        ):
             visit(who, "GET", path)
         for task in closed["tasks"]:
             visit(who, "GET", f"/tasks/{task['task_id']}")
@@ -107,25 +145,65 @@ def test_no_page_or_document_runs_what_was_typed(pages: Any) -> None:
             visit(who, "GET", f"/documents/{doc['document_id']}")
         form = visit(who, "GET", f"/tasks/{open_task['task_id']}")
         if form.status_code == 200:
-            visit(who, "POST", f"/tasks/{open_task['task_id']}", data={"csrf": csrf(form.text), "unfounded": "false",
-                                                                       "notes": '</textarea><script>alert(1)</script>'})
+            visit(
+                who,
+                "POST",
+                f"/tasks/{open_task['task_id']}",
+                data={"csrf": csrf(form.text), "unfounded": "false", "notes": "</textarea><script>alert(1)</script>"},
+            )
         visit(who, "GET", "/account/password")
         visit(who, "GET", "/admin/users")
     manager = user_of("sixian", "manager")
     listed = visit(manager, "GET", "/admin/users")
-    visit(manager, "POST", "/admin/users", data={"csrf": csrf(listed.text), "username": "sx-hostile", "role": "village_director",
-                                                 "unit": "sx-v-sc-dg", "display_name": '"><script>alert(4)</script>'})
-    visit(manager, "POST", "/admin/users", data={"csrf": csrf(listed.text), "username": '"><script>alert(5)</script>',
-                                                 "role": "police", "unit": "sx-pcs-sc", "display_name": "x"})  # refused, shown back
+    visit(
+        manager,
+        "POST",
+        "/admin/users",
+        data={
+            "csrf": csrf(listed.text),
+            "username": "sx-hostile",
+            "role": "village_director",
+            "unit": "sx-v-sc-dg",
+            "display_name": '"><script>alert(4)</script>',
+        },
+    )
+    visit(
+        manager,
+        "POST",
+        "/admin/users",
+        data={
+            "csrf": csrf(listed.text),
+            "username": '"><script>alert(5)</script>',
+            "role": "police",
+            "unit": "sx-pcs-sc",
+            "display_name": "x",
+        },
+    )  # refused, shown back
     visit(manager, "GET", "/admin/users/sx-hostile")
     visit(manager, "GET", "/admin/records")
     mine = visit(manager, "GET", "/account/password")
-    visit(manager, "POST", "/account/password", data={"csrf": csrf(mine.text), "current_password": "<script>alert(6)</script>",
-                                                      "new_password": "x", "repeat_password": "x"})
+    visit(
+        manager,
+        "POST",
+        "/account/password",
+        data={
+            "csrf": csrf(mine.text),
+            "current_password": "<script>alert(6)</script>",
+            "new_password": "x",
+            "repeat_password": "x",
+        },
+    )
     intake = user_of("sixian", "police_intake")
-    filled = {"csrf": csrf(pages(intake).get("/reports/new").text), "channel": '"><script>alert(1)</script>',
-              "description": "</textarea><script>alert(2)</script>", "child.name": "<img src=x onerror=alert(3)>", "situations": ["living_alone"]}
-    visit(intake, "POST", "/reports/new", data=filled)  # refused (fields missing): the form comes back with what was typed
+    filled = {
+        "csrf": csrf(pages(intake).get("/reports/new").text),
+        "channel": '"><script>alert(1)</script>',
+        "description": "</textarea><script>alert(2)</script>",
+        "child.name": "<img src=x onerror=alert(3)>",
+        "situations": ["living_alone"],
+    }
+    visit(
+        intake, "POST", "/reports/new", data=filled
+    )  # refused (fields missing): the form comes back with what was typed
 
     problems = []
     for who, what, r in seen:
@@ -136,7 +214,12 @@ def test_no_page_or_document_runs_what_was_typed(pages: Any) -> None:
     every_page = {p.name for p in (ROOT / "templates" / "web").glob("*.j2")}
     assert every_page <= pages.loaded, every_page - pages.loaded
     statuses = {(what.split()[1].split("/")[1], r.status_code) for _, what, r in seen}
-    assert ("documents", 200) in statuses and ("cases", 200) in statuses and ("tasks", 200) in statuses and ("board", 200) in statuses
+    assert (
+        ("documents", 200) in statuses
+        and ("cases", 200) in statuses
+        and ("tasks", 200) in statuses
+        and ("board", 200) in statuses
+    )
 
 
 def scripts_allowed(csp: str) -> str | None:
@@ -174,8 +257,11 @@ def test_a_masked_reader_sees_no_identity_through_any_way_out(db_url: str) -> No
     auth = {"Authorization": f"Bearer {token}"}
     accounts.set_password(manager, PASSWORD, must_change=False)
     page = TestClient(create_app(), raise_server_exceptions=False)
-    signed = page.post("/login", data={"username": manager, "password": PASSWORD, "csrf": csrf(page.get("/login").text)},
-                       follow_redirects=False)
+    signed = page.post(
+        "/login",
+        data={"username": manager, "password": PASSWORD, "csrf": csrf(page.get("/login").text)},
+        follow_redirects=False,
+    )
     assert signed.status_code == 303
     outputs = {
         "service.show_case": str(cases_service.show_case(closed["case_no"], manager)),
@@ -192,19 +278,30 @@ def test_a_masked_reader_sees_no_identity_through_any_way_out(db_url: str) -> No
         shown = documents_service.show_document(d["document_id"], manager)
         assert shown["masked"] is True and shown["intact"] and shown["matches_timeline"]
         outputs[f"service document {d['kind']}"] = shown["content"]
-        from_api, from_page = api.get(f"/api/v1/documents/{d['document_id']}", headers=auth), page.get(f"/documents/{d['document_id']}")
+        from_api, from_page = (
+            api.get(f"/api/v1/documents/{d['document_id']}", headers=auth),
+            page.get(f"/documents/{d['document_id']}"),
+        )
         assert from_api.status_code == from_page.status_code == 200
-        assert from_api.json()["sha256"] == shown["sha256"] != documents_service.show_document(d["document_id"], "sx-police")["sha256"]
+        assert (
+            from_api.json()["sha256"]
+            == shown["sha256"]
+            != documents_service.show_document(d["document_id"], "sx-police")["sha256"]
+        )
         outputs[f"api document {d['kind']}"] = from_api.text
         outputs[f"page document {d['kind']}"] = from_page.text
     child = cases_service.show_case(closed["case_no"], user_of("sixian", "police"), record_read=False)["child"]
     for where, text in outputs.items():
         assert "登录" not in text[:400] or where.startswith("api"), where  # a real page, not the sign-in form
-        assert child["id_number"] not in text and child["birth_date"] not in text, where  # ID number and birth date masked too
+        assert child["id_number"] not in text and child["birth_date"] not in text, (
+            where
+        )  # ID number and birth date masked too
     leaks = {where: marks.found_in(text, identity) for where, text in outputs.items() if marks.found_in(text, identity)}
     assert not leaks, leaks
     police = documents_service.show_document(docs[0]["document_id"], user_of("sixian", "police"))
-    assert police["masked"] is False and marks.by_field["child.name"] in police["content"]  # the real file keeps identity
+    assert (
+        police["masked"] is False and marks.by_field["child.name"] in police["content"]
+    )  # the real file keeps identity
 
 
 def ok(response: Any) -> Any:
@@ -215,10 +312,24 @@ def ok(response: Any) -> Any:
 def test_outcome_dates_are_of_things_that_happened(db_url: str) -> None:
     """A refusal "since 2200" or "since 1900", a ruling next year: refused by name, nothing written."""
     opened = reports.submit_report(make_report(), "sx-intake")
-    task = next(t for t in cases_service.show_case(opened["case_id"], "sx-police", record_read=False)["tasks"] if t["kind"] == "emergency_response")
+    task = next(
+        t
+        for t in cases_service.show_case(opened["case_id"], "sx-police", record_read=False)["tasks"]
+        if t["kind"] == "emergency_response"
+    )
     tasks.complete_task(task["task_id"], {"unfounded": False, "measures": ["admonish_guardian"]}, "sx-police")
-    task = next(t for t in cases_service.show_case(opened["case_id"], "sx-police", record_read=False)["tasks"] if t["status"] == "open")
-    base = {"safety": "safe", "guardianship": "adequate", "health": "良好", "risk_level": "low", "intervention_needed": False}
+    task = next(
+        t
+        for t in cases_service.show_case(opened["case_id"], "sx-police", record_read=False)["tasks"]
+        if t["status"] == "open"
+    )
+    base = {
+        "safety": "safe",
+        "guardianship": "adequate",
+        "health": "良好",
+        "risk_level": "low",
+        "intervention_needed": False,
+    }
     before = counts(TimelineEvent, Command)
     for day, code in (("2200-12-31", "in_future"), ("1900-01-01", "before_birth")):
         with pytest.raises(InvalidInput) as refused:
@@ -241,7 +352,11 @@ def test_input_refused_on_every_face_names_the_field_and_changes_nothing(db_url:
         ("channel", {"channel": "电" * 201}, "too_long"),
         ("idempotency_key", {"idempotency_key": "k\x00"}, "control_character"),
         ("reporter.name", {"reporter.name": "a\nb"}, "control_character"),
-        ("channel", {"channel": "电话\u202e报警"}, "control_character"),  # a direction override: displays other than it reads
+        (
+            "channel",
+            {"channel": "电话\u202e报警"},
+            "control_character",
+        ),  # a direction override: displays other than it reads
         ("child.name", {"child.name": "张\u200b三"}, "control_character"),  # an invisible character in a name
         ("situations", {"situations": ["living_alone", "living_alone"]}, "duplicate_item"),
         ("guardians", {"guardians": [{"name": "甲", "relation": "母亲", "status": "在家"}] * 10_000}, "too_long"),
@@ -258,10 +373,23 @@ def test_input_refused_on_every_face_names_the_field_and_changes_nothing(db_url:
             reports.submit_report(report, intake)
         assert (refused.value.code, refused.value.field) == (code, field)
         r = api.post("/api/v1/reports", json=report, headers={"Authorization": f"Bearer {token}"})
-        assert r.status_code in (400, 413) and (r.json()["error"]["code"], r.json()["error"]["field"]) in ((code, field), ("too_large", "body"))
-    for raw, code in ((b"\xef\xbb\xbf" + b'{"a": 1}', "missing_field"), (b"\xff\xfe{", "bad_encoding"), (b"[" * 50_000, "too_deep"),
-                      (b'{"a": 1, "a": 2}', "bad_json"), (b"{not json", "bad_json"), (b'{"x": NaN}', "bad_json")):
-        r = api.post("/api/v1/reports", content=raw, headers={"Authorization": f"Bearer {token}", "content-type": "application/json"})
+        assert r.status_code in (400, 413) and (r.json()["error"]["code"], r.json()["error"]["field"]) in (
+            (code, field),
+            ("too_large", "body"),
+        )
+    for raw, code in (
+        (b"\xef\xbb\xbf" + b'{"a": 1}', "missing_field"),
+        (b"\xff\xfe{", "bad_encoding"),
+        (b"[" * 50_000, "too_deep"),
+        (b'{"a": 1, "a": 2}', "bad_json"),
+        (b"{not json", "bad_json"),
+        (b'{"x": NaN}', "bad_json"),
+    ):
+        r = api.post(
+            "/api/v1/reports",
+            content=raw,
+            headers={"Authorization": f"Bearer {token}", "content-type": "application/json"},
+        )
         assert r.status_code == 400 and r.json()["error"]["code"] == code, (raw[:20], r.text)
     for path in ("/api/v1/cases/%00", "/api/v1/cases?stage=%00", "/api/v1/tasks?status=open%00"):
         r = api.get(path, headers={"Authorization": f"Bearer {token}"})
@@ -274,8 +402,14 @@ OUTCOME_EXAMPLES: dict[str, dict[str, Any]] = {
     "police_arrival": {"notes": "到场"},
     "emergency_response": {"unfounded": False, "measures": ["admonish_guardian"]},
     "temporary_care": {"placed_at": "县救助站"},
-    "assessment": {"safety": "safe", "guardianship": "adequate", "health": "良好", "risk_level": "low", "intervention_needed": False,
-                   "services": ["legal_aid"]},
+    "assessment": {
+        "safety": "safe",
+        "guardianship": "adequate",
+        "health": "良好",
+        "risk_level": "low",
+        "intervention_needed": False,
+        "services": ["legal_aid"],
+    },
     "service": {"delivered": True},
     "follow_up_visit": {"child_seen": True},
     "final_review": {"exit_reason": "placed"},
@@ -286,8 +420,13 @@ OUTCOME_EXAMPLES: dict[str, dict[str, Any]] = {
     "placement": {"placement": "kinship_care"},
     "warning_letter_visit": {"child_seen": True},
     "holiday_patrol": {"child_seen": True},
-    "verification": {"visited_on": "2026-11-01", "guardianship": "adequate", "schooling": "in_school", "family_changed": False,
-                     "concerns": ["living_alone"]},
+    "verification": {
+        "visited_on": "2026-11-01",
+        "guardianship": "adequate",
+        "schooling": "in_school",
+        "family_changed": False,
+        "concerns": ["living_alone"],
+    },
 }
 
 
@@ -301,7 +440,11 @@ def leaf_fields(model: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
     for name, info in model.model_fields.items():
         path = f"{prefix}{name}"
         args = [a for a in typing.get_args(info.annotation) if a is not type(None)] or [info.annotation]
-        base = args[0] if typing.get_origin(info.annotation) in (typing.Union, __import__("types").UnionType) else info.annotation
+        base = (
+            args[0]
+            if typing.get_origin(info.annotation) in (typing.Union, __import__("types").UnionType)
+            else info.annotation
+        )
         if typing.get_origin(base) is list:
             item = typing.get_args(base)[0]
             yield path, "list"
@@ -334,7 +477,9 @@ def test_every_field_of_every_input_refuses_hostile_values_by_name() -> None:
     list a repeat and too many items, each date year 1 — always naming that very field."""
     from shouhu.inputs import LIMITS, OUTCOMES, ReportIn, VerificationOutcome, parse
 
-    models = [("report", ReportIn, {**make_report(), "guardians": [{"name": "甲", "relation": "母亲", "status": "在家"}]})]
+    models = [
+        ("report", ReportIn, {**make_report(), "guardians": [{"name": "甲", "relation": "母亲", "status": "在家"}]})
+    ]
     models += [(kind, OUTCOMES[kind], OUTCOME_EXAMPLES[kind]) for kind in OUTCOMES]
     models += [("verification", VerificationOutcome, OUTCOME_EXAMPLES["verification"])]
     checked, fields = 0, 0
@@ -354,9 +499,15 @@ def test_every_field_of_every_input_refuses_hostile_values_by_name() -> None:
             for value, code in variants:
                 with pytest.raises(InvalidInput) as refused:
                     parse(model, with_value(example, path, value))
-                assert (refused.value.field, refused.value.code) == (path, code), (kind, path, value if len(str(value)) < 40 else "…")
+                assert (refused.value.field, refused.value.code) == (path, code), (
+                    kind,
+                    path,
+                    value if len(str(value)) < 40 else "…",
+                )
                 checked += 1
-    assert fields > 30 and checked == 2 * fields - sum(1 for _, m, _ in models for _, leaf in leaf_fields(m) if leaf == "day")
+    assert fields > 30 and checked == 2 * fields - sum(
+        1 for _, m, _ in models for _, leaf in leaf_fields(m) if leaf == "day"
+    )
 
 
 def test_an_internal_error_answers_in_shape_and_keeps_the_connection(db_url: str) -> None:

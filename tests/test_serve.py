@@ -1,5 +1,6 @@
 """`shouhu serve` as a real process: web app, a local Prefect server with its UI, the scheduled
 sweeper, case flows visible in Prefect tagged by case number; Ctrl-C stops everything."""
+
 from __future__ import annotations
 
 import json
@@ -35,20 +36,43 @@ def test_serve_runs_web_prefect_and_scheduler_and_stops_on_ctrl_c(tmp_path: Path
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({"SHOUHU_HOME": str(tmp_path), "SHOUHU_NOW": "2026-11-24T09:00:00+08:00", "PYTHONPATH": str(ROOT)})
     env.pop("SHOUHU_DATABASE_URL", None)
-    subprocess.run([sys.executable, "-m", "cli", "init", "--demo", "--json"], cwd=ROOT, env=env, capture_output=True, check=True)
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(web), "--prefect-port", str(prefect), "--every", "2"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    subprocess.run(
+        [sys.executable, "-m", "cli", "init", "--demo", "--json"], cwd=ROOT, env=env, capture_output=True, check=True
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "--port", str(web), "--prefect-port", str(prefect), "--every", "2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         wait_for(f"http://127.0.0.1:{web}/healthz", proc)
         assert "<html" in httpx.get(f"http://127.0.0.1:{prefect}/", timeout=10).text.lower()  # Prefect's UI
-        token = json.loads(subprocess.run([sys.executable, "-m", "cli", "user", "token", "create", "sx-intake", "--name", "t", "--json"],
-                                          cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout)["token"]
-        created = httpx.post(f"http://127.0.0.1:{web}/api/v1/reports", json=make_report(), timeout=60,
-                             headers={"Authorization": f"Bearer {token}"})
+        token = json.loads(
+            subprocess.run(
+                [sys.executable, "-m", "cli", "user", "token", "create", "sx-intake", "--name", "t", "--json"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )["token"]
+        created = httpx.post(
+            f"http://127.0.0.1:{web}/api/v1/reports",
+            json=make_report(),
+            timeout=60,
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert created.status_code == 201, created.text
         case_no = created.json()["case_no"]
         api = f"http://127.0.0.1:{prefect}/api"
-        runs = httpx.post(f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": [case_no]}}}, timeout=10).json()
+        runs = httpx.post(
+            f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": [case_no]}}}, timeout=10
+        ).json()
         assert [r["state_type"] for r in runs] == ["COMPLETED"]
         deadline = time.monotonic() + 60
         flows: set[str] = set()
@@ -59,8 +83,15 @@ def test_serve_runs_web_prefect_and_scheduler_and_stops_on_ctrl_c(tmp_path: Path
 
         # the CLI of the same home finds this serve and runs its flows on serve's Prefect server
         def cli(*args: str, stdin: str | None = None, code: int = 0) -> dict:
-            done = subprocess.run([sys.executable, "-m", "cli", *args, "--json"], cwd=ROOT, env=env, input=stdin, capture_output=True,
-                                  text=True, timeout=300)
+            done = subprocess.run(
+                [sys.executable, "-m", "cli", *args, "--json"],
+                cwd=ROOT,
+                env=env,
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             assert done.returncode == code, done.stdout + done.stderr[-1000:]
             return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -70,7 +101,9 @@ def test_serve_runs_web_prefect_and_scheduler_and_stops_on_ctrl_c(tmp_path: Path
         started = time.monotonic()
         by_cli = cli("report", "-", "--as", "sx-intake", stdin=json.dumps(make_report(), ensure_ascii=False))
         print(f"report through the CLI while serve runs: {time.monotonic() - started:.2f} s")
-        runs = httpx.post(f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": [by_cli["case_no"]]}}}, timeout=10).json()
+        runs = httpx.post(
+            f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": [by_cli["case_no"]]}}}, timeout=10
+        ).json()
         assert [r["state_type"] for r in runs] == ["COMPLETED"], "the CLI's flow run is on serve's Prefect server"
         second = cli("serve", "--port", str(free_port()), "--prefect-port", str(free_port()), "--every", "0", code=2)
         assert second["error"]["code"] == "serve_running"
@@ -82,8 +115,16 @@ def test_serve_runs_web_prefect_and_scheduler_and_stops_on_ctrl_c(tmp_path: Path
             os.killpg(proc.pid, signal.SIGKILL)
             raise
     assert code == 0
-    gone = json.loads(subprocess.run([sys.executable, "-m", "cli", "status", "--json"], cwd=ROOT, env=env, capture_output=True, text=True,
-                                     check=True).stdout)
+    gone = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "cli", "status", "--json"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     assert gone["serve"] is None and gone["prefect"]["from"] == "ephemeral" and not (tmp_path / "serve.json").exists()
     time.sleep(1)
     try:
@@ -106,8 +147,22 @@ def test_a_killed_serve_takes_its_prefect_server_with_it_and_a_stale_one_is_repo
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({"SHOUHU_HOME": str(tmp_path), "PYTHONPATH": str(ROOT)})
     env.pop("SHOUHU_DATABASE_URL", None)
-    command = [sys.executable, "-m", "cli", "serve", "--port", str(web), "--prefect-port", str(prefect), "--every", "0", "--json"]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "cli",
+        "serve",
+        "--port",
+        str(web),
+        "--prefect-port",
+        str(prefect),
+        "--every",
+        "0",
+        "--json",
+    ]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     try:
         wait_for(f"http://127.0.0.1:{web}/healthz", proc)
         assert port_answers(prefect)
@@ -122,9 +177,13 @@ def test_a_killed_serve_takes_its_prefect_server_with_it_and_a_stale_one_is_repo
             os.killpg(proc.pid, signal.SIGKILL)
 
     # a Prefect server someone left on the port: reported by name, not mistaken for ours
-    stale = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(prefect)],
-                             env={**env, "PREFECT_HOME": str(tmp_path / "stale")}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
+    stale = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(prefect)],
+        env={**env, "PREFECT_HOME": str(tmp_path / "stale")},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while not port_answers(prefect) and time.monotonic() < deadline:
@@ -132,7 +191,9 @@ def test_a_killed_serve_takes_its_prefect_server_with_it_and_a_stale_one_is_repo
         refused = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert refused.returncode == 2, refused.stdout + refused.stderr[-500:]
         error = json.loads(refused.stdout.strip().splitlines()[-1])["error"]
-        assert error["code"] == "port_in_use" and error["field"] == "prefect-port" and "Prefect server" in error["message"]
+        assert (
+            error["code"] == "port_in_use" and error["field"] == "prefect-port" and "Prefect server" in error["message"]
+        )
     finally:
         os.killpg(stale.pid, signal.SIGTERM)
         stale.wait(timeout=30)

@@ -3,6 +3,7 @@ does not hold SHOUHU_TIMELINE_KEY: (a) the newest event deleted and the head mov
 (b) the case's stage changed, (c) an event edited and the chain recomputed, (d) a document and
 its stored hash rewritten together, (e) a case removed whole or put back to an older copy
 (the anchors), and a later write never launders what it found."""
+
 from __future__ import annotations
 
 import uuid
@@ -22,7 +23,11 @@ from shouhu.errors import InvalidInput
 def opened_case() -> dict[str, Any]:
     opened = reports.submit_report(make_report(), "sx-intake")
     cases.show_case(opened["case_id"], "sx-police")  # one more event: a read
-    assert cases.verify_case(opened["case_no"], "sx-police", record_read=False) == {"ok": True, "broken_at": None, "reason": None}
+    assert cases.verify_case(opened["case_no"], "sx-police", record_read=False) == {
+        "ok": True,
+        "broken_at": None,
+        "reason": None,
+    }
     return opened
 
 
@@ -38,14 +43,25 @@ def verdict(case: dict[str, Any]) -> dict[str, Any]:
 def test_a_deleting_the_newest_event_and_moving_the_head_back(db_url: str) -> None:
     case = opened_case()
     with Session(db.engine()) as s:
-        last, before = s.exec(select(TimelineEvent).where(TimelineEvent.case_id == uuid.UUID(case["case_id"]))
-                              .order_by(col(TimelineEvent.seq).desc()).limit(2)).all()
+        last, before = s.exec(
+            select(TimelineEvent)
+            .where(TimelineEvent.case_id == uuid.UUID(case["case_id"]))
+            .order_by(col(TimelineEvent.seq).desc())
+            .limit(2)
+        ).all()
     sql("DELETE FROM timelineevent WHERE id = :id", id=last.id.hex if db_url.startswith("sqlite") else last.id)
-    sql('UPDATE "case" SET timeline_seq = :seq, timeline_head = :head WHERE case_no = :no', seq=before.seq, head=before.hash, no=case["case_no"])
+    sql(
+        'UPDATE "case" SET timeline_seq = :seq, timeline_head = :head WHERE case_no = :no',
+        seq=before.seq,
+        head=before.hash,
+        no=case["case_no"],
+    )
     assert verdict(case) == {"ok": False, "broken_at": before.seq, "reason": "seal"}
 
 
-@pytest.mark.parametrize("column,value", [("stage", "closed"), ("status", "closed"), ("risk_level", "low"), ("township", "sx-t-cg")])
+@pytest.mark.parametrize(
+    "column,value", [("stage", "closed"), ("status", "closed"), ("risk_level", "low"), ("township", "sx-t-cg")]
+)
 def test_b_changing_the_case_state_outside_the_chain(db_url: str, column: str, value: str) -> None:
     case = opened_case()
     sql(f'UPDATE "case" SET {column} = :v WHERE case_no = :no', v=value, no=case["case_no"])
@@ -61,8 +77,13 @@ def test_c_editing_an_event_and_recomputing_the_whole_chain(db_url: str) -> None
     for e in events:  # the attacker knows the algorithm: every hash recomputed, the head moved
         summary = "已核实（伪造）" if e.seq == 1 else e.summary
         digest = timeline._digest(e.case_id, e.seq, e.at, e.kind, e.stage, e.actor, summary, e.payload, prev)
-        sql("UPDATE timelineevent SET summary = :s, prev_hash = :p, hash = :h WHERE id = :id", s=summary, p=prev, h=digest,
-            id=e.id.hex if db_url.startswith("sqlite") else e.id)
+        sql(
+            "UPDATE timelineevent SET summary = :s, prev_hash = :p, hash = :h WHERE id = :id",
+            s=summary,
+            p=prev,
+            h=digest,
+            id=e.id.hex if db_url.startswith("sqlite") else e.id,
+        )
         prev = digest
     sql('UPDATE "case" SET timeline_head = :h WHERE case_no = :no', h=prev, no=case["case_no"])
     assert verdict(case)["reason"] == "seal"
@@ -75,16 +96,22 @@ def test_d_rewriting_a_document_with_its_stored_hash(db_url: str) -> None:
     with Session(db.engine()) as s:
         doc = s.exec(select(Document).where(Document.case_id == uuid.UUID(case["case_id"]))).one()
     forged = doc.content.replace("接报时间", "接报时问")
-    sql("UPDATE document SET content = :c, sha256 = :h WHERE id = :id", c=forged, h=hashlib.sha256(forged.encode()).hexdigest(),
-        id=doc.id.hex if db_url.startswith("sqlite") else doc.id)
+    sql(
+        "UPDATE document SET content = :c, sha256 = :h WHERE id = :id",
+        c=forged,
+        h=hashlib.sha256(forged.encode()).hexdigest(),
+        id=doc.id.hex if db_url.startswith("sqlite") else doc.id,
+    )
     shown = documents.show_document(str(doc.id), "sx-police")
-    assert shown["intact"] is True and shown["matches_timeline"] is False  # consistent with itself, not with the timeline
+    assert (
+        shown["intact"] is True and shown["matches_timeline"] is False
+    )  # consistent with itself, not with the timeline
     assert verdict(case)["reason"] == "document"
 
 
 def test_a_later_write_records_the_tampering_instead_of_sealing_over_it(db_url: str) -> None:
     case = opened_case()
-    sql('UPDATE "case" SET stage = \'closed\' WHERE case_no = :no', no=case["case_no"])
+    sql("UPDATE \"case\" SET stage = 'closed' WHERE case_no = :no", no=case["case_no"])
     cases.show_case(case["case_no"], "sx-police")  # a read appends an event and re-seals the case
     found = verdict(case)
     assert found["ok"] is False and found["reason"] == "tampering_recorded"
@@ -92,7 +119,9 @@ def test_a_later_write_records_the_tampering_instead_of_sealing_over_it(db_url: 
     assert "tamper_detected" in kinds
 
 
-def test_e_anchors_catch_a_removed_case_and_a_case_put_back_to_an_older_copy(db_url: str, tmp_path: Any, monkeypatch: Any) -> None:
+def test_e_anchors_catch_a_removed_case_and_a_case_put_back_to_an_older_copy(
+    db_url: str, tmp_path: Any, monkeypatch: Any
+) -> None:
     monkeypatch.setenv("SHOUHU_ANCHOR_DIR", str(tmp_path / "anchors"))
     removed, rolled_back = opened_case(), opened_case()
     with Session(db.engine()) as s:
@@ -102,9 +131,13 @@ def test_e_anchors_catch_a_removed_case_and_a_case_put_back_to_an_older_copy(db_
     line = deadlines.anchor_now("sixian")
     assert line["cases"] >= 2 and len(line["root"]) == 64
     before = cases.verify_all()  # (other tests' tampered cases share this database: look at ours)
-    assert before["anchors"]["ok"] is True and not {b["case_no"] for b in before["broken"]} & {removed["case_no"], rolled_back["case_no"]}
+    assert before["anchors"]["ok"] is True and not {b["case_no"] for b in before["broken"]} & {
+        removed["case_no"],
+        rolled_back["case_no"],
+    }
     with Session(db.engine()) as s:  # the anchor went out to the coordination office too
         from models import Notification
+
         sent = s.exec(select(Notification).where(Notification.event == "timeline_anchor")).all()
     assert any(line["root"] in n.body for n in sent)
 
@@ -117,15 +150,21 @@ def test_e_anchors_catch_a_removed_case_and_a_case_put_back_to_an_older_copy(db_
         if table == "deadline":
             sql("DELETE FROM clockfire WHERE deadline_id IN (SELECT id FROM deadline WHERE case_id = :c)", c=key(rid))
         if table == "notification":
-            sql("DELETE FROM delivery WHERE notification_id IN (SELECT id FROM notification WHERE case_id = :c)", c=key(rid))
+            sql(
+                "DELETE FROM delivery WHERE notification_id IN (SELECT id FROM notification WHERE case_id = :c)",
+                c=key(rid),
+            )
         if table == "report":
             sql("DELETE FROM reporter WHERE report_id IN (SELECT id FROM report WHERE case_id = :c)", c=key(rid))
         sql(f"DELETE FROM {table} WHERE case_id = :c", c=key(rid))
     sql("UPDATE command SET case_id = NULL WHERE case_id = :c", c=key(rid))
     sql('DELETE FROM "case" WHERE id = :c', c=key(rid))
     sql("DELETE FROM timelineevent WHERE case_id = :c AND seq > :s", c=key(back), s=old_row["timeline_seq"])
-    sql('UPDATE "case" SET timeline_seq = :timeline_seq, timeline_head = :timeline_head, version = :version, seal = :seal WHERE id = :c',
-        c=key(back), **old_row)
+    sql(
+        'UPDATE "case" SET timeline_seq = :timeline_seq, timeline_head = :timeline_head, version = :version, seal = :seal WHERE id = :c',
+        c=key(back),
+        **old_row,
+    )
     assert verdict(rolled_back)["ok"] is True  # the older copy is consistent and validly sealed: only the anchor knows
     result = cases.verify_all()
     problems = {(p["problem"], p.get("case_no")) for p in result["anchors"]["problems"]}
@@ -163,8 +202,10 @@ def test_a_process_with_another_key_writes_nothing(db_url: str, monkeypatch: Any
     with Session(db.engine()) as s:
         before = s.exec(select(Case.timeline_seq).where(Case.case_no == case["case_no"])).one()
     monkeypatch.setenv("SHOUHU_TIMELINE_KEY", "a different key, also 32 characters or more")
-    for attempt in (lambda: cases.show_case(case["case_no"], "sx-police"),
-                    lambda: reports.submit_report(make_report(), "sx-intake")):
+    for attempt in (
+        lambda: cases.show_case(case["case_no"], "sx-police"),
+        lambda: reports.submit_report(make_report(), "sx-intake"),
+    ):
         with pytest.raises(InvalidInput) as refused:
             attempt()
         assert refused.value.code == "wrong_timeline_key"
@@ -175,15 +216,22 @@ def test_a_process_with_another_key_writes_nothing(db_url: str, monkeypatch: Any
     assert verdict(case)["ok"] is True
 
 
-@pytest.mark.parametrize("statement,reason", [
-    ("DELETE FROM document WHERE case_id = :c", "document"),
-    ("UPDATE task SET status = 'done', completed_by = 'someone' WHERE case_id = :c", "record"),
-    ("UPDATE deadline SET due_at = due_at + INTERVAL '1 day' WHERE case_id = :c", "record"),
-    ("UPDATE report SET late = NOT late WHERE case_id = :c", "record"),
-    ("UPDATE reporter SET phone = '13900000000' WHERE report_id IN (SELECT id FROM report WHERE case_id = :c)", "record"),
-    ('UPDATE child SET name = \'改过的名字\' WHERE id IN (SELECT child_id FROM "case" WHERE id = :c)', "record"),
-    ("DELETE FROM deadline WHERE case_id = :c", "record"),
-], ids=["document removed", "task", "deadline", "report", "reporter", "child", "deadlines removed"])
+@pytest.mark.parametrize(
+    "statement,reason",
+    [
+        ("DELETE FROM document WHERE case_id = :c", "document"),
+        ("UPDATE task SET status = 'done', completed_by = 'someone' WHERE case_id = :c", "record"),
+        ("UPDATE deadline SET due_at = due_at + INTERVAL '1 day' WHERE case_id = :c", "record"),
+        ("UPDATE report SET late = NOT late WHERE case_id = :c", "record"),
+        (
+            "UPDATE reporter SET phone = '13900000000' WHERE report_id IN (SELECT id FROM report WHERE case_id = :c)",
+            "record",
+        ),
+        ("UPDATE child SET name = '改过的名字' WHERE id IN (SELECT child_id FROM \"case\" WHERE id = :c)", "record"),
+        ("DELETE FROM deadline WHERE case_id = :c", "record"),
+    ],
+    ids=["document removed", "task", "deadline", "report", "reporter", "child", "deadlines removed"],
+)
 def test_every_row_of_the_file_is_sealed(db_url: str, statement: str, reason: str) -> None:
     """Not only the case row: a task, a deadline, a report, the reporter, the child, a document —
     changed or removed behind the application's back — fails verification."""

@@ -3,6 +3,7 @@
 The rounds of other tests share this database, so every count here is read from the
 database at the moment and compared with what the system said, never assumed.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -25,8 +26,13 @@ GOOD = {"visited_on": "2030-04-20", "guardianship": "adequate", "schooling": "in
 
 def open_count(period: str, unit: str) -> int:
     with Session(db.engine()) as s:
-        return s.exec(select(func.count()).select_from(VerificationVisit).where(
-            VerificationVisit.period == period, VerificationVisit.unit == unit, VerificationVisit.status == "open")).one()
+        return s.exec(
+            select(func.count())
+            .select_from(VerificationVisit)
+            .where(
+                VerificationVisit.period == period, VerificationVisit.unit == unit, VerificationVisit.status == "open"
+            )
+        ).one()
 
 
 def messages(prefix: str) -> list[Notification]:
@@ -47,7 +53,9 @@ def test_director_lists_and_completes_visits_and_others_are_refused(db_url: str)
         visits.list_visits("sx-director-xz", VILLAGE, "2030Q2")
     assert refused.value.code == "unit_may_not_see" and report["child"]["name"] not in refused.value.message
     with Session(db.engine()) as s:
-        records = s.exec(select(AccessRecord).where(AccessRecord.target == VILLAGE, AccessRecord.action == "ledger_read")).all()
+        records = s.exec(
+            select(AccessRecord).where(AccessRecord.target == VILLAGE, AccessRecord.action == "ledger_read")
+        ).all()
     assert {(r.actor, r.allowed) for r in records} >= {("sx-director-dg", True), ("sx-director-xz", False)}
 
     with pytest.raises(InvalidInput) as bad:

@@ -5,6 +5,7 @@ its stage flow to completion before answering, as the CLI does. Request bodies a
 `shouhu.inputs.load_json` — the CLI's reader — and validated by the same models, so a bad body
 gets the same answer on every face; the OpenAPI document describes them from those models.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,12 +30,35 @@ router = APIRouter(prefix="/api/v1")
 LIMIT = Query(50, ge=1, le=500)
 OFFSET = Query(0, ge=0, le=10_000_000)
 REF = "#/components/schemas/{model}"
-ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error": {
-    "type": "object", "required": ["code", "message", "field"],
-    "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": ["string", "null"]}}}}}
-ERRORS: dict[int | str, dict[str, Any]] = {str(code): {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-          for code, text in ((400, "invalid input (the field is named)"), (401, "no or bad token"), (403, "not permitted"),
-                             (404, "unknown, or not yours to see"), (409, "conflict: the case moved on"), (413, "body too large"))}
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "field"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "field": {"type": ["string", "null"]},
+            },
+        }
+    },
+}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    str(code): {
+        "description": text,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for code, text in (
+        (400, "invalid input (the field is named)"),
+        (401, "no or bad token"),
+        (403, "not permitted"),
+        (404, "unknown, or not yours to see"),
+        (409, "conflict: the case moved on"),
+        (413, "body too large"),
+    )
+}
 
 
 async def json_body(request: Request) -> Any:
@@ -57,8 +81,14 @@ def schemas() -> dict[str, Any]:
     found: dict[str, Any] = dict(top.get("$defs", {}))
     for kind, model in OUTCOMES.items():
         schema = dict(found[model.__name__])
-        schema["properties"] = {**schema["properties"], "expected_version": {
-            "type": "integer", "minimum": 1, "description": "refuse the write (409) if the case is no longer at this version"}}
+        schema["properties"] = {
+            **schema["properties"],
+            "expected_version": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "refuse the write (409) if the case is no longer at this version",
+            },
+        }
         schema["title"] = f"{kind} outcome"
         found[completion_name(kind)] = schema
     found["Error"] = ERROR_SCHEMA
@@ -70,12 +100,22 @@ COMPLETION = {"oneOf": [{"$ref": REF.format(model=completion_name(kind))} for ki
 
 @router.get("/me", tags=["accounts"], responses=ERRORS)
 def me(user: User = Depends(api_user)) -> dict[str, Any]:
-    return {"username": user.username, "display_name": user.display_name, "role": user.role, "unit": user.unit,
-            "jurisdiction": user.jurisdiction}
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "unit": user.unit,
+        "jurisdiction": user.jurisdiction,
+    }
 
 
-@router.post("/reports", status_code=201, tags=["reports"], responses={**ERRORS, "202": {"description": "accepted and queued"}},
-             openapi_extra=body_of({"$ref": REF.format(model="ReportIn")}))
+@router.post(
+    "/reports",
+    status_code=201,
+    tags=["reports"],
+    responses={**ERRORS, "202": {"description": "accepted and queued"}},
+    openapi_extra=body_of({"$ref": REF.format(model="ReportIn")}),
+)
 def create_report(report: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
     """Register a mandatory report (police intake): the shape of `shouhu report`. 201 when applied;
     202 when stored and queued because the orchestrator does not answer (applied exactly once later)."""
@@ -84,8 +124,13 @@ def create_report(report: Any = Depends(json_body), user: User = Depends(api_use
 
 
 @router.get("/cases", tags=["cases"], responses=ERRORS)
-def cases(stage: str | None = None, status: str | None = None, limit: int = LIMIT, offset: int = OFFSET,
-          user: User = Depends(api_user)) -> dict[str, Any]:
+def cases(
+    stage: str | None = None,
+    status: str | None = None,
+    limit: int = LIMIT,
+    offset: int = OFFSET,
+    user: User = Depends(api_user),
+) -> dict[str, Any]:
     return cases_service.list_cases(user.username, stage, status, limit, offset)
 
 
@@ -95,10 +140,17 @@ def case(ref: str, user: User = Depends(api_user)) -> dict[str, Any]:
 
 
 @router.get("/cases/{ref}/timeline", tags=["cases"], responses=ERRORS)
-def case_timeline(ref: str, limit: int = Query(200, ge=1, le=1000), offset: int = OFFSET, user: User = Depends(api_user)) -> dict[str, Any]:
+def case_timeline(
+    ref: str, limit: int = Query(200, ge=1, le=1000), offset: int = OFFSET, user: User = Depends(api_user)
+) -> dict[str, Any]:
     events = cases_service.case_timeline(ref, user.username)
-    return {"items": events[offset:offset + limit], "total": len(events), "limit": limit, "offset": offset,
-            "verified": cases_service.verify_case(ref, user.username, record_read=False)["ok"]}
+    return {
+        "items": events[offset : offset + limit],
+        "total": len(events),
+        "limit": limit,
+        "offset": offset,
+        "verified": cases_service.verify_case(ref, user.username, record_read=False)["ok"],
+    }
 
 
 @router.get("/cases/{ref}/documents", tags=["documents"], responses=ERRORS)
@@ -113,13 +165,22 @@ def document(document_id: str, user: User = Depends(api_user)) -> dict[str, Any]
 
 
 @router.get("/tasks", tags=["tasks"], responses=ERRORS)
-def tasks(mine: bool = False, status: str | None = "open", limit: int = LIMIT, offset: int = OFFSET,
-          user: User = Depends(api_user)) -> dict[str, Any]:
+def tasks(
+    mine: bool = False,
+    status: str | None = "open",
+    limit: int = LIMIT,
+    offset: int = OFFSET,
+    user: User = Depends(api_user),
+) -> dict[str, Any]:
     return tasks_service.list_tasks_for(user.username, mine, status, limit, offset)
 
 
-@router.post("/tasks/{task_id}/complete", tags=["tasks"], responses={**ERRORS, "202": {"description": "accepted and queued"}},
-             openapi_extra=body_of(COMPLETION))
+@router.post(
+    "/tasks/{task_id}/complete",
+    tags=["tasks"],
+    responses={**ERRORS, "202": {"description": "accepted and queued"}},
+    openapi_extra=body_of(COMPLETION),
+)
 def complete_task(task_id: str, outcome: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
     """Record a task's outcome (the shapes of `shouhu task complete`); returns the case, or 202
     when stored and queued because the orchestrator does not answer."""
@@ -128,8 +189,12 @@ def complete_task(task_id: str, outcome: Any = Depends(json_body), user: User = 
 
 
 @router.get("/breaches", tags=["managers"], responses=ERRORS)
-def breaches(open: bool = False, limit: int = Query(100, ge=1, le=1000), offset: int = OFFSET,  # noqa: A002 - the query parameter is ?open=
-             user: User = Depends(api_user)) -> dict[str, Any]:
+def breaches(
+    open: bool = False,  # noqa: A002 - the query parameter is ?open=
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = OFFSET,
+    user: User = Depends(api_user),
+) -> dict[str, Any]:
     return deadlines_service.breaches_for(user.username, open, limit, offset)
 
 
@@ -145,7 +210,13 @@ def users(user: User = Depends(api_user)) -> list[dict[str, Any]]:
     return accounts.list_users(user.jurisdiction, user.username)
 
 
-@router.post("/users", status_code=201, tags=["accounts"], responses=ERRORS, openapi_extra=body_of({"$ref": REF.format(model="UserIn")}))
+@router.post(
+    "/users",
+    status_code=201,
+    tags=["accounts"],
+    responses=ERRORS,
+    openapi_extra=body_of({"$ref": REF.format(model="UserIn")}),
+)
 def add_user(data: Any = Depends(json_body), user: User = Depends(api_user)) -> dict[str, Any]:
     """A new account; the answer holds its one-time temporary password (changed at first sign-in)."""
     return accounts.add_user(data, user.username)
@@ -156,8 +227,12 @@ def get_user(username: str, user: User = Depends(api_user)) -> dict[str, Any]:
     return accounts.get_user(username, user.username)
 
 
-@router.post("/users/{username}/move", tags=["accounts"], responses=ERRORS,
-             openapi_extra=body_of({"$ref": REF.format(model="UserMoveIn")}))
+@router.post(
+    "/users/{username}/move",
+    tags=["accounts"],
+    responses=ERRORS,
+    openapi_extra=body_of({"$ref": REF.format(model="UserMoveIn")}),
+)
 def move_user(username: str, data: Any = Depends(json_body), user: User = Depends(api_user)) -> dict[str, Any]:
     return accounts.move_user(username, data, user.username)
 
@@ -187,4 +262,3 @@ def revoke_token(token_id: str, user: User = Depends(api_user)) -> dict[str, Any
 def admin_records(user: User = Depends(api_user)) -> list[dict[str, Any]]:
     """What was done to the county's accounts, newest first."""
     return accounts.admin_records(user.jurisdiction, user.username)
-

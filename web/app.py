@@ -1,5 +1,6 @@
 """The ASGI app: `uvicorn web.app:app` or `shouhu serve`. No external assets, no CDN:
 the interactive docs pages (which load from a CDN) are off; the OpenAPI document is served."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,16 +16,28 @@ from web.middleware import Guard
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Shouhu 守护", version="0.1.0", docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
-                  description="Child-protection case pipelines: reports, cases, tasks, timeline, documents, breaches, SLA.")
+    app = FastAPI(
+        title="Shouhu 守护",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+        description="Child-protection case pipelines: reports, cases, tasks, timeline, documents, breaches, SLA.",
+    )
     errors.install(app)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     # Signed with itsdangerous; HttpOnly always; SameSite=Lax; Secure when served over HTTPS (SHOUHU_SECURE_COOKIES=1).
-    app.add_middleware(SessionMiddleware, secret_key=session.secret_key(), session_cookie="shouhu_session", max_age=session.max_age(),
-                       same_site="lax", https_only=config.settings().secure_cookies)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session.secret_key(),
+        session_cookie="shouhu_session",
+        max_age=session.max_age(),
+        same_site="lax",
+        https_only=config.settings().secure_cookies,
+    )
 
     # Outermost: security headers on every answer, bounded bodies, unexpected errors in our shape.
     app.add_middleware(Guard, body_bytes=LIMITS.body_bytes)

@@ -1,4 +1,5 @@
 """Who is calling: an API token (Authorization: Bearer …), hashed at rest (services.accounts)."""
+
 from __future__ import annotations
 
 from fastapi import Request
@@ -12,5 +13,7 @@ def api_user(request: Request) -> User:
     scheme, _, token = header.partition(" ")
     user = accounts.user_for_token(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
     if user is None:
-        raise AuthFailed("unauthenticated", "send Authorization: Bearer <token> (create one with `shouhu token create`)", None)
+        raise AuthFailed(
+            "unauthenticated", "send Authorization: Bearer <token> (create one with `shouhu token create`)", None
+        )
     return user

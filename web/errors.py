@@ -1,6 +1,7 @@
 """One error shape on every face: {"error": {"code","message","field"}} for the API (the CLI's codes),
 an error page in Chinese for the pages — for our own errors, FastAPI's validation, unknown routes,
 wrong methods and bodies that cannot be read alike. Unexpected errors are web.middleware.Guard's."""
+
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -22,7 +23,15 @@ from shouhu.errors import (
 from shouhu.inputs import invalid_from
 from web.session import CsrfFailed, LoginRequired, PasswordChangeRequired
 
-HEADINGS = {400: "填写有误", 401: "请登录", 403: "无权访问", 404: "未找到", 405: "不支持的操作", 409: "状态已变化", 413: "内容过大"}
+HEADINGS = {
+    400: "填写有误",
+    401: "请登录",
+    403: "无权访问",
+    404: "未找到",
+    405: "不支持的操作",
+    409: "状态已变化",
+    413: "内容过大",
+}
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 400: "bad_request"}
 
 
@@ -51,11 +60,21 @@ def _page(request: Request, status: int, exc: ShouhuError | None, message: str |
     from web.templating import render
 
     if message is None:
-        message = {403: "您没有查看或办理此项的权限。本次访问已记录。", 404: "没有找到您要的内容。",
-                   405: "此地址不支持这种操作。"}.get(status) or (messages.zh(exc) if exc else "请求无法处理。")
+        message = {
+            403: "您没有查看或办理此项的权限。本次访问已记录。",
+            404: "没有找到您要的内容。",
+            405: "此地址不支持这种操作。",
+        }.get(status) or (messages.zh(exc) if exc else "请求无法处理。")
     user = optional_page_user(request)
-    return render(request, "error", user, status_code=status, title=HEADINGS.get(status, "出错了"),
-                  heading=HEADINGS.get(status, "出错了"), message=message)
+    return render(
+        request,
+        "error",
+        user,
+        status_code=status,
+        title=HEADINGS.get(status, "出错了"),
+        heading=HEADINGS.get(status, "出错了"),
+        message=message,
+    )
 
 
 def answer(request: Request, exc: ShouhuError) -> Response:
@@ -93,12 +112,18 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
         message = {404: f"no such address: {request.url.path[:200]}", 405: f"{request.method} is not allowed here"}.get(
-            exc.status_code, str(exc.detail))
-        error = (NotFound if exc.status_code == 404 else InvalidInput)(code, message, "body" if exc.status_code == 400 else None)
+            exc.status_code, str(exc.detail)
+        )
+        error = (NotFound if exc.status_code == 404 else InvalidInput)(
+            code, message, "body" if exc.status_code == 400 else None
+        )
         if not _is_api(request):
             return _page(request, exc.status_code, error)
         return JSONResponse(error.as_json(), status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(PolicyError)
     async def _policy(request: Request, exc: PolicyError) -> JSONResponse:
-        return JSONResponse({"error": {"code": "policy_invalid", "message": str(exc), "field": f"{exc.file}:{exc.key}"}}, status_code=500)
+        return JSONResponse(
+            {"error": {"code": "policy_invalid", "message": str(exc), "field": f"{exc.file}:{exc.key}"}},
+            status_code=500,
+        )

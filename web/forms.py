@@ -1,5 +1,6 @@
 """Task forms from the typed outcome models (shouhu.inputs.OUTCOMES): one model per step gives
 the API's JSON shape, the CLI's, and the page's fields — one way to say what a step records."""
+
 from __future__ import annotations
 
 import types
@@ -14,13 +15,37 @@ from shouhu.clock import CHINA_TZ
 from shouhu.vocab import LABELS_ZH
 
 LABELS: dict[str, str] = {
-    "unfounded": "报告不属实", "unfounded_reason": "不属实的理由", "measures": "已采取的措施", "notes": "备注",
-    "placed_at": "照料地点", "safety": "安全处境", "guardianship": "监护情况", "health": "身心健康", "risk_level": "风险等级",
-    "services": "转介服务", "intervention_needed": "需要监护干预", "plan": "帮扶方案", "guardian_refused_since": "监护人拒不履责起始日",
-    "delivered": "服务已提供", "visited_at": "走访时间", "child_seen": "见到儿童本人", "concerns": "发现新的问题",
-    "exit_reason": "退出原因", "guardian_changed": "监护人已改正", "decided": "作出临时监护决定", "institution": "临时监护机构",
-    "filed": "已提出申请", "ground": "申请事由", "petitioner": "申请人", "refused_since": "拒不履责起始日", "serious_harm": "造成严重损害",
-    "not_filed_reason": "不申请的理由", "revoked": "撤销监护资格", "ruled_on": "裁定日期", "new_guardian": "新监护人", "placement": "安置方式",
+    "unfounded": "报告不属实",
+    "unfounded_reason": "不属实的理由",
+    "measures": "已采取的措施",
+    "notes": "备注",
+    "placed_at": "照料地点",
+    "safety": "安全处境",
+    "guardianship": "监护情况",
+    "health": "身心健康",
+    "risk_level": "风险等级",
+    "services": "转介服务",
+    "intervention_needed": "需要监护干预",
+    "plan": "帮扶方案",
+    "guardian_refused_since": "监护人拒不履责起始日",
+    "delivered": "服务已提供",
+    "visited_at": "走访时间",
+    "child_seen": "见到儿童本人",
+    "concerns": "发现新的问题",
+    "exit_reason": "退出原因",
+    "guardian_changed": "监护人已改正",
+    "decided": "作出临时监护决定",
+    "institution": "临时监护机构",
+    "filed": "已提出申请",
+    "ground": "申请事由",
+    "petitioner": "申请人",
+    "refused_since": "拒不履责起始日",
+    "serious_harm": "造成严重损害",
+    "not_filed_reason": "不申请的理由",
+    "revoked": "撤销监护资格",
+    "ruled_on": "裁定日期",
+    "new_guardian": "新监护人",
+    "placement": "安置方式",
 }
 
 
@@ -44,7 +69,11 @@ def fields_of(model: type[BaseModel], choices: dict[str, list[tuple[str, str]]] 
     out = []
     for name, info in model.model_fields.items():
         tp, required = info.annotation, info.is_required()
-        args = [a for a in typing.get_args(tp) if a is not type(None)] if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union else [tp]
+        args = (
+            [a for a in typing.get_args(tp) if a is not type(None)]
+            if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union
+            else [tp]
+        )
         base = args[0] if args else tp
         label = LABELS.get(name, name)
         if choices and name in choices:
@@ -60,7 +89,9 @@ def fields_of(model: type[BaseModel], choices: dict[str, list[tuple[str, str]]] 
         elif base is datetime:
             out.append(FormField(name, label, "datetime", required))
         else:
-            out.append(FormField(name, label, "textarea" if name in ("notes", "plan", "description") else "text", required))
+            out.append(
+                FormField(name, label, "textarea" if name in ("notes", "plan", "description") else "text", required)
+            )
     return out
 
 
@@ -87,7 +118,9 @@ def parse_form(fields: list[FormField], form: Any) -> dict[str, Any]:
         if f.kind == "yesno":
             data[f.name] = value == "true"
         elif f.kind == "datetime":
-            data[f.name] = datetime.fromisoformat(value).replace(tzinfo=CHINA_TZ).isoformat() if "+" not in value else value
+            data[f.name] = (
+                datetime.fromisoformat(value).replace(tzinfo=CHINA_TZ).isoformat() if "+" not in value else value
+            )
         else:
             data[f.name] = value
     return data

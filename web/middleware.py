@@ -6,6 +6,7 @@ file of our own, never an inline one), load nothing from elsewhere and cannot be
 documents get a stricter policy: a sandbox with no scripts, their own inline print stylesheet.
 Pages and API answers carry a child's data, so nothing is cached on the way.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,8 +20,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("shouhu.web")
 
-PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
-            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox"
 COMMON = {
     "x-content-type-options": "nosniff",
@@ -29,10 +32,12 @@ COMMON = {
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
-INTERNAL_PAGE = ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>出错了 · 守护</title>"
-                 "<link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main><div class=\"card\"><h1>出错了</h1>"
-                 "<p>系统内部错误。请稍后重试；如仍失败，请联系系统管理员。</p><p><a href=\"/\">返回首页</a></p>"
-                 "</div></main></body></html>")
+INTERNAL_PAGE = (
+    '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>出错了 · 守护</title>'
+    '<link rel="stylesheet" href="/static/app.css"></head><body><main><div class="card"><h1>出错了</h1>'
+    '<p>系统内部错误。请稍后重试；如仍失败，请联系系统管理员。</p><p><a href="/">返回首页</a></p>'
+    "</div></main></body></html>"
+)
 
 
 def security_headers(path: str) -> dict[str, str]:
@@ -122,21 +127,39 @@ def printable(text: str) -> bool:
 def refused(path: str, field: str) -> Any:
     message = f"{field}: holds a control character, which no address may contain"
     if path.startswith("/api/"):
-        return JSONResponse({"error": {"code": "control_character", "message": message, "field": field}}, status_code=400)
-    return HTMLResponse(INTERNAL_PAGE.replace("出错了</h1>", "地址有误</h1>", 1).replace(
-        "系统内部错误。请稍后重试；如仍失败，请联系系统管理员。", "地址中含有不允许的控制字符，请检查链接。"), status_code=400)
+        return JSONResponse(
+            {"error": {"code": "control_character", "message": message, "field": field}}, status_code=400
+        )
+    return HTMLResponse(
+        INTERNAL_PAGE.replace("出错了</h1>", "地址有误</h1>", 1).replace(
+            "系统内部错误。请稍后重试；如仍失败，请联系系统管理员。", "地址中含有不允许的控制字符，请检查链接。"
+        ),
+        status_code=400,
+    )
 
 
 def too_large(path: str, limit: int) -> Any:
     error = {"error": {"code": "too_large", "message": f"body: at most {limit} bytes are accepted", "field": "body"}}
     if path.startswith("/api/"):
         return JSONResponse(error, status_code=413)
-    return HTMLResponse(INTERNAL_PAGE.replace("出错了</h1>", "内容过大</h1>", 1).replace(
-        "系统内部错误。请稍后重试；如仍失败，请联系系统管理员。", "提交的内容过大，未被受理。请删减后重试。"), status_code=413)
+    return HTMLResponse(
+        INTERNAL_PAGE.replace("出错了</h1>", "内容过大</h1>", 1).replace(
+            "系统内部错误。请稍后重试；如仍失败，请联系系统管理员。", "提交的内容过大，未被受理。请删减后重试。"
+        ),
+        status_code=413,
+    )
 
 
 def internal_error(path: str) -> Any:
     if path.startswith("/api/"):
-        return JSONResponse({"error": {"code": "internal", "message": "internal error (logged without the request body)", "field": None}},
-                            status_code=500)
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "internal",
+                    "message": "internal error (logged without the request body)",
+                    "field": None,
+                }
+            },
+            status_code=500,
+        )
     return HTMLResponse(INTERNAL_PAGE, status_code=500)

@@ -1,6 +1,7 @@
 """Server-rendered pages (zh-CN): sign-in, intake form, task inbox and forms, case file, managers'
 board with CSV export, and the unit's messages. Every page calls the same service layer as the
 API and CLI, so the access rule and the validation are the ones already tested there."""
+
 from __future__ import annotations
 
 import csv
@@ -36,7 +37,13 @@ from web.templating import render, unit_name
 
 router = APIRouter(include_in_schema=False)
 SOON = timedelta(hours=24)
-STEPS = [("report", "强制报告"), ("emergency", "应急处置"), ("assessment", "评估帮扶"), ("intervention", "监护干预"), ("closed", "结案")]
+STEPS = [
+    ("report", "强制报告"),
+    ("emergency", "应急处置"),
+    ("assessment", "评估帮扶"),
+    ("intervention", "监护干预"),
+    ("closed", "结案"),
+]
 
 
 def _urgency(due_at: datetime, status: str = "open") -> str:
@@ -66,10 +73,20 @@ async def login(request: Request) -> Response:
     username, target = str(form.get("username", "")).strip(), safe_next(form.get("next"))
     source = request.client.host if request.client else ""
     try:
-        user = await run_in_threadpool(accounts.login, username, str(form.get("password", "")), source)  # Argon2 is slow on purpose
+        user = await run_in_threadpool(
+            accounts.login, username, str(form.get("password", "")), source
+        )  # Argon2 is slow on purpose
     except accounts.AuthFailed:
-        return render(request, "login", None, status_code=401, title="登录", next=target, username=username,
-                      error="用户名或密码错误，或因多次失败暂时无法登录。")  # the same words for every reason (the reason is recorded)
+        return render(
+            request,
+            "login",
+            None,
+            status_code=401,
+            title="登录",
+            next=target,
+            username=username,
+            error="用户名或密码错误，或因多次失败暂时无法登录。",
+        )  # the same words for every reason (the reason is recorded)
     sid = await run_in_threadpool(accounts.start_session, user, source)
     request.session.clear()  # a new session on sign-in (no fixation)
     request.session.update({"sid": sid})
@@ -102,19 +119,38 @@ def report_fields(user: User) -> dict[str, list[forms.FormField]]:
 
     F = forms.FormField  # noqa: N806 - a class, aliased short for the field lists
     return {
-        "report": [F("channel", "报告方式", "text", True), F("discovered_at", "发现时间", "datetime", False),
-                   F("situations", "情形", "checkboxes", True, [(s, LABELS_ZH.get(s, s)) for s in typing.get_args(Situation)]),
-                   F("description", "情况描述", "textarea", True)],
-        "reporter": [F("reporter.name", "姓名", "text", True), F("reporter.phone", "联系电话", "text", True),
-                     F("reporter.unit", "单位", "text", True),
-                     F("reporter.unit_type", "单位类别", "select", True, [(t, LABELS_ZH.get(t, t)) for t in typing.get_args(ReporterUnitType)])],
-        "child": [F("child.name", "姓名", "text", True), F("child.id_number", "公民身份号码", "text", False),
-                  F("child.birth_date", "出生日期", "date", True),
-                  F("child.gender", "性别", "select", True, [("female", "女"), ("male", "男"), ("unknown", "不详")]),
-                  F("child.township", "乡镇（街道）", "select", True, townships), F("child.village", "村（居）", "select", False, villages),
-                  F("child.address", "住址", "text", False)],
-        "guardian": [F("guardian.name", "监护人姓名", "text", False), F("guardian.relation", "关系", "text", False),
-                     F("guardian.status", "现状（外出务工、服刑等）", "text", False)],
+        "report": [
+            F("channel", "报告方式", "text", True),
+            F("discovered_at", "发现时间", "datetime", False),
+            F("situations", "情形", "checkboxes", True, [(s, LABELS_ZH.get(s, s)) for s in typing.get_args(Situation)]),
+            F("description", "情况描述", "textarea", True),
+        ],
+        "reporter": [
+            F("reporter.name", "姓名", "text", True),
+            F("reporter.phone", "联系电话", "text", True),
+            F("reporter.unit", "单位", "text", True),
+            F(
+                "reporter.unit_type",
+                "单位类别",
+                "select",
+                True,
+                [(t, LABELS_ZH.get(t, t)) for t in typing.get_args(ReporterUnitType)],
+            ),
+        ],
+        "child": [
+            F("child.name", "姓名", "text", True),
+            F("child.id_number", "公民身份号码", "text", False),
+            F("child.birth_date", "出生日期", "date", True),
+            F("child.gender", "性别", "select", True, [("female", "女"), ("male", "男"), ("unknown", "不详")]),
+            F("child.township", "乡镇（街道）", "select", True, townships),
+            F("child.village", "村（居）", "select", False, villages),
+            F("child.address", "住址", "text", False),
+        ],
+        "guardian": [
+            F("guardian.name", "监护人姓名", "text", False),
+            F("guardian.relation", "关系", "text", False),
+            F("guardian.status", "现状（外出务工、服刑等）", "text", False),
+        ],
     }
 
 
@@ -123,13 +159,22 @@ def report_from_form(user: User, form: Any) -> dict[str, Any]:
         value = str(form.get(name) or "").strip()
         return value or None
 
-    report: dict[str, Any] = {"jurisdiction": user.jurisdiction, "channel": text("channel") or "", "situations": list(form.getlist("situations")),
-                              "description": text("description") or "", "idempotency_key": text("idempotency_key")}
+    report: dict[str, Any] = {
+        "jurisdiction": user.jurisdiction,
+        "channel": text("channel") or "",
+        "situations": list(form.getlist("situations")),
+        "description": text("description") or "",
+        "idempotency_key": text("idempotency_key"),
+    }
     if discovered := text("discovered_at"):
         report["discovered_at"] = datetime.fromisoformat(discovered).replace(tzinfo=CHINA_TZ).isoformat()
     report["reporter"] = {k: text(f"reporter.{k}") or "" for k in ("name", "phone", "unit", "unit_type")}
-    child = {k: text(f"child.{k}") for k in ("name", "id_number", "birth_date", "gender", "township", "village", "address")}
-    report["child"] = {k: v for k, v in child.items() if v is not None or k in ("name", "birth_date", "gender", "township")}
+    child = {
+        k: text(f"child.{k}") for k in ("name", "id_number", "birth_date", "gender", "township", "village", "address")
+    }
+    report["child"] = {
+        k: v for k, v in child.items() if v is not None or k in ("name", "birth_date", "gender", "township")
+    }
     if text("guardian.name"):
         report["guardians"] = [{k: text(f"guardian.{k}") or "不详" for k in ("name", "relation", "status")}]
     return report
@@ -147,8 +192,17 @@ def _field_of(error_field: str | None) -> str:
 
 @router.get("/reports/new")
 def report_form(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
-    return render(request, "report_new", user, title="登记强制报告", nav="report", groups=report_fields(user), values={}, errors={},
-                  idempotency_key=str(uuid.uuid4()))
+    return render(
+        request,
+        "report_new",
+        user,
+        title="登记强制报告",
+        nav="report",
+        groups=report_fields(user),
+        values={},
+        errors={},
+        idempotency_key=str(uuid.uuid4()),
+    )
 
 
 @router.post("/reports/new")
@@ -157,17 +211,30 @@ async def report_submit(request: Request, user: User = Depends(page_user)) -> Re
     check_csrf(request, form.get("csrf"))
     values = {k: (form.getlist(k) if k == "situations" else form.get(k)) for k in form}
     try:
-        result = await run_in_threadpool(reports_service.submit_report, report_from_form(user, form), user.username)  # it runs a flow
+        result = await run_in_threadpool(
+            reports_service.submit_report, report_from_form(user, form), user.username
+        )  # it runs a flow
     except (ValueError, InvalidInput) as exc:
         message = messages.zh(exc) if isinstance(exc, InvalidInput) else "发现时间格式不正确"
         field = _field_of(exc.field) if isinstance(exc, InvalidInput) else "discovered_at"
-        return render(request, "report_new", user, status_code=status_of(exc) if isinstance(exc, ShouhuError) else 400,
-                      title="登记强制报告", nav="report", groups=report_fields(user), values=values, errors={field: message},
-                      idempotency_key=values.get("idempotency_key") or str(uuid.uuid4()))
+        return render(
+            request,
+            "report_new",
+            user,
+            status_code=status_of(exc) if isinstance(exc, ShouhuError) else 400,
+            title="登记强制报告",
+            nav="report",
+            groups=report_fields(user),
+            values=values,
+            errors={field: message},
+            idempotency_key=values.get("idempotency_key") or str(uuid.uuid4()),
+        )
     if result.get("status") == "queued":  # stored; the orchestrator does not answer: applied when it does
         request.session["flash"] = f"报告已受理并保存，案件编号 {result['case_no']}。{result['message']}"
         return RedirectResponse("/cases", status_code=303)
-    request.session["flash"] = f"已登记：案件 {result['case_no']}" + ("（并入该儿童的在办案件）" if result["attached_to_existing"] else "")
+    request.session["flash"] = f"已登记：案件 {result['case_no']}" + (
+        "（并入该儿童的在办案件）" if result["attached_to_existing"] else ""
+    )
     return RedirectResponse(f"/cases/{result['case_no']}", status_code=303)
 
 
@@ -175,40 +242,65 @@ async def report_submit(request: Request, user: User = Depends(page_user)) -> Re
 def _task_row(user: User, t: dict[str, Any]) -> dict[str, Any]:
     p = policy.pack(user.jurisdiction)
     due = datetime.fromisoformat(t["due_at"])
-    return {**t, "title": task_title(p, t["kind"], t["subject"]), "owner_name": unit_name(user.jurisdiction, t["owner_unit"]),
-            "due": format_due(due.astimezone(CHINA_TZ)), "urgency": _urgency(due, t["status"])}
+    return {
+        **t,
+        "title": task_title(p, t["kind"], t["subject"]),
+        "owner_name": unit_name(user.jurisdiction, t["owner_unit"]),
+        "due": format_due(due.astimezone(CHINA_TZ)),
+        "urgency": _urgency(due, t["status"]),
+    }
 
 
 @router.get("/tasks")
 def task_inbox(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
     mine = [_task_row(user, t) for t in tasks_service.list_tasks_for(user.username, mine=True, limit=500)["items"]]
-    others = [_task_row(user, t) for t in tasks_service.list_tasks_for(user.username, mine=False, limit=500)["items"]
-              if t["owner_unit"] != user.unit]
+    others = [
+        _task_row(user, t)
+        for t in tasks_service.list_tasks_for(user.username, mine=False, limit=500)["items"]
+        if t["owner_unit"] != user.unit
+    ]
     sections = [{"title": f"本单位（{unit_name(user.jurisdiction, user.unit)}）的任务", "rows": mine}]
     if others:
         sections.append({"title": "辖区内其他单位的任务", "rows": others})
     return render(request, "tasks", user, title="待办任务", nav="tasks", sections=sections)
 
 
-def _task_page(request: Request, user: User, task_id: str, values: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> HTMLResponse:
+def _task_page(
+    request: Request, user: User, task_id: str, values: dict[str, Any], errors: dict[str, str], status_code: int = 200
+) -> HTMLResponse:
     task = tasks_service.task_detail(task_id, user.username)
     p = policy.pack(task["jurisdiction"])
     due = datetime.fromisoformat(task["due_at"])
     title = task_title(p, task["kind"], task["subject"])
-    return render(request, "task", user, status_code=status_code, title=title, nav="tasks",
-                  task_id=task["task_id"], task_title=title, case_no=task["case_no"],
-                  owner_name=unit_name(task["jurisdiction"], task["owner_unit"]), due=format_due(due),
-                  overdue=_urgency(due, task["status"]) == "overdue",
-                  status=task["status"], fields=_fields_for(p, task["kind"]), values=values, errors=errors,
-                  acknowledge=tasks_service.ACKNOWLEDGEMENTS.get(task["kind"]))
+    return render(
+        request,
+        "task",
+        user,
+        status_code=status_code,
+        title=title,
+        nav="tasks",
+        task_id=task["task_id"],
+        task_title=title,
+        case_no=task["case_no"],
+        owner_name=unit_name(task["jurisdiction"], task["owner_unit"]),
+        due=format_due(due),
+        overdue=_urgency(due, task["status"]) == "overdue",
+        status=task["status"],
+        fields=_fields_for(p, task["kind"]),
+        values=values,
+        errors=errors,
+        acknowledge=tasks_service.ACKNOWLEDGEMENTS.get(task["kind"]),
+    )
 
 
 def _fields_for(p: policy.Pack, kind: str) -> list[forms.FormField]:
     if kind in tasks_service.ACKNOWLEDGEMENTS:
         return []  # one tap
-    choices = {"exit_reason": [(k, v.label) for k, v in p.exit_reasons.value.items()],
-               "ground": [(k, v.label) for k, v in p.petition_grounds.value.items()],
-               "petitioner": [(k, LABELS_ZH.get(k, k)) for k in p.petitioners.value]}
+    choices = {
+        "exit_reason": [(k, v.label) for k, v in p.exit_reasons.value.items()],
+        "ground": [(k, v.label) for k, v in p.petition_grounds.value.items()],
+        "petitioner": [(k, LABELS_ZH.get(k, k)) for k in p.petitioners.value],
+    }
     return forms.fields_of(OUTCOMES[kind], choices)
 
 
@@ -225,27 +317,41 @@ async def task_submit(request: Request, task_id: str, user: User = Depends(page_
     fields = _fields_for(policy.pack(task["jurisdiction"]), task["kind"])
     values = {f.name: (form.getlist(f.name) if f.kind == "checkboxes" else form.get(f.name)) for f in fields}
     try:
-        case = await run_in_threadpool(tasks_service.complete_task, task_id, forms.parse_form(fields, form), user.username)
+        case = await run_in_threadpool(
+            tasks_service.complete_task, task_id, forms.parse_form(fields, form), user.username
+        )
     except (ValueError, ShouhuError) as exc:
         field = (getattr(exc, "field", None) or "notes").removeprefix("outcome.").split(".")[0]
         message = messages.zh(exc) if isinstance(exc, ShouhuError) else "日期或时间格式不正确"
-        return _task_page(request, user, task_id, values, {field if field in values else "notes": message},
-                          status_code=status_of(exc) if isinstance(exc, ShouhuError) else 400)
+        return _task_page(
+            request,
+            user,
+            task_id,
+            values,
+            {field if field in values else "notes": message},
+            status_code=status_of(exc) if isinstance(exc, ShouhuError) else 400,
+        )
     request.session["flash"] = f"已受理并保存。{case['message']}" if case.get("status") == "queued" else "已提交"
     return RedirectResponse(f"/cases/{case['case_no']}", status_code=303)
 
 
 # ---- cases -----------------------------------------------------------------------------
 @router.get("/cases")
-def cases(request: Request, offset: int = Query(0, ge=0, le=10_000_000), user: User = Depends(page_user)) -> HTMLResponse:
+def cases(
+    request: Request, offset: int = Query(0, ge=0, le=10_000_000), user: User = Depends(page_user)
+) -> HTMLResponse:
     page = cases_service.list_cases(user.username, limit=50, offset=max(0, offset))
     names = {u.code: u.name for u in policy.pack(user.jurisdiction).unit_list}
-    return render(request, "cases", user, title="案件", nav="cases", stage_names=STAGE_NAMES_ZH, unit_names=names, **page)
+    return render(
+        request, "cases", user, title="案件", nav="cases", stage_names=STAGE_NAMES_ZH, unit_names=names, **page
+    )
 
 
 @router.get("/cases/{ref}")
 def case_file(request: Request, ref: str, user: User = Depends(page_user)) -> HTMLResponse:
-    case = cases_service.show_case(ref, user.username)  # one recorded read per page view; the rest read under the same check
+    case = cases_service.show_case(
+        ref, user.username
+    )  # one recorded read per page view; the rest read under the same check
     timeline = cases_service.case_timeline(ref, user.username, record_read=False)
     check = cases_service.verify_case(ref, user.username, record_read=False)
     documents = documents_service.case_documents(ref, user.username, record_read=False)
@@ -261,12 +367,33 @@ def case_file(request: Request, ref: str, user: User = Depends(page_user)) -> HT
         else:
             state = "done" if i < reached else ("current" if i == reached else "")
         steps.append((key, name, state))
-    notifications = [{**n, "at": format_due(datetime.fromisoformat(n["at"])), "unit_name": unit_name(case["jurisdiction"], n["unit"])}
-                     for n in messages_service.case_messages(ref, user.username)]
+    notifications = [
+        {
+            **n,
+            "at": format_due(datetime.fromisoformat(n["at"])),
+            "unit_name": unit_name(case["jurisdiction"], n["unit"]),
+        }
+        for n in messages_service.case_messages(ref, user.username)
+    ]
     tasks = [_task_row(user, t) for t in case["tasks"]]
-    return render(request, "case", user, title=case["case_no"], nav="cases", case=case, steps=steps, tasks=tasks, documents=documents,
-                  notifications=notifications, timeline=timeline, verified=check["ok"], broken_at=check["broken_at"],
-                  stage_names=STAGE_NAMES_ZH, event_names=EVENT_NAMES_ZH, unit_names={u.code: u.name for u in p.unit_list})
+    return render(
+        request,
+        "case",
+        user,
+        title=case["case_no"],
+        nav="cases",
+        case=case,
+        steps=steps,
+        tasks=tasks,
+        documents=documents,
+        notifications=notifications,
+        timeline=timeline,
+        verified=check["ok"],
+        broken_at=check["broken_at"],
+        stage_names=STAGE_NAMES_ZH,
+        event_names=EVENT_NAMES_ZH,
+        unit_names={u.code: u.name for u in p.unit_list},
+    )
 
 
 @router.get("/documents/{document_id}")
@@ -303,18 +430,40 @@ def board(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
     breaches = _board_rows(user)
     summary: dict[tuple[str, str], dict[str, Any]] = {}
     for c in deadlines_service.breach_summary(user.username):
-        row = summary.setdefault((c["owner_unit"], c["stage"]), {"unit_name": unit_name(user.jurisdiction, c["owner_unit"]),
-                                                                 "stage": c["stage"], "levels": {}, "top": 0})
+        row = summary.setdefault(
+            (c["owner_unit"], c["stage"]),
+            {"unit_name": unit_name(user.jurisdiction, c["owner_unit"]), "stage": c["stage"], "levels": {}, "top": 0},
+        )
         row["levels"][c["level"]] = row["levels"].get(c["level"], 0) + c["count"]
         row["top"] += c["count"] if c["level"] >= 3 or c["supervised"] else 0
     total = sum(c["count"] for c in deadlines_service.breach_summary(user.username))
     today = now().astimezone(CHINA_TZ).date()
     weeks, by_unit = stats_service.weekly_compliance(user.jurisdiction, today - timedelta(days=7 * WEEKS), WEEKS)
-    series = {f"{unit_name(user.jurisdiction, unit)}·{STAGE_NAMES_ZH.get(stage, stage)}": values for (unit, stage), values in by_unit.items()}
-    failed = [{**f, "unit_name": unit_name(user.jurisdiction, f["unit"])} for f in messages_service.outbox("failed", user.jurisdiction)]
-    return render(request, "board", user, title="督办看板", nav="board", jurisdiction=policy.pack(user.jurisdiction).name,
-                  as_of=format_due(now()), breaches=breaches, total=total, shown=BOARD_ROWS, summary=sorted(summary.values(), key=lambda r: (-r["top"], r["unit_name"])),
-                  weeks=WEEKS, chart=chart.compliance_svg(weeks, series), failed=failed, stage_names=STAGE_NAMES_ZH)
+    series = {
+        f"{unit_name(user.jurisdiction, unit)}·{STAGE_NAMES_ZH.get(stage, stage)}": values
+        for (unit, stage), values in by_unit.items()
+    }
+    failed = [
+        {**f, "unit_name": unit_name(user.jurisdiction, f["unit"])}
+        for f in messages_service.outbox("failed", user.jurisdiction)
+    ]
+    return render(
+        request,
+        "board",
+        user,
+        title="督办看板",
+        nav="board",
+        jurisdiction=policy.pack(user.jurisdiction).name,
+        as_of=format_due(now()),
+        breaches=breaches,
+        total=total,
+        shown=BOARD_ROWS,
+        summary=sorted(summary.values(), key=lambda r: (-r["top"], r["unit_name"])),
+        weeks=WEEKS,
+        chart=chart.compliance_svg(weeks, series),
+        failed=failed,
+        stage_names=STAGE_NAMES_ZH,
+    )
 
 
 @router.get("/board.csv")
@@ -325,7 +474,20 @@ def board_csv(user: User = Depends(page_user)) -> Response:
     writer = csv.writer(out)
     writer.writerow(["案件编号", "任务", "责任单位", "阶段", "时限", "级别", "督办", "已逾期（分钟）"])
     for b in _board_rows(user, limit=None):
-        writer.writerow([b["case_no"], b["title"], b["owner_name"], STAGE_NAMES_ZH.get(b["stage"], b["stage"]), b["due"], b["level"],
-                         "是" if b["supervised"] else "", b["late_by_minutes"]])
-    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",  # BOM: Excel opens UTF-8 Chinese correctly
-                    headers={"Content-Disposition": f'attachment; filename="board-{now():%Y%m%d}.csv"'})
+        writer.writerow(
+            [
+                b["case_no"],
+                b["title"],
+                b["owner_name"],
+                STAGE_NAMES_ZH.get(b["stage"], b["stage"]),
+                b["due"],
+                b["level"],
+                "是" if b["supervised"] else "",
+                b["late_by_minutes"],
+            ]
+        )
+    return Response(
+        "\ufeff" + out.getvalue(),
+        media_type="text/csv; charset=utf-8",  # BOM: Excel opens UTF-8 Chinese correctly
+        headers={"Content-Disposition": f'attachment; filename="board-{now():%Y%m%d}.csv"'},
+    )

@@ -2,6 +2,7 @@
 a random session id and a CSRF token. The session itself is a row in the database
 (services.accounts), so it can be ended at once; every form carries the token and every POST
 checks it."""
+
 from __future__ import annotations
 
 import os
@@ -57,7 +58,11 @@ def csrf_token(request: Request) -> str:
 
 def check_csrf(request: Request, sent: str | None) -> None:
     expected = request.session.get("csrf")
-    if not expected or not isinstance(sent, str) or not secrets.compare_digest(expected.encode(), sent.encode("utf-8", "replace")):
+    if (
+        not expected
+        or not isinstance(sent, str)
+        or not secrets.compare_digest(expected.encode(), sent.encode("utf-8", "replace"))
+    ):
         raise CsrfFailed()
 
 
