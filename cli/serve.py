@@ -191,6 +191,10 @@ def serve(host: str, port: int, prefect_port: int, every: float) -> dict[str, An
             "prefect_api": os.environ["PREFECT_API_URL"],
             "prefect_embedded": prefect is not None,
             "every": every,
+            # the CLI of this home hands reports and outcomes to this process when it would do the same:
+            "database": running.database_fingerprint(config.database_url()),
+            "now": os.environ.get("SHOUHU_NOW") or None,
+            "operator_key": running.new_operator_key(),
         }
     )
     try:

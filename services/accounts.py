@@ -604,3 +604,23 @@ def change_own_password(username: str, data: Any) -> dict[str, Any]:
         ended = _end_sessions(s, username, "password_changed")
         _record(s, username, "password_changed", True, "own", "-")
     return {"username": username, "status": "password changed", "sessions_ended": ended}
+
+
+def operator_user(key: str, username: str | None, source: str) -> User:
+    """The user a command handed over by this machine's CLI acts as (`Authorization: Operator <key>`,
+    `X-Shouhu-As`): only from this machine, only with the key of the serve running in this very process
+    (shouhu.running) — the trust of the operator who holds the database — and only for an enabled user."""
+    from shouhu import running
+
+    expected = running.operator_key_of_this_process()
+    loopback = source in ("127.0.0.1", "::1", "localhost")
+    if not expected or not loopback or not secrets.compare_digest(expected.encode(), key.encode("utf-8", "replace")):
+        raise AuthFailed("unauthenticated", "send Authorization: Bearer <token>", None)
+    with db.transaction() as s:
+        user = access.user(s, username)
+        if user.disabled_at is not None:
+            raise AuthFailed("unauthenticated", "send Authorization: Bearer <token>", None)
+        _record(s, user.username, "cli_handover", True, "", source)  # the operator acted as this user
+        s.flush()
+        s.expunge(user)
+    return user

@@ -129,7 +129,8 @@ def status() -> dict[str, Any]:
     record = running.serve_record()
     serve = None
     if record is not None:
-        serve = {**record, "web_answers": running.answers(f"{record['web']}/healthz")}
+        shown = {k: v for k, v in record.items() if k != "operator_key"}  # a secret: in the 0600 file only
+        serve = {**shown, "web_answers": running.answers(f"{record['web']}/healthz")}
     own = os.environ.get("PREFECT_API_URL")
     api = own or (record or {}).get("prefect_api")
     prefect = {

@@ -11,8 +11,10 @@ never waits on a server that is not there — it starts its own as before.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,36 @@ def answers(url: str, timeout: float = HEALTH_TIMEOUT) -> bool:
         return httpx.get(url, timeout=timeout).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def database_fingerprint(url: str) -> str:
+    """Which database a process uses, comparable without storing the URL (it may hold a password)."""
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+def new_operator_key() -> str:
+    """The key with which this home's CLI hands a command to the running serve (kept in the 0600 record,
+    valid for that serve process only)."""
+    return secrets.token_urlsafe(32)
+
+
+def delegate_target() -> tuple[str, str] | None:
+    """(web address, operator key) of this home's running serve when this process would do exactly what
+    it does — the same database and the same clock — and its web app answers; else None (run here)."""
+    found = serve_record()
+    if not found or not isinstance(found.get("operator_key"), str) or not isinstance(found.get("web"), str):
+        return None
+    if found.get("database") != database_fingerprint(config.database_url()) or found.get("now") != (
+        os.environ.get("SHOUHU_NOW") or None
+    ):
+        return None
+    return (found["web"], found["operator_key"]) if answers(f"{found['web']}/healthz") else None
+
+
+def operator_key_of_this_process() -> str | None:
+    """The operator key, when the running serve recorded in this home is this very process."""
+    found = serve_record()
+    return found.get("operator_key") if found is not None and found.get("pid") == os.getpid() else None
 
 
 def prefect_api_of_serve() -> str | None:

@@ -218,3 +218,51 @@ def test_a_hostile_case_runs_no_script_in_the_browser(site: str, database_url: s
             assert blocked in (False, "error"), "an inline script ran: the CSP does not forbid it"
         browser.close()
     assert dialogs == []
+
+
+def test_a_manager_adds_a_colleague_who_chooses_her_own_password_on_a_phone(site: str, database_url: str) -> None:
+    """人员管理 in a real browser: the manager adds a village director; the temporary password is shown
+    once; the new colleague signs in on a phone, is led to 修改密码, and then reaches her tasks."""
+    from playwright.sync_api import sync_playwright
+
+    backend = "pg" if database_url.startswith("postgresql") else "sqlite"
+    ARTIFACTS.mkdir(exist_ok=True)
+    accounts.set_password("sx-manager", PASSWORD, must_change=False)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        manager = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN").new_page()
+        manager.goto(f"{site}/login")
+        manager.fill("#username", "sx-manager")
+        manager.fill("#password", PASSWORD)
+        manager.click("main button[type=submit]")
+        manager.click("text=人员管理")
+        manager.fill("#username", "sx-wang-fang")
+        manager.fill("#display_name", "王芳")
+        manager.select_option("#role", "village_director")
+        manager.select_option("#unit", "sx-v-sc-dg")
+        manager.click("main form button[type=submit]")
+        banner = manager.locator(".banner.ok").inner_text()
+        assert "已新增账户" in banner and "王芳" in banner
+        temporary = manager.locator(".banner.ok code").inner_text()
+        manager.screenshot(path=str(ARTIFACTS / f"{backend}-admin-01-added.png"), full_page=True)
+
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True).new_page()
+        phone.goto(f"{site}/login")
+        phone.fill("#username", "sx-wang-fang")
+        phone.fill("#password", temporary)
+        phone.click("main button[type=submit]")
+        phone.wait_for_url(f"{site}/account/password")
+        assert "临时密码" in phone.inner_text("main")
+        phone.goto(f"{site}/tasks")
+        phone.wait_for_url(f"{site}/account/password")  # nothing opens before she has chosen
+        phone.fill("#current_password", temporary)
+        phone.fill("#new_password", "her own long password")
+        phone.fill("#repeat_password", "her own long password")
+        phone.click("main button[type=submit]")
+        phone.wait_for_url(f"{site}/tasks")
+        assert "密码已修改" in phone.inner_text("main")
+        phone.screenshot(path=str(ARTIFACTS / f"{backend}-admin-02-phone-after-password.png"), full_page=True)
+
+        manager.goto(f"{site}/admin/records")
+        assert "新增账户" in manager.inner_text("main") and "sx-wang-fang" in manager.inner_text("main")
+        browser.close()

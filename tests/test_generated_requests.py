@@ -75,6 +75,7 @@ OPERATIONS = [
     "GET /api/v1/documents/{document_id}",
     "GET /api/v1/tasks",
     "POST /api/v1/tasks/{task_id}/complete",
+    "POST /api/v1/tasks/{task_id}/ack",
     "GET /api/v1/breaches",
     "GET /api/v1/sla",
     "GET /api/v1/users",

@@ -98,13 +98,39 @@ def test_serve_runs_web_prefect_and_scheduler_and_stops_on_ctrl_c(tmp_path: Path
         status = cli("status")
         assert status["serve"]["pid"] == proc.pid and status["serve"]["web_answers"] is True
         assert status["prefect"] == {"api_url": api, "from": "serve", "answers": True}
+        # same database and clock: the command is handed to serve (no Prefect in the CLI), answers as the CLI's own
         started = time.monotonic()
         by_cli = cli("report", "-", "--as", "sx-intake", stdin=json.dumps(make_report(), ensure_ascii=False))
-        print(f"report through the CLI while serve runs: {time.monotonic() - started:.2f} s")
+        print(f"report through the CLI, handed to serve: {time.monotonic() - started:.2f} s")
+        assert by_cli["status"] == "applied" and by_cli["stage"] == "emergency"
         runs = httpx.post(
             f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": [by_cli["case_no"]]}}}, timeout=10
         ).json()
-        assert [r["state_type"] for r in runs] == ["COMPLETED"], "the CLI's flow run is on serve's Prefect server"
+        assert [r["state_type"] for r in runs] == ["COMPLETED"]
+        case = cli("case", "show", by_cli["case_no"], "--as", "sx-police")
+        arrival = next(x for x in case["tasks"] if x["kind"] == "police_arrival")
+        assert cli("task", "ack", arrival["task_id"], "--as", "sx-police")["case_no"] == by_cli["case_no"]
+        assert cli("task", "ack", arrival["task_id"], "--as", "sx-police", code=3)["error"]["code"] == "task_not_open"
+        bad = cli(
+            "report", "-", "--as", "sx-intake", stdin=json.dumps({**make_report(), "situations": ["flood"]}), code=2
+        )
+        assert bad["error"]["field"].startswith("situations")
+        assert cli("report", "-", stdin=json.dumps(make_report()), code=2)["error"]["code"] == "missing_user"
+        # another clock: run here, but on serve's Prefect server (no ephemeral server of its own)
+        env["SHOUHU_NOW"] = "2026-11-24T09:05:00+08:00"
+        started = time.monotonic()
+        here = cli("report", "-", "--as", "sx-intake", stdin=json.dumps(make_report(), ensure_ascii=False))
+        print(f"report through the CLI, run here on serve's Prefect: {time.monotonic() - started:.2f} s")
+        runs = httpx.post(
+            f"{api}/flow_runs/filter", json={"flow_runs": {"tags": {"all_": [here["case_no"]]}}}, timeout=10
+        ).json()
+        assert [r["state_type"] for r in runs] == ["COMPLETED"], "the CLI's own flow run is on serve's Prefect server"
+        env["SHOUHU_NOW"] = "2026-11-24T09:00:00+08:00"
+        handed = handovers(tmp_path)
+        assert handed.count(("sx-intake", "cli_handover")) == 2 and handed.count(("sx-police", "cli_handover")) == 2
+        assert len(handed) == 4, (
+            "the report run here was not handed over; refusals before a user is named are not either"
+        )
         second = cli("serve", "--port", str(free_port()), "--prefect-port", str(free_port()), "--every", "0", code=2)
         assert second["error"]["code"] == "serve_running"
     finally:
@@ -132,6 +158,14 @@ def test_serve_runs_web_prefect_and_scheduler_and_stops_on_ctrl_c(tmp_path: Path
         raise AssertionError("the Prefect server is still up after Ctrl-C")
     except httpx.HTTPError:
         pass
+
+
+def handovers(home: Path) -> list[tuple[str, str]]:
+    """Commands this machine's CLI handed to serve, as recorded (who, what)."""
+    import sqlite3
+
+    with sqlite3.connect(home / "shouhu.db") as conn:
+        return conn.execute("SELECT actor, action FROM accessrecord WHERE action = 'cli_handover'").fetchall()
 
 
 def port_answers(port: int) -> bool:

@@ -188,6 +188,16 @@ def complete_task(task_id: str, outcome: Any = Depends(json_body), user: User = 
     return JSONResponse(result, status_code=202) if result.get("status") == "queued" else result
 
 
+@router.post(
+    "/tasks/{task_id}/ack", tags=["tasks"], responses={**ERRORS, "202": {"description": "accepted and queued"}}
+)
+def acknowledge_task(task_id: str, user: User = Depends(api_user)) -> Any:
+    """Acknowledge a task that is done by saying so (出警到场, `shouhu task ack`): returns the case;
+    409 if it already was; 400 `not_an_acknowledgement` for a task that needs an outcome."""
+    result = tasks_service.acknowledge_task(task_id, user.username)
+    return JSONResponse(result, status_code=202) if result.get("status") == "queued" else result
+
+
 @router.get("/breaches", tags=["managers"], responses=ERRORS)
 def breaches(
     open: bool = False,  # noqa: A002 - the query parameter is ?open=

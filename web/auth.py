@@ -11,6 +11,9 @@ from services.accounts import AuthFailed, User
 def api_user(request: Request) -> User:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
+    if scheme.lower() == "operator" and token.strip():  # this machine's CLI, handing a command to its serve
+        source = request.client.host if request.client else ""
+        return accounts.operator_user(token.strip(), request.headers.get("x-shouhu-as"), source)
     user = accounts.user_for_token(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
     if user is None:
         raise AuthFailed(
