@@ -36,7 +36,11 @@ def _emit(value: Any, compact: bool) -> None:
 
 
 def _run(
-    action: Callable[[], Any], compact: bool, fail_if: Callable[[Any], bool] | None = None, quiet: bool = False
+    action: Callable[[], Any],
+    compact: bool,
+    fail_if: Callable[[Any], bool] | None = None,
+    quiet: bool = False,
+    fail_code: int = 1,
 ) -> None:
     from shouhu.errors import PolicyError, ShouhuError
 
@@ -79,7 +83,7 @@ def _run(
     if not quiet:
         _emit(result, compact)
     if fail_if is not None and fail_if(result):
-        raise typer.Exit(1)
+        raise typer.Exit(fail_code)
 
 
 def _handed_to_serve(path: str, source: str | None, as_: str | None, compact: bool) -> None:
@@ -644,6 +648,67 @@ def restore(
     from services import backup as backups
 
     _run(lambda: backups.restore(archive), json_)
+
+
+ledger_app = typer.Typer(
+    no_args_is_help=True, help="The county's ledger of children (一人一档): import, export, template."
+)
+app.add_typer(ledger_app, name="ledger")
+
+
+@ledger_app.command("import")
+def ledger_import(
+    file: Path = typer.Argument(..., help="the county's spreadsheet: .xlsx (first sheet) or .csv (UTF-8)"),
+    jurisdiction: str = typer.Option(..., "--jurisdiction"),
+    as_: Optional[str] = AS_OPT,
+    dry_run: bool = typer.Option(False, "--dry-run", help="check and count, write nothing"),
+    skip_bad_rows: bool = typer.Option(False, "--skip-bad-rows", help="write the good rows even if some have errors"),
+    json_: bool = JSON_OPT,
+) -> None:
+    """Import the ledger: every bad row listed (row, column, reason in Chinese); exit 2 if any, and then nothing
+    is written unless --skip-bad-rows. The same file twice changes nothing."""
+    from services import ledger
+
+    def act() -> Any:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        with Progress(
+            TextColumn("台账导入"), BarColumn(), MofNCompleteColumn(), transient=True, console=_stderr_console()
+        ) as bar:
+            task = bar.add_task("rows", total=None)
+            result = ledger.import_ledger(
+                file, jurisdiction, as_, dry_run, skip_bad_rows, progress=lambda n: bar.update(task, completed=n)
+            )
+        return result
+
+    _run(act, json_, fail_if=lambda r: bool(r["errors"]), fail_code=2)
+
+
+@ledger_app.command("export")
+def ledger_export(
+    jurisdiction: str = typer.Option(..., "--jurisdiction"),
+    out: Path = typer.Option(..., "--out", help="FILE.xlsx"),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
+    """Export the ledger (children with a category in force) to XLSX in the import's columns."""
+    from services import ledger
+
+    _run(lambda: ledger.export_ledger(jurisdiction, out, as_), json_)
+
+
+@ledger_app.command("template")
+def ledger_template(out: Path = typer.Option(..., "--out", help="FILE.xlsx"), json_: bool = JSON_OPT) -> None:
+    """An empty spreadsheet with the expected column headers."""
+    from services import ledger
+
+    _run(lambda: ledger.write_template(out), json_)
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 db_app = typer.Typer(no_args_is_help=True, help="The database schema: its revision, and upgrading it (migrations/).")

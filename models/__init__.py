@@ -15,7 +15,7 @@ from models.case import (
 )
 from models.child import Child, Guardian
 from models.document import Document
-from models.ledger import VerificationVisit
+from models.ledger import ChildCategory, ChildEvent, EntrustedCare, VerificationVisit
 from models.org import Jurisdiction, Unit, User
 from models.outbox import Delivery, Notification
 from models.setting import Setting
@@ -48,4 +48,7 @@ __all__ = [
     "Notification",
     "TimelineEvent",
     "VerificationVisit",
+    "ChildCategory",
+    "ChildEvent",
+    "EntrustedCare",
 ]

@@ -24,6 +24,10 @@ class Child(SQLModel, table=True):
     address: str | None = None
     left_behind: bool = False
     created_at: datetime = when()
+    school: str | None = None  # 就读学校, from the ledger
+    # How the child came onto the county's ledger: a report (强制报告), an import of the county's
+    # spreadsheet, or a survey (排查). Not part of the row seal (shouhu.timeline.ROW_FIELDS).
+    enrolled_from: str = Field(default="report", sa_column_kwargs={"server_default": "report"})
     seal: str = Field(
         default="", sa_column_kwargs={"server_default": ""}
     )  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
@@ -36,6 +40,7 @@ class Guardian(SQLModel, table=True):
     relation: str
     status: str
     extra: dict = json_field()
+    phone: str | None = None  # from the ledger (not part of the row seal)
     seal: str = Field(
         default="", sa_column_kwargs={"server_default": ""}
     )  # HMAC of this row (shouhu.timeline.ROW_FIELDS)

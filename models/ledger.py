@@ -1,4 +1,6 @@
-"""The village verification round: every child on a jurisdiction's ledger, once per period.
+"""The county's ledger of children (一人一档, seed 000 §三(一), seed 002 §四(一)): their categories, the
+entrusted caregiver, the child's own timeline — and the village verification round: every child on a
+jurisdiction's ledger, once per period.
 
 seed 001 §二(一)6: 村（居）民委员会每季度核实困境儿童家庭情况、监护情况、就学情况. Rows are
 generated set-based (one INSERT … SELECT per jurisdiction and period), never one by one.
@@ -7,7 +9,8 @@ generated set-based (one INSERT … SELECT per jurisdiction and period), never o
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -28,3 +31,50 @@ class VerificationVisit(SQLModel, table=True):
     completed_by: str | None = None
     completed_at: datetime | None = when(nullable=True)
     created_at: datetime = when()
+
+
+class ChildCategory(SQLModel, table=True):
+    """A category the child is in (the pack's `child_categories`: 留守儿童, 孤儿, 事实无人抚养儿童…), from
+    when to when, and on whose word (`import:<file>`, `survey`, `report:<case no>`). A child may be in
+    several at once; one that no longer applies is ended, never deleted."""
+
+    __table_args__ = (UniqueConstraint("child_id", "category", "started_on"),)
+    id: uuid.UUID = uuid_pk()
+    child_id: uuid.UUID = Field(foreign_key="child.id", index=True)
+    category: str = Field(index=True)
+    started_on: date
+    ended_on: date | None = None
+    source: str
+    created_at: datetime = when()
+
+
+class EntrustedCare(SQLModel, table=True):
+    """委托照护 (seed 001 §二(二)7): who cares for the child while the parents are away — relation,
+    since when, the parents' contact, and who checked the arrangement."""
+
+    id: uuid.UUID = uuid_pk()
+    child_id: uuid.UUID = Field(foreign_key="child.id", index=True)
+    name: str
+    relation: str
+    phone: str | None = None
+    since: date | None = None
+    parents_contact: str | None = None
+    checked_by: str | None = None
+    checked_on: date | None = None
+    ended_on: date | None = None
+    created_at: datetime = when()
+
+
+class ChildEvent(SQLModel, table=True):
+    """The child's own timeline (一人一档): put on the ledger, changed by an import (which fields, from
+    which file), a category started or ended. Cases keep their own hash-chained timelines."""
+
+    __table_args__ = (UniqueConstraint("child_id", "seq"),)
+    id: uuid.UUID = uuid_pk()
+    child_id: uuid.UUID = Field(foreign_key="child.id", index=True)
+    seq: int
+    at: datetime = when()
+    actor: str
+    kind: str  # enrolled, updated, category_started, category_ended
+    summary: str
+    payload: dict[str, Any] = json_field(dict)

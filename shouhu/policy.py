@@ -106,6 +106,12 @@ class FollowUp(Sourced):
     role: Role
 
 
+class ChildCategoryRule(Strict):
+    """A category of the county's ledger (困境儿童 classes, 留守儿童) as people name it."""
+
+    label: str
+
+
 class ExitReason(Strict):
     label: str
     phase_out_months: int = Field(default=0, ge=0, le=36)
@@ -200,6 +206,7 @@ class InputLimits(Strict):
     long_text: int = Field(ge=200)
     list_items: int = Field(ge=1)
     body_bytes: int = Field(ge=4096)
+    upload_bytes: int = Field(ge=4096)  # a file uploaded through a page (the county's ledger spreadsheet)
     depth: int = Field(ge=4, le=64)
     oldest_year: int = Field(ge=1, le=2000)
 
@@ -253,6 +260,7 @@ class Pack(Strict):
     documents: Value[dict[str, DocumentBasis]]
     reporter_supervisors: Value[dict[ReporterUnitType, Selector]]
     exit_reasons: Value[dict[str, ExitReason]]
+    child_categories: Value[dict[str, ChildCategoryRule]]
     petition_grounds: Value[dict[str, PetitionGround]]
     petitioners: Value[list[str]]
     verification_visits: Value[Literal["quarter", "month"]]

@@ -53,6 +53,7 @@ BLOCK_ZH = {
     "documents": "文书依据",
     "reporter_supervisors": "报告人的上级机关",
     "exit_reasons": "退出情形",
+    "child_categories": "台账儿童类别",
     "petition_grounds": "撤销监护资格申请事由",
     "petitioners": "申请人",
     "verification_visits": "核实走访周期",
@@ -187,6 +188,8 @@ def zh(value: Any, p: Pack | None = None) -> str:
         return f"{value:g}"
     if isinstance(value, list):
         return "、".join(zh(v, p) for v in value) or "无"
+    if isinstance(value, dict) and value and all(isinstance(v, dict) and set(v) == {"label"} for v in value.values()):
+        return "、".join(v["label"] for v in value.values())  # a vocabulary (儿童类别): its names
     if isinstance(value, dict):
         return "；".join(f"{ZH_KEYS.get(k) or _word(k, p)}：{zh(v, p)}" for k, v in value.items() if k != "code")
     return str(value)

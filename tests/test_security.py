@@ -26,7 +26,7 @@ from hostile import (
 from sqlmodel import Session, select
 
 from models import Case, Command, Document, Notification, Report, TimelineEvent
-from services import accounts, reports, tasks
+from services import accounts, ledger, reports, tasks
 from services import cases as cases_service
 from services import documents as documents_service
 from shouhu import db
@@ -153,6 +153,23 @@ def test_no_page_or_document_runs_what_was_typed(pages: Any) -> None:
             )
         visit(who, "GET", "/account/password")
         visit(who, "GET", "/admin/users")
+        visit(who, "GET", "/ledger")
+    civil = user_of("sixian", "civil_affairs")
+    hostile_csv = (
+        ",".join(ledger.HEADERS)
+        + "\n"
+        + ",".join(
+            ['"><script>alert(7)</script>', "", "女", "2016-05-01", "<img src=x onerror=alert(8)>", "", "<b>外星</b>"]
+            + [""] * (len(ledger.HEADERS) - 7)
+        )
+    )
+    visit(
+        civil,
+        "POST",
+        "/ledger/import",
+        data={"csrf": csrf(pages(civil).get("/ledger").text)},
+        files={"file": ('"><svg onload=alert(9)>.csv', hostile_csv.encode("utf-8"), "text/csv")},
+    )
     manager = user_of("sixian", "manager")
     listed = visit(manager, "GET", "/admin/users")
     visit(

@@ -12,6 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from shouhu import config
 from shouhu.inputs import LIMITS
 from web import admin, api, errors, pages, session
+from web import ledger as ledger_pages
 from web.middleware import Guard
 
 
@@ -28,6 +29,7 @@ def create_app() -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(admin.router)
+    app.include_router(ledger_pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     # Signed with itsdangerous; HttpOnly always; SameSite=Lax; Secure when served over HTTPS (SHOUHU_SECURE_COOKIES=1).
     app.add_middleware(
@@ -40,7 +42,9 @@ def create_app() -> FastAPI:
     )
 
     # Outermost: security headers on every answer, bounded bodies, unexpected errors in our shape.
-    app.add_middleware(Guard, body_bytes=LIMITS.body_bytes)
+    app.add_middleware(
+        Guard, body_bytes=LIMITS.body_bytes, upload_bytes=LIMITS.upload_bytes, upload_paths=ledger_pages.UPLOAD_PATHS
+    )
 
     def openapi() -> dict:
         """FastAPI's document, plus the request-body schemas web.api reads itself."""

@@ -58,8 +58,19 @@ class Guard:
     Also bounds every request body (`input_limits.body_bytes`): by its Content-Length at once, and
     while it streams when it has none."""
 
-    def __init__(self, app: ASGIApp, body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, body_bytes: int, upload_bytes: int | None = None, upload_paths: frozenset[str] = frozenset()
+    ) -> None:
         self.app, self.body_bytes = app, body_bytes
+        self.upload_bytes, self.upload_paths = upload_bytes or body_bytes, upload_paths
+
+    def limit(self, scope: Scope) -> int:
+        """The body limit of this request: a file upload's pages take `upload_bytes`, everything else `body_bytes`."""
+        return (
+            self.upload_bytes
+            if scope.get("method") == "POST" and scope.get("path") in self.upload_paths
+            else self.body_bytes
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,13 +79,14 @@ class Guard:
         started = False
         extra = security_headers(scope.get("path", ""))
         received = 0
+        limit = self.limit(scope)
 
         async def bounded_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.body_bytes:
+                if received > limit:
                     raise BodyTooLarge()
             return message
 
@@ -94,13 +106,13 @@ class Guard:
             await refused(scope.get("path", ""), odd)(scope, receive, send_with_headers)
             return
         try:
-            if not length.isdigit() or int(length) > self.body_bytes:
+            if not length.isdigit() or int(length) > limit:
                 raise BodyTooLarge()
             await self.app(scope, bounded_receive, send_with_headers)
         except BodyTooLarge:
             if started:
                 raise
-            await too_large(scope.get("path", ""), self.body_bytes)(scope, receive, send_with_headers)
+            await too_large(scope.get("path", ""), limit)(scope, receive, send_with_headers)
         except Exception as exc:  # the one place an unexpected error is answered
             # Never the body or the query: either may hold a child's data.
             log.error("internal error on %s %s: %s", scope.get("method"), scope.get("path"), type(exc).__name__)
