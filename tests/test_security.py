@@ -26,11 +26,12 @@ from hostile import (
 from sqlmodel import Session, select
 
 from models import Case, Command, Document, Notification, Report, TimelineEvent
-from services import accounts, ledger, reports, tasks
+from services import accounts, ledger, reports, tasks, visits
 from services import cases as cases_service
 from services import documents as documents_service
-from shouhu import db
+from shouhu import clock, db
 from shouhu.errors import InvalidInput
+from tasks import sweep
 
 PASSWORD = "correct horse battery"
 ROLES = ("police_intake", "police", "township_caseworker", "village_director", "civil_affairs", "manager")
@@ -121,6 +122,30 @@ def test_no_page_or_document_runs_what_was_typed(pages: Any) -> None:
         for t in cases_service.show_case(pending["case_id"], "sx-police", record_read=False)["tasks"]
         if t["status"] == "open"
     )
+    sweep.tick(clock.now())  # the quarter's round: the hostile children are on the village's list
+    on_round = next(v for v in visits.list_visits("sx-director-dg", "sx-v-sc-dg") if v["status"] == "open")
+    director = "sx-director-dg"
+    visit_form = visit(director, "GET", f"/visits/{on_round['visit_id']}")
+    hostile_visit = {"csrf": csrf(visit_form.text), "guardianship": "absent", "schooling": "in_school"}
+    visit(
+        director,
+        "POST",
+        f"/visits/{on_round['visit_id']}",
+        data={**hostile_visit, "notes": "</textarea><script>alert(7)</script>"},
+    )  # refused: shown back
+    recorded = visit(
+        director,
+        "POST",
+        f"/visits/{on_round['visit_id']}",
+        data={
+            **hostile_visit,
+            "visited_on": "2026-11-24",
+            "family_changed": "false",
+            "notes": '"><script>alert(8)</script>',
+        },
+    )  # a danger finding: the list shows what to do next
+    assert recorded.status_code == 200 and "已告知" in recorded.text  # recorded; the list shows what to do next
+    visit(director, "GET", "/visits")
     for role in ROLES:
         who = user_of(
             "sixian",
@@ -137,6 +162,9 @@ def test_no_page_or_document_runs_what_was_typed(pages: Any) -> None:
             f"/cases/{pending['case_no']}",
             '/no/such/"><script>alert(1)</script>',
             "/reports/new",
+            "/visits",
+            "/visits?unit=sx-v-sc-dg",
+            f"/visits/{on_round['visit_id']}",
         ):
             visit(who, "GET", path)
         for task in closed["tasks"]:

@@ -46,6 +46,9 @@ LABELS: dict[str, str] = {
     "ruled_on": "裁定日期",
     "new_guardian": "新监护人",
     "placement": "安置方式",
+    "visited_on": "走访日期",
+    "schooling": "就学情况",
+    "family_changed": "家庭情况有变化",
 }
 
 

@@ -65,6 +65,10 @@ ERROR_ZH = {
     "role_may_not_administer": "只有管理人员或系统管理员可以管理人员账户",
     "account_disabled": "该账户已停用",
     "not_permitted": "您没有此项权限",
+    "unknown_visit": "没有找到该走访（或您无权查看）",
+    "visit_not_open": "该走访已记录过",
+    "unit_may_not_see": "您无权查看该单位的走访名单",
+    "bad_period": "期次格式不正确",
 }
 
 

@@ -104,7 +104,12 @@ async def logout(request: Request) -> Response:
 
 @router.get("/")
 def home(user: User = Depends(page_user)) -> Response:
-    target = {"police_intake": "/reports/new", "manager": "/board", "admin": "/admin/users"}.get(user.role, "/tasks")
+    target = {
+        "police_intake": "/reports/new",
+        "manager": "/board",
+        "admin": "/admin/users",
+        "village_director": "/visits",
+    }.get(user.role, "/tasks")
     return RedirectResponse(target, status_code=303)
 
 
