@@ -363,6 +363,35 @@ def breaches(
     _run(lambda: deadlines.list_breaches(jurisdiction, unit, open_), json_)
 
 
+@app.command()
+def search(
+    query: str = typer.Argument(
+        ..., help="a name (or part), an 18-character ID number, a case number, a township or village, a stage"
+    ),
+    kind: Optional[str] = typer.Option(
+        None, "--kind", help="name, id_number, case_no, place or stage (guessed when not given)"
+    ),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
+    """Find children you may read: {"kind","total","limit","items","case","masked"} (the search is recorded, not its text)."""
+    from services import children
+
+    _run(lambda: children.search_children(query, as_, kind), json_)
+
+
+child_app = typer.Typer(no_args_is_help=True, help="One child's file (一人一档).")
+app.add_typer(child_app, name="child")
+
+
+@child_app.command("show")
+def child_show(child: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
+    """The child's file: identity, categories, guardians, carer, cases, visits, documents, timeline (the read is recorded)."""
+    from services import children
+
+    _run(lambda: children.show_child(child, as_), json_)
+
+
 visits_app = typer.Typer(no_args_is_help=True, help="The village verification ledger (seed 001 §二(一)6 每季度核实).")
 app.add_typer(visits_app, name="visits")
 

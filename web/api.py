@@ -17,6 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 from services import accounts
 from services import cases as cases_service
+from services import children as children_service
 from services import deadlines as deadlines_service
 from services import documents as documents_service
 from services import reports as reports_service
@@ -151,6 +152,23 @@ def case_timeline(
         "offset": offset,
         "verified": cases_service.verify_case(ref, user.username, record_read=False)["ok"],
     }
+
+
+@router.get("/children", tags=["children"], responses=ERRORS)
+def children(
+    q: str = Query(..., max_length=200), kind: str | None = None, user: User = Depends(api_user)
+) -> dict[str, Any]:
+    """Children in scope matching `q` (kind: name, id_number, case_no, place, stage; guessed when not
+    given), masked per role, at most 50 with the total; a case number also gives the case. Recorded
+    with its kind and count, never the text."""
+    return children_service.search_children(q, user.username, kind)
+
+
+@router.get("/children/{child_id}", tags=["children"], responses=ERRORS)
+def child(child_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
+    """The child's file (一人一档): identity, categories, guardians, carer, cases, visits, documents,
+    timeline. 404 `unknown_child` for an unknown child and for one outside the caller's scope alike."""
+    return children_service.show_child(child_id, user.username)
 
 
 @router.get("/cases/{ref}/documents", tags=["documents"], responses=ERRORS)

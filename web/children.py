@@ -1,0 +1,206 @@
+"""儿童 pages: search (`/children?q=…`) and the child's page (`/children/{id}`, 一人一档). The access rule,
+the masking and the recording of every read and search are services.children'; here the codes become
+words (categories from the pack, stages, statuses, visit findings, sources)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from services import children as children_service
+from services.accounts import User
+from shouhu import policy
+from shouhu.clock import CHINA_TZ
+from shouhu.errors import Forbidden, InvalidInput, NotFound
+from shouhu.vocab import LABELS_ZH, STAGE_NAMES_ZH
+from shouhu.wording import format_due
+from web import messages
+from web.errors import status_of
+from web.session import page_user
+from web.templating import render, unit_name
+from web.visits import finding, period_name
+
+router = APIRouter(include_in_schema=False)
+KIND_NAMES = {"name": "姓名", "id_number": "身份证号", "case_no": "案件编号", "place": "乡镇或村", "stage": "办理阶段"}
+STATUS_ZH = {"open": "在办", "phase_out": "渐退期", "closed": "已结案"}
+ENROLLED_ZH = {"report": "强制报告", "import": "台账导入", "survey": "排查"}
+EVENT_ZH = {"enrolled": "列入台账", "updated": "信息更新", "category_started": "新增类别", "category_ended": "类别终止"}
+VISIT_STATE_ZH = {"open": "待走访", "done": "已走访", "overdue": "已逾期"}
+REFUSED_SEARCH = "您看到的是脱敏信息，不能按姓名或身份证号查找儿童；请按案件编号、乡镇或村、办理阶段查找。"
+
+
+def _reader(user: User) -> User:
+    if user.role not in children_service.READING_ROLES:
+        raise Forbidden("not_permitted", "children's files are read by those who read cases", "as")
+    return user
+
+
+def day_zh(iso: str | None) -> str:
+    """2016-05-01 → 2016年5月1日; a masked birth date (2016) → 2016年."""
+    if not iso:
+        return "—"
+    if re.fullmatch(r"\d{4}", iso):
+        return f"{iso}年"
+    day = datetime.fromisoformat(iso).astimezone(CHINA_TZ).date() if len(iso) > 10 else date.fromisoformat(iso)
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def time_zh(iso: str | None) -> str:
+    return format_due(datetime.fromisoformat(iso).astimezone(CHINA_TZ)) if iso else "—"
+
+
+def source_zh(source: str) -> str:
+    """Where a category came from, in words: 台账导入（县台账.xlsx）, 排查, 强制报告（案件 SX-2026-00001）."""
+    kind, _, detail = source.partition(":")
+    if kind == "import":
+        return f"台账导入（{detail}）" if detail else "台账导入"
+    if kind == "report":
+        return f"强制报告（案件 {detail}）" if detail else "强制报告"
+    if kind == "survey":
+        return "排查"
+    return "其他"
+
+
+def category_name(jurisdiction: str, code: str) -> str:
+    known = policy.pack(jurisdiction).child_categories.value
+    return known[code].label if code in known else "其他类别"
+
+
+def place_name(jurisdiction: str, township: str, village: str | None) -> str:
+    town = unit_name(jurisdiction, township)
+    return f"{town} {unit_name(jurisdiction, village)}" if village else town
+
+
+def _item(jurisdiction: str, c: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **c,
+        "place": place_name(jurisdiction, c["township"], c["village"]),
+        "gender_text": LABELS_ZH.get(c["gender"], "不详"),
+        "birth_text": day_zh(c["birth_date"]),
+        "category_text": "、".join(category_name(jurisdiction, k) for k in c["categories"]) or "—",
+        "case_text": "；".join(f"{x['case_no']}（{STAGE_NAMES_ZH.get(x['stage'], '—')}）" for x in c["open_cases"]),
+    }
+
+
+@router.get("/children")
+def search_page(
+    request: Request, q: str | None = None, kind: str | None = None, user: User = Depends(page_user)
+) -> HTMLResponse:
+    _reader(user)
+    result, error, status = None, None, 200
+    if q is not None and q.strip():
+        try:
+            found = children_service.search_children(q, user.username, kind or None)
+        except InvalidInput as exc:
+            if isinstance(exc, NotFound) or (isinstance(exc, Forbidden) and exc.code == "not_permitted"):
+                raise
+            status = status_of(exc)
+            error = REFUSED_SEARCH if exc.code == "identity_search_not_permitted" else messages.zh(exc)
+        else:
+            case = found["case"]
+            result = {
+                **found,
+                "kind_text": KIND_NAMES[found["kind"]],
+                "items": [_item(user.jurisdiction, c) for c in found["items"]],
+                "case": {
+                    **case,
+                    "stage_text": STAGE_NAMES_ZH.get(case["stage"], "—"),
+                    "status_text": STATUS_ZH.get(case["status"], "—"),
+                    "opened_text": day_zh(case["opened_at"]),
+                }
+                if case
+                else None,
+            }
+    return render(
+        request,
+        "children",
+        user,
+        status_code=status,
+        title="儿童",
+        nav="children",
+        q=q or "",
+        kind=kind if kind in KIND_NAMES else "",
+        kinds=list(KIND_NAMES.items()),
+        result=result,
+        error=error,
+    )
+
+
+@router.get("/children/{child_id}")
+def child_page(request: Request, child_id: str, user: User = Depends(page_user)) -> HTMLResponse:
+    _reader(user)
+    c = children_service.show_child(child_id, user.username)
+    j = c["jurisdiction"]
+    return render(
+        request,
+        "child",
+        user,
+        title=f"儿童档案 · {c['name']}",
+        nav="children",
+        c=c,
+        place=place_name(j, c["township"], c["village"]),
+        gender_text=LABELS_ZH.get(c["gender"], "不详"),
+        birth_text=day_zh(c["birth_date"]),
+        enrolled_text=ENROLLED_ZH.get(c["enrolled_from"], "其他"),
+        categories=[
+            {
+                **x,
+                "label": category_name(j, x["category"]),
+                "started_text": day_zh(x["started_on"]),
+                "ended_text": day_zh(x["ended_on"]) if x["ended_on"] else "",
+                "source_text": source_zh(x["source"]),
+            }
+            for x in c["categories"]
+        ],
+        guardians=[
+            {
+                **g,
+                "relation_text": LABELS_ZH.get(g["relation"], g["relation"]),
+                "status_text": LABELS_ZH.get(g["status"], g["status"]),
+            }
+            for g in c["guardians"]
+        ],
+        carers=[
+            {
+                **x,
+                "relation_text": LABELS_ZH.get(x["relation"], x["relation"]),
+                "since_text": day_zh(x["since"]) if x["since"] else "",
+                "ended_text": day_zh(x["ended_on"]) if x["ended_on"] else "",
+            }
+            for x in c["entrusted_care"]
+        ],
+        cases=[
+            {
+                **x,
+                "stage_text": STAGE_NAMES_ZH.get(x["stage"], "—"),
+                "status_text": STATUS_ZH.get(x["status"], "—"),
+                "opened_text": day_zh(x["opened_at"]),
+                "closed_text": day_zh(x["closed_at"]) if x["closed_at"] else "",
+            }
+            for x in c["cases"]
+        ],
+        visits=[
+            {
+                **v,
+                "period_text": period_name(v["period"]),
+                "unit_text": unit_name(j, v["unit"]),
+                "state_text": VISIT_STATE_ZH["overdue" if v["overdue"] else v["status"]]
+                if v["status"] in ("open", "done")
+                else "—",
+                "finding_text": finding(v["outcome"]) if v["status"] == "done" else "",
+                "completed_text": day_zh(v["outcome"].get("visited_on") or v["completed_at"])
+                if v["status"] == "done"
+                else "",
+                "notes": v["outcome"].get("notes"),
+            }
+            for v in c["visits"]
+        ],
+        documents=[{**d, "created_text": time_zh(d["created_at"])} for d in c["documents"]],
+        timeline=[
+            {**e, "at_text": time_zh(e["at"]), "kind_text": EVENT_ZH.get(e["kind"], "记录")} for e in c["timeline"]
+        ],
+    )
