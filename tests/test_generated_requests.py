@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from sqlalchemy import text
 
-from services import accounts, cases, documents, reports
+from services import accounts, cases, children, documents, reports
 from shouhu import db
 
 EXAMPLES = 50  # per operation, mode, identity and user: ~2,400 requests per database in all
@@ -72,6 +72,8 @@ OPERATIONS = [
     "GET /api/v1/cases/{ref}",
     "GET /api/v1/cases/{ref}/timeline",
     "GET /api/v1/cases/{ref}/documents",
+    "GET /api/v1/children",
+    "GET /api/v1/children/{child_id}",
     "GET /api/v1/documents/{document_id}",
     "GET /api/v1/tasks",
     "POST /api/v1/tasks/{task_id}/complete",
@@ -117,6 +119,7 @@ def test_generated_requests(db_url: str, label: str, capsys: pytest.CaptureFixtu
         # accounts the requests may move or disable: never the two making the requests
         "username": ["sx-civil", "sx-director-dg", "yt-police"],
         "token_id": [accounts.create_token("sx-civil", "to be revoked")["token_id"]],
+        "child_id": [children.search_children(opened["case_no"], "sx-police")["items"][0]["child_id"]],
     }
     users = {who: accounts.create_token(who, "generated requests")["token"] for who in ("sx-police", "sx-manager")}
     problems: list[str] = []

@@ -26,7 +26,7 @@ from hostile import (
 from sqlmodel import Session, select
 
 from models import Case, Command, Document, Notification, Report, TimelineEvent
-from services import accounts, ledger, reports, tasks, visits
+from services import accounts, children, ledger, reports, tasks, visits
 from services import cases as cases_service
 from services import documents as documents_service
 from shouhu import clock, db
@@ -124,6 +124,7 @@ def test_no_page_or_document_runs_what_was_typed(pages: Any) -> None:
     )
     sweep.tick(clock.now())  # the quarter's round: the hostile children are on the village's list
     on_round = next(v for v in visits.list_visits("sx-director-dg", "sx-v-sc-dg") if v["status"] == "open")
+    hostile_child = children.search_children(closed["case_no"], user_of("sixian", "police"))["items"][0]["child_id"]
     director = "sx-director-dg"
     visit_form = visit(director, "GET", f"/visits/{on_round['visit_id']}")
     hostile_visit = {"csrf": csrf(visit_form.text), "guardianship": "absent", "schooling": "in_school"}
@@ -165,6 +166,11 @@ def test_no_page_or_document_runs_what_was_typed(pages: Any) -> None:
             "/visits",
             "/visits?unit=sx-v-sc-dg",
             f"/visits/{on_round['visit_id']}",
+            "/children",
+            f"/children?q={closed['case_no']}",
+            "/children?q=sx-v-sc-dg",
+            '/children?kind=name&q="><script>alert(1)</script>',
+            f"/children/{hostile_child}",
         ):
             visit(who, "GET", path)
         for task in closed["tasks"]:
