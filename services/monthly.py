@@ -207,20 +207,22 @@ def monthly(jurisdiction: str, month: str) -> dict[str, Any]:
 def _ledger(
     s: Session, p: policy.Pack, jurisdiction: str, last_day: date, townships: list[str], unit_name: Any
 ) -> dict[str, Any]:
-    in_force = (
-        (col(Child.jurisdiction) == jurisdiction)
-        & (col(ChildCategory.started_on) <= last_day)
-        & (col(ChildCategory.ended_on).is_(None) | (col(ChildCategory.ended_on) > last_day))
+    in_force = (col(ChildCategory.started_on) <= last_day) & (
+        col(ChildCategory.ended_on).is_(None) | (col(ChildCategory.ended_on) > last_day)
     )
-    joined = sa_select().select_from(ChildCategory).join(Child, col(Child.id) == col(ChildCategory.child_id))
+    # a child holds one row per category at a time (the importer ends one before it starts it again): count(*)
     by_category = s.execute(
-        joined.add_columns(col(Child.township), col(ChildCategory.category), func.count(distinct(col(Child.id))))
-        .where(in_force)
+        sa_select(col(Child.township), col(ChildCategory.category), func.count())
+        .select_from(ChildCategory)
+        .join(Child, col(Child.id) == col(ChildCategory.child_id))
+        .where(col(Child.jurisdiction) == jurisdiction, in_force)
         .group_by(col(Child.township), col(ChildCategory.category))
     ).all()
+    # children, each once however many categories: a semi-join, not a count(DISTINCT …) over the join
+    held = sa_select(col(ChildCategory.id)).where(col(ChildCategory.child_id) == col(Child.id), in_force).exists()
     by_township = s.execute(
-        joined.add_columns(col(Child.township), func.count(distinct(col(Child.id))))
-        .where(in_force)
+        sa_select(col(Child.township), func.count())
+        .where(col(Child.jurisdiction) == jurisdiction, held)
         .group_by(col(Child.township))
     ).all()
     categories = list(p.child_categories.value)
