@@ -806,6 +806,24 @@ def sla_report(
 
 
 @app.command()
+def stats(
+    jurisdiction: str = typer.Option(..., "--jurisdiction"),
+    month: str = typer.Option(..., "--month", help="YYYY-MM (a Beijing-time month)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="FILE.xlsx: the workbook instead of JSON"),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
+    """Monthly statistics for the 民政局: the ledger, verification visits, cases opened and closed, breaches
+    (counts only). JSON, or with --out an XLSX with one sheet per section."""
+    from services import monthly
+
+    if out is None:
+        _run(lambda: monthly.statistics_for(as_, jurisdiction, month), json_)
+    else:
+        _run(lambda: monthly.export_for(as_, jurisdiction, month, out), json_)
+
+
+@app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),

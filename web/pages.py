@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from services import accounts
+from services import accounts, monthly
 from services import cases as cases_service
 from services import deadlines as deadlines_service
 from services import documents as documents_service
@@ -468,6 +468,7 @@ def board(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
         chart=chart.compliance_svg(weeks, series),
         failed=failed,
         stage_names=STAGE_NAMES_ZH,
+        month=monthly.current_month(),
     )
 
 
@@ -495,4 +496,17 @@ def board_csv(user: User = Depends(page_user)) -> Response:
         "\ufeff" + out.getvalue(),
         media_type="text/csv; charset=utf-8",  # BOM: Excel opens UTF-8 Chinese correctly
         headers={"Content-Disposition": f'attachment; filename="board-{now():%Y%m%d}.csv"'},
+    )
+
+
+@router.get("/board/stats.xlsx")
+def board_stats(month: str | None = Query(None, max_length=20), user: User = Depends(page_user)) -> Response:
+    """The month's statistics for the 民政局 (counts only): default this month by the clock."""
+    from urllib.parse import quote
+
+    name, content = monthly.workbook_for(user.username, user.jurisdiction, month)
+    return Response(
+        content,
+        media_type=monthly.XLSX,
+        headers={"Content-Disposition": f"attachment; filename=\"stats.xlsx\"; filename*=UTF-8''{quote(name)}"},
     )
