@@ -73,6 +73,10 @@ class Webhook:
 
         ThreadingHTTPServer.allow_reuse_address = True
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        # A sender killed mid-request (the fault and topology tests kill them) must never hold the
+        # test's teardown: request threads are daemons and stopping does not wait for them.
+        self._server.daemon_threads = True
+        self._server.block_on_close = False
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
