@@ -270,6 +270,7 @@ ZH_KEYS = {
     "long_text": "长文本（字）",
     "list_items": "列表项数",
     "body_bytes": "请求大小（字节）",
+    "upload_bytes": "上传文件上限（字节）",
     "depth": "嵌套层数",
     "oldest_year": "最早年份",
     "resume_after_seconds": "恢复等待（秒）",

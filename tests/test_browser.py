@@ -259,10 +259,45 @@ def test_a_manager_adds_a_colleague_who_chooses_her_own_password_on_a_phone(site
         phone.fill("#new_password", "her own long password")
         phone.fill("#repeat_password", "her own long password")
         phone.click("main button[type=submit]")
-        phone.wait_for_url(f"{site}/tasks")
+        phone.wait_for_url(f"{site}/visits")  # a village director's home: the children to visit
         assert "密码已修改" in phone.inner_text("main")
         phone.screenshot(path=str(ARTIFACTS / f"{backend}-admin-02-phone-after-password.png"), full_page=True)
 
         manager.goto(f"{site}/admin/records")
         assert "新增账户" in manager.inner_text("main") and "sx-wang-fang" in manager.inner_text("main")
+        browser.close()
+
+
+def test_civil_affairs_imports_the_countys_spreadsheet_in_the_browser(site: str, database_url: str) -> None:
+    """儿童台账 in a real browser: a spreadsheet with a bad row is refused row by row, nothing written;
+    the county's sample goes in; the same file again changes nothing."""
+    from playwright.sync_api import sync_playwright
+
+    backend = "pg" if database_url.startswith("postgresql") else "sqlite"
+    samples = Path(__file__).resolve().parent.parent / "samples"
+    ARTIFACTS.mkdir(exist_ok=True)
+    accounts.set_password("sx-civil", PASSWORD, must_change=False)
+    bad = ARTIFACTS / f"{backend}-bad-ledger.csv"
+    lines = (samples / "ledger-sample.csv").read_text(encoding="utf-8-sig").splitlines()
+    bad.write_text("\n".join([lines[0], lines[1], lines[2].replace("sx-t-sc", "火星镇", 1)]) + "\n", encoding="utf-8")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN").new_page()
+        page.goto(f"{site}/login")
+        page.fill("#username", "sx-civil")
+        page.fill("#password", PASSWORD)
+        page.click("main button[type=submit]")
+        page.click("text=儿童台账")
+        page.set_input_files("#file", str(bad))
+        page.click("main form button[type=submit]")
+        text = page.inner_text("main")
+        assert "第 3 行" in text and "火星镇" in text and "本次没有写入任何内容" in text
+        page.screenshot(path=str(ARTIFACTS / f"{backend}-ledger-01-refused.png"), full_page=True)
+        page.set_input_files("#file", str(samples / "ledger-sample.xlsx"))
+        page.click("main form button[type=submit]")
+        assert "新建 4" in page.inner_text("main") and "已写入" in page.inner_text("main")
+        page.set_input_files("#file", str(samples / "ledger-sample.xlsx"))
+        page.click("main form button[type=submit]")
+        assert "新建 0，更新 0，未变 4" in page.inner_text("main")
+        page.screenshot(path=str(ARTIFACTS / f"{backend}-ledger-02-again.png"), full_page=True)
         browser.close()
