@@ -285,19 +285,15 @@ def _person(
 
 
 # ---- importing ---------------------------------------------------------------------------
+def _record(s: Session, actor: str, action: str, target: str, allowed: bool = True, reason: str = "") -> None:
+    """Every import, export and refusal of the ledger is attributable (accessrecord; never a child's data)."""
+    s.add(AccessRecord(at=now(), actor=actor, action=action, target=target, allowed=allowed, reason=reason))
+
+
 def _keeper(s: Session, actor_name: str | None, jurisdiction: str, action: str) -> User:
     actor = access.user(s, actor_name)
     if actor.role not in KEEPERS or actor.jurisdiction != jurisdiction:
-        s.add(
-            AccessRecord(
-                at=now(),
-                actor=actor.username,
-                action=action,
-                target=jurisdiction,
-                allowed=False,
-                reason="not_permitted",
-            )
-        )
+        _record(s, actor.username, action, jurisdiction, allowed=False, reason="not_permitted")
         s.commit()
         raise Forbidden(
             "not_permitted",
@@ -356,15 +352,7 @@ def import_ledger(
                 problems.append(RowProblem(row.row, "身份证号", exc.code, exc.message))
         write = write and (not problems or skip_bad_rows)
         if write:
-            s.add(
-                AccessRecord(
-                    at=now(),
-                    actor=actor.username,
-                    action="ledger_import",
-                    target=jurisdiction,
-                    reason=f"rows={len(checked)}",
-                )
-            )
+            _record(s, actor.username, "ledger_import", jurisdiction, reason=f"rows={len(checked)}")
         else:
             s.rollback()
     if progress is not None:
@@ -617,15 +605,7 @@ def export_ledger(jurisdiction: str, out: Path, actor_name: str | None) -> dict[
             if categories
             else {}
         )
-        s.add(
-            AccessRecord(
-                at=now(),
-                actor=actor.username,
-                action="ledger_export",
-                target=jurisdiction,
-                reason=f"rows={len(children)}",
-            )
-        )
+        _record(s, actor.username, "ledger_export", jurisdiction, reason=f"rows={len(children)}")
     book = Workbook()
     sheet = book.active
     sheet.title = "台账"

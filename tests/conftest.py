@@ -6,6 +6,8 @@ import itertools
 import os
 import re
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -206,3 +208,33 @@ def arrive(case_id: str, police: str) -> dict[str, Any]:
         if t["kind"] == "police_arrival" and t["status"] == "open":
             case = tasks.acknowledge_task(t["task_id"], police)
     return case
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's chromium: playwright cannot download its own here
+
+
+@pytest.fixture
+def site(db_url: str) -> Iterator[str]:
+    """The web app served by uvicorn on a free port for a real browser (this test's database)."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("SHOUHU_REQUIRE_BROWSER"):
+            pytest.fail(
+                f"{CHROMIUM} is required (SHOUHU_REQUIRE_BROWSER) but missing: apt-get install chromium fonts-wqy-zenhei"
+            )
+        pytest.skip(f"{CHROMIUM} not installed")
+    import uvicorn
+    from receivers import free_port
+
+    from web.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the web app did not start within 30 s"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

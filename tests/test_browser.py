@@ -5,49 +5,17 @@ Screenshots of every page are kept in tests/artifacts/ (look at them: Chinese mu
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
-from conftest import make_report
-from receivers import free_port
+from conftest import CHROMIUM, make_report
 
 from services import accounts
 from shouhu import clock
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PASSWORD = "correct horse battery"
 T0 = datetime.fromisoformat("2026-11-24T09:00:00+08:00")
-
-
-@pytest.fixture
-def site(db_url: str) -> Iterator[str]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("SHOUHU_REQUIRE_BROWSER"):
-            pytest.fail(
-                f"{CHROMIUM} is required (SHOUHU_REQUIRE_BROWSER) but missing: apt-get install chromium fonts-wqy-zenhei"
-            )
-        pytest.skip(f"{CHROMIUM} not installed")
-    import uvicorn
-
-    from web.app import create_app
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the web app did not start within 30 s"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_report_to_assessment_to_breach_on_the_board(site: str, database_url: str) -> None:

@@ -5,18 +5,13 @@ visits with their days; the previous finding; escaping; page size; and a phone i
 from __future__ import annotations
 
 import html
-import os
 import re
-import threading
-import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-from conftest import PASSWORD, csrf, make_report
+from conftest import CHROMIUM, PASSWORD, csrf, make_report
 from sqlmodel import Session, select
 
 from models import AccessRecord, Notification, VerificationVisit
@@ -29,7 +24,6 @@ DIRECTOR = "sx-director-dg"
 CSS = (Path(__file__).resolve().parent.parent / "web" / "static" / "app.css").read_bytes()
 GOOD = {"guardianship": "adequate", "schooling": "in_school", "family_changed": "false"}
 HOSTILE = '</textarea><script>alert("v")</script><img src=x onerror=alert(2)>'
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
@@ -251,30 +245,6 @@ def test_overdue_visits_come_first_with_their_days_and_the_last_finding_is_shown
     assert "2026年第四季度" in earlier.text and len(cards(earlier.text)) == 2
     with Session(db.engine()) as s:
         assert s.exec(select(VerificationVisit).where(VerificationVisit.period == "2027Q1")).all()
-
-
-@pytest.fixture
-def site(db_url: str) -> Iterator[str]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("SHOUHU_REQUIRE_BROWSER"):
-            pytest.fail(f"{CHROMIUM} is required (SHOUHU_REQUIRE_BROWSER) but missing")
-        pytest.skip(f"{CHROMIUM} not installed")
-    import uvicorn
-    from receivers import free_port
-
-    from web.app import create_app
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the web app did not start within 30 s"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_a_village_director_records_a_visit_on_a_phone(site: str, database_url: str) -> None:
