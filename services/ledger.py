@@ -345,11 +345,13 @@ def import_ledger(
         actor = _keeper(s, actor_name, jurisdiction, "ledger_import")
         write = not dry_run and (not problems or skip_bad_rows)
         applier = _Applier(s, p, actor.username, f"import:{path.name}"[:200], today)
+        applier.check_elsewhere(good)
         for row in good:
             try:
                 counts[applier.apply(row)] += 1
             except ShouhuError as exc:
                 problems.append(RowProblem(row.row, "身份证号", exc.code, exc.message))
+            applier.flush_now_and_then()
         write = write and (not problems or skip_bad_rows)
         if write:
             _record(s, actor.username, "ledger_import", jurisdiction, reason=f"rows={len(checked)}")
@@ -379,17 +381,62 @@ class _Applier:
                 else ("name", child.name, child.birth_date.isoformat(), child.village or child.township)
             )
             self.by_key[key] = child
+        # What an update compares against, read once for the county (not three queries a row).
+        in_county = select(Child.id).where(Child.jurisdiction == p.pack)
+        self.categories: dict[uuid.UUID, dict[str, ChildCategory]] = {}
+        for c in s.exec(
+            select(ChildCategory).where(
+                col(ChildCategory.child_id).in_(in_county), col(ChildCategory.ended_on).is_(None)
+            )
+        ):
+            self.categories.setdefault(c.child_id, {})[c.category] = c
+        self.guardians: dict[uuid.UUID, dict[str, Guardian]] = {}
+        for g in s.exec(select(Guardian).where(col(Guardian.child_id).in_(in_county))):
+            self.guardians.setdefault(g.child_id, {}).setdefault(g.name, g)
+        self.carers: dict[uuid.UUID, EntrustedCare] = {
+            c.child_id: c
+            for c in s.exec(
+                select(EntrustedCare).where(
+                    col(EntrustedCare.child_id).in_(in_county), col(EntrustedCare.ended_on).is_(None)
+                )
+            )
+        }
+        self.last_seq: dict[uuid.UUID, int] = dict(
+            s.exec(
+                select(ChildEvent.child_id, func.max(ChildEvent.seq))
+                .where(col(ChildEvent.child_id).in_(in_county))
+                .group_by(col(ChildEvent.child_id))
+            ).all()
+        )
+        self.elsewhere: set[str] = set()
+        self.written = 0
+
+    def check_elsewhere(self, rows: list[LedgerRow]) -> None:
+        """ID numbers of the file that another county's ledger holds: one query per thousand, not per row."""
+        new = [r.id_number for r in rows if r.id_number and r.key() not in self.by_key]
+        for start in range(0, len(new), 1000):
+            chunk = new[start : start + 1000]
+            found = self.s.exec(select(Child.id_number).where(col(Child.id_number).in_(chunk))).all()
+            self.elsewhere |= {n for n in found if n is not None}
+
+    def flush_now_and_then(self) -> None:
+        """Write every thousand rows, and let the session forget the rows it made (a county is 100,000
+        rows); the preloaded ones stay, as a later row may update them."""
+        self.written += 1
+        if self.written % 1000 == 0:
+            fresh = list(self.s.new)
+            self.s.flush()
+            for obj in fresh:
+                self.s.expunge(obj)
 
     def apply(self, row: LedgerRow) -> str:
         child = self.by_key.get(row.key())
-        if child is None and row.id_number:
-            elsewhere = self.s.exec(select(Child).where(Child.id_number == row.id_number)).first()
-            if elsewhere is not None:
-                raise InvalidInput(
-                    "other_jurisdiction",
-                    "该儿童登记在其他县（区）的台账上：请由两地办理转移，不在导入中改动",
-                    "身份证号",
-                )
+        if child is None and row.id_number in self.elsewhere:
+            raise InvalidInput(
+                "other_jurisdiction",
+                "该儿童登记在其他县（区）的台账上：请由两地办理转移，不在导入中改动",
+                "身份证号",
+            )
         if child is None:
             return self._create(row)
         return self._update(child, row)
@@ -410,8 +457,6 @@ class _Applier:
             created_at=now(),
         )
         self.s.add(child)
-        self.s.flush()
-        self.by_key[row.key()] = child
         for code in row.categories:
             self.s.add(
                 ChildCategory(
@@ -454,12 +499,7 @@ class _Applier:
                 changed.append(name)
         if changed:
             self.s.add(child)
-        current = {
-            c.category: c
-            for c in self.s.exec(
-                select(ChildCategory).where(ChildCategory.child_id == child.id, col(ChildCategory.ended_on).is_(None))
-            )
-        }
+        current = self.categories.get(child.id, {})
         for code in row.categories:
             if code not in current:
                 self.s.add(
@@ -474,9 +514,7 @@ class _Applier:
                 self.s.add(held)
                 changed.append(f"category-{code}")
         if row.guardian:
-            known = self.s.exec(
-                select(Guardian).where(Guardian.child_id == child.id, Guardian.name == row.guardian["name"])
-            ).first()
+            known = self.guardians.get(child.id, {}).get(row.guardian["name"] or "")
             if known is None:
                 self.s.add(
                     Guardian(
@@ -493,9 +531,7 @@ class _Applier:
                 self.s.add(known)
                 changed.append("guardian.phone")
         if row.carer:
-            held_carer = self.s.exec(
-                select(EntrustedCare).where(EntrustedCare.child_id == child.id, col(EntrustedCare.ended_on).is_(None))
-            ).first()
+            held_carer = self.carers.get(child.id)
             same = held_carer is not None and (held_carer.name, held_carer.relation, held_carer.phone) == (
                 row.carer["name"],
                 row.carer["relation"],
@@ -531,19 +567,13 @@ class _Applier:
         )
 
     def _event(self, child: Child, kind: str, summary: str, payload: dict[str, Any]) -> None:
-        last = self.s.exec(select(func.max(ChildEvent.seq)).where(ChildEvent.child_id == child.id)).one()
+        seq = self.last_seq.get(child.id, 0) + 1
+        self.last_seq[child.id] = seq
         self.s.add(
             ChildEvent(
-                child_id=child.id,
-                seq=(last or 0) + 1,
-                at=now(),
-                actor=self.actor,
-                kind=kind,
-                summary=summary,
-                payload=payload,
+                child_id=child.id, seq=seq, at=now(), actor=self.actor, kind=kind, summary=summary, payload=payload
             )
         )
-        self.s.flush()
 
 
 CHANGE_ZH = {
