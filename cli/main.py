@@ -734,6 +734,20 @@ def ledger_template(out: Path = typer.Option(..., "--out", help="FILE.xlsx"), js
     _run(lambda: ledger.write_template(out), json_)
 
 
+@ledger_app.command("exit")
+def ledger_exit(
+    child: str = typer.Argument(..., help="the child's id (shouhu search / child show)"),
+    file: str = typer.Argument(..., help='JSON file or -: {"reason": EXIT_REASON, "notes": "…"}'),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
+    """The child leaves coverage (退出保障范围) for one of the county's exit reasons; a phase-out keeps the
+    visits going until it ends. A child with an open case leaves with that case's closure instead."""
+    from services import children
+
+    _run(lambda: children.exit_coverage(child, _read_input(file), as_), json_)
+
+
 def _stderr_console() -> Any:
     from rich.console import Console
 

@@ -111,6 +111,7 @@ def record_emergency_response(t: Transition, task: Task, outcome: EmergencyOutco
     check_required_measures(t, outcome)
     arrival_before_response(t)
     t.complete_task(task, outcome.model_dump(mode="json"))
+    t.put_on_ledger()
     for measure in outcome.measures:
         t.record("measure_taken", f"应急措施：{LABELS_ZH[measure]}", measure=measure)
     open_measure_tasks(t, list(outcome.measures))

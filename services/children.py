@@ -31,15 +31,16 @@ from models import (
     User,
     VerificationVisit,
 )
-from shouhu import access, config, db, masking, policy
-from shouhu.clock import now
-from shouhu.errors import Forbidden, InvalidInput, NotFound
+from shouhu import access, childfile, config, db, masking, policy
+from shouhu.clock import CHINA_TZ, now
+from shouhu.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shouhu.vocab import STAGE_NAMES_ZH
 
 KINDS = ("name", "id_number", "case_no", "place", "stage")
 LIMIT = 50
 MAX_QUERY = 40
 # Who reads children: everyone who reads cases (admin reads none).
+LEDGER_KEEPERS = frozenset({"civil_affairs", "manager"})  # as services.ledger: who keeps the county's ledger
 READING_ROLES = frozenset(
     {"police_intake", "police", "township_caseworker", "village_director", "civil_affairs", "manager"}
 )
@@ -211,7 +212,7 @@ def _summaries(s: Session, rows: Any, actor: User, visible: bool) -> list[dict[s
     if ids:
         for child_id, code in s.exec(
             select(ChildCategory.child_id, ChildCategory.category)
-            .where(col(ChildCategory.child_id).in_(ids), col(ChildCategory.ended_on).is_(None))
+            .where(col(ChildCategory.child_id).in_(ids), childfile.in_force(now().astimezone(CHINA_TZ).date()))
             .order_by(col(ChildCategory.started_on), col(ChildCategory.category))
         ).all():
             categories.setdefault(child_id, []).append(code)
@@ -284,6 +285,7 @@ def show_child(child_ref: Any, actor_name: str | None) -> dict[str, Any]:
 
 
 def _file(s: Session, child: Child, actor: User, visible: bool) -> dict[str, Any]:
+    today = now().astimezone(CHINA_TZ).date()
     cases = s.exec(select(Case).where(Case.child_id == child.id).order_by(col(Case.opened_at))).all()
     readable = [c for c in cases if access.may_read_case(actor, c)]
     guardians = s.exec(select(Guardian).where(Guardian.child_id == child.id).order_by(col(Guardian.name))).all()
@@ -315,7 +317,7 @@ def _file(s: Session, child: Child, actor: User, visible: bool) -> dict[str, Any
                 "category": c.category,
                 "started_on": c.started_on.isoformat(),
                 "ended_on": c.ended_on.isoformat() if c.ended_on else None,
-                "in_force": c.ended_on is None,
+                "in_force": c.started_on <= today and (c.ended_on is None or c.ended_on > today),
                 "source": c.source,
             }
             for c in categories
@@ -362,3 +364,65 @@ def _outcome(outcome: dict[str, Any] | None, visible: bool) -> dict[str, Any]:
     if not outcome or visible:
         return dict(outcome or {})
     return {k: masking.free_text(v) if k in masking.FREE_TEXT else v for k, v in outcome.items()}
+
+
+# ---- leaving the ledger -------------------------------------------------------------------------
+def exit_coverage(child_ref: Any, data: Any, actor_name: str | None) -> dict[str, Any]:
+    """`shouhu ledger exit`: the child leaves coverage for one of the pack's exit reasons (seed 003 §一(一));
+    a reason with a phase-out (渐退期) keeps every category — and so the village's visits — until it ends,
+    else they end today and the child's open visits are cancelled. Civil affairs and managers of the
+    child's county only; a child with a case still open leaves with that case's closure instead.
+    Bad input changes nothing; the refusal is recorded as any other."""
+    from shouhu.inputs import LedgerExitIn, parse
+    from tasks.closing import add_months
+
+    unknown = NotFound("unknown_child", UNKNOWN_CHILD, "child")
+    body = parse(LedgerExitIn, data)
+    with db.transaction() as s:
+        actor = _named(s, actor_name)
+        try:
+            child_id = uuid.UUID(child_ref) if isinstance(child_ref, str) and len(child_ref) <= 64 else None
+        except ValueError:
+            child_id = None
+        child = s.get(Child, child_id) if child_id else None
+        if child is None or child.jurisdiction != actor.jurisdiction:
+            _record(s, actor, "ledger_exit", f"unknown:{child_id}", allowed=False, reason="unknown")
+            s.commit()
+            raise unknown
+        if actor.role not in LEDGER_KEEPERS:
+            _record(s, actor, "ledger_exit", str(child.id), allowed=False, reason="not_permitted")
+            s.commit()
+            raise Forbidden("not_permitted", "only civil affairs and managers take a child off the ledger", "as")
+        p = policy.pack(child.jurisdiction)
+        reasons = p.exit_reasons.value
+        if body.reason not in reasons:
+            raise InvalidInput("unknown_exit_reason", f"reason must be one of: {', '.join(reasons)}", "reason")
+        open_case = s.exec(
+            select(Case.case_no).where(Case.child_id == child.id, Case.status == "open").order_by(col(Case.opened_at))
+        ).first()
+        if open_case is not None:
+            raise Conflict(
+                "case_open",
+                f"case {open_case} is open: the child leaves coverage when it closes (final review)",
+                "child",
+            )
+        at = now().astimezone(CHINA_TZ)
+        reason = reasons[body.reason]
+        until = add_months(at, reason.phase_out_months).date() if reason.phase_out_months else at.date()
+        why = f"退出保障范围：{reason.label}" + (
+            f"，渐退期至{until.year}年{until.month}月{until.day}日" if until > at.date() else ""
+        )
+        ended = childfile.end_categories(
+            s, child.id, until, actor.username, why, detail={"reason": body.reason, "notes": body.notes}
+        )
+        if not ended:
+            raise Conflict("not_on_ledger", "the child has no category in force to end", "child")
+        cancelled = childfile.cancel_uncovered_visits(s, child.jurisdiction, at.date(), child.id)
+        _record(s, actor, "ledger_exit", str(child.id))
+        return {
+            "child_id": str(child.id),
+            "reason": body.reason,
+            "categories_ended": ended,
+            "ends_on": until.isoformat(),  # the first day the child is no longer covered
+            "visits_cancelled": cancelled,
+        }

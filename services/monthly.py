@@ -261,6 +261,7 @@ def _visits(
         )
         .where(
             col(VerificationVisit.jurisdiction) == jurisdiction,
+            col(VerificationVisit.status) != "cancelled",
             col(VerificationVisit.due_at) >= lo,
             col(VerificationVisit.due_at) < hi,
         )

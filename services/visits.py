@@ -45,6 +45,7 @@ def list_visits(
             query = query.where(VerificationVisit.period == period)
         if open_only:
             query = query.where(VerificationVisit.status == "open")
+        query = query.where(VerificationVisit.status != "cancelled")
         at = now()
         return [
             verification.visit_view(v, c, at)
@@ -75,7 +76,7 @@ def visit_summary(jurisdiction: str, period: str | None = None) -> list[dict[str
 
 
 # ---- the village pages: the unit's round with whom and where to visit ----------------------
-PERIOD_FORMAT = r"^\d{4}(Q[1-4]|-(0[1-9]|1[0-2]))$"
+PERIOD_FORMAT = r"^\d{4}(Q[1-4]|-(0[1-9]|1[0-2])|-[^\x00-\x7f]{1,30})$"  # quarter, month, a patrol window
 
 
 def current_period(jurisdiction: str) -> str:
@@ -120,13 +121,19 @@ def _checked(s: Session, actor: Any, unit: str, action: str, target: str) -> Non
     verification.record_access(s, actor.username, action, target)
 
 
-def visit_sheet(actor_name: str | None, unit: str, period: str | None = None) -> dict[str, Any]:
+PAGE_SIZE = 50  # children per page of the village list: a phone over a slow connection (issue 14 §4: < 100 KB)
+
+
+def visit_sheet(
+    actor_name: str | None, unit: str, period: str | None = None, page: int = 1, per_page: int = PAGE_SIZE
+) -> dict[str, Any]:
     """The unit's round as the village pages show it, checked and recorded as `list_visits` is.
 
     Without `period`: this period's visits and every earlier one still open (those are the overdue
     ones). Each row has whom to visit (name, address, guardians, who cares for the child if a case
     placed them), the due date, whether overdue and by how many days, and what the previous visit
-    found. Sorted overdue first, then open by due date, then done. Managers see the child masked.
+    found. Sorted overdue first, then open by due date, then done; `page` of `per_page` rows, with
+    the counts of the whole list. Managers see the child masked.
     """
     import re
 
@@ -137,7 +144,9 @@ def visit_sheet(actor_name: str | None, unit: str, period: str | None = None) ->
         if s.exec(select(Unit).where(Unit.code == unit, Unit.jurisdiction == actor.jurisdiction)).first() is None:
             raise NotFound("unknown_unit", f"no unit {unit!r} in {actor.jurisdiction}", "unit")
         if period is not None and not re.match(PERIOD_FORMAT, period):
-            raise InvalidInput("bad_period", f"period {period[:20]!r} is not like 2026Q4 or 2026-11", "period")
+            raise InvalidInput(
+                "bad_period", f"period {period[:20]!r} is not like 2026Q4, 2026-11 or 2027-寒假重点时段巡查", "period"
+            )
         _checked(s, actor, unit, "ledger_read", unit)
         this = current_period(actor.jurisdiction)
         query = (
@@ -152,12 +161,33 @@ def visit_sheet(actor_name: str | None, unit: str, period: str | None = None) ->
                 (col(VerificationVisit.period) == this)
                 | ((col(VerificationVisit.period) < this) & (col(VerificationVisit.status) == "open"))
             )
-        found = s.exec(query).all()
+        if page < 1 or not 1 <= per_page <= 500:
+            raise InvalidInput("bad_page", "page must be 1 or more and per_page 1–500", "page")
+        found = s.exec(query.where(VerificationVisit.status != "cancelled")).all()
         visible = access.may_see_identity(actor)
-        rows = _rows(s, found, visible)
-    order = {"overdue": 0, "open": 1, "done": 2}
-    rows.sort(key=lambda r: (order[r["state"]], r["due_at"] if r["state"] != "done" else "", r["child_name"]))
-    return {"unit": unit, "period": period or this, "current_period": this, "masked": not visible, "rows": rows}
+        at = now()
+
+        def state(v: Any) -> str:
+            return "done" if v.status != "open" else ("overdue" if at > v.due_at else "open")
+
+        order = {"overdue": 0, "open": 1, "done": 2}
+        found = sorted(  # the child's real name orders the list for everyone (a masked one only shows)
+            found, key=lambda vc: (order[state(vc[0])], vc[0].due_at if state(vc[0]) != "done" else at, vc[1].name)
+        )
+        counts = {k: sum(1 for v, _ in found if state(v) == k) for k in order}
+        pages = max(1, -(-len(found) // per_page))
+        rows = _rows(s, found[(page - 1) * per_page : page * per_page], visible)
+    return {
+        "unit": unit,
+        "period": period or this,
+        "current_period": this,
+        "masked": not visible,
+        "rows": rows,
+        "counts": counts,
+        "total": len(found),
+        "page": min(page, pages),
+        "pages": pages,
+    }
 
 
 def visit_detail(actor_name: str | None, visit_ref: str) -> dict[str, Any]:

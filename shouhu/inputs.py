@@ -355,6 +355,13 @@ class FinalReviewOutcome(Input):
     future_dates: ClassVar[frozenset[str]] = frozenset({"studying_until"})  # a graduation is ahead, not past
 
 
+class LedgerExitIn(Input):
+    """退出保障范围 of a child on the ledger (seed 003 §一(一)): the pack's exit reason, a note."""
+
+    reason: Annotated[ShortText, Field(max_length=64)]
+    notes: LongText = ""
+
+
 class GuardianMeasuresOutcome(Input):
     measures: SomeChoices[Literal["criticism_education", "admonition", "administrative_penalty", "criminal_case"]]
     guardian_changed: bool

@@ -261,6 +261,8 @@ class Pack(Strict):
     reporter_supervisors: Value[dict[ReporterUnitType, Selector]]
     exit_reasons: Value[dict[str, ExitReason]]
     child_categories: Value[dict[str, ChildCategoryRule]]
+    report_category: Value[str]  # the category a founded report puts the child in (the rounds visit it)
+    patrol_categories: Value[list[str]]  # ledger children the holiday patrols visit
     petition_grounds: Value[dict[str, PetitionGround]]
     petitioners: Value[list[str]]
     verification_visits: Value[Literal["quarter", "month"]]
@@ -274,6 +276,18 @@ class Pack(Strict):
     orchestrator: Value[OrchestratorRule]
     units: Value[list[UnitRule]] | None = None
     demo_users: Value[list[UserRule]] | None = None
+
+    @model_validator(mode="after")
+    def _categories_known(self) -> Pack:
+        known = self.child_categories.value
+        for rule, codes in (
+            ("report_category", [self.report_category.value]),
+            ("patrol_categories", self.patrol_categories.value),
+        ):
+            unknown = [c for c in codes if c not in known]
+            if unknown:
+                raise ValueError(f"{rule}: {', '.join(unknown)} not in child_categories ({', '.join(known)})")
+        return self
 
     @property
     def unit_list(self) -> list[UnitRule]:

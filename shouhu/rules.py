@@ -54,6 +54,8 @@ BLOCK_ZH = {
     "reporter_supervisors": "报告人的上级机关",
     "exit_reasons": "退出情形",
     "child_categories": "台账儿童类别",
+    "report_category": "报告立案儿童列入台账的类别",
+    "patrol_categories": "重点时段巡查的台账类别",
     "petition_grounds": "撤销监护资格申请事由",
     "petitioners": "申请人",
     "verification_visits": "核实走访周期",
@@ -203,6 +205,8 @@ def _word(code: str, p: Pack | None) -> str:
             return p.exit_reasons.value[code].label
         if code in p.petition_grounds.value:
             return p.petition_grounds.value[code].label
+        if code in p.child_categories.value:
+            return p.child_categories.value[code].label
         if any(u.code == code for u in p.unit_list):
             return p.unit(code).name
     return (

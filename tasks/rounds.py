@@ -2,9 +2,11 @@
 
 Each runs at most once a day per jurisdiction (a marker row in `counter` makes that
 idempotent across ticks and sweepers), so other ticks cost one indexed read per pack. The
-verification round is topped up daily: a child who joins the ledger mid-period (a new
-report, an import) is verified in that period too; the unique (child, period) key keeps
-every child to one visit per period.
+rounds run on the ledger (`shouhu.childfile`): a child is visited while a category is in force —
+imported from the county's spreadsheet, or put there by a founded report — never because a report
+was once made. The verification round is topped up daily: a child who joins the ledger mid-period is
+verified in that period too; the unique (child, period) key keeps every child to one visit per
+period. Open visits of a child who left coverage (an exit, the end of a phase-out) are cancelled.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from models import Case, Child, VerificationVisit
 from models.types import AwareDateTime, table_of
-from shouhu import db, policy
+from shouhu import childfile, db, policy
 from shouhu.clock import CHINA_TZ, now
 from shouhu.daily import claim
 from shouhu.timeline import lock_case
@@ -38,17 +40,11 @@ def period_of(day: date, every: str) -> tuple[str, datetime]:
     return key, datetime.combine(first_next, time.min, CHINA_TZ) - timedelta(seconds=1)
 
 
-def generate_verification_round(session: Session, jurisdiction: str, day: date) -> int:
-    """One set-based INSERT … SELECT: a visit for every minor on the ledger, due at period end.
-
-    Returns how many visits the period now has (drivers do not all report an INSERT … SELECT count).
-    """
-    pack = policy.pack(jurisdiction)
-    period, due = period_of(day, pack.verification_visits.value)
+def _insert_visits(session: Session, jurisdiction: str, period: str, due: datetime, covered: Any, day: date) -> None:
+    """One set-based INSERT … SELECT: a visit in `period` for every minor matching `covered`."""
     dialect = session.get_bind().dialect.name
     new_id = func.gen_random_uuid() if dialect == "postgresql" else func.lower(func.hex(func.randomblob(16)))
     adult_born = date(day.year - 18, day.month, min(day.day, 28))
-    table = table_of(VerificationVisit)
     query = sa_select(
         new_id,
         col(Child.jurisdiction),
@@ -59,21 +55,63 @@ def generate_verification_round(session: Session, jurisdiction: str, day: date) 
         literal("open"),
         literal({}, JSON()),
         literal(now(), AwareDateTime()),
-    ).where(col(Child.jurisdiction) == jurisdiction, col(Child.birth_date) > adult_born)
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    ).where(col(Child.jurisdiction) == jurisdiction, col(Child.birth_date) > adult_born, covered)
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table_of(VerificationVisit))
     statement = insert.from_select(
         ["id", "jurisdiction", "child_id", "unit", "period", "due_at", "status", "outcome", "created_at"], query
     ).on_conflict_do_nothing()
     session.execute(statement)
+
+
+def _count(session: Session, jurisdiction: str, period: str) -> int:
     return session.exec(
         select(func.count())
         .select_from(VerificationVisit)
-        .where(VerificationVisit.jurisdiction == jurisdiction, VerificationVisit.period == period)
+        .where(
+            VerificationVisit.jurisdiction == jurisdiction,
+            VerificationVisit.period == period,
+            VerificationVisit.status != "cancelled",
+        )
     ).one()
 
 
+def generate_verification_round(session: Session, jurisdiction: str, day: date) -> int:
+    """A visit for every minor on the ledger with a category in force, due at period end (seed 001 §二(一)6).
+
+    Returns how many visits the period now has (drivers do not all report an INSERT … SELECT count).
+    """
+    pack = policy.pack(jurisdiction)
+    period, due = period_of(day, pack.verification_visits.value)
+    _insert_visits(session, jurisdiction, period, due, childfile.covered(Child.id, day), day)
+    return _count(session, jurisdiction, period)
+
+
+def patrol_period(day: date, window: Any) -> str:
+    """The key a window's ledger patrols share: 2027-寒假重点时段巡查."""
+    return f"{day.year}-{window.name}"
+
+
+def open_ledger_patrols(session: Session, jurisdiction: str, day: date, window: Any, due: datetime) -> int:
+    """寒暑假重点时段巡查 of the ledger's key children (seed 001 §二(二)9: 监护较差、失学辍学、无户籍、
+    重残重病): a patrol visit each, on the village's visit list, unless an open medium/high-risk case
+    already sends the village director to the child (that case gets its own patrol task). Returns how
+    many patrols this call added."""
+    categories = policy.pack(jurisdiction).patrol_categories.value
+    if not categories:
+        return 0
+    period = patrol_period(day, window)
+    with_case = sa_select(col(Case.child_id)).where(
+        col(Case.jurisdiction) == jurisdiction, col(Case.status) == "open", col(Case.risk_level).in_(["medium", "high"])
+    )
+    covered = childfile.covered(Child.id, day, categories) & col(Child.id).not_in(with_case)
+    before = _count(session, jurisdiction, period)
+    _insert_visits(session, jurisdiction, period, due, covered, day)
+    return _count(session, jurisdiction, period) - before
+
+
 def open_patrols(session: Session, jurisdiction: str, day: date) -> int:
-    """寒暑假重点时段巡查 (seed 001 §二(二)9): a visit task for each open medium/high-risk case.
+    """寒暑假重点时段巡查 (seed 001 §二(二)9): a visit task for each open medium/high-risk case, and a
+    patrol visit for each key child on the ledger (`open_ledger_patrols`).
 
     Checked once a day while a window is open, so a case that becomes a key case mid-window
     gets its patrol too; each case gets one patrol per window.
@@ -86,6 +124,7 @@ def open_patrols(session: Session, jurisdiction: str, day: date) -> int:
         if not (start <= day <= end) or not claim(session, f"patrol:{jurisdiction}:{window.name}:{day}"):
             continue
         due = datetime.combine(end, time(23, 59), CHINA_TZ)
+        opened += open_ledger_patrols(session, jurisdiction, day, window, due)
         cases = session.exec(
             select(Case.id).where(
                 Case.jurisdiction == jurisdiction, Case.status == "open", col(Case.risk_level).in_(["medium", "high"])
@@ -114,12 +153,13 @@ def open_patrols(session: Session, jurisdiction: str, day: date) -> int:
 def start_due_rounds(day: date | None = None) -> dict[str, Any]:
     """Called by every tick: starts what a new period or window asks for, once."""
     day = day or now().date()
-    started: dict[str, Any] = {"verification_visits": 0, "patrols": 0}
+    started: dict[str, Any] = {"verification_visits": 0, "patrols": 0, "left_coverage": 0}
     with db.transaction() as session:
         for jurisdiction in policy.jurisdiction_names():
             pack = policy.pack(jurisdiction)
             period, _ = period_of(day, pack.verification_visits.value)
             if claim(session, f"verification:{jurisdiction}:{period}:{day}"):
+                started["left_coverage"] += childfile.cancel_uncovered_visits(session, jurisdiction, day)
                 started["verification_visits"] += generate_verification_round(session, jurisdiction, day)
             started["patrols"] += open_patrols(session, jurisdiction, day)
     return started

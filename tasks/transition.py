@@ -13,10 +13,10 @@ from typing import Any, cast
 
 from sqlmodel import Session, select
 
-from models import Case, Command, Deadline, Notification, Task
+from models import Case, Child, Command, Deadline, Notification, Task
 from notifications.render import case_link, render
-from shouhu import timeline, units, workdays
-from shouhu.clock import now
+from shouhu import childfile, timeline, units, workdays
+from shouhu.clock import CHINA_TZ, now
 from shouhu.errors import Conflict, InvalidInput
 from shouhu.policy import Due, Pack, pack
 from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH, RiskLevel, Service, TaskKind
@@ -55,6 +55,38 @@ class Transition:
     # ---- record -------------------------------------------------------------------
     def record(self, event_kind: str, summary: str, **payload: Any) -> None:
         timeline.append(self.session, self.case, event_kind, self.actor, summary, payload, batch=self.batch)
+
+    # ---- the child's file on the ledger ---------------------------------------------
+    def put_on_ledger(self) -> None:
+        """A founded report puts the child on the ledger (the pack's `report_category`, and 留守儿童 when
+        the report says so) so the village rounds visit the child; an unfounded one never does."""
+        categories = self.pack.child_categories.value
+        codes = {self.pack.report_category.value: categories[self.pack.report_category.value].label}
+        child = self.session.get(Child, self.case.child_id)
+        if child is not None and child.left_behind and "left_behind" in categories:
+            codes["left_behind"] = categories["left_behind"].label
+        childfile.enrol(
+            self.session,
+            self.case.child_id,
+            codes,
+            f"report:{self.case.case_no}",
+            now().astimezone(CHINA_TZ).date(),
+            self.actor,
+            f"案件{self.case.case_no}经公安机关核实",
+        )
+
+    def leave_ledger(self, phase_out_until: datetime | None) -> None:
+        """Closing ends what this case put on the ledger — at the end of its phase-out if it has one;
+        the child's open visits end with it unless another category keeps the child covered."""
+        today = now().astimezone(CHINA_TZ).date()
+        on = phase_out_until.astimezone(CHINA_TZ).date() if phase_out_until else today
+        why = f"案件{self.case.case_no}结案" + (
+            f"，渐退期至{on.year}年{on.month}月{on.day}日" if phase_out_until else ""
+        )
+        childfile.end_categories(
+            self.session, self.case.child_id, on, self.actor, f"{why}，移出台账", source=f"report:{self.case.case_no}"
+        )
+        childfile.cancel_uncovered_visits(self.session, self.case.jurisdiction, today, self.case.child_id)
 
     # ---- tasks --------------------------------------------------------------------
     def task(self, task_id: uuid.UUID) -> Task:
@@ -209,6 +241,7 @@ class Transition:
                 deadline.status, deadline.resolved_at = "cancelled", now()
                 clocks.stop(self.session, deadline, "cancelled")
             self.record("task_cancelled", f"{self.title(task)} 随结案取消", task_id=str(task.id))
+        self.leave_ledger(phase_out_until)
         self.case.close_reason, self.case.exit_reason = reason, exit_reason
         self.case.closed_at = now()
         self.case.phase_out_until = phase_out_until

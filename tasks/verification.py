@@ -248,6 +248,8 @@ def summary(session: Session, jurisdiction: str, period: str | None, as_of: date
     ).all()
     table: dict[tuple[str, str], dict[str, Any]] = {}
     for unit, key, status, count, overdue in rows:
+        if status == "cancelled":  # the child left coverage: not due
+            continue
         row = table.setdefault(
             (unit, key), {"unit": unit, "period": key, "total": 0, "done": 0, "open": 0, "overdue": 0}
         )

@@ -148,6 +148,37 @@ def make_report(jurisdiction: str = "sixian", **overrides: Any) -> dict[str, Any
     return report
 
 
+def on_ledger(made: list[dict[str, Any]], category: str = "留守儿童", jurisdiction: str = "sixian") -> dict[str, Any]:
+    """Put reported children on the county's ledger the way a county does: civil affairs imports a
+    spreadsheet (CSV here) naming them, by ID number, in `category` (a category's name, as in the file)."""
+    import csv
+    import tempfile
+
+    from services import ledger
+
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["姓名", "身份证号", "性别", "出生日期", "乡镇", "村", "类别"])
+        for r in made:
+            c = r["child"]
+            sex = {"female": "女", "male": "男"}[c["gender"]]
+            out.writerow(
+                [
+                    c["name"],
+                    c.get("id_number") or "",
+                    sex,
+                    c["birth_date"],
+                    c["township"],
+                    c.get("village") or "",
+                    category,
+                ]
+            )
+    civil = user_of(jurisdiction, "civil_affairs")
+    result = ledger.import_ledger(Path(f.name), jurisdiction, civil)
+    assert not result["errors"], result["errors"]
+    return result
+
+
 def user_of(jurisdiction: str, role: str, unit: str | None = None) -> str:
     from shouhu import policy
 

@@ -261,11 +261,17 @@ def test_hostile_strings_are_escaped(browser_like: Any, db_url: str) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in child.text and "&lt;script&gt;alert(1)" in listed.text
 
 
-def cli(*args: str, code: int = 0) -> Any:
+def cli(*args: str, code: int = 0, stdin: str | None = None) -> Any:
     env = {**os.environ}
     env.pop("SHOUHU_USER", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "cli", *args, "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+        [sys.executable, "-m", "cli", *args, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        input=stdin,
     )
     assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr[-2000:])
     return json.loads(proc.stdout)
@@ -295,3 +301,37 @@ def test_the_cli_and_the_api(db_url: str) -> None:
     assert one.status_code == 200 and one.json()["name"] == "李*" and LI_ID not in one.text
     assert api.get("/api/v1/children", params={"q": "李明"}, headers=auth).status_code == 403
     assert api.get("/api/v1/children", headers=auth).status_code == 400
+
+
+def test_leaving_coverage_from_the_page_the_api_and_the_cli(browser_like: Any, db_url: str) -> None:
+    """退出保障范围: civil affairs on the child's page (an error at the form changes nothing), over the API
+    and the CLI; a village director sees no form and is refused."""
+    from conftest import csrf
+
+    from web.app import create_app
+
+    ledger.import_ledger(SAMPLE, "sixian", "sx-civil")
+    ids = {c["name"]: c["child_id"] for c in children.search_children("sx-v-sc-dg", "sx-civil", "place")["items"]}
+    zhang, li = ids["张小雨"], ids["李明"]
+    assert "办理退出</button>" not in browser_like("sx-director-dg").get(f"/children/{zhang}").text
+    civil = browser_like("sx-civil")
+    page = civil.get(f"/children/{zhang}").text
+    assert "退出保障范围" in page and "已妥善安置" in page
+    bad = civil.post(f"/children/{zhang}/exit", data={"csrf": csrf(page), "reason": "", "notes": "<b>x</b>"})
+    assert bad.status_code == 400 and "请选择退出情形" in bad.text and "&lt;b&gt;x&lt;/b&gt;" in bad.text
+    assert all(c["in_force"] for c in children.show_child(zhang, "sx-civil")["categories"])
+    done = civil.post(f"/children/{zhang}/exit", data={"csrf": csrf(page), "reason": "placed", "notes": "已送养"})
+    assert done.status_code == 200 and "已办理退出保障范围" in done.text and "办理退出</button>" not in done.text
+    assert not any(c["in_force"] for c in children.show_child(zhang, "sx-civil")["categories"])
+    director = browser_like("sx-director-dg")
+    refused = director.post(f"/children/{li}/exit", data={"csrf": csrf(director.get("/").text), "reason": "placed"})
+    assert refused.status_code == 403
+
+    api = TestClient(create_app(), raise_server_exceptions=False)
+    auth = {"Authorization": f"Bearer {accounts.create_token('sx-civil', 'test')['token']}"}
+    wrong = api.post(f"/api/v1/children/{li}/exit", json={"reason": "nope"}, headers=auth)
+    assert wrong.status_code == 400 and wrong.json()["error"]["field"] == "reason"
+    again = api.post(f"/api/v1/children/{zhang}/exit", json={"reason": "placed"}, headers=auth)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "not_on_ledger"
+    left = cli("ledger", "exit", li, "-", "--as", "sx-civil", stdin='{"reason": "adopted"}')
+    assert left["categories_ended"] and left["reason"] == "adopted"

@@ -74,6 +74,7 @@ OPERATIONS = [
     "GET /api/v1/cases/{ref}/documents",
     "GET /api/v1/children",
     "GET /api/v1/children/{child_id}",
+    "POST /api/v1/children/{child_id}/exit",
     "GET /api/v1/documents/{document_id}",
     "GET /api/v1/tasks",
     "POST /api/v1/tasks/{task_id}/complete",

@@ -122,6 +122,17 @@ def test_no_page_or_document_runs_what_was_typed(pages: Any) -> None:
         for t in cases_service.show_case(pending["case_id"], "sx-police", record_read=False)["tasks"]
         if t["status"] == "open"
     )
+    founded = reports.submit_report(hostile_report(Marks("FD"), sequence=103), user_of("sixian", "police_intake"))
+    response = next(
+        t
+        for t in cases_service.show_case(founded["case_id"], "sx-police", record_read=False)["tasks"]
+        if t["kind"] == "emergency_response"
+    )
+    tasks.complete_task(  # founded: the hostile child is on the ledger, so on the village's round
+        response["task_id"],
+        {"unfounded": False, "measures": sorted({"admonish_guardian", "stop_harm", "entrusted_care"})},
+        "sx-police",
+    )
     sweep.tick(clock.now())  # the quarter's round: the hostile children are on the village's list
     on_round = next(v for v in visits.list_visits("sx-director-dg", "sx-v-sc-dg") if v["status"] == "open")
     hostile_child = children.search_children(closed["case_no"], user_of("sixian", "police"))["items"][0]["child_id"]

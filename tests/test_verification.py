@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 
 import pytest
-from conftest import make_report
+from conftest import make_report, on_ledger
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -44,6 +44,7 @@ def test_director_lists_and_completes_visits_and_others_are_refused(db_url: str)
     clock.set_now(datetime.fromisoformat("2030-04-10T09:00:00+08:00"))
     report = make_report()
     reports.submit_report(report, "sx-intake")
+    on_ledger([report])
     sweep.tick(datetime.fromisoformat("2030-04-10T09:00:00+08:00"))
     mine = visits.list_visits("sx-director-dg", VILLAGE, "2030Q2", open_only=True)
     assert report["child"]["name"] in {v["child_name"] for v in mine}
@@ -83,7 +84,9 @@ def test_director_lists_and_completes_visits_and_others_are_refused(db_url: str)
 
 def test_overdue_visits_escalate_once_per_level_per_unit(db_url: str) -> None:
     clock.set_now(datetime.fromisoformat("2030-04-10T09:00:00+08:00"))
-    reports.submit_report(make_report(), "sx-intake")
+    made = make_report()
+    reports.submit_report(made, "sx-intake")
+    on_ledger([made])
     sweep.tick(datetime.fromisoformat("2030-04-11T09:00:00+08:00"))
     period_end = datetime.fromisoformat("2030-06-30T23:59:59+08:00")
     behind = open_count("2030Q2", VILLAGE)

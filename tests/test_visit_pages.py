@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from conftest import CHROMIUM, PASSWORD, csrf, make_report
+from conftest import CHROMIUM, PASSWORD, csrf, make_report, on_ledger
 from sqlmodel import Session, select
 
 from models import AccessRecord, Notification, VerificationVisit
@@ -28,15 +28,17 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
 def child_in_round(**overrides: Any) -> dict[str, Any]:
-    """A child reported in 东关村, then the sweeper's tick that generates this quarter's round."""
+    """A child reported in 东关村 and on the ledger, then the sweeper's tick that generates this quarter's round."""
     return children_in_round(1, **overrides)[0]
 
 
 def children_in_round(count: int, **overrides: Any) -> list[dict[str, Any]]:
-    """Children reported in 东关村, then the tick that generates the round (once a day: all first)."""
+    """Children reported in 东关村 and on the county's ledger (留守儿童), then the tick that generates the
+    round (once a day: all first)."""
     made = [make_report(**overrides) for _ in range(count)]
     for report in made:
         reports.submit_report(report, "sx-intake")
+    on_ledger(made)
     sweep.tick(clock.now())
     return made
 
@@ -282,3 +284,25 @@ def test_a_village_director_records_a_visit_on_a_phone(site: str, database_url: 
         phone.screenshot(path=str(ARTIFACTS / f"{backend}-visits-03-danger-on-a-phone.png"), full_page=True)
         browser.close()
     assert visits.list_visits(DIRECTOR, VILLAGE, open_only=True) == []
+
+
+def test_a_big_village_is_paged_and_every_page_stays_small(browser_like: Any) -> None:
+    """A village with more children than a page holds (120 here; 220 made a 100 KB page before paging):
+    50 a page, overdue first across pages, the counts of the whole list on every page."""
+    made = [make_report() for _ in range(120)]
+    on_ledger(made)
+    sweep.tick(clock.now())
+    director = browser_like(DIRECTOR)
+    first = director.get("/visits")
+    assert "共 120 名儿童" in first.text and "第 1 / 3 页" in first.text and len(cards(first.text)) == 50
+    small(first)
+    seen = []
+    for n in (1, 2, 3):
+        page = director.get(f"/visits?unit={VILLAGE}&page={n}")
+        assert page.status_code == 200 and "共 120 名儿童" in page.text
+        small(page)
+        seen += [m["child"]["name"] for c in cards(page.text) for m in made if m["child"]["name"] in c]
+    assert sorted(seen) == sorted(m["child"]["name"] for m in made)  # every child once, on some page
+    assert 'page=2">下一页' in first.text and "上一页" not in first.text
+    assert director.get(f"/visits?unit={VILLAGE}&page=0").status_code == 400
+    assert "第 3 / 3 页" in director.get(f"/visits?unit={VILLAGE}&page=99").text

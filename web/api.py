@@ -24,7 +24,7 @@ from services import reports as reports_service
 from services import stats as stats_service
 from services import tasks as tasks_service
 from services.accounts import User
-from shouhu.inputs import OUTCOMES, ReportIn, UserIn, UserMoveIn, load_json
+from shouhu.inputs import OUTCOMES, LedgerExitIn, ReportIn, UserIn, UserMoveIn, load_json
 from web.auth import api_user
 
 router = APIRouter(prefix="/api/v1")
@@ -77,7 +77,7 @@ def completion_name(kind: str) -> str:
 def schemas() -> dict[str, Any]:
     """Components for the request bodies: the report, and one completion per task kind (its
     outcome model plus `expected_version`)."""
-    models: list[type[BaseModel]] = [ReportIn, UserIn, UserMoveIn, *dict.fromkeys(OUTCOMES.values())]
+    models: list[type[BaseModel]] = [ReportIn, UserIn, UserMoveIn, LedgerExitIn, *dict.fromkeys(OUTCOMES.values())]
     _, top = models_json_schema([(m, "validation") for m in models], ref_template=REF)
     found: dict[str, Any] = dict(top.get("$defs", {}))
     for kind, model in OUTCOMES.items():
@@ -169,6 +169,18 @@ def child(child_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
     """The child's file (一人一档): identity, categories, guardians, carer, cases, visits, documents,
     timeline. 404 `unknown_child` for an unknown child and for one outside the caller's scope alike."""
     return children_service.show_child(child_id, user.username)
+
+
+@router.post(
+    "/children/{child_id}/exit",
+    tags=["children"],
+    responses=ERRORS,
+    openapi_extra=body_of({"$ref": REF.format(model="LedgerExitIn")}),
+)
+def child_exit(child_id: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> dict[str, Any]:
+    """退出保障范围: `{"reason": EXIT_REASON, "notes"}` (the pack's exit reasons). A reason with a phase-out
+    keeps the child covered until `ends_on`; else open visits are cancelled. Civil affairs and managers."""
+    return children_service.exit_coverage(child_id, body, user.username)
 
 
 @router.get("/cases/{ref}/documents", tags=["documents"], responses=ERRORS)

@@ -9,18 +9,20 @@ from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from services import children as children_service
 from services.accounts import User
 from shouhu import policy
-from shouhu.clock import CHINA_TZ
-from shouhu.errors import Forbidden, InvalidInput, NotFound
+from shouhu.clock import CHINA_TZ, now
+from shouhu.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shouhu.vocab import LABELS_ZH, STAGE_NAMES_ZH
 from shouhu.wording import format_due
 from web import messages
 from web.errors import status_of
-from web.session import page_user
+from web.forms import read_form
+from web.session import check_csrf, page_user
 from web.templating import render, unit_name
 from web.visits import finding, period_name
 
@@ -29,7 +31,7 @@ KIND_NAMES = {"name": "姓名", "id_number": "身份证号", "case_no": "案件�
 STATUS_ZH = {"open": "在办", "phase_out": "渐退期", "closed": "已结案"}
 ENROLLED_ZH = {"report": "强制报告", "import": "台账导入", "survey": "排查"}
 EVENT_ZH = {"enrolled": "列入台账", "updated": "信息更新", "category_started": "新增类别", "category_ended": "类别终止"}
-VISIT_STATE_ZH = {"open": "待走访", "done": "已走访", "overdue": "已逾期"}
+VISIT_STATE_ZH = {"open": "待走访", "done": "已走访", "overdue": "已逾期", "cancelled": "已取消（退出保障范围）"}
 REFUSED_SEARCH = "您看到的是脱敏信息，不能按姓名或身份证号查找儿童；请按案件编号、乡镇或村、办理阶段查找。"
 
 
@@ -133,15 +135,65 @@ def search_page(
 @router.get("/children/{child_id}")
 def child_page(request: Request, child_id: str, user: User = Depends(page_user)) -> HTMLResponse:
     _reader(user)
-    c = children_service.show_child(child_id, user.username)
+    return _child_page(request, user, children_service.show_child(child_id, user.username))
+
+
+@router.post("/children/{child_id}/exit")
+async def child_exit(request: Request, child_id: str, user: User = Depends(page_user)) -> Response:
+    """退出保障范围 from the child's page (civil affairs, managers): errors at the form, nothing changed."""
+    form = await read_form(request)
+    check_csrf(request, form.get("csrf"))
+    _reader(user)
+    data = {"reason": form.get("reason") or "", "notes": form.get("notes") or ""}
+    if not data["reason"]:
+        c = await run_in_threadpool(children_service.show_child, child_id, user.username)
+        return _child_page(request, user, c, exit_error="必填：请选择退出情形", exit_values=data, status_code=400)
+    try:
+        left = await run_in_threadpool(children_service.exit_coverage, child_id, data, user.username)
+    except InvalidInput as exc:
+        if isinstance(exc, (Forbidden, NotFound)):
+            raise
+        c = await run_in_threadpool(children_service.show_child, child_id, user.username)
+        return _child_page(request, user, c, exit_error=messages.zh(exc), exit_values=data, status_code=400)
+    except Conflict as exc:
+        c = await run_in_threadpool(children_service.show_child, child_id, user.username)
+        return _child_page(request, user, c, exit_error=messages.zh(exc), exit_values=data, status_code=409)
+    ends = day_zh(left["ends_on"])
+    request.session["flash"] = (
+        f"已办理退出保障范围，渐退期至{ends}，期间继续核实走访。"
+        if left["ends_on"] > now().astimezone(CHINA_TZ).date().isoformat()
+        else f"已办理退出保障范围，取消待走访 {left['visits_cancelled']} 次。"
+    )
+    return RedirectResponse(f"/children/{left['child_id']}", status_code=303)
+
+
+def _child_page(
+    request: Request,
+    user: User,
+    c: dict[str, Any],
+    exit_error: str = "",
+    exit_values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     j = c["jurisdiction"]
+    p = policy.pack(j)
+    may_exit = (
+        user.role in children_service.LEDGER_KEEPERS
+        and any(x["in_force"] and not x["ended_on"] for x in c["categories"])
+        and not any(x["status"] == "open" for x in c["cases"])
+    )
     return render(
         request,
         "child",
         user,
+        status_code=status_code,
         title=f"儿童档案 · {c['name']}",
         nav="children",
         c=c,
+        may_exit=may_exit,
+        exit_reasons=[(k, r.label) for k, r in p.exit_reasons.value.items()],
+        exit_error=exit_error,
+        exit_values=exit_values or {},
         place=place_name(j, c["township"], c["village"]),
         gender_text=LABELS_ZH.get(c["gender"], "不详"),
         birth_text=day_zh(c["birth_date"]),
@@ -188,9 +240,7 @@ def child_page(request: Request, child_id: str, user: User = Depends(page_user))
                 **v,
                 "period_text": period_name(v["period"]),
                 "unit_text": unit_name(j, v["unit"]),
-                "state_text": VISIT_STATE_ZH["overdue" if v["overdue"] else v["status"]]
-                if v["status"] in ("open", "done")
-                else "—",
+                "state_text": VISIT_STATE_ZH.get("overdue" if v["overdue"] else v["status"], "—"),
                 "finding_text": finding(v["outcome"]) if v["status"] == "done" else "",
                 "completed_text": day_zh(v["outcome"].get("visited_on") or v["completed_at"])
                 if v["status"] == "done"

@@ -69,6 +69,9 @@ ERROR_ZH = {
     "visit_not_open": "该走访已记录过",
     "unit_may_not_see": "您无权查看该单位的走访名单",
     "bad_period": "期次格式不正确",
+    "bad_page": "页码不正确",
+    "case_open": "该儿童有在办案件，将在案件结案时随之退出保障范围",
+    "not_on_ledger": "该儿童没有有效的台账类别",
 }
 
 

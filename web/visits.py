@@ -9,8 +9,9 @@ import dataclasses
 import re
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -36,11 +37,13 @@ LABEL_OVERRIDES = {"concerns": "发现的困境情形", "notes": "情况记录"}
 
 
 def period_name(period: str) -> str:
-    """2026Q4 → 2026年第四季度; 2026-11 → 2026年11月."""
+    """2026Q4 → 2026年第四季度; 2026-11 → 2026年11月; 2027-寒假重点时段巡查 → 2027年寒假重点时段巡查."""
     if m := re.fullmatch(r"(\d{4})Q([1-4])", period):
         return f"{m[1]}年第{QUARTERS[int(m[2]) - 1]}季度"
     if m := re.fullmatch(r"(\d{4})-(\d{2})", period):
         return f"{m[1]}年{int(m[2])}月"
+    if m := re.fullmatch(r"(\d{4})-(\D.*)", period):  # a patrol window: 2027-寒假重点时段巡查
+        return f"{m[1]}年{m[2]}"
     return "—"
 
 
@@ -108,11 +111,15 @@ def default_unit(user: User, choices: list[tuple[str, str]]) -> str:
 
 @router.get("/visits")
 def visit_list(
-    request: Request, unit: str | None = None, period: str | None = None, user: User = Depends(page_user)
+    request: Request,
+    unit: str | None = None,
+    period: str | None = None,
+    page: int = Query(1, ge=1, le=100_000),
+    user: User = Depends(page_user),
 ) -> HTMLResponse:
     choices = visits_service.visit_units(user.username)
     chosen = unit or default_unit(user, choices)
-    sheet = visits_service.visit_sheet(user.username, chosen, period or None)
+    sheet = visits_service.visit_sheet(user.username, chosen, period or None, page)
     rows = [_row(user.jurisdiction, r) for r in sheet["rows"]]
     p = policy.pack(user.jurisdiction)
     periods = [sheet["current_period"]]
@@ -136,7 +143,11 @@ def visit_list(
         periods=[(key, period_name(key)) for key in periods],
         current=period is None or period == sheet["current_period"],
         rows=rows,
-        counts={state: sum(1 for r in rows if r["state"] == state) for state in ("overdue", "open", "done")},
+        counts=sheet["counts"],
+        total=sheet["total"],
+        page=sheet["page"],
+        pages=sheet["pages"],
+        page_query=urlencode({"unit": chosen, **({"period": period} if period else {})}),
         masked=sheet["masked"],
         found=_found(user, found) if found else None,
         basis=citation.readable(p.verification_visits.source, p),
