@@ -2,10 +2,16 @@
 
 Everything goes through the same service calls as the CLI; the clock is moved in-process
 so three months of work take a minute. The child is fictional and never named on screen.
+
+`shouhu demo` writes into a database of its own (`$SHOUHU_HOME/demo.db`, or `--database URL`), never
+into the one `shouhu serve` and the CLI use: its case (closed, months ahead of today) and its messages
+would otherwise top the real inbox and case lists. `run_demo` itself uses whatever database is current
+(the tests give it theirs).
 """
 
 from __future__ import annotations
 
+import os
 import random
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,7 +21,7 @@ from rich.table import Table
 
 from services import accounts, cases, reports, setup, tasks
 from services import documents as documents_service
-from shouhu import citation, clock, idnumber, policy
+from shouhu import citation, clock, config, idnumber, policy
 from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH
 from shouhu.wording import task_title
 
@@ -48,6 +54,25 @@ def _show_tasks(p: policy.Pack, case: dict[str, Any]) -> None:
         console.print(
             f"  [yellow]待办[/] {task_title(p, t['kind'], t['subject'])} → {p.unit(t['owner_unit']).name}，时限 {t['due_at'][:16].replace('T', ' ')}"
         )
+
+
+def demo_database(given: str | None = None) -> str:
+    """The demo's database: the one given, else `demo.db` in SHOUHU_HOME (SHOUHU_DATABASE_URL is not
+    used: that is the database people work in)."""
+    if given:
+        return given
+    config.home().mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{config.home() / 'demo.db'}"
+
+
+def main(jurisdiction: str, database: str | None = None) -> dict[str, Any]:
+    """`shouhu demo`: the demo in its own database (this process only: the variable is set here)."""
+    os.environ["SHOUHU_DATABASE_URL"] = demo_database(database)
+    from shouhu import db
+
+    shown = db.engine().url.render_as_string(hide_password=True)
+    console.print(f"[dim]演示数据写入单独的数据库 {shown}，不进入 shouhu serve 使用的数据库。[/]")
+    return run_demo(jurisdiction)
 
 
 def run_demo(jurisdiction: str) -> dict[str, Any]:

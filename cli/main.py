@@ -862,13 +862,19 @@ def status(json_: bool = JSON_OPT) -> None:
 
 
 @app.command()
-def demo(jurisdiction: str = typer.Option("sixian", "--jurisdiction"), json_: bool = JSON_OPT) -> None:
-    """A narrated case through all four steps, moving the clock (in Chinese)."""
-    from cli.demo import run_demo
+def demo(
+    jurisdiction: str = typer.Option("sixian", "--jurisdiction"),
+    database: str | None = typer.Option(
+        None, "--database", help="the demo's database URL (default: demo.db in SHOUHU_HOME, never SHOUHU_DATABASE_URL)"
+    ),
+    json_: bool = JSON_OPT,
+) -> None:
+    """A narrated case through all four steps, moving the clock (in Chinese), in a database of its own."""
+    from cli.demo import main as run_demo
     from shouhu.errors import ShouhuError
 
     try:
-        ok = run_demo(jurisdiction)["ok"]
+        ok = run_demo(jurisdiction, database)["ok"]
     except ShouhuError as exc:
         _emit(exc.as_json(), json_)
         raise typer.Exit(exc.exit_code) from None

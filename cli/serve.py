@@ -157,6 +157,19 @@ def scheduler(every: float, stop: threading.Event, prefect: PrefectChild | None 
     return thread
 
 
+ALL_INTERFACES = ("0.0.0.0", "", "::")  # noqa: S104 - compared with, never bound
+
+
+def web_address(host: str, port: int) -> str:
+    """The address people reach this serve at, for the links in messages (when SHOUHU_BASE_URL is not
+    set): the address it binds; bound to every interface, this machine's name, since the messages go to
+    people on other machines (127.0.0.1 if the machine has no name but localhost)."""
+    if host in ALL_INTERFACES:
+        name = socket.gethostname()
+        host = name if name and not name.lower().startswith("localhost") else "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def serve(host: str, port: int, prefect_port: int, every: float) -> dict[str, Any]:
     import uvicorn
 
@@ -179,15 +192,19 @@ def serve(host: str, port: int, prefect_port: int, every: float) -> dict[str, An
         prefect = start_prefect_server(prefect_port)
         os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{prefect_port}/api"
         print(f"Prefect server and UI: http://127.0.0.1:{prefect_port}", flush=True)
+    # recorded once this serve is sure to start, before any flow of ours queues a message:
+    links = messages.record_web_address(web_address(host, port))
     stop = threading.Event()
     worker = scheduler(every, stop, prefect) if every > 0 else None
     print(f"Shouhu web app: http://{host}:{port}  (API: /api/v1, OpenAPI: /api/v1/openapi.json)", flush=True)
-    web_host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host  # noqa: S104 - the address to reach, not to bind
+    print(f"消息中的链接指向：{links['base']}（可用 SHOUHU_BASE_URL 另行设定）", flush=True)
+    web_host = "127.0.0.1" if host in ALL_INTERFACES else host  # the address to reach, not to bind
     running.write(
         {
             "pid": os.getpid(),
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "web": f"http://{web_host}:{port}",
+            "links": links["base"],
             "prefect_api": os.environ["PREFECT_API_URL"],
             "prefect_embedded": prefect is not None,
             "every": every,

@@ -32,7 +32,7 @@ def send_due(session: Session, as_of: datetime) -> int:
                 stage="—",
                 ask="每日汇总",
                 due=f"{local:%Y-%m-%d}",
-                link=board_link(),
+                link=board_link(session),
                 unit_name=p.unit(unit).name,
                 jurisdiction=p.name,
                 detail=detail,

@@ -307,7 +307,7 @@ def _tell_supervisor(s: Session, o: Outgoing, d: Delivery) -> None:
         stage=STAGE_NAMES_ZH[case.stage] if case else "—",
         ask=f"发给 {_unit_name(o.jurisdiction, o.unit)} 的消息未能送达",
         due="—",
-        link=case_link(case.case_no) if case else "—",
+        link=case_link(s, case.case_no) if case else "—",
         unit_name=_unit_name(o.jurisdiction, target),
         jurisdiction=p.name,
         detail=f"消息编号 {o.notification_id}，渠道 {o.channel}，{d.attempts} 次尝试：{d.last_error}",

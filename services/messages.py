@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from models import Case, Unit
-from shouhu import db, policy, timeline
+from shouhu import config, db, policy, timeline
 from shouhu.errors import InvalidInput, NotFound
 
 
@@ -94,6 +94,34 @@ def check_routing() -> dict[str, Any]:
 
     routes = routing.load()
     return {"ok": True, "file": routes.path, "units": {u: [c.name for c in cs] for u, cs in routes.units.items()}}
+
+
+def record_web_address(address: str) -> dict[str, str]:
+    """`shouhu serve` at its start: from now on the messages of this database link to SHOUHU_BASE_URL
+    when it is set, else to `address` (the serve's own) — recorded in the database, where every
+    process that queues a message (CLI, another replica, a Prefect worker) reads it."""
+    from sqlalchemy.exc import IntegrityError
+
+    from notifications import render
+
+    def record() -> dict[str, str]:
+        with db.transaction() as s:
+            render.record_web_address(s, config.settings().base_url or address)
+        return link_base()
+
+    try:
+        return record()
+    except IntegrityError:  # another replica inserted the row at that moment: now there is one to update
+        return record()
+
+
+def link_base() -> dict[str, str]:
+    """Where message links point now: `{"base", "from"}`, from SHOUHU_BASE_URL, `serve` (the address the
+    last serve of this database recorded) or `default`."""
+    from notifications import render
+
+    with Session(db.engine()) as s:
+        return {"base": render.link_base(s), "from": render.link_source(s)}
 
 
 def dispatch_now() -> dict[str, Any]:

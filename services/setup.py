@@ -157,7 +157,11 @@ def status() -> dict[str, Any]:
                 ).all()
             )
         out["commands"] = {k: counted.get(k, 0) for k in ("pending", "failed")}
+        from services import messages
+
+        out["links"] = messages.link_base()
     except Exception as exc:  # noqa: BLE001 - status reports an unreachable database instead of failing
         out["schema"] = {"error": type(exc).__name__}
         out["commands"] = None
+        out["links"] = None
     return out

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     database_url: str | None = None  # overrides the embedded SQLite (postgresql+psycopg://…)
     now: datetime | None = None  # fixes the clock (ISO 8601 with an offset)
     user: str | None = None  # who reads, when a command has no --as
-    base_url: str = "http://127.0.0.1:8000"  # links in messages
+    base_url: str | None = None  # links in messages (else the address `shouhu serve` recorded: notifications.render)
     timeline_key: str | None = None  # the seal key (else a key file under home)
     secret_key: str | None = None  # signs the web session cookie (else a key file under home)
     anchor_dir: Path | None = None  # daily timeline anchors (default home/anchors)
@@ -49,7 +49,9 @@ class Settings(BaseSettings):
 
     @field_validator("base_url")
     @classmethod
-    def _http(cls, value: str) -> str:
+    def _http(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")

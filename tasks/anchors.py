@@ -101,7 +101,7 @@ def take(session: Session, jurisdiction: str, day: str) -> dict[str, Any]:
         stage="—",
         ask="时间线锚点",
         due=day,
-        link=board_link(),
+        link=board_link(session),
         unit_name=p.unit(office).name,
         jurisdiction=p.name,
         detail=f"截至 {day} 共 {len(entries)} 件案卷，锚点摘要 {root}",

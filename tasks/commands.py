@@ -59,7 +59,7 @@ def _tell_coordination_office(s: Session, c: Command) -> None:
         stage="—",
         ask=f"一项已受理的{what}未能自动处理",
         due="—",
-        link=board_link(),
+        link=board_link(s),
         unit_name=p.unit(office).name,
         jurisdiction=p.name,
         detail=f"编号 {c.id}，已尝试 {c.attempts} 次（{c.last_error}）。修复后请运行 shouhu commands retry {c.id}",

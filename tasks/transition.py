@@ -300,7 +300,7 @@ class Transition:
                 stage=STAGE_NAMES_ZH[self.case.stage],
                 ask=ask or (self.title(task) if task else ""),
                 due=format_due(due) if due else "—",
-                link=case_link(self.case.case_no),
+                link=case_link(self.session, self.case.case_no),
                 unit_name=self.unit_name(unit),
                 jurisdiction=self.pack.name,
                 detail=detail,

@@ -140,7 +140,7 @@ def queue(
         stage="核实走访",
         ask=ask,
         due=format_due(due) if due else "—",
-        link=visits_link(link_unit),
+        link=visits_link(session, link_unit),
         unit_name=p.unit(unit).name,
         jurisdiction=p.name,
         detail=detail,

@@ -7,6 +7,7 @@ and a dispatcher that is killed, and never carry a child's or a reporter's ident
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -132,6 +133,45 @@ def test_a_report_reaches_the_police_webhook_and_mailbox_with_its_id_and_no_iden
         m["case_no"] == opened["case_no"] and {d["channel"] for d in m["deliveries"]} == {"webhook", "email"}
         for m in inbox
     )
+
+
+def test_links_use_the_configured_address_else_the_one_serve_recorded(
+    receivers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message's link is written when it is queued: SHOUHU_BASE_URL when set; else the address the last
+    `shouhu serve` of this database recorded (in the database, where a worker or the CLI reads it too); else
+    serve's default. Nothing of the child is in it."""
+    hook, _, _ = receivers
+    monkeypatch.delenv("SHOUHU_BASE_URL", raising=False)
+
+    def police_links(case_no: str) -> set[str]:
+        sent = [r["json"]["message"] for r in hook.received if case_no in r["json"]["title"]]
+        assert sent, hook.received
+        return {link for text in sent for link in re.findall(r"https?://\S+", text)}
+
+    assert messages.link_base() == {"base": "http://127.0.0.1:8000", "from": "default"}  # no serve ever ran here
+    first = reports.submit_report(make_report(), "sx-intake")
+    assert police_links(first["case_no"]) == {f"http://127.0.0.1:8000/cases/{first['case_no']}"}
+
+    assert messages.record_web_address("http://127.0.0.1:8200") == {  # `shouhu serve --port 8200` at its start
+        "base": "http://127.0.0.1:8200",
+        "from": "serve",
+    }
+    served = reports.submit_report(make_report(), "sx-intake")
+    assert police_links(served["case_no"]) == {f"http://127.0.0.1:8200/cases/{served['case_no']}"}
+
+    monkeypatch.setenv("SHOUHU_BASE_URL", "https://shouhu.mz.example.gov.cn/")  # configured: it wins
+    assert messages.link_base() == {"base": "https://shouhu.mz.example.gov.cn", "from": "SHOUHU_BASE_URL"}
+    report = make_report()
+    configured = reports.submit_report(report, "sx-intake")
+    links = police_links(configured["case_no"])
+    assert links == {f"https://shouhu.mz.example.gov.cn/cases/{configured['case_no']}"}
+    assert not [s for s in (report["child"]["name"], report["child"]["id_number"]) if any(s in x for x in links)]
+
+    # a serve started with the variable records it, so a worker or CLI started without it links the same way
+    messages.record_web_address("http://mz-shouhu-01:8000")
+    monkeypatch.delenv("SHOUHU_BASE_URL")
+    assert messages.link_base() == {"base": "https://shouhu.mz.example.gov.cn", "from": "serve"}
 
 
 def test_a_receiver_down_gets_growing_retries_then_each_message_once_back_up(receivers) -> None:
@@ -402,6 +442,12 @@ def test_every_template_is_sent_and_no_message_carries_identity(receivers) -> No
     texts += [str(r["json"]) for r in hook.received] + [m["subject"] + m["text"] for m in mail.received]
     leaks = [(secret, text[:60]) for text in texts for secret in secrets if secret in text]
     assert leaks == []
+    # every link names a case number, the board or a unit's visit list: nothing of a child (PIPL)
+    links = {link for n in everyone for link in re.findall(r"https?://\S+", n.body)}
+    shapes = re.compile(
+        re.escape(messages.link_base()["base"]) + r"/(cases/[A-Z]+-\d{4}-\d{5}|board|visits\?unit=[a-z0-9-]+)"
+    )
+    assert links and [link for link in links if not shapes.fullmatch(link)] == []
 
 
 def test_the_example_routing_file_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:

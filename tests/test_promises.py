@@ -21,7 +21,7 @@ from conftest import T0, arrive, make_report
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from models import Command, Delivery, Notification, TimelineEvent, User
+from models import Case, Command, Delivery, Notification, TimelineEvent, User
 from services import accounts, cases, reports, tasks
 from services import commands as commands_service
 from shouhu import clock, db
@@ -307,6 +307,12 @@ def test_cli_success_paths(db_url: str, prefect_server: str, tmp_path: Path) -> 
     assert report["cases_opened"] == 1 and report["units"][0]["open_overdue"] == 1
     visits = json.loads(cli("visits", "list", "--unit", "sx-v-sc-dg", "--as", "sx-director-dg", "--json"))
     assert [v["period"] for v in visits] == ["2026Q4"]
+
+    def held() -> tuple[list[str], int]:
+        with Session(db.engine()) as s:
+            return sorted(s.exec(select(Case.case_no)).all()), len(s.exec(select(Notification.id)).all())
+
+    before = held()
     demo = subprocess.run(
         [sys.executable, "-m", "cli", "demo"],
         capture_output=True,
@@ -316,6 +322,13 @@ def test_cli_success_paths(db_url: str, prefect_server: str, tmp_path: Path) -> 
         timeout=300,
     )
     assert demo.returncode == 0 and "时间线校验（case verify）：通过" in demo.stdout
+    # the demo keeps to its own database: the one serve and the CLI use (SHOUHU_DATABASE_URL) gets no case, no message
+    assert held() == before and opened["case_no"] in before[0]
+    assert "演示数据写入单独的数据库" in demo.stdout and "demo.db" in demo.stdout
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "demo.db") as conn:
+        assert conn.execute("SELECT count(*) FROM \"case\" WHERE stage = 'closed'").fetchone()[0] == 1
 
 
 def test_the_task_inbox_marks_what_is_due_soon_and_what_is_overdue(db_url: str) -> None:

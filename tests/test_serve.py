@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from conftest import make_report
 from receivers import free_port
 
@@ -36,6 +38,7 @@ def test_serve_runs_web_prefect_and_scheduler_and_stops_on_ctrl_c(tmp_path: Path
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update({"SHOUHU_HOME": str(tmp_path), "SHOUHU_NOW": "2026-11-24T09:00:00+08:00", "PYTHONPATH": str(ROOT)})
     env.pop("SHOUHU_DATABASE_URL", None)
+    env.pop("SHOUHU_BASE_URL", None)  # message links: the address this serve serves on (not 8000)
     subprocess.run(
         [sys.executable, "-m", "cli", "init", "--demo", "--json"], cwd=ROOT, env=env, capture_output=True, check=True
     )
@@ -131,6 +134,16 @@ def test_serve_runs_web_prefect_and_scheduler_and_stops_on_ctrl_c(tmp_path: Path
         assert len(handed) == 4, (
             "the report run here was not handed over; refusals before a user is named are not either"
         )
+        # every message links to this serve's port: those its own flows queued, and those of the flow run in the
+        # CLI's process (which read the address serve recorded in the database)
+        assert status["links"] == {"base": f"http://127.0.0.1:{web}", "from": "serve"} and status["serve"]["links"] == (
+            f"http://127.0.0.1:{web}"
+        )
+        links = [link for m in cli("inbox", "--unit", "sx-pcs-sc") for link in re.findall(r"https?://\S+", m["body"])]
+        assert links and all(link.startswith(f"http://127.0.0.1:{web}/") for link in links), links
+        assert {f"http://127.0.0.1:{web}/cases/{no}" for no in (case_no, by_cli["case_no"], here["case_no"])} <= set(
+            links
+        )
         second = cli("serve", "--port", str(free_port()), "--prefect-port", str(free_port()), "--every", "0", code=2)
         assert second["error"]["code"] == "serve_running"
     finally:
@@ -141,6 +154,7 @@ def test_serve_runs_web_prefect_and_scheduler_and_stops_on_ctrl_c(tmp_path: Path
             os.killpg(proc.pid, signal.SIGKILL)
             raise
     assert code == 0
+    assert f"消息中的链接指向：http://127.0.0.1:{web}" in (proc.stdout.read() if proc.stdout else "")
     gone = json.loads(
         subprocess.run(
             [sys.executable, "-m", "cli", "status", "--json"],
@@ -231,3 +245,19 @@ def test_a_killed_serve_takes_its_prefect_server_with_it_and_a_stale_one_is_repo
     finally:
         os.killpg(stale.pid, signal.SIGTERM)
         stale.wait(timeout=30)
+
+
+def test_a_serve_on_every_interface_links_by_the_machines_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The address message links start with, for a serve without SHOUHU_BASE_URL: the one it binds; bound to
+    every interface, the machine's name (people on other machines open the links), 127.0.0.1 if it has none."""
+    import socket
+
+    from cli.serve import web_address
+
+    assert web_address("127.0.0.1", 8200) == "http://127.0.0.1:8200"
+    assert web_address("10.12.0.7", 8200) == "http://10.12.0.7:8200"
+    assert web_address("::1", 8200) == "http://[::1]:8200"
+    monkeypatch.setattr(socket, "gethostname", lambda: "mz-shouhu-01")
+    assert web_address("0.0.0.0", 8200) == web_address("::", 8200) == "http://mz-shouhu-01:8200"
+    monkeypatch.setattr(socket, "gethostname", lambda: "localhost")
+    assert web_address("0.0.0.0", 8200) == "http://127.0.0.1:8200"
