@@ -21,7 +21,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     help="Shouhu 守护: child-protection case pipelines.",
 )
-case_app = typer.Typer(no_args_is_help=True, help="One case: show, timeline, verify, documents.")
+case_app = typer.Typer(no_args_is_help=True, help="One case: show, timeline, verify, documents, notes, attachments.")
 task_app = typer.Typer(no_args_is_help=True, help="Human tasks: complete one, or acknowledge an arrival.")
 app.add_typer(case_app, name="case")
 app.add_typer(task_app, name="task")
@@ -264,6 +264,89 @@ def case_documents(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OP
     from services import documents
 
     _run(lambda: documents.case_documents(case, as_), json_)
+
+
+@case_app.command("note")
+def case_note(
+    case: str,
+    file: str = typer.Argument(..., help='JSON file or -: {"kind": phone_call|home_visit|meeting|other, "text": "…"}'),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
+    """Add a note to the case (工作记录: append-only, on the timeline with its author and time)."""
+    from services import notes
+
+    _run(lambda: notes.add_note(case, _read_input(file), as_), json_)
+
+
+@case_app.command("notes")
+def case_notes(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
+    """The case's notes, oldest first (the read is recorded)."""
+    from services import notes
+
+    _run(lambda: notes.list_notes(case, as_), json_)
+
+
+@case_app.command("attach")
+def case_attach(
+    case: str,
+    file: Path = typer.Argument(..., help="a photo, scan or PDF (JPEG, PNG, WebP, PDF)"),
+    note: str = typer.Option("", "--note", help="what it shows"),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
+    """Keep a photo, scan or PDF with the case (its SHA-256 on the timeline)."""
+    from services import notes
+    from shouhu.errors import InvalidInput
+    from shouhu.inputs import LIMITS
+
+    def act() -> Any:
+        try:
+            with open(file, "rb") as f:
+                data = f.read(LIMITS.attachment_bytes + 1)
+        except OSError as exc:
+            raise InvalidInput("unreadable_input", f"cannot read {file}: {exc.strerror}", "file") from exc
+        return notes.add_attachment(case, file.name, data, as_, note)
+
+    _run(act, json_)
+
+
+@case_app.command("attachments")
+def case_attachments(case: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
+    """The case's attachments, newest first (names and notes masked for managers)."""
+    from services import notes
+
+    _run(lambda: notes.list_attachments(case, as_), json_)
+
+
+attachment_app = typer.Typer(no_args_is_help=True, help="One attachment of a case.")
+app.add_typer(attachment_app, name="attachment")
+
+
+@attachment_app.command("get")
+def attachment_get(
+    attachment: str,
+    out: Path = typer.Option(..., "--out", help="where to write the file (created, readable by you only)"),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
+    """Write an attachment's file to --out (the read is recorded on the case's timeline)."""
+    import os
+    import shutil
+
+    from services import notes
+    from shouhu.errors import Conflict
+
+    def act() -> Any:
+        view, path = notes.open_attachment(attachment, as_)
+        if out.exists():
+            raise Conflict("file_exists", f"{out} exists: choose a new file", "out")
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as target, open(path, "rb") as source:
+            shutil.copyfileobj(source, target)
+        return {**view, "file": str(out)}
+
+    _run(act, json_)
 
 
 document_app = typer.Typer(no_args_is_help=True, help="One official document.")

@@ -82,7 +82,13 @@ def find_task(s: Session, ref: str) -> Task:
         raise unknown("task", ref) from None
 
 
-READ_NAMES = {"case": "案件详情", "timeline": "时间线", "verify": "完整性校验", "documents": "文书目录"}
+READ_NAMES = {
+    "case": "案件详情",
+    "timeline": "时间线",
+    "verify": "完整性校验",
+    "documents": "文书目录",
+    "notes": "工作记录",
+}
 
 
 def _read_name(what: str) -> str:
@@ -91,6 +97,8 @@ def _read_name(what: str) -> str:
         from tasks.documents import KINDS
 
         return "文书《" + KINDS.get(what.split(":", 1)[1], ("文书",))[0] + "》"
+    if what.startswith("attachment:"):
+        return "附件"
     return READ_NAMES.get(what, "案卷")
 
 

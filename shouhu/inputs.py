@@ -362,6 +362,19 @@ class LedgerExitIn(Input):
     notes: LongText = ""
 
 
+class NoteIn(Input):
+    """A case note: what kind of contact, and what was said or seen."""
+
+    kind: Literal["phone_call", "home_visit", "meeting", "other"]
+    text: Annotated[LongText, Field(min_length=1)]
+
+
+class AttachmentNoteIn(Input):
+    """What a kept photo, scan or PDF shows (optional)."""
+
+    note: LongText = ""
+
+
 class GuardianMeasuresOutcome(Input):
     measures: SomeChoices[Literal["criticism_education", "admonition", "administrative_penalty", "criminal_case"]]
     guardian_changed: bool

@@ -207,6 +207,8 @@ class InputLimits(Strict):
     list_items: int = Field(ge=1)
     body_bytes: int = Field(ge=4096)
     upload_bytes: int = Field(ge=4096)  # a file uploaded through a page (the county's ledger spreadsheet)
+    attachment_bytes: int = Field(ge=4096)  # one photo, scan or PDF kept with a case
+    attachment_types: list[Literal["image/jpeg", "image/png", "image/webp", "application/pdf"]] = Field(min_length=1)
     depth: int = Field(ge=4, le=64)
     oldest_year: int = Field(ge=1, le=2000)
 

@@ -129,6 +129,8 @@ STEP_OF_TASK = {
 
 # How timeline events and notifications are named to people (codes stay in JSON for scripts).
 EVENT_NAMES_ZH = {
+    "case_note": "工作记录",
+    "attachment_added": "添加附件",
     "case_opened": "受理立案",
     "report_attached": "新报告并案",
     "linked_case": "关联外地案件",

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from sqlalchemy import text
 
-from services import accounts, cases, children, documents, reports
+from services import accounts, cases, children, documents, notes, reports
 from shouhu import db
 
 EXAMPLES = 50  # per operation, mode, identity and user: ~2,400 requests per database in all
@@ -76,6 +76,11 @@ OPERATIONS = [
     "GET /api/v1/children/{child_id}",
     "POST /api/v1/children/{child_id}/exit",
     "GET /api/v1/documents/{document_id}",
+    "GET /api/v1/cases/{ref}/notes",
+    "POST /api/v1/cases/{ref}/notes",
+    "GET /api/v1/cases/{ref}/attachments",
+    "POST /api/v1/cases/{ref}/attachments",
+    "GET /api/v1/attachments/{attachment_id}",
     "GET /api/v1/tasks",
     "POST /api/v1/tasks/{task_id}/complete",
     "POST /api/v1/tasks/{task_id}/ack",
@@ -121,6 +126,7 @@ def test_generated_requests(db_url: str, label: str, capsys: pytest.CaptureFixtu
         "username": ["sx-civil", "sx-director-dg", "yt-police"],
         "token_id": [accounts.create_token("sx-civil", "to be revoked")["token_id"]],
         "child_id": [children.search_children(opened["case_no"], "sx-police")["items"][0]["child_id"]],
+        "attachment_id": [notes.add_attachment(opened["case_no"], "p.pdf", b"%PDF-1.4", "sx-police")["attachment_id"]],
     }
     users = {who: accounts.create_token(who, "generated requests")["token"] for who in ("sx-police", "sx-manager")}
     problems: list[str] = []

@@ -11,20 +11,23 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
+from starlette.concurrency import run_in_threadpool
 
 from services import accounts
 from services import cases as cases_service
 from services import children as children_service
 from services import deadlines as deadlines_service
 from services import documents as documents_service
+from services import notes as notes_service
 from services import reports as reports_service
 from services import stats as stats_service
 from services import tasks as tasks_service
 from services.accounts import User
-from shouhu.inputs import OUTCOMES, LedgerExitIn, ReportIn, UserIn, UserMoveIn, load_json
+from shouhu.errors import InvalidInput
+from shouhu.inputs import LIMITS, OUTCOMES, LedgerExitIn, NoteIn, ReportIn, UserIn, UserMoveIn, load_json
 from web.auth import api_user
 
 router = APIRouter(prefix="/api/v1")
@@ -77,7 +80,14 @@ def completion_name(kind: str) -> str:
 def schemas() -> dict[str, Any]:
     """Components for the request bodies: the report, and one completion per task kind (its
     outcome model plus `expected_version`)."""
-    models: list[type[BaseModel]] = [ReportIn, UserIn, UserMoveIn, LedgerExitIn, *dict.fromkeys(OUTCOMES.values())]
+    models: list[type[BaseModel]] = [
+        ReportIn,
+        UserIn,
+        UserMoveIn,
+        LedgerExitIn,
+        NoteIn,
+        *dict.fromkeys(OUTCOMES.values()),
+    ]
     _, top = models_json_schema([(m, "validation") for m in models], ref_template=REF)
     found: dict[str, Any] = dict(top.get("$defs", {}))
     for kind, model in OUTCOMES.items():
@@ -187,6 +197,85 @@ def child_exit(child_id: str, body: Any = Depends(json_body), user: User = Depen
 def case_documents(ref: str, user: User = Depends(api_user)) -> dict[str, Any]:
     docs = documents_service.case_documents(ref, user.username)
     return {"items": docs, "total": len(docs)}
+
+
+@router.get("/cases/{ref}/notes", tags=["notes"], responses=ERRORS)
+def case_notes(ref: str, user: User = Depends(api_user)) -> list[dict[str, Any]]:
+    """The case's notes (工作记录), oldest first: `[{"seq","at","author","kind","text"}]` (text masked for managers)."""
+    return notes_service.list_notes(ref, user.username)
+
+
+@router.post(
+    "/cases/{ref}/notes",
+    tags=["notes"],
+    responses=ERRORS,
+    openapi_extra=body_of({"$ref": REF.format(model="NoteIn")}),
+)
+def add_case_note(ref: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> dict[str, Any]:
+    """Add a note (append-only, on the timeline): `{"kind": phone_call|home_visit|meeting|other, "text"}`."""
+    return notes_service.add_note(ref, body, user.username)
+
+
+@router.get("/cases/{ref}/attachments", tags=["notes"], responses=ERRORS)
+def case_attachments(ref: str, user: User = Depends(api_user)) -> list[dict[str, Any]]:
+    """The case's attachments, newest first; `may_open` false for managers (names masked)."""
+    return notes_service.list_attachments(ref, user.username)
+
+
+@router.post(
+    "/cases/{ref}/attachments",
+    tags=["notes"],
+    responses=ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            "note": {"type": "string", "maxLength": LIMITS.long_text},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+async def add_case_attachment(ref: str, request: Request, user: User = Depends(api_user)) -> dict[str, Any]:
+    """Keep a photo, scan or PDF (multipart `file`, optional `note`): its type is told by the bytes
+    (JPEG, PNG, WebP, PDF), its size at most `input_limits.attachment_bytes`; the SHA-256 goes on the timeline."""
+    try:
+        form = await request.form(max_files=1, max_fields=5)
+    except Exception as exc:
+        raise InvalidInput("invalid_body", "body: multipart/form-data with a `file` part", "body") from exc
+    upload = form.get("file")
+    data = await upload.read() if upload is not None and not isinstance(upload, str) else b""
+    note = form.get("note")
+    return await run_in_threadpool(
+        notes_service.add_attachment,
+        ref,
+        getattr(upload, "filename", None),
+        data,
+        user.username,
+        note if isinstance(note, str) else "",
+    )
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    tags=["notes"],
+    responses={
+        **ERRORS,
+        "200": {"description": "the file (its sniffed type)", "content": {"application/octet-stream": {}}},
+    },
+)
+def attachment(attachment_id: str, user: User = Depends(api_user)) -> Response:
+    """The attachment's file, for readers of its case who see identities (recorded on the case's timeline)."""
+    view, path = notes_service.open_attachment(attachment_id, user.username)
+    return FileResponse(path, media_type=view["content_type"], filename=view["name"])
 
 
 @router.get("/documents/{document_id}", tags=["documents"], responses=ERRORS)

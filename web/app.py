@@ -13,6 +13,7 @@ from shouhu import config
 from shouhu.inputs import LIMITS
 from web import admin, api, children, errors, pages, session, visits
 from web import ledger as ledger_pages
+from web import notes as notes_pages
 from web.middleware import Guard
 
 
@@ -32,6 +33,7 @@ def create_app() -> FastAPI:
     app.include_router(ledger_pages.router)
     app.include_router(visits.router)
     app.include_router(children.router)
+    app.include_router(notes_pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     # Signed with itsdangerous; HttpOnly always; SameSite=Lax; Secure when served over HTTPS (SHOUHU_SECURE_COOKIES=1).
     app.add_middleware(
@@ -45,7 +47,11 @@ def create_app() -> FastAPI:
 
     # Outermost: security headers on every answer, bounded bodies, unexpected errors in our shape.
     app.add_middleware(
-        Guard, body_bytes=LIMITS.body_bytes, upload_bytes=LIMITS.upload_bytes, upload_paths=ledger_pages.UPLOAD_PATHS
+        Guard,
+        body_bytes=LIMITS.body_bytes,
+        upload_bytes=LIMITS.upload_bytes,
+        upload_paths=ledger_pages.UPLOAD_PATHS,
+        upload_suffixes=notes_pages.UPLOAD_SUFFIXES,
     )
 
     def openapi() -> dict:

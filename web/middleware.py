@@ -24,6 +24,7 @@ PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+ATTACHMENT_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
 DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox"
 COMMON = {
     "x-content-type-options": "nosniff",
@@ -41,7 +42,13 @@ INTERNAL_PAGE = (
 
 
 def security_headers(path: str) -> dict[str, str]:
-    csp = DOCUMENT_CSP if path.startswith("/documents/") else PAGE_CSP
+    csp = (
+        DOCUMENT_CSP
+        if path.startswith("/documents/")
+        else ATTACHMENT_CSP
+        if path.startswith(("/attachments/", "/api/v1/attachments/"))
+        else PAGE_CSP
+    )
     headers = {**COMMON, "content-security-policy": csp}
     if not path.startswith("/static/"):
         headers["cache-control"] = "no-store"
@@ -59,18 +66,23 @@ class Guard:
     while it streams when it has none."""
 
     def __init__(
-        self, app: ASGIApp, body_bytes: int, upload_bytes: int | None = None, upload_paths: frozenset[str] = frozenset()
+        self,
+        app: ASGIApp,
+        body_bytes: int,
+        upload_bytes: int | None = None,
+        upload_paths: frozenset[str] = frozenset(),
+        upload_suffixes: tuple[str, ...] = (),
     ) -> None:
         self.app, self.body_bytes = app, body_bytes
         self.upload_bytes, self.upload_paths = upload_bytes or body_bytes, upload_paths
+        self.upload_suffixes = upload_suffixes
 
     def limit(self, scope: Scope) -> int:
-        """The body limit of this request: a file upload's pages take `upload_bytes`, everything else `body_bytes`."""
-        return (
-            self.upload_bytes
-            if scope.get("method") == "POST" and scope.get("path") in self.upload_paths
-            else self.body_bytes
-        )
+        """The body limit of this request: a file upload (the ledger page; a case's attachments, page and API)
+        takes `upload_bytes`, everything else `body_bytes` (the service then applies its own file limit)."""
+        path = scope.get("path") or ""
+        upload = path in self.upload_paths or (bool(self.upload_suffixes) and path.endswith(self.upload_suffixes))
+        return self.upload_bytes if scope.get("method") == "POST" and upload else self.body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

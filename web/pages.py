@@ -19,6 +19,7 @@ from services import cases as cases_service
 from services import deadlines as deadlines_service
 from services import documents as documents_service
 from services import messages as messages_service
+from services import notes as notes_service
 from services import reports as reports_service
 from services import stats as stats_service
 from services import tasks as tasks_service
@@ -398,7 +399,37 @@ def case_file(request: Request, ref: str, user: User = Depends(page_user)) -> HT
         stage_names=STAGE_NAMES_ZH,
         event_names=EVENT_NAMES_ZH,
         unit_names={u.code: u.name for u in p.unit_list},
+        **_notes_context(request, user, ref),
     )
+
+
+def _notes_context(request: Request, user: User, ref: str) -> dict[str, Any]:
+    """工作记录与附件 for the case page (the page's read is already recorded)."""
+    problem = request.session.pop("notes_problem", None)
+    return {
+        "notes": [
+            {
+                **n,
+                "at_text": format_due(datetime.fromisoformat(n["at"])),
+                "kind_text": notes_service.NOTE_KINDS_ZH.get(n["kind"] or "", "其他"),
+            }
+            for n in notes_service.list_notes(ref, user.username, record_read=False)
+        ],
+        "attachments": [
+            {
+                **a,
+                "at_text": format_due(datetime.fromisoformat(a["created_at"])),
+                "size_text": f"{a['size'] / 1024:.0f} KB"
+                if a["size"] < 1024 * 1024
+                else f"{a['size'] / 1048576:.1f} MB",
+                "image": a["content_type"].startswith("image/"),
+            }
+            for a in notes_service.list_attachments(ref, user.username)
+        ],
+        "may_write": user.role in notes_service.WRITING_ROLES,
+        "note_kinds": list(notes_service.NOTE_KINDS_ZH.items()),
+        "problem": problem or {},
+    }
 
 
 @router.get("/documents/{document_id}")
