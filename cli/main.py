@@ -366,6 +366,31 @@ def document_show(document: str, as_: Optional[str] = AS_OPT, json_: bool = JSON
     sys.stdout.write(holder["doc"]["content"])
 
 
+@document_app.command("pdf")
+def document_pdf(
+    document: str,
+    out: Path = typer.Option(..., "--out", help="FILE.pdf (created, readable by you only)"),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
+    """Print a document to PDF with the system's Chromium (Chinese fonts embedded; masked for managers)."""
+    import os
+
+    from services import documents
+    from shouhu.errors import Conflict
+
+    def act() -> Any:
+        if out.exists():
+            raise Conflict("file_exists", f"{out} exists: choose a new file", "out")
+        shown, data = documents.document_pdf(document, as_)
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return {**shown, "file": str(out), "bytes": len(data)}
+
+    _run(act, json_)
+
+
 @task_app.command("complete")
 def task_complete(
     task: str,

@@ -86,3 +86,13 @@ def show_document(doc_ref: str, actor_name: str | None) -> dict[str, Any]:
         "content_type": doc.content_type,
         "content": doc.masked_content if masked else doc.content,
     }
+
+
+def document_pdf(doc_ref: str, actor_name: str | None) -> tuple[dict[str, Any], bytes]:
+    """The document as this reader may see it (`show_document`: masked for managers, the read recorded),
+    printed to PDF by the system's Chromium. Returns its record (without the HTML) and the PDF."""
+    from shouhu import pdf
+
+    shown = show_document(doc_ref, actor_name)
+    content = shown.pop("content")
+    return shown, pdf.html_to_pdf(content)

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     routing: Path | None = None  # the routing file (default home/routing.yaml)
     trusted_proxies: str = "127.0.0.1"  # proxies whose X-Forwarded-For is believed
     secure_cookies: bool = False  # true behind HTTPS: the session cookie is sent over HTTPS only
+    chromium: Path = Path(
+        "/usr/bin/chromium"
+    )  # prints official documents as PDF (Debian's chromium + fonts-wqy-zenhei)
 
     @field_validator("now")
     @classmethod

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import io
 import uuid
+from typing import Any
 
 import pytest
-from conftest import make_report
+from conftest import CHROMIUM, make_report
 from sqlalchemy import false
 from sqlmodel import Session, select
 
@@ -15,7 +16,7 @@ from cli.demo import run_demo
 from models import AccessRecord, Document, TimelineEvent
 from services import cases, documents, reports, tasks
 from shouhu import db
-from shouhu.errors import InvalidInput
+from shouhu.errors import InvalidInput, ShouhuError
 
 ALL_KINDS = {
     "intake_form",
@@ -103,3 +104,42 @@ def test_an_edited_document_is_reported_as_not_intact(db_url: str) -> None:
         doc = s.get(Document, uuid.UUID(form["document_id"]))
         doc.content = doc.content.replace("接报时间", "接报时问")
     assert documents.show_document(form["document_id"], "sx-police")["intact"] is False
+
+
+def test_every_document_prints_to_pdf_with_its_chinese_and_its_masking(
+    db_url: str, browser_like: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Official documents as PDF (issue 15 §7): Chinese text embedded and extractable, the same masking
+    as the page (managers: no name, no ID number), the read recorded; the page leads back to the case."""
+    import os
+
+    from pypdf import PdfReader
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not installed")
+    report = make_report()
+    opened = reports.submit_report(report, "sx-intake")
+    form = next(d for d in documents.case_documents(opened["case_id"], "sx-police") if d["kind"] == "intake_form")
+    shown, data = documents.document_pdf(form["document_id"], "sx-police")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages).replace(" ", "")
+    assert data.startswith(b"%PDF") and b"/FontFile" in data and "content" not in shown
+    assert report["child"]["name"] in text and report["child"]["id_number"] in text and "强制报告" in text
+    _, masked = documents.document_pdf(form["document_id"], "sx-manager")
+    masked_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(masked)).pages).replace(" ", "")
+    assert report["child"]["name"] not in masked_text and report["child"]["id_number"] not in masked_text
+    assert opened["case_no"] in masked_text
+    with pytest.raises(InvalidInput) as refused:
+        documents.document_pdf(form["document_id"], "sx-supervisor-cg")  # another township: as unknown
+    assert refused.value.code == "unknown_document"
+
+    police = browser_like("sx-police")
+    page = police.get(f"/documents/{form['document_id']}")
+    assert f'href="/cases/{opened["case_no"]}"' in page.text and f"/documents/{form['document_id']}/pdf" in page.text
+    pdf = police.get(f"/documents/{form['document_id']}/pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.content[:4] == b"%PDF"
+    assert "inline" in pdf.headers["content-disposition"] and "sandbox" not in pdf.headers["content-security-policy"]
+    assert police.get(f"/documents/{uuid.uuid4()}/pdf").status_code == 404
+    monkeypatch.setenv("SHOUHU_CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(ShouhuError) as unavailable:
+        documents.document_pdf(form["document_id"], "sx-police")
+    assert unavailable.value.code == "pdf_unavailable"

@@ -76,6 +76,7 @@ OPERATIONS = [
     "GET /api/v1/children/{child_id}",
     "POST /api/v1/children/{child_id}/exit",
     "GET /api/v1/documents/{document_id}",
+    "GET /api/v1/documents/{document_id}/pdf",
     "GET /api/v1/cases/{ref}/notes",
     "POST /api/v1/cases/{ref}/notes",
     "GET /api/v1/cases/{ref}/attachments",

@@ -9,6 +9,7 @@ gets the same answer on every face; the OpenAPI document describes them from tho
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -276,6 +277,20 @@ def attachment(attachment_id: str, user: User = Depends(api_user)) -> Response:
     """The attachment's file, for readers of its case who see identities (recorded on the case's timeline)."""
     view, path = notes_service.open_attachment(attachment_id, user.username)
     return FileResponse(path, media_type=view["content_type"], filename=view["name"])
+
+
+@router.get(
+    "/documents/{document_id}/pdf",
+    tags=["documents"],
+    responses={**ERRORS, "200": {"description": "the document as PDF", "content": {"application/pdf": {}}}},
+)
+def document_pdf(document_id: str, user: User = Depends(api_user)) -> Response:
+    """The document printed to PDF (Chinese fonts embedded; masked for managers, the read recorded)."""
+    shown, data = documents_service.document_pdf(document_id, user.username)
+    name = quote(f"{shown['case_no']}-{shown['title']}.pdf")
+    return Response(
+        data, media_type="application/pdf", headers={"content-disposition": f"attachment; filename*=UTF-8''{name}"}
+    )
 
 
 @router.get("/documents/{document_id}", tags=["documents"], responses=ERRORS)

@@ -46,6 +46,8 @@ def status_of(exc: ShouhuError) -> int:
         return 409
     if exc.code == "too_large":
         return 413
+    if exc.code == "pdf_unavailable":
+        return 503
     return 400
 
 

@@ -24,8 +24,9 @@ PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+PDF_CSP = "frame-ancestors 'none'"
 ATTACHMENT_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
-DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox"
+DOCUMENT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox allow-downloads allow-top-navigation-by-user-activation"
 COMMON = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
@@ -43,7 +44,9 @@ INTERNAL_PAGE = (
 
 def security_headers(path: str) -> dict[str, str]:
     csp = (
-        DOCUMENT_CSP
+        PDF_CSP  # the browser's own PDF viewer shows it: a sandbox would block the viewer
+        if path.startswith(("/documents/", "/api/v1/documents/")) and path.endswith("/pdf")
+        else DOCUMENT_CSP
         if path.startswith("/documents/")
         else ATTACHMENT_CSP
         if path.startswith(("/attachments/", "/api/v1/attachments/"))

@@ -5,10 +5,13 @@ API and CLI, so the access rule and the validation are the ones already tested t
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -434,7 +437,33 @@ def _notes_context(request: Request, user: User, ref: str) -> dict[str, Any]:
 
 @router.get("/documents/{document_id}")
 def document(document_id: str, user: User = Depends(page_user)) -> HTMLResponse:
-    return HTMLResponse(documents_service.show_document(document_id, user.username)["content"])
+    """The stored document as issued, with a bar (not printed) leading back to the case and to its PDF."""
+    shown = documents_service.show_document(document_id, user.username)
+    bar = (
+        '<nav class="shouhu-bar" style="font:14px sans-serif;padding:8px;border-bottom:1px solid #ccc;margin-bottom:12px">'
+        f'<a href="/cases/{html.escape(shown["case_no"])}">← 返回案件 {html.escape(shown["case_no"])}</a> · '
+        f'<a href="/documents/{html.escape(shown["document_id"])}/pdf">打印或下载 PDF</a>'
+        + (" · 已脱敏" if shown["masked"] else "")
+        + "</nav><style>@media print{.shouhu-bar{display:none}}</style>"
+    )
+    content = shown["content"]
+    at = re.search(r"<body[^>]*>", content)
+    return HTMLResponse(content[: at.end()] + bar + content[at.end() :] if at else bar + content)
+
+
+@router.get("/documents/{document_id}/pdf")
+def document_pdf(document_id: str, user: User = Depends(page_user)) -> Response:
+    """The document as PDF (Chinese fonts embedded), shown in the browser's viewer to print or save."""
+    shown, data = documents_service.document_pdf(document_id, user.username)
+    return pdf_response(shown, data, inline=True)
+
+
+def pdf_response(shown: dict[str, Any], data: bytes, inline: bool) -> Response:
+    name = quote(f"{shown['case_no']}-{shown['title']}.pdf")
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        data, media_type="application/pdf", headers={"content-disposition": f"{disposition}; filename*=UTF-8''{name}"}
+    )
 
 
 @router.get("/inbox")
