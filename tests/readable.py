@@ -48,10 +48,10 @@ TIMESTAMP = re.compile(
     r"|\d\d:\d\d\.\d+"  # fractions of a second
     r"|\d\d:\d\d ?[+-]\d\d:?\d\d\b"  # an offset (+08:00)
 )
-# A word of letters, digits, _ and -, not part of an address, a file name or a number.
 # Any lowercase English word is code-like (elderly, working_away), known to the vocabularies or not: a person
-# writes Chinese, names (Shouhu), abbreviations (SHA-256, CSV) or identifiers (sx-police, SX-2026-00001).
+# reads Chinese, names (Shouhu), abbreviations (SHA-256, CSV) and identifiers (sx-police, SX-2026-00001).
 CODE_LIKE = re.compile(r"[a-z]{3,}(?:_[a-z]+)*|[a-z]+(?:_[a-z]+)+")
+# A word of letters, digits, _ and -, not part of an address, a file name or a number.
 WORD = re.compile(r"(?<![\w\-./:=?&@#%])[A-Za-z][A-Za-z0-9_\-]*(?![\w\-./:=?&@#%])")
 
 
