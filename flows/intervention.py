@@ -28,7 +28,7 @@ from shouhu.inputs import (
     PlacementOutcome,
     TemporaryGuardianshipOutcome,
 )
-from shouhu.vocab import LABELS_ZH
+from shouhu.vocab import LABELS_ZH, named
 from tasks import documents
 from tasks.apply import apply_command, completion
 from tasks.closing import add_months, review_and_close, start_refusal_watch
@@ -45,7 +45,7 @@ def record_guardian_measures(t: Transition, task: Task, outcome: GuardianMeasure
     t.complete_task(task, outcome.model_dump(mode="json"))
     t.record(
         "guardian_measures",
-        f"对监护人采取措施：{'、'.join(LABELS_ZH.get(m, m) for m in outcome.measures)}；监护人{'已' if outcome.guardian_changed else '未'}改正",
+        f"对监护人采取措施：{'、'.join(named(m) for m in outcome.measures)}；监护人{'已' if outcome.guardian_changed else '未'}改正",
         measures=list(outcome.measures),
         guardian_changed=outcome.guardian_changed,
     )
@@ -179,9 +179,7 @@ def record_court_ruling(t: Transition, task: Task, outcome: CourtRulingOutcome) 
 
 def record_placement(t: Transition, task: Task, outcome: PlacementOutcome) -> None:
     t.complete_task(task, outcome.model_dump(mode="json"))
-    t.record(
-        "placement", f"安置方式：{LABELS_ZH.get(outcome.placement, outcome.placement)}", placement=outcome.placement
-    )
+    t.record("placement", f"安置方式：{named(outcome.placement)}", placement=outcome.placement)
 
 
 def handle(t: Transition, task: Task, outcome: Any) -> None:

@@ -32,7 +32,7 @@ from services.stats import SLA_ROLES
 from shouhu import access, config, db, policy
 from shouhu.clock import CHINA_TZ, now
 from shouhu.errors import Forbidden, InvalidInput, ShouhuError
-from shouhu.vocab import LABELS_ZH, SITUATION_NAMES_ZH, STAGE_NAMES_ZH
+from shouhu.vocab import LABELS_ZH, SITUATION_NAMES_ZH, STAGE_NAMES_ZH, named
 
 MONTH_FORMAT = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 SEX_ZH = {"female": "女", "male": "男", "unknown": "不详"}
@@ -381,14 +381,14 @@ def _cases(
 
     stages = grouped(col(Case.stage))
     stage_rows = [
-        {"code": k, "label": STAGE_NAMES_ZH.get(k, k), "opened": stages.get(k, (0, 0))[0]}
+        {"code": k, "label": named(k, STAGE_NAMES_ZH), "opened": stages.get(k, (0, 0))[0]}
         for k in [*STAGE_NAMES_ZH, *[x for x in stages if x not in STAGE_NAMES_ZH]]
     ]
 
     reasons = grouped(func.coalesce(col(Case.exit_reason), col(Case.close_reason)))
     labels = {**{k: v.label for k, v in p.exit_reasons.value.items()}, **CLOSE_REASONS_ZH}
     reason_rows = [
-        {"code": k, "label": labels.get(k) or LABELS_ZH.get(k, k), "closed": reasons.get(k, (0, 0))[1]}
+        {"code": k, "label": labels.get(k) or named(k), "closed": reasons.get(k, (0, 0))[1]}
         for k in [*labels, *sorted(k for k, (_, n) in reasons.items() if k not in labels and k and n)]
     ]
     if reasons.get(None, (0, 0))[1]:

@@ -14,6 +14,7 @@ from models import Case, Task, User
 from shouhu import access, config, db, masking, timeline
 from shouhu.errors import Forbidden, InvalidInput, NotFound
 from shouhu.inputs import check_ref
+from shouhu.wording import read_name
 
 
 def recorded(actor: User, action: str, target: str, check: Any) -> None:
@@ -82,32 +83,12 @@ def find_task(s: Session, ref: str) -> Task:
         raise unknown("task", ref) from None
 
 
-READ_NAMES = {
-    "case": "案件详情",
-    "timeline": "时间线",
-    "verify": "完整性校验",
-    "documents": "文书目录",
-    "notes": "工作记录",
-}
-
-
-def _read_name(what: str) -> str:
-    """What was read, as people name it (codes stay in the event's payload)."""
-    if what.startswith("document:"):
-        from tasks.documents import KINDS
-
-        return "文书《" + KINDS.get(what.split(":", 1)[1], ("文书",))[0] + "》"
-    if what.startswith("attachment:"):
-        return "附件"
-    return READ_NAMES.get(what, "案卷")
-
-
 def record_reading(case_id: uuid.UUID, who: str, what: str) -> None:
     from shouhu.timeline import lock_case
 
     with db.transaction() as s:
         case = lock_case(s, case_id)
-        timeline.append(s, case, "case_read", who, f"查阅案卷：{_read_name(what)}", {"view": what})
+        timeline.append(s, case, "case_read", who, f"查阅案卷：{read_name(what)}", {"view": what})
 
 
 def task_view(t: Task) -> dict[str, Any]:

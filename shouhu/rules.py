@@ -11,7 +11,7 @@ from typing import Any, cast
 
 from shouhu import citation, units
 from shouhu.policy import Pack
-from shouhu.vocab import LABELS_ZH, STAGE_NAMES_ZH, Service, TaskKind
+from shouhu.vocab import DOCUMENT_NAMES_ZH, LABELS_ZH, ROLE_NAMES_ZH, STAGE_NAMES_ZH, Service, TaskKind
 
 SKIP = {"pack", "name", "source", "extends", "case_prefix", "document", "demo_users"}
 SELECTOR_ZH = {
@@ -29,15 +29,7 @@ SELECTOR_ZH = {
     "welfare_institution": "儿童福利机构",
     "police_station": "派出所",
 }
-ROLE_ZH = {
-    "police_intake": "接警员",
-    "police": "民警",
-    "township_caseworker": "乡镇儿童督导员",
-    "village_director": "村儿童主任",
-    "civil_affairs": "民政工作人员",
-    "manager": "管理人员",
-    "admin": "系统管理员",
-}
+ROLE_ZH = ROLE_NAMES_ZH
 BLOCK_ZH = {
     "wording": "用语",
     "urgent_situations": "紧急案件情形",
@@ -70,16 +62,7 @@ BLOCK_ZH = {
     "units": "单位",
 }
 TRIGGER_ZH = {"assessment_breach": "评估发现监护缺失、侵害或儿童处于危险", "education_unchanged": "经公安机关教育不改"}
-DOCUMENT_ZH = {
-    "intake_form": "强制报告接报登记表",
-    "warning_letter": "告诫书",
-    "handover": "书面交接（委托照护）书",
-    "assessment_report": "调查评估报告",
-    "assistance_plan": "帮扶方案",
-    "temporary_guardianship_decision": "临时监护决定书",
-    "guardianship_petition": "撤销监护人资格申请书",
-    "closing_report": "结案报告",
-}
+DOCUMENT_ZH = DOCUMENT_NAMES_ZH
 
 
 def rules(p: Pack) -> list[dict[str, Any]]:

@@ -1,7 +1,13 @@
-"""The closed vocabularies of the CLI contract: one place, used by validation and policy."""
+"""The closed vocabularies of the CLI contract, and the one Chinese vocabulary people read for them.
+
+Codes stay in JSON, the API and the CLI; every page, document, message and download names them here
+(`named`, and the tables below), so no reader ever sees a code, an English status or a raw flag.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Literal
 
 UnitType = Literal[
@@ -226,6 +232,10 @@ GUARDIAN_STATUS_ZH = {
     "detained": "被羁押",
     "in_prison": "服刑",
     "in_rehab": "强制隔离戒毒",
+    "elderly": "年老体弱",
+    "remarried": "再婚",
+    "unemployed": "无业",
+    "unknown": "不详",
     "deceased": "已故",
     "missing": "下落不明",
     "ill": "患病",
@@ -296,3 +306,78 @@ LABELS_ZH: dict[str, str] = {
     "citizen": "公民个人",
     "other": "其他",
 }
+
+ROLE_NAMES_ZH = {
+    "police_intake": "接警员",
+    "police": "民警",
+    "township_caseworker": "乡镇儿童督导员",
+    "village_director": "村儿童主任",
+    "civil_affairs": "民政工作人员",
+    "manager": "管理人员",
+    "admin": "系统管理员",
+}
+DOCUMENT_NAMES_ZH = {
+    "intake_form": "强制报告接报登记表",
+    "warning_letter": "告诫书",
+    "handover": "书面交接（委托照护）书",
+    "assessment_report": "调查评估报告",
+    "assistance_plan": "帮扶方案",
+    "temporary_guardianship_decision": "临时监护决定书",
+    "guardianship_petition": "撤销监护人资格申请书",
+    "closing_report": "结案报告",
+}
+# What a recorded read was of (the `case_read` event's summary; the code stays in its payload).
+READ_NAMES_ZH = {
+    "case": "案件详情",
+    "timeline": "时间线",
+    "verify": "完整性校验",
+    "documents": "文书目录",
+    "notes": "工作记录",
+}
+
+# Statuses: one word per status of each kind of record (`open` is 在办 for a case, 进行中 for a task,
+# 待走访 for a visit), so each table is its own.
+CASE_STATUS_ZH = {"open": "在办", "phase_out": "渐退期", "closed": "已结案"}
+TASK_STATUS_ZH = {"open": "进行中", "done": "已完成", "cancelled": "已取消"}
+MESSAGE_STATUS_ZH = {
+    "queued": "待发送",
+    "pending": "待发送",
+    "routed": "发送中",
+    "retrying": "重试中",
+    "sent": "已发送",
+    "failed": "未送达",
+    "read": "已读",
+}
+VISIT_STATUS_ZH = {"open": "待走访", "done": "已走访", "overdue": "已逾期", "cancelled": "已取消（退出保障范围）"}
+URGENCY_ZH = {"urgent": "紧急", "normal": "一般"}
+# A child's own file: how they came on the ledger, and the lines of their timeline.
+ENROLMENT_ZH = {"report": "强制报告", "import": "台账导入", "survey": "排查"}
+CHILD_EVENT_NAMES_ZH = {
+    "enrolled": "列入台账",
+    "updated": "信息更新",
+    "category_started": "新增类别",
+    "category_ended": "类别终止",
+}
+
+CODE = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+def named(code: object, names: Mapping[str, str] = LABELS_ZH, unknown: str = "其他") -> str:
+    """What people read for a code: its Chinese name; text someone typed (母亲, 外出务工) as it is;
+    nothing as —; and a code no table names as `unknown` — never the code itself."""
+    if code is None or code == "":
+        return "—"
+    text = str(code)
+    if text in names:
+        return names[text]
+    return unknown if CODE.fullmatch(text) else text
+
+
+def relation_name(relation: object) -> str:
+    """A guardian's relation (free text, or the API's usual codes: grandmother → 祖母（外祖母））."""
+    return named(relation, RELATION_NAMES_ZH, "其他亲属")
+
+
+def guardian_status_name(status: object) -> str:
+    """A guardian's situation (free text, or a code: working_away → 外出务工)."""
+    return named(status, GUARDIAN_STATUS_ZH, "其他情况")

@@ -1,12 +1,14 @@
-"""Words people read that more than one floor writes: a task's name, a due time."""
+"""Words people read that more than one floor writes: a task's name, a moment, what a read was of."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import cast
 
+from shouhu.clock import CHINA_TZ
 from shouhu.policy import Pack
-from shouhu.vocab import TaskKind
+from shouhu.vocab import DOCUMENT_NAMES_ZH, READ_NAMES_ZH, TaskKind
 
 
 def task_title(p: Pack, kind: str, subject: str | None) -> str:
@@ -21,4 +23,32 @@ def task_title(p: Pack, kind: str, subject: str | None) -> str:
 
 
 def format_due(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M")
+    return format_time(at)
+
+
+def format_time(at: datetime | str | None) -> str:
+    """A moment as people read it: Beijing time to the minute, 2026-11-24 09:00 — never ISO's T,
+    seconds, their fractions or an offset (JSON keeps those)."""
+    if at is None or at == "":
+        return "—"
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(CHINA_TZ)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def read_name(what: str) -> str:
+    """What a recorded read was of (`case_read`'s `view`): 案件详情, 文书《结案报告》."""
+    if what.startswith("document:"):
+        return "文书《" + DOCUMENT_NAMES_ZH.get(what.split(":", 1)[1], "文书") + "》"
+    if what.startswith("attachment:"):
+        return "附件"
+    return READ_NAMES_ZH.get(what, "案卷")
+
+
+def event_summary(kind: str, summary: str) -> str:
+    """A timeline line as people read it. Reads recorded before their summaries were worded
+    (查阅案卷：timeline) are named now; the stored, hashed line is unchanged."""
+    if kind == "case_read" and (old := re.fullmatch(r"查阅案卷：([a-z_]+(?::[a-z_]+)?)", summary)):
+        return f"查阅案卷：{read_name(old.group(1))}"
+    return summary

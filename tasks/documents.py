@@ -21,29 +21,32 @@ from sqlmodel import col, select
 from models import Child, Document, Guardian, Report, Reporter, Task, User
 from shouhu import citation, config, masking
 from shouhu.clock import now
-from shouhu.vocab import LABELS_ZH, SITUATION_NAMES_ZH
-from shouhu.wording import format_due, task_title
+from shouhu.vocab import (
+    DOCUMENT_NAMES_ZH,
+    SITUATION_NAMES_ZH,
+    TASK_STATUS_ZH,
+    guardian_status_name,
+    named,
+    relation_name,
+)
+from shouhu.wording import format_due, format_time, task_title
 
 if TYPE_CHECKING:  # documents are issued within a transition; the transition issues them
     from tasks.transition import Transition
 
 KINDS: dict[str, tuple[str, bool]] = {  # kind: (title, names the reporter)
-    "intake_form": ("强制报告接报登记表", True),
-    "warning_letter": ("告诫书", False),
-    "handover": ("书面交接（委托照护）书", False),
-    "assessment_report": ("调查评估报告", False),
-    "assistance_plan": ("帮扶方案", False),
-    "temporary_guardianship_decision": ("临时监护决定书", False),
-    "guardianship_petition": ("撤销监护人资格申请书", False),
-    "closing_report": ("结案报告", False),
+    kind: (title, kind == "intake_form") for kind, title in DOCUMENT_NAMES_ZH.items()
 }
 
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    return Environment(
+    """Documents say every code in Chinese (shouhu.vocab) and every moment to the minute in Beijing time."""
+    env = Environment(
         loader=FileSystemLoader(config.TEMPLATE_DIR / "documents"), autoescape=True, undefined=StrictUndefined
     )
+    env.filters.update(when=format_time, named=named, relation=relation_name, guardian_status=guardian_status_name)
+    return env
 
 
 def issue(t: Transition, kind: str, issuer_unit: str, **extra: Any) -> Document:
@@ -70,12 +73,11 @@ def issue(t: Transition, kind: str, issuer_unit: str, **extra: Any) -> Document:
         issuer=t.unit_name(issuer_unit),
         township=t.unit_name(case.township),
         village=t.unit_name(case.village) if case.village else None,
-        situations="、".join(SITUATION_NAMES_ZH.get(x, x) for x in (report.situations if report else [])),
+        situations="、".join(named(x, SITUATION_NAMES_ZH) for x in (report.situations if report else [])),
         actor=actor.display_name if actor else t.actor,
         issued_at=format_due(at),
         issued_on=f"{at:%Y年%m月%d日}",
         confidential=confidential,
-        labels=LABELS_ZH,
         basis=citation.readable(t.pack.documents.value[kind].source, t.pack),
         **extra,
     )
@@ -132,13 +134,20 @@ def plan_items(t: Transition) -> list[dict[str, str]]:
 
 
 def closing_items(t: Transition) -> list[dict[str, Any]]:
+    """The closing report's lines: every task, its status, who completed it (by name, as the
+    document's 经办人 is named) and when."""
     tasks = t.session.exec(select(Task).where(Task.case_id == t.case.id).order_by(col(Task.created_at))).all()
-    status = {"done": "已完成", "cancelled": "已取消", "open": "未完成"}
+    done_by = {x.completed_by for x in tasks if x.completed_by}
+    names = {
+        u.username: u.display_name
+        for u in t.session.exec(select(User).where(col(User.username).in_(done_by))).all()
+        if u.display_name
+    }
     return [
         {
             "title": task_title(t.pack, x.kind, x.subject),
-            "status": status.get(x.status, x.status),
-            "by": x.completed_by,
+            "status": named(x.status, {**TASK_STATUS_ZH, "open": "未完成"}),
+            "by": names.get(x.completed_by, x.completed_by) if x.completed_by else None,
             "at": format_due(x.completed_at) if x.completed_at else None,
         }
         for x in tasks

@@ -19,7 +19,7 @@ from shouhu import childfile, timeline, units, workdays
 from shouhu.clock import CHINA_TZ, now
 from shouhu.errors import Conflict, InvalidInput
 from shouhu.policy import Due, Pack, pack
-from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH, RiskLevel, Service, TaskKind
+from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH, RiskLevel, Service, TaskKind, named
 from shouhu.wording import format_due, task_title
 from tasks import clocks, documents
 
@@ -330,7 +330,7 @@ class Transition:
         if recipients:
             self.record(
                 "notification_queued",
-                f"通知 {'、'.join(self.unit_name(u) for u in recipients)}：{EVENT_NAMES_ZH.get(event, event)}",
+                f"通知 {'、'.join(self.unit_name(u) for u in recipients)}：{named(event, EVENT_NAMES_ZH, '通知')}",
                 event=event,
                 units=recipients,
             )

@@ -4,7 +4,9 @@ the intake form keeping what was typed, task forms, the case file masked by role
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import pytest
 from conftest import PASSWORD, csrf, make_report
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -178,3 +180,97 @@ def test_the_compliance_chart_draws_only_what_was_measured() -> None:
     )
     assert svg.count("<polyline") == 1 and svg.count("<circle") == 3  # no line across the empty week
     assert "&lt;b&gt;" in svg and "<b>" not in svg  # unit names are escaped
+
+
+# ---- what people read of errors (issue 15 §3) -------------------------------------------------
+def test_a_browser_gets_chinese_error_pages_and_the_api_keeps_its_json_shape(
+    browser_like, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mistyped address, a wrong method, an error inside: a page in Chinese for a person (signed in
+    or not), {"error": {"code","message","field"}} under /api/ — never FastAPI's {"detail": …}."""
+    from fastapi.testclient import TestClient
+    from readable import unreadable, visible_text, vocabulary_codes
+
+    from services import accounts
+    from services import cases as cases_service
+    from web.app import create_app
+
+    codes = vocabulary_codes()
+    html_accept = {"accept": "text/html,application/xhtml+xml"}
+    signed_in, anonymous = browser_like("sx-police"), TestClient(create_app(), raise_server_exceptions=False)
+    token = {"authorization": f"Bearer {accounts.create_token('sx-police', 'errors')['token']}"}
+
+    def page(client: TestClient, method: str, url: str, status: int, heading: str) -> None:
+        r = client.request(method, url, headers=html_accept)
+        assert r.status_code == status and r.headers["content-type"].startswith("text/html"), (url, r.status_code)
+        text = visible_text(r.text)
+        assert heading in text and "detail" not in r.text and unreadable(text, codes) == [], (url, text)
+        assert not re.search(r"[A-Za-z]{4,}", text.replace("Shouhu", "")), (url, text)  # not a word of English
+
+    def api(method: str, url: str, status: int, code: str) -> None:
+        r = signed_in.request(method, url, headers={**html_accept, **token})
+        assert r.status_code == status and r.headers["content-type"] == "application/json", (url, r.status_code)
+        body = r.json()
+        assert list(body) == ["error"] and set(body["error"]) == {"code", "message", "field"}, body
+        assert body["error"]["code"] == code, body
+
+    for client in (signed_in, anonymous):
+        page(client, "GET", "/no-such-page", 404, "未找到")
+        page(client, "GET", "/static/no-such.css", 404, "未找到")
+        page(client, "DELETE", "/login", 405, "不支持的操作")
+    page(signed_in, "GET", "/tasks/not-a-task", 404, "未找到")
+    page(signed_in, "POST", "/cases", 405, "不支持的操作")
+    api("GET", "/api/v1/no-such-thing", 404, "not_found")
+    api("DELETE", "/api/v1/cases", 405, "method_not_allowed")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cases_service, "list_cases", broken)
+    page(signed_in, "GET", "/cases", 500, "出错了")
+    api("GET", "/api/v1/cases", 500, "internal")
+
+
+def test_error_messages_on_pages_are_chinese_without_their_code(browser_like) -> None:
+    """A page names what is wrong in Chinese only: no code in brackets, no English message, whatever
+    the code (the API and the CLI keep both)."""
+    from readable import unreadable, visible_text, vocabulary_codes
+
+    from shouhu.errors import Conflict, Forbidden, InvalidInput, NotFound
+    from web import messages
+
+    codes = vocabulary_codes()
+    manager = browser_like("sx-manager")
+    for url, said in [
+        ("/children?q=x&kind=nonsense", "取值不正确"),
+        ("/board/stats.xlsx?month=last-month", "月份格式不正确"),
+    ]:
+        r = manager.get(url)
+        text = visible_text(r.text)
+        assert r.status_code == 400 and said in text, (url, text)
+        assert unreadable(text, codes) == [] and not re.search(r"（[a-z_]+）|must be", text), (url, text)
+    for error in (
+        InvalidInput("invalid_value", "limit: must be a number", "limit"),
+        InvalidInput("something_new", "an English message", None),
+        Forbidden("something_new", "an English message", None),
+        NotFound("something_new", "an English message", None),
+        Conflict("something_new", "an English message", None),
+    ):
+        said = messages.zh(error)
+        assert said and not re.search(r"[A-Za-z]", said), (error.code, said)
+
+
+@pytest.mark.parametrize("jurisdiction", ["yantai", "sixian", "yunyang", "wuhai", "mentougou"])
+def test_every_task_form_of_every_pack_reads_in_chinese(jurisdiction: str) -> None:
+    """Every field and every choice of every task's form (the demo's case fills in only some of them)."""
+    from readable import unreadable, vocabulary_codes
+
+    from shouhu import policy
+    from shouhu.inputs import OUTCOMES
+    from web.pages import _fields_for
+
+    codes, p = vocabulary_codes(), policy.pack(jurisdiction)
+    for kind in OUTCOMES:
+        for f in _fields_for(p, kind):
+            shown = [f.label] + [text for _, text in f.options]
+            assert all(text and unreadable(text, codes) == [] for text in shown), (kind, f.name, shown)

@@ -16,7 +16,8 @@ from services.accounts import User
 from shouhu import policy
 from shouhu.access import ADMINISTERING_ROLES, ROLE_UNIT_TYPES
 from shouhu.errors import Forbidden, ShouhuError
-from shouhu.rules import ROLE_ZH
+from shouhu.vocab import ROLE_NAMES_ZH, named
+from shouhu.wording import format_time
 from web import forms, messages
 from web.errors import status_of
 from web.forms import read_form
@@ -44,7 +45,7 @@ def _administrator(user: User) -> User:
 
 def _fields(user: User) -> list[forms.FormField]:
     units = [(u.code, u.name) for u in policy.pack(user.jurisdiction).unit_list]
-    roles = [(r, ROLE_ZH.get(r, r)) for r in ROLE_UNIT_TYPES]
+    roles = [(r, named(r, ROLE_NAMES_ZH)) for r in ROLE_UNIT_TYPES]
     F = forms.FormField  # noqa: N806 - a class, aliased short for the field lists
     return [
         F("username", "用户名（小写字母、数字、. _ -）", "text", True),
@@ -63,7 +64,7 @@ def _users_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     rows = [
-        {**u, "role_name": ROLE_ZH.get(u["role"], u["role"]), "unit_name": unit_name(user.jurisdiction, u["unit"])}
+        {**u, "role_name": named(u["role"], ROLE_NAMES_ZH), "unit_name": unit_name(user.jurisdiction, u["unit"])}
         for u in accounts.list_users(user.jurisdiction, user.username)
     ]
     return render(
@@ -101,7 +102,7 @@ async def add_user(request: Request, user: User = Depends(page_user)) -> Respons
         return _users_page(request, user, values, {field: messages.zh(exc)}, status_code=status_of(exc))
     created = {
         **created,
-        "role_name": ROLE_ZH.get(created["role"], created["role"]),
+        "role_name": named(created["role"], ROLE_NAMES_ZH),
         "unit_name": unit_name(user.jurisdiction, created["unit"]),
     }
     return _users_page(request, user, {}, {}, created=created)
@@ -129,7 +130,7 @@ def _user_page(
         nav="admin",
         account={
             **account,
-            "role_name": ROLE_ZH.get(account["role"], account["role"]),
+            "role_name": named(account["role"], ROLE_NAMES_ZH),
             "unit_name": unit_name(user.jurisdiction, account["unit"]),
         },
         units=units,
@@ -170,7 +171,7 @@ async def user_action(request: Request, username: str, user: User = Depends(page
 @router.get("/admin/records")
 def records(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
     rows = [
-        {**r, "action_name": ACTION_ZH.get(r["action"], r["action"]), "at": r["at"][:16].replace("T", " ")}
+        {**r, "action_name": named(r["action"], ACTION_ZH), "at": format_time(r["at"])}
         for r in accounts.admin_records(_administrator(user).jurisdiction, user.username)
     ]
     return render(request, "admin_records", user, title="账户操作记录", nav="admin", rows=rows)

@@ -17,7 +17,17 @@ from services.accounts import User
 from shouhu import policy
 from shouhu.clock import CHINA_TZ, now
 from shouhu.errors import Conflict, Forbidden, InvalidInput, NotFound
-from shouhu.vocab import LABELS_ZH, STAGE_NAMES_ZH
+from shouhu.vocab import (
+    CASE_STATUS_ZH,
+    CHILD_EVENT_NAMES_ZH,
+    ENROLMENT_ZH,
+    LABELS_ZH,
+    STAGE_NAMES_ZH,
+    VISIT_STATUS_ZH,
+    guardian_status_name,
+    named,
+    relation_name,
+)
 from shouhu.wording import format_due
 from web import messages
 from web.errors import status_of
@@ -28,10 +38,6 @@ from web.visits import finding, period_name
 
 router = APIRouter(include_in_schema=False)
 KIND_NAMES = {"name": "姓名", "id_number": "身份证号", "case_no": "案件编号", "place": "乡镇或村", "stage": "办理阶段"}
-STATUS_ZH = {"open": "在办", "phase_out": "渐退期", "closed": "已结案"}
-ENROLLED_ZH = {"report": "强制报告", "import": "台账导入", "survey": "排查"}
-EVENT_ZH = {"enrolled": "列入台账", "updated": "信息更新", "category_started": "新增类别", "category_ended": "类别终止"}
-VISIT_STATE_ZH = {"open": "待走访", "done": "已走访", "overdue": "已逾期", "cancelled": "已取消（退出保障范围）"}
 REFUSED_SEARCH = "您看到的是脱敏信息，不能按姓名或身份证号查找儿童；请按案件编号、乡镇或村、办理阶段查找。"
 
 
@@ -111,7 +117,7 @@ def search_page(
                 "case": {
                     **case,
                     "stage_text": STAGE_NAMES_ZH.get(case["stage"], "—"),
-                    "status_text": STATUS_ZH.get(case["status"], "—"),
+                    "status_text": named(case["status"], CASE_STATUS_ZH),
                     "opened_text": day_zh(case["opened_at"]),
                 }
                 if case
@@ -197,7 +203,7 @@ def _child_page(
         place=place_name(j, c["township"], c["village"]),
         gender_text=LABELS_ZH.get(c["gender"], "不详"),
         birth_text=day_zh(c["birth_date"]),
-        enrolled_text=ENROLLED_ZH.get(c["enrolled_from"], "其他"),
+        enrolled_text=named(c["enrolled_from"], ENROLMENT_ZH),
         categories=[
             {
                 **x,
@@ -211,15 +217,15 @@ def _child_page(
         guardians=[
             {
                 **g,
-                "relation_text": LABELS_ZH.get(g["relation"], g["relation"]),
-                "status_text": LABELS_ZH.get(g["status"], g["status"]),
+                "relation_text": relation_name(g["relation"]),
+                "status_text": guardian_status_name(g["status"]),
             }
             for g in c["guardians"]
         ],
         carers=[
             {
                 **x,
-                "relation_text": LABELS_ZH.get(x["relation"], x["relation"]),
+                "relation_text": relation_name(x["relation"]),
                 "since_text": day_zh(x["since"]) if x["since"] else "",
                 "ended_text": day_zh(x["ended_on"]) if x["ended_on"] else "",
             }
@@ -229,7 +235,7 @@ def _child_page(
             {
                 **x,
                 "stage_text": STAGE_NAMES_ZH.get(x["stage"], "—"),
-                "status_text": STATUS_ZH.get(x["status"], "—"),
+                "status_text": named(x["status"], CASE_STATUS_ZH),
                 "opened_text": day_zh(x["opened_at"]),
                 "closed_text": day_zh(x["closed_at"]) if x["closed_at"] else "",
             }
@@ -240,7 +246,7 @@ def _child_page(
                 **v,
                 "period_text": period_name(v["period"]),
                 "unit_text": unit_name(j, v["unit"]),
-                "state_text": VISIT_STATE_ZH.get("overdue" if v["overdue"] else v["status"], "—"),
+                "state_text": named("overdue" if v["overdue"] else v["status"], VISIT_STATUS_ZH),
                 "finding_text": finding(v["outcome"]) if v["status"] == "done" else "",
                 "completed_text": day_zh(v["outcome"].get("visited_on") or v["completed_at"])
                 if v["status"] == "done"
@@ -251,6 +257,7 @@ def _child_page(
         ],
         documents=[{**d, "created_text": time_zh(d["created_at"])} for d in c["documents"]],
         timeline=[
-            {**e, "at_text": time_zh(e["at"]), "kind_text": EVENT_ZH.get(e["kind"], "记录")} for e in c["timeline"]
+            {**e, "at_text": time_zh(e["at"]), "kind_text": named(e["kind"], CHILD_EVENT_NAMES_ZH, "记录")}
+            for e in c["timeline"]
         ],
     )

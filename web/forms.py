@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from shouhu.clock import CHINA_TZ
-from shouhu.vocab import LABELS_ZH
+from shouhu.vocab import named
 
 LABELS: dict[str, str] = {
     "unfounded": "报告不属实",
@@ -49,6 +49,7 @@ LABELS: dict[str, str] = {
     "visited_on": "走访日期",
     "schooling": "就学情况",
     "family_changed": "家庭情况有变化",
+    "studying_until": "在读预计毕业日期（仍在校的）",
 }
 
 
@@ -78,13 +79,13 @@ def fields_of(model: type[BaseModel], choices: dict[str, list[tuple[str, str]]] 
             else [tp]
         )
         base = args[0] if args else tp
-        label = LABELS.get(name, name)
+        label = LABELS.get(name) or named(name)
         if choices and name in choices:
             out.append(FormField(name, label, "select", required, choices[name]))
         elif (values := _literal_values(base)) is not None:
-            out.append(FormField(name, label, "select", required, [(v, LABELS_ZH.get(v, v)) for v in values]))
+            out.append(FormField(name, label, "select", required, [(v, named(v)) for v in values]))
         elif typing.get_origin(base) is list and (values := _literal_values(typing.get_args(base)[0])) is not None:
-            out.append(FormField(name, label, "checkboxes", required, [(v, LABELS_ZH.get(v, v)) for v in values]))
+            out.append(FormField(name, label, "checkboxes", required, [(v, named(v)) for v in values]))
         elif base is bool:
             out.append(FormField(name, label, "yesno", required))
         elif base is date:

@@ -1,9 +1,9 @@
 """Error messages as the people at the desk read them (zh-CN), by the CLI/API error code.
-The API keeps the English message; a page shows this text, with the code for support."""
+The API and the CLI keep the code and the English message; a page shows only this text."""
 
 from __future__ import annotations
 
-from shouhu.errors import ShouhuError
+from shouhu.errors import Conflict, Forbidden, NotFound, ShouhuError
 
 ERROR_ZH = {
     "missing_field": "此项必填",
@@ -72,9 +72,31 @@ ERROR_ZH = {
     "bad_page": "页码不正确",
     "case_open": "该儿童有在办案件，将在案件结案时随之退出保障范围",
     "not_on_ledger": "该儿童没有有效的台账类别",
+    "bad_month": "月份格式不正确，应为如 2026-11",
+    "bad_range": "结束日期早于开始日期",
+    "not_applicable": "所选退出原因不适用此项",
+    "not_an_object": "提交的内容格式不正确",
+    "not_an_acknowledgement": "该任务需要填写办理结果",
+    "identity_search_not_permitted": "您看到的是脱敏信息，不能按姓名或身份证号查找儿童",
+    "unknown_child": "没有找到该儿童（或您无权查看）",
+    "unknown_jurisdiction": "不是本系统的辖区",
+    "missing_header": "表格第一行缺少必填的列，请使用台账模板",
+    "unsupported_file": "请选择 .xlsx 或 .csv 格式的台账文件",
+    "unreadable_input": "文件无法读取，请确认是 .xlsx 或 UTF-8 编码的 .csv 文件",
+    "bad_credentials": "用户名或密码错误，或登录已被暂时锁定",
+    "unauthenticated": "请先登录",
+    "missing_user": "请先登录",
 }
+# For a code not listed above: what its kind of error means, never its English message.
+FALLBACK_ZH = (
+    (Forbidden, "您没有此项权限"),
+    (NotFound, "没有找到您要的内容"),
+    (Conflict, "案件状态已变化，请刷新后重试"),
+)
 
 
 def zh(exc: ShouhuError) -> str:
-    text = ERROR_ZH.get(exc.code)
-    return f"{text}（{exc.code}）" if text else exc.message
+    """The error as a page says it: Chinese only (the code stays in the API's and the CLI's answer)."""
+    if exc.code in ERROR_ZH:
+        return ERROR_ZH[exc.code]
+    return next((text for kind, text in FALLBACK_ZH if isinstance(exc, kind)), "填写有误，请核对后重试")

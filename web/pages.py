@@ -31,8 +31,8 @@ from shouhu import policy
 from shouhu.clock import CHINA_TZ, now
 from shouhu.errors import Forbidden, InvalidInput, ShouhuError
 from shouhu.inputs import OUTCOMES
-from shouhu.vocab import EVENT_NAMES_ZH, LABELS_ZH, STAGE_NAMES_ZH
-from shouhu.wording import format_due, task_title
+from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH, named
+from shouhu.wording import event_summary, format_due, task_title
 from web import chart, forms, messages
 from web.errors import status_of
 from web.forms import read_form
@@ -131,7 +131,7 @@ def report_fields(user: User) -> dict[str, list[forms.FormField]]:
         "report": [
             F("channel", "报告方式", "text", True),
             F("discovered_at", "发现时间", "datetime", False),
-            F("situations", "情形", "checkboxes", True, [(s, LABELS_ZH.get(s, s)) for s in typing.get_args(Situation)]),
+            F("situations", "情形", "checkboxes", True, [(s, named(s)) for s in typing.get_args(Situation)]),
             F("description", "情况描述", "textarea", True),
         ],
         "reporter": [
@@ -143,7 +143,7 @@ def report_fields(user: User) -> dict[str, list[forms.FormField]]:
                 "单位类别",
                 "select",
                 True,
-                [(t, LABELS_ZH.get(t, t)) for t in typing.get_args(ReporterUnitType)],
+                [(t, named(t)) for t in typing.get_args(ReporterUnitType)],
             ),
         ],
         "child": [
@@ -308,7 +308,7 @@ def _fields_for(p: policy.Pack, kind: str) -> list[forms.FormField]:
     choices = {
         "exit_reason": [(k, v.label) for k, v in p.exit_reasons.value.items()],
         "ground": [(k, v.label) for k, v in p.petition_grounds.value.items()],
-        "petitioner": [(k, LABELS_ZH.get(k, k)) for k in p.petitioners.value],
+        "petitioner": [(k, named(k)) for k in p.petitioners.value],
     }
     return forms.fields_of(OUTCOMES[kind], choices)
 
@@ -396,7 +396,7 @@ def case_file(request: Request, ref: str, user: User = Depends(page_user)) -> HT
         tasks=tasks,
         documents=documents,
         notifications=notifications,
-        timeline=timeline,
+        timeline=[{**e, "summary": event_summary(e["kind"], e["summary"])} for e in timeline],
         verified=check["ok"],
         broken_at=check["broken_at"],
         stage_names=STAGE_NAMES_ZH,
@@ -480,7 +480,9 @@ def _board_rows(user: User, limit: int | None = BOARD_ROWS) -> list[dict[str, An
     p = policy.pack(user.jurisdiction)
     rows = deadlines_service.list_breaches(user.jurisdiction, None, True, actor=user, limit=limit)
     for b in rows:
-        b["title"] = task_title(p, b["kind"], b["subject"]) if b["kind"] in p.tasks or b["subject"] else b["kind"]
+        b["title"] = (
+            task_title(p, b["kind"], b["subject"]) if b["kind"] in p.tasks or b["subject"] else named(b["kind"])
+        )
         b["owner_name"] = unit_name(user.jurisdiction, b["owner_unit"])
         b["due"] = format_due(datetime.fromisoformat(b["due_at"]))
         hours = b["late_by_minutes"] / 60
@@ -505,7 +507,7 @@ def board(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
     today = now().astimezone(CHINA_TZ).date()
     weeks, by_unit = stats_service.weekly_compliance(user.jurisdiction, today - timedelta(days=7 * WEEKS), WEEKS)
     series = {
-        f"{unit_name(user.jurisdiction, unit)}·{STAGE_NAMES_ZH.get(stage, stage)}": values
+        f"{unit_name(user.jurisdiction, unit)}·{named(stage, STAGE_NAMES_ZH)}": values
         for (unit, stage), values in by_unit.items()
     }
     failed = [
@@ -545,7 +547,7 @@ def board_csv(user: User = Depends(page_user)) -> Response:
                 b["case_no"],
                 b["title"],
                 b["owner_name"],
-                STAGE_NAMES_ZH.get(b["stage"], b["stage"]),
+                named(b["stage"], STAGE_NAMES_ZH),
                 b["due"],
                 b["level"],
                 "是" if b["supervised"] else "",

@@ -13,25 +13,33 @@ from jinja2 import Environment, FileSystemLoader
 from services.accounts import User
 from shouhu import config, policy
 from shouhu.errors import ShouhuError
-from shouhu.vocab import LABELS_ZH
+from shouhu.vocab import (
+    CASE_STATUS_ZH,
+    EVENT_NAMES_ZH,
+    LABELS_ZH,
+    MESSAGE_STATUS_ZH,
+    STAGE_NAMES_ZH,
+    TASK_STATUS_ZH,
+    URGENCY_ZH,
+    named,
+)
+from shouhu.wording import format_time
 from web.session import csrf_token
 
 templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(config.TEMPLATE_DIR / "web"), autoescape=True))
-# Codes stay in JSON; pages name them (risk levels, case and message status) in Chinese.
-templates.env.globals["zh"] = {
-    **LABELS_ZH,
-    "open": "在办",
-    "closed": "已结案",
-    "phase_out": "渐退期",
-    "queued": "待发送",
-    "sent": "已发送",
-    "failed": "未送达",
-    "routed": "发送中",
-    "read": "已读",
-    "pending": "待发送",
-    "done": "已完成",
-    "cancelled": "已取消",
-}
+# Codes stay in JSON; pages name them in Chinese from shouhu.vocab (`x | named(case_status)`: a code
+# no table names reads 其他, never the code) and say every moment as `x | when` (2026-11-24 09:00).
+templates.env.filters.update(named=named, when=format_time)
+templates.env.globals.update(
+    labels=LABELS_ZH,
+    case_status=CASE_STATUS_ZH,
+    task_status=TASK_STATUS_ZH,
+    message_status=MESSAGE_STATUS_ZH,
+    urgency_names=URGENCY_ZH,
+    stage_names=STAGE_NAMES_ZH,
+    event_names=EVENT_NAMES_ZH,
+    zh={**LABELS_ZH, **MESSAGE_STATUS_ZH, **TASK_STATUS_ZH, **CASE_STATUS_ZH},
+)
 
 
 def render(request: Request, name: str, user: User | None, status_code: int = 200, **context: Any) -> HTMLResponse:
