@@ -263,7 +263,8 @@ def _task_row(user: User, t: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/tasks")
 def task_inbox(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
-    def urgent_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:  # the most overdue first, then the least time left
+    def urgent_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The most overdue first, then the least time left."""
         return sorted(rows, key=lambda r: datetime.fromisoformat(r["due_at"]))
 
     mine = urgent_first(
