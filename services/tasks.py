@@ -4,6 +4,7 @@ a one-tap task, and the task lists."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -21,10 +22,11 @@ from services.reading import (
     unknown,
 )
 from shouhu import access, db
-from shouhu.clock import now
+from shouhu.clock import as_aware, now
 from shouhu.errors import Conflict, InvalidInput, NotFound
 from shouhu.inputs import OUTCOMES, parse
 from shouhu.vocab import STEP_OF_TASK
+from shouhu.wording import seconds_left
 
 
 def complete_task(task_ref: str, data: Any, actor_name: str | None, acknowledgement: bool = False) -> dict[str, Any]:
@@ -121,7 +123,12 @@ def list_tasks(
             query = query.where(Task.status == status)
         if jurisdiction:
             query = query.join(Case, col(Case.id) == Task.case_id).where(Case.jurisdiction == jurisdiction)
-        return [task_view(t) for t in s.exec(query.order_by(col(Task.due_at))).all()]
+        return [listed(t, now()) for t in s.exec(query.order_by(col(Task.due_at))).all()]
+
+
+def listed(t: Task, at: datetime) -> dict[str, Any]:
+    """A task as a list shows it: with `seconds_left` until it is due (negative once late; null when not open)."""
+    return {**task_view(t), "seconds_left": seconds_left(as_aware(t.due_at), at) if t.status == "open" else None}
 
 
 def list_tasks_for(
@@ -141,8 +148,9 @@ def list_tasks_for(
             query = query.where(Task.status == status)
         total = s.exec(select(func.count()).select_from(query.subquery())).one()
         rows = s.exec(query.order_by(col(Task.due_at)).offset(offset).limit(limit)).all()
+    at = now()
     return {
-        "items": [{**task_view(t), "case_no": case_no} for t, case_no in rows],
+        "items": [{**listed(t, at), "case_no": case_no} for t, case_no in rows],
         "total": total,
         "limit": limit,
         "offset": offset,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
 from shouhu.clock import CHINA_TZ
@@ -52,3 +53,29 @@ def event_summary(kind: str, summary: str) -> str:
     if kind == "case_read" and (old := re.fullmatch(r"查阅案卷：([a-z_]+(?::[a-z_]+)?)", summary)):
         return f"查阅案卷：{read_name(old.group(1))}"
     return summary
+
+
+def span(length: timedelta) -> str:
+    """A length of time in whole units, cut down (never rounded up): 不到1分钟, 45分钟, 2小时15分, 2小时,
+    3天, 1天5小时."""
+    seconds = int(abs(length).total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, minutes = rest // 3600, rest % 3600 // 60
+    if days:
+        return f"{days}天{hours}小时" if hours else f"{days}天"
+    if hours:
+        return f"{hours}小时{minutes}分" if minutes else f"{hours}小时"
+    return f"{minutes}分钟" if minutes else "不到1分钟"
+
+
+def time_left(due: datetime, at: datetime) -> str:
+    """How long until `due` as of `at`: 剩余 2小时15分, 剩余 3天 — or how late it is: 已逾期 1小时20分.
+    Exactly at the deadline it is 已到期 (late starts the moment after, as the deadline clocks count)."""
+    if due == at:
+        return "已到期"
+    return f"剩余 {span(due - at)}" if due > at else f"已逾期 {span(at - due)}"
+
+
+def seconds_left(due: datetime, at: datetime) -> int:
+    """Whole seconds until `due` (negative once late) — what JSON carries instead of the words."""
+    return math.floor((due - at).total_seconds())

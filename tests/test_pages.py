@@ -113,7 +113,8 @@ def test_task_form_case_file_and_board_by_role(browser_like) -> None:
     police = browser_like("sx-police")
     inbox = police.get("/tasks")
     task_id = re.search(
-        rf'href="/tasks/([0-9a-f-]+)">出警调查[^<]*</a></td>\s*<td><a href="/cases/{opened["case_no"]}"', inbox.text
+        rf'href="/tasks/([0-9a-f-]+)">出警调查[^<]*</a></td>\s*<td[^>]*><a href="/cases/{opened["case_no"]}"',
+        inbox.text,
     ).group(1)
     form = police.get(f"/tasks/{task_id}")
     assert "已采取的措施" in form.text

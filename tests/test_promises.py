@@ -136,10 +136,13 @@ def test_the_board_puts_supervision_first_with_its_counts_and_what_was_not_deliv
     assert [re.search(r"/cases/([A-Z0-9-]+)", r).group(1) for r in breaches] == [first["case_no"], second["case_no"]]
     assert "督办" in breaches[0] and "第 3 级" in breaches[0] and "督办" not in breaches[1] and "第 1 级" in breaches[1]
     summary = re.findall(
-        r"<tr><td>(.*?)</td><td>(.*?)</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td></tr>", sections[2]
+        r"<tr><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td><td[^>]*>(\d+)</td></tr>",
+        sections[2],
     )
     assert summary == [("泗县公安局泗城派出所", "应急处置", "1", "0", "1")]
-    undelivered = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(\d+)</td>", sections[4])
+    undelivered = re.findall(
+        r"<tr><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td><td[^>]*>(\d+)</td>", sections[4]
+    )
     assert undelivered == [(second["case_no"], "泗城镇人民政府", "dingtalk", "6")]
 
 

@@ -241,6 +241,7 @@ def test_overdue_visits_come_first_with_their_days_and_the_last_finding_is_shown
     fresh = next(c for c in listed if visited["child"]["name"] in c)
     assert "上次：2026年第四季度：监护不到位，在校，家庭情况无变化" in fresh and "需关注" in fresh
     assert "3月31日" in fresh
+    assert re.search(r"<b>已逾期 \d+天(\d+小时)?</b>", listed[0]) and re.search(r"<b>剩余 8\d天(\d+小时)?</b>", fresh)
     assert listed.index(fresh) > 0 and len(listed) == 3  # overdue, then the two open this quarter
     no_codes(page.text)
     earlier = director.get("/visits?period=2026Q4")

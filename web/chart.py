@@ -7,6 +7,12 @@ from html import escape
 COLOURS = ["#b3261e", "#1e5fb3", "#1e7b3a", "#b26a00", "#6a3fb3", "#2f8f8f", "#8f2f6a", "#555555"]
 
 
+def week_name(week: str) -> str:
+    """A week's label (its first day, 11-03) as people read it: 11月3日起."""
+    month, day = week.split("-")
+    return f"{int(month)}月{int(day)}日起"
+
+
 def compliance_svg(weeks: list[str], series: dict[str, list[float | None]], width: int = 720, height: int = 260) -> str:
     """`series`: a label (unit · stage) → compliance % per week (None: nothing was due that week)."""
     left, right, top, bottom = 44, 230, 14, 34

@@ -32,7 +32,7 @@ from shouhu.clock import CHINA_TZ, now
 from shouhu.errors import Forbidden, InvalidInput, ShouhuError
 from shouhu.inputs import OUTCOMES
 from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH, named
-from shouhu.wording import event_summary, format_due, task_title
+from shouhu.wording import event_summary, format_due, span, task_title, time_left
 from web import chart, forms, messages
 from web.errors import status_of
 from web.forms import read_form
@@ -257,21 +257,30 @@ def _task_row(user: User, t: dict[str, Any]) -> dict[str, Any]:
         "owner_name": unit_name(user.jurisdiction, t["owner_unit"]),
         "due": format_due(due.astimezone(CHINA_TZ)),
         "urgency": _urgency(due, t["status"]),
+        "left": time_left(due, now()) if t["status"] == "open" else "",
     }
 
 
 @router.get("/tasks")
 def task_inbox(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
-    mine = [_task_row(user, t) for t in tasks_service.list_tasks_for(user.username, mine=True, limit=500)["items"]]
-    others = [
-        _task_row(user, t)
-        for t in tasks_service.list_tasks_for(user.username, mine=False, limit=500)["items"]
-        if t["owner_unit"] != user.unit
-    ]
+    def urgent_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The most overdue first, then the least time left."""
+        return sorted(rows, key=lambda r: datetime.fromisoformat(r["due_at"]))
+
+    mine = urgent_first(
+        [_task_row(user, t) for t in tasks_service.list_tasks_for(user.username, mine=True, limit=500)["items"]]
+    )
+    others = urgent_first(
+        [
+            _task_row(user, t)
+            for t in tasks_service.list_tasks_for(user.username, mine=False, limit=500)["items"]
+            if t["owner_unit"] != user.unit
+        ]
+    )
     sections = [{"title": f"本单位（{unit_name(user.jurisdiction, user.unit)}）的任务", "rows": mine}]
     if others:
         sections.append({"title": "辖区内其他单位的任务", "rows": others})
-    return render(request, "tasks", user, title="待办任务", nav="tasks", sections=sections)
+    return render(request, "tasks", user, title="待办任务", nav="tasks", sections=sections, as_of=format_due(now()))
 
 
 def _task_page(
@@ -485,8 +494,7 @@ def _board_rows(user: User, limit: int | None = BOARD_ROWS) -> list[dict[str, An
         )
         b["owner_name"] = unit_name(user.jurisdiction, b["owner_unit"])
         b["due"] = format_due(datetime.fromisoformat(b["due_at"]))
-        hours = b["late_by_minutes"] / 60
-        b["late"] = f"{hours / 24:.1f} 天" if hours >= 24 else f"{hours:.1f} 小时"
+        b["late"] = span(timedelta(minutes=b["late_by_minutes"]))
     return rows
 
 
@@ -496,14 +504,15 @@ def board(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
         raise Forbidden("not_permitted", "the board is for managers and civil affairs", "as")
     breaches = _board_rows(user)
     summary: dict[tuple[str, str], dict[str, Any]] = {}
-    for c in deadlines_service.breach_summary(user.username):
+    counted = deadlines_service.breach_summary(user.username)
+    for c in counted:
         row = summary.setdefault(
             (c["owner_unit"], c["stage"]),
             {"unit_name": unit_name(user.jurisdiction, c["owner_unit"]), "stage": c["stage"], "levels": {}, "top": 0},
         )
         row["levels"][c["level"]] = row["levels"].get(c["level"], 0) + c["count"]
         row["top"] += c["count"] if c["level"] >= 3 or c["supervised"] else 0
-    total = sum(c["count"] for c in deadlines_service.breach_summary(user.username))
+    total = sum(c["count"] for c in counted)
     today = now().astimezone(CHINA_TZ).date()
     weeks, by_unit = stats_service.weekly_compliance(user.jurisdiction, today - timedelta(days=7 * WEEKS), WEEKS)
     series = {
@@ -528,6 +537,9 @@ def board(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
         summary=sorted(summary.values(), key=lambda r: (-r["top"], r["unit_name"])),
         weeks=WEEKS,
         chart=chart.compliance_svg(weeks, series),
+        chart_weeks=[chart.week_name(w) for w in weeks],
+        chart_rows=sorted(series.items()),
+        supervised=sum(c["count"] for c in counted if c["supervised"]),
         failed=failed,
         stage_names=STAGE_NAMES_ZH,
         month=monthly.current_month(),

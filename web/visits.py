@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,10 +19,11 @@ from starlette.concurrency import run_in_threadpool
 from services import visits as visits_service
 from services.accounts import User
 from shouhu import citation, policy
-from shouhu.clock import CHINA_TZ, now
+from shouhu.clock import CHINA_TZ, as_aware, now
 from shouhu.errors import Forbidden, InvalidInput, NotFound, ShouhuError
 from shouhu.inputs import VerificationOutcome, invalid_from
 from shouhu.vocab import LABELS_ZH
+from shouhu.wording import time_left
 from web import forms
 from web.forms import read_form
 from web.messages import ERROR_ZH
@@ -89,6 +90,7 @@ def _row(jurisdiction: str, r: dict[str, Any]) -> dict[str, Any]:
         "village_name": unit_name(jurisdiction, r["unit"]),
         "guardian_text": guardian_line(r["guardians"]),
         "due_text": day_name(r["due_on"]),
+        "left_text": time_left(as_aware(datetime.fromisoformat(r["due_at"])), now()) if r["status"] == "open" else "",
         "period_text": period_name(r["period"]),
         "done_text": day_name(r["outcome"].get("visited_on") or r["completed_on"]) if r["status"] == "done" else "",
         "finding_text": finding(r["outcome"]) if r["status"] == "done" else "",
