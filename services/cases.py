@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import Session, col, select
 
@@ -18,8 +18,10 @@ from services.reading import (
     scoped,
     task_view,
 )
-from shouhu import access, db, timeline
+from shouhu import access, db, masking, timeline
+from shouhu.clock import now
 from shouhu.errors import InvalidInput
+from shouhu.inputs import age_on
 
 
 def show_case(ref: str, actor_name: str | None = None, record_read: bool = True) -> dict[str, Any]:
@@ -64,7 +66,110 @@ def show_case(ref: str, actor_name: str | None = None, record_read: bool = True)
     }
 
 
-def case_timeline(ref: str, actor_name: str | None = None, record_read: bool = True) -> list[dict[str, Any]]:
+def case_summary(
+    ref: str, actor_name: str | None = None, record_read: bool = False, view: str = "case"
+) -> dict[str, Any]:
+    """Why the case exists and what each step found, for whoever works on it (a task's page, the case
+    page): the child (age, address), guardians, every report's situations, description and moment,
+    the reporter for those who may see them (access.may_see_reporter), and every completed task's
+    outcome in order — the police's measures and notes, the assessment's findings and plan, what later
+    steps recorded. The one access rule and the one masking rule (a manager: identity in outline, no
+    typed text). `record_read`: record one read as `view` (a page that has not recorded one)."""
+    from models import Child, Guardian, Report
+
+    who = reader(actor_name)
+    with Session(db.engine()) as s:
+        case = looked_up(s, actor_name, "case_read", ref, lambda: find_case(s, ref))
+        actor = guard(s, case, who, "case_read")
+        visible = actor is not None and access.may_see_identity(actor)
+        record = s.get_one(Child, case.child_id)
+        child = {**masking.child(record, visible), "age": age_on(record.birth_date, now().date()) if visible else None}
+        guardians = [
+            {**masking.guardian(g, visible), "phone": g.phone if visible else None}
+            for g in s.exec(select(Guardian).where(Guardian.child_id == case.child_id).order_by(col(Guardian.name)))
+        ]
+        reports = [
+            {
+                "channel": r.channel,
+                "situations": list(r.situations),
+                "description": r.description if visible else masking.free_text(r.description),
+                "discovered_at": r.discovered_at.isoformat() if r.discovered_at else None,
+                "reported_at": r.reported_at.isoformat(),
+                "late": r.late,
+            }
+            for r in s.exec(select(Report).where(Report.case_id == case.id).order_by(col(Report.reported_at)))
+        ]
+        reporters = reporters_view(s, case, actor)
+        done = s.exec(
+            select(Task)
+            .where(Task.case_id == case.id, Task.status == "done")
+            .order_by(col(Task.completed_at), col(Task.created_at))
+        ).all()
+        steps = [
+            {
+                **task_view(t),
+                "outcome": masking.outcome(t.outcome or {}, visible),
+            }
+            for t in done
+        ]
+    if record_read:
+        record_reading(case.id, who, view)
+
+    def latest(kind: str) -> dict[str, Any] | None:
+        return next((st["outcome"] for st in reversed(steps) if st["kind"] == kind), None)
+
+    situations: list[str] = []
+    for r in reports:
+        situations += [x for x in cast(list[str], r["situations"]) if x not in situations]
+    return {
+        "case_id": str(case.id),
+        "case_no": case.case_no,
+        "jurisdiction": case.jurisdiction,
+        "stage": case.stage,
+        "status": case.status,
+        "risk_level": case.risk_level,
+        "urgency": case.urgency,
+        "township": case.township,
+        "village": case.village,
+        "opened_at": case.opened_at.isoformat(),
+        "masked": not visible,
+        "child": child,
+        "guardians": guardians,
+        "situations": situations,
+        "reports": reports,
+        "reporters": reporters,
+        "emergency": latest("emergency_response"),
+        "assessment": latest("assessment"),
+        "steps": steps,
+    }
+
+
+# Timeline rows as the case page filters them (?kind=): 办理经过 is every row not in another group.
+TIMELINE_GROUPS: dict[str, set[str]] = {
+    "notes": {"case_note", "attachment_added"},
+    "messages": {"notification_queued", "delivery_attempt", "delivery_failed"},
+    "reads": {"case_read"},
+}
+TIMELINE_FILTERS = ("all", "tasks", "notes", "messages", "reads")
+
+
+def in_group(kind: str, group: str) -> bool:
+    """Whether a timeline row of `kind` is shown under the filter `group` (TIMELINE_FILTERS)."""
+    if group == "all":
+        return True
+    if group == "tasks":
+        return not any(kind in kinds for kinds in TIMELINE_GROUPS.values())
+    return kind in TIMELINE_GROUPS[group]
+
+
+def case_timeline(
+    ref: str, actor_name: str | None = None, record_read: bool = True, group: str = "all"
+) -> list[dict[str, Any]]:
+    """The case's timeline, oldest first; `group` (TIMELINE_FILTERS) keeps only its rows."""
+    if group not in TIMELINE_FILTERS:
+        raise InvalidInput(
+            "invalid_value", f"kind must be one of {', '.join(TIMELINE_FILTERS)}; got {str(group)[:40]!r}", "kind"
+        )
     who = reader(actor_name)
     with Session(db.engine()) as s:
         case = looked_up(s, actor_name, "case_read", ref, lambda: find_case(s, ref))
@@ -85,6 +190,7 @@ def case_timeline(ref: str, actor_name: str | None = None, record_read: bool = T
                 "hash": e.hash,
             }
             for e in timeline.events(s, case_id)
+            if in_group(e.kind, group)
         ]
 
 

@@ -80,6 +80,13 @@ def guardian(record: Any, visible: bool) -> dict[str, Any]:
     return fields if visible else {**fields, "name": name(record.name)}
 
 
+def outcome(values: dict[str, Any], visible: bool) -> dict[str, Any]:
+    """A task's recorded outcome (its JSON) as a reader may see it: free text hidden when masked."""
+    if visible:
+        return dict(values)
+    return {k: free_text(v) if k in FREE_TEXT else v for k, v in values.items()}
+
+
 def document_context(context: dict[str, Any]) -> dict[str, Any]:
     """A document's rendering context with the rule applied: rendered from this, a masked copy
     cannot show what it was never given (whatever a template prints)."""

@@ -333,6 +333,7 @@ READ_NAMES_ZH = {
     "verify": "完整性校验",
     "documents": "文书目录",
     "notes": "工作记录",
+    "task": "任务及案情",
 }
 
 # Statuses: one word per status of each kind of record (`open` is 在办 for a case, 进行中 for a task,

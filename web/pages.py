@@ -34,6 +34,7 @@ from shouhu.inputs import OUTCOMES
 from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH, named
 from shouhu.wording import event_summary, format_due, span, task_title, time_left
 from web import chart, forms, messages
+from web import context as case_context
 from web.errors import status_of
 from web.forms import read_form
 from web.session import check_csrf, page_user
@@ -290,6 +291,9 @@ def _task_page(
     p = policy.pack(task["jurisdiction"])
     due = datetime.fromisoformat(task["due_at"])
     title = task_title(p, task["kind"], task["subject"])
+    summary = cases_service.case_summary(
+        task["case_no"], user.username, record_read=True, view="task"
+    )  # the page shows the case: one recorded read
     return render(
         request,
         "task",
@@ -308,18 +312,16 @@ def _task_page(
         values=values,
         errors=errors,
         acknowledge=tasks_service.ACKNOWLEDGEMENTS.get(task["kind"]),
+        context=case_context.sections(summary, task["kind"], task["task_id"]),
+        context_masked=summary["masked"],
+        context_title="案情",
     )
 
 
 def _fields_for(p: policy.Pack, kind: str) -> list[forms.FormField]:
     if kind in tasks_service.ACKNOWLEDGEMENTS:
         return []  # one tap
-    choices = {
-        "exit_reason": [(k, v.label) for k, v in p.exit_reasons.value.items()],
-        "ground": [(k, v.label) for k, v in p.petition_grounds.value.items()],
-        "petitioner": [(k, named(k)) for k in p.petitioners.value],
-    }
-    return forms.fields_of(OUTCOMES[kind], choices)
+    return forms.fields_of(OUTCOMES[kind], case_context.choices(p))
 
 
 @router.get("/tasks/{task_id}")
@@ -365,12 +367,18 @@ def cases(
     )
 
 
+TIMELINE_FILTERS_ZH = {"all": "全部", "tasks": "办理经过", "notes": "工作记录", "messages": "消息", "reads": "查阅记录"}
+
+
 @router.get("/cases/{ref}")
-def case_file(request: Request, ref: str, user: User = Depends(page_user)) -> HTMLResponse:
+def case_file(
+    request: Request, ref: str, kind: str = Query("all", max_length=20), user: User = Depends(page_user)
+) -> HTMLResponse:
     case = cases_service.show_case(
         ref, user.username
     )  # one recorded read per page view; the rest read under the same check
-    timeline = cases_service.case_timeline(ref, user.username, record_read=False)
+    timeline = cases_service.case_timeline(ref, user.username, record_read=False, group=kind)
+    summary = cases_service.case_summary(ref, user.username)
     check = cases_service.verify_case(ref, user.username, record_read=False)
     documents = documents_service.case_documents(ref, user.username, record_read=False)
     p = policy.pack(case["jurisdiction"])
@@ -406,6 +414,11 @@ def case_file(request: Request, ref: str, user: User = Depends(page_user)) -> HT
         documents=documents,
         notifications=notifications,
         timeline=[{**e, "summary": event_summary(e["kind"], e["summary"])} for e in timeline],
+        timeline_filter=kind,
+        timeline_filters=list(TIMELINE_FILTERS_ZH.items()),
+        context=[s for s in case_context.sections(summary) if s["key"] != "child"],
+        context_masked=summary["masked"],
+        context_title="案情摘要",
         verified=check["ok"],
         broken_at=check["broken_at"],
         stage_names=STAGE_NAMES_ZH,
