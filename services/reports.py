@@ -48,6 +48,13 @@ def submit_report(data: Any, actor_name: str | None) -> dict[str, Any]:
     return _report_result(execute(command, intake, open_case_for_report, [f"jurisdiction:{p.pack}"]))
 
 
+def check_may_open_form(actor_name: str | None) -> None:
+    """Only those who may register a report see its form; a refusal is recorded as a submitted one is."""
+    with Session(db.engine()) as s:
+        actor = access.user(s, actor_name)
+    recorded(actor, "report_register", actor.jurisdiction, lambda: access.check_may_register(actor, actor.jurisdiction))
+
+
 def _report_result(result: dict[str, Any]) -> dict[str, Any]:
     if result.get("status") == "queued":
         return result

@@ -272,29 +272,54 @@ def age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
+def report_problems(
+    birth_date: date | None, id_number: str | None, discovered_at: datetime | None
+) -> list[InvalidInput]:
+    """Every rule beyond shape that the given parts break, in the order of the form: a child under
+    18 born in the past, an ID number consistent with the birth date, a past discovery after the
+    birth. A part not given (None) is not checked; a form checks what it could read."""
+    today, problems = now().date(), []
+    if birth_date is not None:
+        if birth_date > today:
+            problems.append(
+                InvalidInput(
+                    "born_in_future", f"child.birth_date {birth_date} is after today ({today})", "child.birth_date"
+                )
+            )
+        elif age_on(birth_date, today) >= 18:
+            problems.append(
+                InvalidInput(
+                    "not_a_minor",
+                    "child.birth_date: the child is 18 or older; this system handles minors only (未保法 art. 2)",
+                    "child.birth_date",
+                )
+            )
+        if id_number:
+            try:
+                idnumber.validate(id_number, birth_date)
+            except InvalidInput as exc:
+                problems.append(exc)
+    if discovered_at is not None:
+        if discovered_at > now():
+            problems.append(InvalidInput("discovered_in_future", "discovered_at is later than now", "discovered_at"))
+        elif birth_date is not None and discovered_at.astimezone(now().tzinfo).date() < birth_date:
+            problems.append(
+                InvalidInput(
+                    "discovered_before_birth",
+                    f"discovered_at is before child.birth_date ({birth_date})",
+                    "discovered_at",
+                )
+            )
+    return problems
+
+
 def check_report(report: ReportIn) -> ReportIn:
-    """Rules beyond shape: a child under 18 born in the past, a consistent ID, a past discovery."""
-    today = now().date()
-    if report.child.birth_date > today:
-        raise InvalidInput(
-            "born_in_future", f"child.birth_date {report.child.birth_date} is after today ({today})", "child.birth_date"
-        )
-    if age_on(report.child.birth_date, today) >= 18:
-        raise InvalidInput(
-            "not_a_minor",
-            "child.birth_date: the child is 18 or older; this system handles minors only (未保法 art. 2)",
-            "child.birth_date",
-        )
+    """Rules beyond shape (`report_problems`): the first one broken is the error; the ID is normalised."""
+    problems = report_problems(report.child.birth_date, report.child.id_number, report.discovered_at)
+    if problems:
+        raise problems[0]
     if report.child.id_number:
         report.child.id_number = idnumber.validate(report.child.id_number, report.child.birth_date)
-    if report.discovered_at and report.discovered_at > now():
-        raise InvalidInput("discovered_in_future", "discovered_at is later than now", "discovered_at")
-    if report.discovered_at and report.discovered_at.astimezone(now().tzinfo).date() < report.child.birth_date:
-        raise InvalidInput(
-            "discovered_before_birth",
-            f"discovered_at is before child.birth_date ({report.child.birth_date})",
-            "discovered_at",
-        )
     return report
 
 

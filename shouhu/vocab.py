@@ -244,6 +244,43 @@ GUARDIAN_STATUS_ZH = {
     "divorced": "离异",
 }
 
+# The report form offers closed lists (the API still takes free text, so a record made elsewhere
+# keeps its words): how the report came in, stored as these words; a guardian's relation and
+# situation, stored as the codes above.
+REPORT_CHANNELS = ("110接警", "电话报警", "来访报告", "书面报告", "现场发现", "网络报告", "其他方式")
+FORM_RELATIONS = (
+    "mother",
+    "father",
+    "paternal_grandfather",
+    "paternal_grandmother",
+    "maternal_grandfather",
+    "maternal_grandmother",
+    "uncle",
+    "aunt",
+    "sibling",
+    "stepmother",
+    "stepfather",
+    "adoptive_parent",
+    "relative",
+)
+FORM_GUARDIAN_STATUSES = (
+    "at_home",
+    "working_away",
+    "detained",
+    "in_prison",
+    "in_rehab",
+    "ill",
+    "disabled",
+    "elderly",
+    "incapable",
+    "remarried",
+    "divorced",
+    "unemployed",
+    "missing",
+    "deceased",
+    "unknown",
+)
+
 # What people read for each code of a closed vocabulary (forms, timeline summaries).
 LABELS_ZH: dict[str, str] = {
     **RELATION_NAMES_ZH,

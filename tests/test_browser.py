@@ -46,7 +46,7 @@ def test_report_to_assessment_to_breach_on_the_board(site: str, database_url: st
         officer = sign_in("sx-intake")
         officer.wait_for_url(f"{site}/reports/new")
         shot(officer, "01-login-then-intake-form")
-        officer.fill("#channel", "电话报警")
+        officer.select_option("#channel", "电话报警")
         officer.check("input[name=situations][value=guardian_neglect]")
         officer.fill("#description", "孩子独自在家，无人照料")
         officer.fill("[id='reporter.name']", report["reporter"]["name"])

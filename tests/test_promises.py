@@ -276,7 +276,7 @@ def test_cli_success_paths(db_url: str, prefect_server: str, tmp_path: Path) -> 
         return proc.stdout
 
     opened = json.loads(
-        cli("report", "-", "--as", "sx-intake", "--json", stdin=json.dumps(make_report(), ensure_ascii=False))
+        cli("report", "-", "--as", "sx-intake", "--json", stdin=json.dumps(made := make_report(), ensure_ascii=False))
     )
     indented = cli("case", "show", opened["case_no"], user="sx-police")  # without --json: the same document, indented
     assert indented.startswith("{\n  ") and json.loads(indented)["case_no"] == opened["case_no"]
@@ -290,6 +290,15 @@ def test_cli_success_paths(db_url: str, prefect_server: str, tmp_path: Path) -> 
         if e["kind"] == "case_read"
     ]
     assert reads[0] == "sx-police" and reads[1].startswith("os:")
+    sheet = tmp_path / "台账.csv"  # the county's spreadsheet names the child: the round visits the ledger
+    child = made["child"]
+    sheet.write_text(
+        "姓名,身份证号,性别,出生日期,乡镇,村,类别\n"
+        f"{child['name']},{child['id_number']},女,{child['birth_date']},{child['township']},{child['village']},留守儿童\n",
+        encoding="utf-8",
+    )
+    imported = json.loads(cli("ledger", "import", str(sheet), "--jurisdiction", "sixian", "--as", "sx-civil", "--json"))
+    assert imported["updated"] == 1 and imported["errors"] == []
     env["SHOUHU_NOW"] = (T0 + timedelta(days=2)).isoformat()
     swept = json.loads(cli("sweep", "--json"))
     assert (

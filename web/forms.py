@@ -57,9 +57,13 @@ LABELS: dict[str, str] = {
 class FormField:
     name: str
     label: str
-    kind: str  # text | textarea | select | checkboxes | yesno | date | datetime
+    kind: str  # text | textarea | select | checkboxes | yesno | date | datetime | check (one box)
     required: bool
     options: list[tuple[str, str]] = field(default_factory=list)
+    # a select's options in groups (<optgroup>): (group code, group label, options); a page's
+    # script may show only the group another field chose (the village list of a township)
+    groups: list[tuple[str, str, list[tuple[str, str]]]] = field(default_factory=list)
+    depends_on: str = ""
 
 
 def _literal_values(tp: Any) -> list[str] | None:

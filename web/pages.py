@@ -29,11 +29,11 @@ from services import tasks as tasks_service
 from services.accounts import User
 from shouhu import policy
 from shouhu.clock import CHINA_TZ, now
-from shouhu.errors import Forbidden, InvalidInput, ShouhuError
+from shouhu.errors import Forbidden, InvalidInput, NotFound, ShouhuError
 from shouhu.inputs import OUTCOMES
 from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH, named
 from shouhu.wording import event_summary, format_due, span, task_title, time_left
-from web import chart, forms, messages
+from web import chart, forms, intake, messages
 from web import context as case_context
 from web.errors import status_of
 from web.forms import read_form
@@ -119,126 +119,50 @@ def home(user: User = Depends(page_user)) -> Response:
 
 
 # ---- intake ----------------------------------------------------------------------------
-def report_fields(user: User) -> dict[str, list[forms.FormField]]:
-    p = policy.pack(user.jurisdiction)
-    townships = [(u.code, u.name) for u in p.unit_list if u.type == "township"]
-    villages = [(u.code, f"{unit_name(p.pack, u.parent or '')} {u.name}") for u in p.unit_list if u.type == "village"]
-    import typing
-
-    from shouhu.vocab import ReporterUnitType, Situation
-
-    F = forms.FormField  # noqa: N806 - a class, aliased short for the field lists
-    return {
-        "report": [
-            F("channel", "报告方式", "text", True),
-            F("discovered_at", "发现时间", "datetime", False),
-            F("situations", "情形", "checkboxes", True, [(s, named(s)) for s in typing.get_args(Situation)]),
-            F("description", "情况描述", "textarea", True),
-        ],
-        "reporter": [
-            F("reporter.name", "姓名", "text", True),
-            F("reporter.phone", "联系电话", "text", True),
-            F("reporter.unit", "单位", "text", True),
-            F(
-                "reporter.unit_type",
-                "单位类别",
-                "select",
-                True,
-                [(t, named(t)) for t in typing.get_args(ReporterUnitType)],
-            ),
-        ],
-        "child": [
-            F("child.name", "姓名", "text", True),
-            F("child.id_number", "公民身份号码", "text", False),
-            F("child.birth_date", "出生日期", "date", True),
-            F("child.gender", "性别", "select", True, [("female", "女"), ("male", "男"), ("unknown", "不详")]),
-            F("child.township", "乡镇（街道）", "select", True, townships),
-            F("child.village", "村（居）", "select", False, villages),
-            F("child.address", "住址", "text", False),
-        ],
-        "guardian": [
-            F("guardian.name", "监护人姓名", "text", False),
-            F("guardian.relation", "关系", "text", False),
-            F("guardian.status", "现状（外出务工、服刑等）", "text", False),
-        ],
-    }
-
-
-def report_from_form(user: User, form: Any) -> dict[str, Any]:
-    def text(name: str) -> str | None:
-        value = str(form.get(name) or "").strip()
-        return value or None
-
-    report: dict[str, Any] = {
-        "jurisdiction": user.jurisdiction,
-        "channel": text("channel") or "",
-        "situations": list(form.getlist("situations")),
-        "description": text("description") or "",
-        "idempotency_key": text("idempotency_key"),
-    }
-    if discovered := text("discovered_at"):
-        report["discovered_at"] = datetime.fromisoformat(discovered).replace(tzinfo=CHINA_TZ).isoformat()
-    report["reporter"] = {k: text(f"reporter.{k}") or "" for k in ("name", "phone", "unit", "unit_type")}
-    child = {
-        k: text(f"child.{k}") for k in ("name", "id_number", "birth_date", "gender", "township", "village", "address")
-    }
-    report["child"] = {
-        k: v for k, v in child.items() if v is not None or k in ("name", "birth_date", "gender", "township")
-    }
-    if text("guardian.name"):
-        report["guardians"] = [{k: text(f"guardian.{k}") or "不详" for k in ("name", "relation", "status")}]
-    return report
-
-
-def _field_of(error_field: str | None) -> str:
-    """An error's field as the form names it: guardians.0.name → guardian.name."""
-    if not error_field:
-        return "description"
-    parts = error_field.split(".")
-    if parts[0] == "guardians":
-        return "guardian." + (parts[2] if len(parts) > 2 else "name")
-    return ".".join(parts[:2]) if parts[0] in ("child", "reporter") else parts[0]
-
-
-@router.get("/reports/new")
-def report_form(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
+# The form is shown only to those who may register (others: the 403 page, recorded); a submitted
+# form comes back with every problem at its field at once, the first focused (web.intake).
+def _report_page(
+    request: Request, user: User, values: dict[str, Any], errors: dict[str, str], status_code: int = 200
+) -> HTMLResponse:
+    groups = intake.report_fields(user)
+    errors = intake.in_form_order(groups, errors)
     return render(
         request,
         "report_new",
         user,
+        status_code=status_code,
         title="登记强制报告",
         nav="report",
-        groups=report_fields(user),
-        values={},
-        errors={},
-        idempotency_key=str(uuid.uuid4()),
+        groups=groups,
+        field_labels=intake.labels_of(groups),
+        values=values,
+        errors=errors,
+        first_error=next((name for name in errors if name != intake.FORM_ERROR), None),
+        idempotency_key=values.get("idempotency_key") or str(uuid.uuid4()),
     )
+
+
+@router.get("/reports/new")
+async def report_form(request: Request, user: User = Depends(page_user)) -> HTMLResponse:
+    await run_in_threadpool(reports_service.check_may_open_form, user.username)
+    return _report_page(request, user, {}, {})
 
 
 @router.post("/reports/new")
 async def report_submit(request: Request, user: User = Depends(page_user)) -> Response:
     form = await read_form(request)
     check_csrf(request, form.get("csrf"))
-    values = {k: (form.getlist(k) if k == "situations" else form.get(k)) for k in form}
+    await run_in_threadpool(reports_service.check_may_open_form, user.username)
+    values = intake.shown_back(form)
+    data, errors = intake.read_report(user, form)
+    if errors:
+        return _report_page(request, user, values, errors, status_code=400)
     try:
-        result = await run_in_threadpool(
-            reports_service.submit_report, report_from_form(user, form), user.username
-        )  # it runs a flow
-    except (ValueError, InvalidInput) as exc:
-        message = messages.zh(exc) if isinstance(exc, InvalidInput) else "发现时间格式不正确"
-        field = _field_of(exc.field) if isinstance(exc, InvalidInput) else "discovered_at"
-        return render(
-            request,
-            "report_new",
-            user,
-            status_code=status_of(exc) if isinstance(exc, ShouhuError) else 400,
-            title="登记强制报告",
-            nav="report",
-            groups=report_fields(user),
-            values=values,
-            errors={field: message},
-            idempotency_key=values.get("idempotency_key") or str(uuid.uuid4()),
-        )
+        result = await run_in_threadpool(reports_service.submit_report, data, user.username)  # it runs a flow
+    except InvalidInput as exc:
+        if isinstance(exc, (Forbidden, NotFound)):
+            raise  # the error page (a refusal is recorded)
+        return _report_page(request, user, values, {intake.form_field(exc.field): messages.zh(exc)}, status_code=400)
     if result.get("status") == "queued":  # stored; the orchestrator does not answer: applied when it does
         request.session["flash"] = f"报告已受理并保存，案件编号 {result['case_no']}。{result['message']}"
         return RedirectResponse("/cases", status_code=303)
