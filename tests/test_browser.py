@@ -269,3 +269,135 @@ def test_civil_affairs_imports_the_countys_spreadsheet_in_the_browser(site: str,
         assert "新建 0，更新 0，未变 4" in page.inner_text("main")
         page.screenshot(path=str(ARTIFACTS / f"{backend}-ledger-02-again.png"), full_page=True)
         browser.close()
+
+
+def test_a_case_worked_on_phones_with_a_note_and_a_photo(site: str, database_url: str, tmp_path: Path) -> None:
+    """Issue 15: report → emergency → assessment → the village's visit, every step on a 390 px phone, with
+    a case note and a photo from the phone; every page fits the screen. Screenshots: tests/artifacts/*-phone-*."""
+    import struct
+    import zlib
+
+    from playwright.sync_api import sync_playwright
+
+    from tasks import sweep
+
+    backend = "pg" if database_url.startswith("postgresql") else "sqlite"
+    ARTIFACTS.mkdir(exist_ok=True)
+    for user in ("sx-intake", "sx-police", "sx-supervisor-sc", "sx-director-dg"):
+        accounts.set_password(user, PASSWORD, must_change=False)
+    clock.set_now(T0)
+    report = make_report()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    raw = b"".join(b"\x00" + b"\xc0\x40\x40" * 40 for _ in range(30))  # a 40×30 red-brown photo
+    photo = tmp_path / "门口.png"
+    photo.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 40, 30, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+
+        def phone(username: str):
+            page = browser.new_context(
+                viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True
+            ).new_page()
+            page.goto(f"{site}/login")
+            page.fill("#username", username)
+            page.fill("#password", PASSWORD)
+            page.click("main button[type=submit]")
+            page.wait_for_load_state()
+            return page
+
+        def shot(page, name: str) -> None:
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, name  # nothing sideways
+            page.screenshot(path=str(ARTIFACTS / f"{backend}-phone-{name}.png"), full_page=True)
+
+        # 1. the intake officer registers the report on a phone, the child marked 留守
+        officer = phone("sx-intake")
+        officer.goto(f"{site}/reports/new")
+        officer.select_option("#channel", "电话报警")
+        officer.check("input[name=situations][value=guardian_neglect]")
+        officer.fill("#description", "孩子独自在家，无人照料")
+        officer.fill("[id='reporter.name']", report["reporter"]["name"])
+        officer.fill("[id='reporter.phone']", report["reporter"]["phone"])
+        officer.fill("[id='reporter.unit']", report["reporter"]["unit"])
+        officer.select_option("[id='reporter.unit_type']", "school")
+        officer.fill("[id='child.name']", report["child"]["name"])
+        officer.fill("[id='child.birth_date']", report["child"]["birth_date"])
+        officer.fill("[id='child.id_number']", report["child"]["id_number"])
+        officer.select_option("[id='child.gender']", "female")
+        officer.select_option("[id='child.township']", "sx-t-sc")
+        officer.select_option("[id='child.village']", "sx-v-sc-dg")
+        officer.check("[name='child.left_behind']")
+        shot(officer, "01-intake")
+        officer.click("main button[type=submit]")
+        officer.wait_for_url(f"{site}/cases/**")
+        case_no = officer.url.rsplit("/", 1)[1].split("#")[0]
+        shot(officer, "02-case-after-intake")
+
+        # 2. the police: on scene with one tap, the response with the context in view, then a note
+        police = phone("sx-police")
+        police.goto(f"{site}/tasks")
+        police.click(f"tr:has(a[href='/cases/{case_no}']):has-text('出警到场') a[href^='/tasks/']")
+        police.click("main button[type=submit]")
+        police.wait_for_url(f"{site}/cases/{case_no}")
+        police.goto(f"{site}/tasks")
+        police.click(f"tr:has(a[href='/cases/{case_no}']):has-text('出警调查') a[href^='/tasks/']")
+        assert "孩子独自在家" in police.content()  # the report's context on the task page
+        police.select_option("#unfounded", "false")
+        police.check("input[name=measures][value=admonish_guardian]")
+        shot(police, "03-emergency-with-context")
+        police.click("main button[type=submit]")
+        police.wait_for_url(f"{site}/cases/{case_no}")
+        police.select_option("#note-kind", "phone_call")
+        police.fill("#note-text", "已电话联系母亲，本周内回家照料")
+        police.click("form[action$='/notes'] button[type=submit]")
+        police.wait_for_url(f"{site}/cases/{case_no}**")
+        assert "已电话联系母亲" in police.inner_text("ul.notes")
+        shot(police, "04-case-with-a-note")
+
+        # 3. the township caseworker: the assessment, then a photo from the phone kept with the case
+        worker = phone("sx-supervisor-sc")
+        worker.goto(f"{site}/tasks")
+        worker.locator(f"tr:has(a[href='/cases/{case_no}']) a[href^='/tasks/']").first.click()
+        assert "批评教育" in worker.content() or "训诫" in worker.content() or "应急处置" in worker.content()
+        worker.select_option("#safety", "at_risk")
+        worker.select_option("#guardianship", "inadequate")
+        worker.fill("#health", "良好")
+        worker.select_option("#risk_level", "medium")
+        worker.check("input[name=services][value=guardianship_guidance]")
+        worker.select_option("#intervention_needed", "false")
+        worker.fill("#plan", "每月入户指导监护人")
+        shot(worker, "05-assessment-with-context")
+        worker.click("main button[type=submit]")
+        worker.wait_for_url(f"{site}/cases/{case_no}")
+        worker.set_input_files("#attachment-file", str(photo))
+        worker.fill("#attachment-note", "门口的情况")
+        worker.click("form[action$='/attachments'] button[type=submit]")
+        worker.wait_for_url(f"{site}/cases/{case_no}**")
+        assert "已添加附件（门口.png）" in worker.content()
+        assert worker.evaluate("document.querySelector('img.thumb').naturalWidth") == 40  # the photo shows
+        assert "字节" in worker.inner_text("ul.attachments")  # a small photo's size is not "0 KB"
+        shot(worker, "06-case-with-a-photo")
+
+        # 4. the child is on the ledger (a founded report, 留守): the village director visits on her phone
+        sweep.tick(clock.now())
+        director = phone("sx-director-dg")
+        director.goto(f"{site}/visits")
+        director.click(f"li:has-text('{report['child']['name']}') a.button")
+        shot(director, "07-visit-form")
+        director.select_option("#guardianship", "inadequate")
+        director.select_option("#schooling", "in_school")
+        director.select_option("#family_changed", "false")
+        director.fill("#notes", "母亲已回家，继续关注")
+        director.click("main button[type=submit]")
+        director.wait_for_url(f"{site}/visits**")
+        assert "已记录" in director.content()
+        shot(director, "08-visits-after-the-visit")
+        browser.close()

@@ -352,6 +352,13 @@ def case_file(
     )
 
 
+def file_size(size: int) -> str:
+    """As people read a file's size: 512 字节, 38 KB, 2.4 MB (a small photo is not "0 KB")."""
+    if size < 1024:
+        return f"{size} 字节"
+    return f"{size / 1024:.0f} KB" if size < 1024 * 1024 else f"{size / 1048576:.1f} MB"
+
+
 def _notes_context(request: Request, user: User, ref: str) -> dict[str, Any]:
     """工作记录与附件 for the case page (the page's read is already recorded)."""
     problem = request.session.pop("notes_problem", None)
@@ -368,9 +375,7 @@ def _notes_context(request: Request, user: User, ref: str) -> dict[str, Any]:
             {
                 **a,
                 "at_text": format_due(datetime.fromisoformat(a["created_at"])),
-                "size_text": f"{a['size'] / 1024:.0f} KB"
-                if a["size"] < 1024 * 1024
-                else f"{a['size'] / 1048576:.1f} MB",
+                "size_text": file_size(a["size"]),
                 "image": a["content_type"].startswith("image/"),
             }
             for a in notes_service.list_attachments(ref, user.username)
