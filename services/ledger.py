@@ -508,8 +508,8 @@ class _Applier:
                     )
                 )
                 changed.append(f"category+{code}")
-        for code, held in current.items():
-            if code not in row.categories:
+        for code, held in current.items():  # only what an import gave: a founded report's category ends with its case
+            if code not in row.categories and held.source.startswith("import"):
                 held.ended_on = self.today
                 self.s.add(held)
                 changed.append(f"category-{code}")

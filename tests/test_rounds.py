@@ -256,3 +256,19 @@ def test_holiday_patrol_opens_once_per_window_for_key_cases(db_url: str) -> None
     assert len(patrols) == 1
     assert (patrols[0].owner_unit, patrols[0].subject) == ("sx-v-sc-dg", "寒假重点时段巡查")
     assert patrols[0].due_at.isoformat() == "2027-02-20T23:59:00+08:00"
+
+
+def test_an_import_does_not_end_what_a_founded_report_put_on_the_ledger(db_url: str) -> None:
+    """The county's file lists the child as 留守儿童 only: the category a founded report gave stays (it ends
+    with the case), the file's own categories follow the file."""
+    clock.set_now(datetime.fromisoformat("2026-12-01T09:00:00+08:00"))
+    made = make_report()
+    found(made)
+    on_ledger([made], category="留守儿童、孤儿")
+    on_ledger([made], category="留守儿童")  # 孤儿 dropped from the file: ended; the report's category stays
+    held = {(c, src.split(":")[0], ended is None) for c, src, ended in categories_of(child_id_of(made))}
+    assert held == {
+        ("guardianship_lacking", "report", True),
+        ("left_behind", "import", True),
+        ("orphan", "import", False),
+    }
