@@ -204,6 +204,10 @@ def _word(code: str, p: Pack | None) -> str:
 
 
 CODES_ZH = {
+    "image/jpeg": "照片（常见格式）",
+    "image/png": "图片（无损格式）",
+    "image/webp": "网页图片",
+    "application/pdf": "便携式文档",
     "quarter": "每季度",
     "month": "每月",
     "default": "一般任务",
@@ -258,6 +262,8 @@ ZH_KEYS = {
     "list_items": "列表项数",
     "body_bytes": "请求大小（字节）",
     "upload_bytes": "上传文件上限（字节）",
+    "attachment_bytes": "案件附件上限（字节）",
+    "attachment_types": "案件附件类型",
     "depth": "嵌套层数",
     "oldest_year": "最早年份",
     "resume_after_seconds": "恢复等待（秒）",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import make_report
+from conftest import make_report, on_ledger
 from receivers import Mailbox, Webhook
 from sqlmodel import Session, select
 
@@ -361,10 +361,11 @@ def test_every_template_is_sent_and_no_message_carries_identity(receivers) -> No
         discovered_at="2031-01-03T09:00:00+08:00", **{"child.address": "草沟镇新庄村五组3号"}
     )  # 48 h late
     opened = reports.submit_report(report, "sx-intake")
+    on_ledger([report])  # on the county's ledger: the quarter's round visits the child (verification_overdue)
     reports.submit_report({**report, "description": "邻居再次反映孩子独自在家"}, "sx-intake")  # joins the open case
-    reports.submit_report(
-        make_report(), "sx-intake"
-    )  # another child on the village's ledger, whose visit will be overdue
+    other = make_report()
+    reports.submit_report(other, "sx-intake")
+    on_ledger([other])  # another child on the village's ledger, whose visit will be overdue
     case = cases.show_case(opened["case_id"], "sx-police", record_read=False)
     emergency = next(t for t in case["tasks"] if t["kind"] == "emergency_response")
     case = tasks.complete_task(emergency["task_id"], {"unfounded": False, "measures": ["temporary_care"]}, "sx-police")
