@@ -414,6 +414,85 @@ def task_ack(task: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> 
     _run(lambda: tasks_service.acknowledge_task(task, as_), json_)
 
 
+@case_app.command("correct")
+def case_correct(
+    case: str,
+    file: str = typer.Argument(..., help='JSON file or -: {"field", "value", "reason"} (field: township, village, child.*, situations)'),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
+    """Put a case right (更正): the original value stays on the timeline; a new place moves its open tasks."""
+    from services import corrections
+
+    _run(lambda: corrections.correct_case(case, _read_input(file), as_), json_)
+
+
+@case_app.command("transfer")
+def case_transfer(
+    case: str,
+    to: Optional[str] = typer.Option(None, "--to", help="the receiving county (jurisdiction)"),
+    reason: str = typer.Option("", "--reason"),
+    cancel: bool = typer.Option(False, "--cancel", help="withdraw the request instead"),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
+    """Send the case to another county (移交); it moves when that county's civil affairs accept."""
+    from services import handovers
+    from shouhu.errors import InvalidInput
+
+    def act() -> Any:
+        if cancel:
+            return handovers.withdraw_transfer(case, {"reason": reason}, as_)
+        if not to:
+            raise InvalidInput("missing_field", "--to: name the receiving county", "to")
+        return handovers.transfer_case(case, to, {"reason": reason}, as_)
+
+    _run(act, json_)
+
+
+@case_app.command("accept")
+def case_accept(
+    case: str,
+    township: Optional[str] = typer.Option(None, "--township", help="the child's township in this county"),
+    village: Optional[str] = typer.Option(None, "--village"),
+    refuse: bool = typer.Option(False, "--refuse", help="refuse the case instead (with --reason)"),
+    reason: str = typer.Option("", "--reason"),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
+    """Accept (接收) a case another county sent here, placing it in a township (and village) of this county."""
+    from services import handovers
+
+    if refuse:
+        _run(lambda: handovers.withdraw_transfer(case, {"reason": reason}, as_), json_)
+        return
+    place = {"township": township or "", **({"village": village} if village else {})}
+    _run(lambda: handovers.accept_transfer(case, place, as_), json_)
+
+
+@task_app.command("claim")
+def task_claim(task: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
+    """Take a task of your unit (认领): it shows as yours."""
+    from services import handovers
+
+    _run(lambda: handovers.claim_task(task, as_), json_)
+
+
+@task_app.command("assign")
+def task_assign(
+    task: str,
+    to: Optional[str] = typer.Option(None, "--to", help="USERNAME in the owning unit (or in --unit)"),
+    unit: Optional[str] = typer.Option(None, "--unit", help="hand the task to another unit (with --reason)"),
+    reason: Optional[str] = typer.Option(None, "--reason"),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
+    """Give a task to a person of its unit, or to another unit with a reason (转交); its deadline is kept."""
+    from services import handovers
+
+    _run(lambda: handovers.assign_task(task, to, as_, unit=unit, reason=reason), json_)
+
+
 @app.command()
 def sweep(
     every: Optional[float] = typer.Option(

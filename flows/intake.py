@@ -47,7 +47,9 @@ def find_or_create_child(session: Session, p: Pack, report: ReportIn) -> Child:
             Child.township == township.code,
         )
     child = session.exec(query).first()
-    if child is not None and (child.jurisdiction, child.township, child.village) != (
+    if child is not None and _open_elsewhere(session, child, p.pack):
+        pass  # stays with the other county's open case (issue 16 §3): a transfer moves it, not a report
+    elif child is not None and (child.jurisdiction, child.township, child.village) != (
         p.pack,
         township.code,
         village.code if village else None,
@@ -76,6 +78,15 @@ def find_or_create_child(session: Session, p: Pack, report: ReportIn) -> Child:
     return child
 
 
+def _open_elsewhere(session: Session, child: Child, jurisdiction: str) -> bool:
+    return (
+        session.exec(
+            select(Case.id).where(Case.child_id == child.id, Case.status == "open", Case.jurisdiction != jurisdiction)
+        ).first()
+        is not None
+    )
+
+
 def next_case_no(session: Session, p: Pack) -> str:
     year = now().year
     name = f"case:{p.pack}:{year}"
@@ -87,16 +98,25 @@ def next_case_no(session: Session, p: Pack) -> str:
     return f"{p.case_prefix}-{year}-{counter.value:05d}"
 
 
-def open_case(session: Session, p: Pack, child: Child, urgent: bool, reserved: dict[str, str] | None = None) -> Case:
+def open_case(
+    session: Session,
+    p: Pack,
+    child: Child,
+    urgent: bool,
+    reserved: dict[str, str] | None = None,
+    place: tuple[str, str | None] | None = None,
+) -> Case:
     """A new case; its number and id were reserved when the report was stored (so a queued
-    report could be answered with them), else allocated now."""
+    report could be answered with them), else allocated now. `place`: where the report puts the
+    child, when the child's file stays with another county's open case."""
     number = reserved["case_no"] if reserved else next_case_no(session, p)
+    township, village = place or (child.township, child.village)
     case = Case(
         case_no=number,
         jurisdiction=p.pack,
         child_id=child.id,
-        township=child.township,
-        village=child.village,
+        township=township,
+        village=village,
         stage="emergency",
         urgency="urgent" if urgent else "normal",
         opened_at=now(),
@@ -116,10 +136,15 @@ def open_case_for_report(session: Session, command: Command) -> dict[str, Any]:
     open_cases = session.exec(select(Case).where(Case.child_id == child.id, Case.status == "open")).all()
     existing = next((c for c in open_cases if c.jurisdiction == p.pack), None)  # the units here work the child now
     elsewhere = [c for c in open_cases if c.jurisdiction != p.pack]
+    place = None
+    if elsewhere:  # the child's file stays with that case; this county's case is where the report puts the child
+        township = units.find_township(p, report.child.township)
+        village = units.find_village(p, township, report.child.village) if report.child.village else None
+        place = (township.code, village.code if village else None)
     case = (
         lock_case(session, existing.id)
         if existing
-        else open_case(session, p, child, urgent, command.payload.get("reserved"))
+        else open_case(session, p, child, urgent, command.payload.get("reserved"), place)
     )
     t = Transition(session, case, command, command.actor, reporter_unit_type=report.reporter.unit_type)
 
@@ -171,10 +196,11 @@ def open_case_for_report(session: Session, command: Command) -> dict[str, Any]:
     for other in elsewhere:
         t.record(
             "linked_case",
-            f"该儿童在 {pack(other.jurisdiction).name} 另有未结案件 {other.case_no}",
+            f"该儿童在 {pack(other.jurisdiction).name} 另有未结案件 {other.case_no}，儿童档案仍在该县",
             case_no=other.case_no,
             jurisdiction=other.jurisdiction,
         )
+        tell_other_county(session, command, other, case, p)
 
     flag_late_report(t, registered, p, report.reporter.unit)
     session.flush()
@@ -187,6 +213,24 @@ def open_case_for_report(session: Session, command: Command) -> dict[str, Any]:
         "attached_to_existing": existing is not None,
         "report_id": str(registered.id),
     }
+
+
+def tell_other_county(session: Session, command: Command, other: Case, case: Case, p: Pack) -> None:
+    """The county with the child's open case is told, on its own case (locked too, after this one):
+    its case and the child's file stay its own until it transfers the case (issue 16 §3)."""
+    theirs = Transition(session, lock_case(session, other.id), command, command.actor)
+    theirs.record(
+        "reported_elsewhere",
+        f"该儿童在{p.name}被强制报告（案件 {case.case_no}），本案和儿童档案仍由本县办理",
+        case_no=case.case_no,
+        jurisdiction=p.pack,
+    )
+    theirs.case.version += 1
+    theirs.notify(
+        "reported_elsewhere",
+        ask=f"关联案件 {case.case_no}",
+        detail=f"该儿童在{p.name}被强制报告（案件 {case.case_no}），如儿童已迁居，可将本案移交该县",
+    )
 
 
 def open_police_tasks(t: Transition) -> None:

@@ -95,4 +95,8 @@ def command_flow(command: Any) -> Callable[..., Any]:
         from flows.intake import intake
 
         return intake
+    if command.kind in ("correct_case", "assign_task", "transfer_case", "accept_transfer", "withdraw_transfer"):
+        from flows.handovers import handover
+
+        return handover
     return stage_flow(command.payload["stage"])[0]

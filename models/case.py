@@ -59,6 +59,9 @@ class Case(SQLModel, table=True):
     opened_at: datetime = when()
     closed_at: datetime | None = when(nullable=True)
     version: int = 1
+    # A transfer to another county waiting for its civil affairs to accept (issue 16 §3): until then both
+    # counties read the case (shouhu.access). Not sealed: the request and its answer are timeline events.
+    transfer_to: str | None = Field(default=None, index=True)
     # The timeline's head, so that deleting the newest events is detected too.
     timeline_seq: int = 0
     timeline_head: str = "0" * 64
@@ -108,6 +111,9 @@ class Task(SQLModel, table=True):
     status: str = Field(default="open", index=True)  # open | done | cancelled
     owner_unit: str = Field(index=True)
     role: str
+    # The person of the owning unit who works it (认领 or 转交, issue 16 §3); not sealed: each change is
+    # a timeline event.
+    assignee: str | None = Field(default=None, index=True)
     due_at: datetime = when(index=True)
     outcome: dict = json_field()
     completed_by: str | None = None

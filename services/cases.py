@@ -44,6 +44,8 @@ def show_case(ref: str, actor_name: str | None = None, record_read: bool = True)
         "urgency": case.urgency,
         "version": case.version,
         "township": case.township,
+        "village": case.village,
+        "transfer_to": case.transfer_to,
         "opened_at": case.opened_at.isoformat(),
         "closed_at": case.closed_at.isoformat() if case.closed_at else None,
         "close_reason": case.close_reason,
@@ -250,7 +252,7 @@ def list_cases(
         )
     with Session(db.engine()) as s:
         actor = access.user(s, actor_name)
-        query = scoped(select(Case), actor)
+        query = scoped(select(Case), actor, incoming=True)
         if stage:
             query = query.where(Case.stage == stage)
         if status:
@@ -270,6 +272,8 @@ def list_cases(
             "township": c.township,
             "village": c.village,
             "opened_at": c.opened_at.isoformat(),
+            "jurisdiction": c.jurisdiction,
+            "transfer_to": c.transfer_to,
         }
         for c in rows
     ]

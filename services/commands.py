@@ -139,7 +139,7 @@ def _queued(command: Command) -> dict[str, Any]:
             }
         )
     else:
-        answer.update({"task_id": command.payload["task_id"], "case_no": command.payload.get("case_no")})
+        answer.update({"task_id": command.payload.get("task_id"), "case_no": command.payload.get("case_no")})
     return answer
 
 

@@ -101,6 +101,7 @@ def task_view(t: Task) -> dict[str, Any]:
         "status": t.status,
         "owner_unit": t.owner_unit,
         "role": t.role,
+        "assignee": t.assignee,
         "due_at": t.due_at.isoformat(),
         "completed_by": t.completed_by,
         "completed_at": t.completed_at.isoformat() if t.completed_at else None,
@@ -177,6 +178,13 @@ def refuse(s: Session, actor: User, action: str, target: str) -> None:
     s.commit()
 
 
-def scoped(query: Any, actor: User) -> Any:
+def scoped(query: Any, actor: User, incoming: bool = False) -> Any:
+    """Cases this actor may read (access.case_scope); `incoming`: with those sent to their county and
+    not yet accepted (access.receives), which only the case list shows."""
+    from sqlalchemy import and_, or_
+
     field, allowed = access.case_scope(actor)
-    return query.where(Case.jurisdiction == actor.jurisdiction, col(getattr(Case, field)).in_(allowed))
+    here = and_(Case.jurisdiction == actor.jurisdiction, col(getattr(Case, field)).in_(allowed))
+    if incoming and field == "jurisdiction" and actor.jurisdiction in allowed:
+        return query.where(or_(here, Case.transfer_to == actor.jurisdiction))
+    return query.where(here)

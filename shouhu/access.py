@@ -113,7 +113,18 @@ def case_scope(actor: User) -> tuple[str, set[str]]:
 
 def may_read_case(actor: User, case: Any) -> bool:
     field, allowed = case_scope(actor)
-    return case.jurisdiction == actor.jurisdiction and getattr(case, field) in allowed
+    return (case.jurisdiction == actor.jurisdiction and getattr(case, field) in allowed) or receives(actor, case)
+
+
+def receives(actor: User, case: Any) -> bool:
+    """A case sent to the actor's county and not yet accepted: its county-wide readers (civil affairs,
+    managers, the police bureau) see it too, so they can accept it (issue 16 §3)."""
+    field, allowed = case_scope(actor)
+    return (
+        getattr(case, "transfer_to", None) == actor.jurisdiction
+        and field == "jurisdiction"
+        and actor.jurisdiction in allowed
+    )
 
 
 def check_may_read_case(actor: User, case: Any) -> None:

@@ -221,6 +221,13 @@ class OrchestratorRule(Strict):
     max_resume_attempts: int = Field(ge=1)  # a command whose flow keeps failing (not the orchestrator) is then `failed`
 
 
+class HandoverRule(Strict):
+    """Who may put a case right and send it to another county (issue 16 §2–3): units named by selector."""
+
+    correct_by: list[Selector] = Field(min_length=1)  # township, village, the child's identity, situations
+    transfer_by: list[Selector] = Field(min_length=1)  # sends a case to another county; accepts one sent here
+
+
 class EscalationLevel(Strict):
     after: Duration | None = None  # after the due time; null: at due
 
@@ -278,6 +285,7 @@ class Pack(Strict):
     orchestrator: Value[OrchestratorRule]
     units: Value[list[UnitRule]] | None = None
     demo_users: Value[list[UserRule]] | None = None
+    handovers: Value[HandoverRule]
 
     @model_validator(mode="after")
     def _categories_known(self) -> Pack:

@@ -107,3 +107,23 @@ def recipients(p: Pack, owner: str, level: int, levels: int) -> list[str]:
         out.append(escalation_target(p, owner, levels + 1))
         out += supervisor_chain(p, resolve(p, "coordination_office", owner))
     return list(dict.fromkeys(out))
+
+
+PLACE_SELECTORS = {"police_station": "station", "township": "township", "village": "village"}
+
+
+def counterpart(old: Pack, unit: str, new: Pack, township: str, village: str | None) -> str:
+    """The unit of `new` that does, for a case at `township`/`village`, what `unit` of `old` did: the
+    station, township or village of the new place; a county-wide office (bureau, civil affairs, court…)
+    stays itself, or is the receiving county's office of that type. Used when a correction or a transfer
+    moves a case (issue 16 §2–3), so its open tasks go to the units the pack names for the new place."""
+    kind = old.unit(unit).type
+    selector = PLACE_SELECTORS.get(kind)
+    if selector is not None:
+        return resolve(new, selector, township, village)
+    if old.pack == new.pack:
+        return unit
+    try:
+        return _first(new, kind)
+    except LookupError:
+        return resolve(new, "civil_affairs", township, village)

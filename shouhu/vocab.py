@@ -184,6 +184,20 @@ EVENT_NAMES_ZH = {
     "tamper_detected": "发现数据被改动",
     "timeline_anchor": "时间线锚点",
     "command_failed": "待处理事项未能处理",
+    # hand-overs and corrections (issue 16 §2–3)
+    "case_corrected": "更正案件信息",
+    "task_moved": "任务移交",
+    "task_assigned": "指定经办人",
+    "task_claimed": "认领任务",
+    "case_transfer_requested": "申请移交外县",
+    "case_transfer_cancelled": "撤回移交",
+    "case_transfer_refused": "拒绝接收",
+    "case_transferred": "移交外县完成",
+    "case_left": "案件移出",
+    "case_arrived": "案件移入",
+    "transfer_requested": "外县移交",
+    "transfer_cancelled": "移交撤回",
+    "reported_elsewhere": "外县报告",
 }
 
 STAGE_NAMES_ZH = {

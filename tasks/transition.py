@@ -7,6 +7,8 @@ procedure either happens entirely (tasks, deadlines, timeline, outbox) or not at
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -313,7 +315,7 @@ class Transition:
             row: dict[str, Any] = {
                 "id": uuid.uuid4(),
                 "case_id": self.case.id,
-                "jurisdiction": self.case.jurisdiction,
+                "jurisdiction": self.pack.pack,  # the county whose unit is told (speaking_for: another one)
                 "unit": unit,
                 "event": event,
                 "template": template or event,
@@ -348,6 +350,17 @@ class Transition:
         task = self.open_task(kind, subject=subject, urgent=urgent)
         self.notify(event, template=template, task=task, detail=detail)
         return task
+
+    @contextmanager
+    def speaking_for(self, jurisdiction: str) -> Iterator[None]:
+        """Tell another county's units (a transfer, a report on a child of theirs): its pack resolves and
+        names them. Timeline lines written meanwhile stay on this case."""
+        before = self.pack
+        self.pack = pack(jurisdiction)
+        try:
+            yield
+        finally:
+            self.pack = before
 
     # ---- helpers ------------------------------------------------------------------
     def village_or_township(self) -> str:

@@ -26,6 +26,8 @@ from services import notes as notes_service
 from services import reports as reports_service
 from services import stats as stats_service
 from services import tasks as tasks_service
+from services import corrections as corrections_service
+from services import handovers as handovers_service
 from services.accounts import User
 from shouhu.errors import InvalidInput
 from shouhu.inputs import LIMITS, OUTCOMES, LedgerExitIn, NoteIn, ReportIn, UserIn, UserMoveIn, load_json
@@ -406,3 +408,40 @@ def revoke_token(token_id: str, user: User = Depends(api_user)) -> dict[str, Any
 def admin_records(user: User = Depends(api_user)) -> list[dict[str, Any]]:
     """What was done to the county's accounts, newest first."""
     return accounts.admin_records(user.jurisdiction, user.username)
+
+
+# ---- corrections and hand-overs (issue 16 §2–3) ---------------------------------------------------
+@router.post("/cases/{ref}/correct", tags=["cases"], responses=ERRORS)
+def correct_case(ref: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
+    """Put one field right (`shouhu case correct`): `{"field", "value", "reason"}` (+ `village` with a township)."""
+    return corrections_service.correct_case(ref, body, user.username)
+
+
+@router.post("/cases/{ref}/transfer", tags=["cases"], responses=ERRORS)
+def transfer_case(ref: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
+    """Send the case to another county: `{"to": JURISDICTION, "reason"}`; it waits for that county to accept."""
+    return handovers_service.transfer_case_from(ref, body, user.username)
+
+
+@router.post("/cases/{ref}/transfer/withdraw", tags=["cases"], responses=ERRORS)
+def withdraw_transfer(ref: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
+    """`{"reason"}`: the sending county cancels the request, the receiving county refuses the case."""
+    return handovers_service.withdraw_transfer(ref, body, user.username)
+
+
+@router.post("/cases/{ref}/accept", tags=["cases"], responses=ERRORS)
+def accept_transfer(ref: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
+    """The receiving county accepts: `{"township", "village"}` of its own units."""
+    return handovers_service.accept_transfer(ref, body, user.username)
+
+
+@router.post("/tasks/{task_id}/claim", tags=["tasks"], responses=ERRORS)
+def claim_task(task_id: str, user: User = Depends(api_user)) -> Any:
+    """Take a task of one's unit (认领)."""
+    return handovers_service.claim_task(task_id, user.username)
+
+
+@router.post("/tasks/{task_id}/assign", tags=["tasks"], responses=ERRORS)
+def assign_task(task_id: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
+    """Give a task to `{"to": USERNAME}` of its unit, or `{"unit", "reason"}` another unit (deadline kept)."""
+    return handovers_service.assign_task_from(task_id, body, user.username)

@@ -34,6 +34,7 @@ from shouhu.inputs import OUTCOMES
 from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH, named
 from shouhu.wording import event_summary, format_due, span, task_title, time_left
 from web import chart, forms, intake, messages
+from web import handovers as handover_pages
 from web import context as case_context
 from web.errors import status_of
 from web.forms import read_form
@@ -173,13 +174,15 @@ async def report_submit(request: Request, user: User = Depends(page_user)) -> Re
 
 
 # ---- tasks -----------------------------------------------------------------------------
-def _task_row(user: User, t: dict[str, Any]) -> dict[str, Any]:
-    p = policy.pack(user.jurisdiction)
+def _task_row(user: User, t: dict[str, Any], jurisdiction: str | None = None) -> dict[str, Any]:
+    county = jurisdiction or user.jurisdiction  # a case sent here from another county: its own units
+    p = policy.pack(county)
     due = datetime.fromisoformat(t["due_at"])
     return {
         **t,
+        **handover_pages.task_row(user, t, county),
         "title": task_title(p, t["kind"], t["subject"]),
-        "owner_name": unit_name(user.jurisdiction, t["owner_unit"]),
+        "owner_name": unit_name(county, t["owner_unit"]),
         "due": format_due(due.astimezone(CHINA_TZ)),
         "urgency": _urgency(due, t["status"]),
         "left": time_left(due, now()) if t["status"] == "open" else "",
@@ -239,6 +242,7 @@ def _task_page(
         context=case_context.sections(summary, task["kind"], task["task_id"]),
         context_masked=summary["masked"],
         context_title="案情",
+        **handover_pages.task_context(user, task),
     )
 
 
@@ -325,7 +329,7 @@ def case_file(
         }
         for n in messages_service.case_messages(ref, user.username)
     ]
-    tasks = [_task_row(user, t) for t in case["tasks"]]
+    tasks = [_task_row(user, t, case["jurisdiction"]) for t in case["tasks"]]
     return render(
         request,
         "case",
@@ -349,6 +353,7 @@ def case_file(
         event_names=EVENT_NAMES_ZH,
         unit_names={u.code: u.name for u in p.unit_list},
         **_notes_context(request, user, ref),
+        **handover_pages.case_context(user, case),
     )
 
 
