@@ -167,7 +167,12 @@ def _waiting_for(actor: User, case: Case, action: str) -> None:
 def _case_command(case: Case, actor: User, kind: str, extra: dict[str, Any]) -> dict[str, Any]:
     payload = {"case_id": str(case.id), "case_no": case.case_no, "jurisdiction": case.jurisdiction, **extra}
     result = run(Command(kind=kind, idempotency_key=str(uuid.uuid4()), actor=actor.username, payload=payload))
-    return result if result.get("status") == "queued" else show_case(str(case.id), actor.username, record_read=False)
+    if result.get("status") == "queued":
+        return result
+    try:
+        return show_case(str(case.id), actor.username, record_read=False)
+    except NotFound:  # refused here: the case is the other county's alone again
+        return {**result, "status": "applied"}
 
 
 # ---- what pages offer --------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from models import Child, Deadline, Notification, Task, TimelineEvent
 from services import accounts, cases, corrections, handovers, reports
 from services import tasks as tasks_service
-from shouhu import clock, db, idnumber
+from shouhu import clock, db, idnumber, policy
 from shouhu.errors import Conflict, Forbidden, InvalidInput
 
 
@@ -66,12 +66,12 @@ GOOD = {
 }
 BAD = [
     ("child.name", "", "missing_field"),
-    ("child.name", "名\n字", "invalid_value"),
+    ("child.name", "名\n字", "control_character"),
     ("child.birth_date", "2030-01-01", "born_in_future"),
     ("child.birth_date", "2000-01-01", "not_a_minor"),
     ("child.birth_date", "not a date", "invalid_value"),
-    ("child.id_number", "123", "invalid_id_number"),
-    ("situations", [], "too_short"),
+    ("child.id_number", "123", "bad_id_number"),
+    ("situations", [], "invalid_value"),
     ("situations", ["flying"], "invalid_value"),
     ("township", "nowhere", "unknown_township"),
     ("village", "sx-v-cg-xz", "unknown_village"),  # a village of the other township
@@ -89,9 +89,7 @@ def test_a_wrong_value_is_refused_at_its_field_changing_nothing(
             case["case_no"], {"field": field, "value": value, "reason": "录入错误"}, user_of("sixian", "civil_affairs")
         )
     assert caught.value.field == field, caught.value.as_json()
-    assert caught.value.code == code or (code == "invalid_id_number" and caught.value.code.startswith("id_")), (
-        caught.value.as_json()
-    )
+    assert caught.value.code == code, caught.value.as_json()
     assert cases.case_timeline(case["case_id"], None, record_read=False) == before
 
 
@@ -114,7 +112,7 @@ def test_a_field_is_put_right_and_the_original_stays_on_the_timeline(
         value = "2017-03-04"
     before = {
         "child.name": child.name,
-        "child.birth_date": "2017-03-04" if False else child.birth_date.isoformat(),
+        "child.birth_date": child.birth_date.isoformat(),
         "child.id_number": child.id_number,
         "situations": ["guardian_neglect"],
     }[field]
@@ -162,7 +160,7 @@ def test_a_new_township_moves_the_open_tasks_with_their_deadlines_and_tells_both
     due = _deadlines(case["case_id"])
     [assessment] = [t for t in _open(case) if t["kind"] == "assessment"]
     assert assessment["owner_unit"] == "sx-t-sc"
-    clock.advance(hours=2)  # type: ignore[attr-defined]
+    clock.advance(hours=2)
     corrections.correct_case(
         case["case_no"],
         {"field": "township", "value": "sx-t-cg", "village": "sx-v-cg-xz", "reason": "乡镇填错"},
@@ -214,8 +212,12 @@ def test_who_may_not_claim_or_give_a_task(db_url: str, prefect_server: str, who:
     [task] = [t for t in _open(case) if t["kind"] == "assessment"]
     worker = user_of("sixian", "township_caseworker", "sx-t-sc")
     if who == "other_unit":
-        with pytest.raises(Forbidden):
+        with pytest.raises(InvalidInput):  # another township's caseworker: not even seen
             handovers.claim_task(task["task_id"], user_of("sixian", "township_caseworker", "sx-t-cg"))
+        with pytest.raises(Forbidden):  # county civil affairs read it but it is not their unit's
+            handovers.claim_task(task["task_id"], user_of("sixian", "civil_affairs"))
+        with pytest.raises(Forbidden):
+            handovers.assign_task(task["task_id"], "sx-civil", user_of("sixian", "civil_affairs"))
     elif who == "disabled":
         gone = _colleague("sx-gone", "sx-t-sc", "township_caseworker")
         accounts.set_disabled(gone, True, user_of("sixian", "manager"))
@@ -278,19 +280,21 @@ def test_a_case_moves_to_another_county_when_it_accepts(db_url: str, prefect_ser
     assert "yt-mz" in _told(case["case_id"], "transfer_requested")
     with pytest.raises(InvalidInput):  # a township of the receiving county is named, not of the sending one
         handovers.accept_transfer(case["case_no"], {"township": "sx-t-sc"}, receiver)
-    with pytest.raises(Forbidden):  # the sender does not accept its own request
+    with pytest.raises(Conflict):  # the sender does not accept its own request
+        handovers.accept_transfer(case["case_no"], {"township": "sx-t-cg"}, sender)
+    with pytest.raises(InvalidInput):  # a township's people there do not see it before it is theirs
         handovers.accept_transfer(case["case_no"], {"township": "yt-t-mq"}, user_of("yantai", "township_caseworker"))
+    with pytest.raises(Forbidden):  # a manager there reads it but accepts nothing
+        handovers.accept_transfer(case["case_no"], {"township": "yt-t-mq"}, user_of("yantai", "manager"))
     shown = handovers.accept_transfer(case["case_no"], {"township": "yt-t-mq", "village": "yt-v-mq-dl"}, receiver)
     assert (shown["jurisdiction"], shown["township"], shown["transfer_to"]) == ("yantai", "yt-t-mq", None)
     moved = {t["task_id"]: t for t in _open(case)}
     assert moved.keys() == open_before.keys()  # nothing lost, nothing duplicated
-    assert {t["owner_unit"] for t in moved.values()} <= {u.code for u in __import__("shouhu").policy.pack("yantai").unit_list}
+    assert {t["owner_unit"] for t in moved.values()} <= {u.code for u in policy.pack("yantai").unit_list}
     assert _deadlines(case["case_id"]) == due
     with Session(db.engine()) as s:
-        child = s.get_one(Child, uuid.UUID(shown["child"]["child_id"])) if "child_id" in shown["child"] else None
         children = s.exec(select(Child).where(Child.name == case["child"]["name"])).all()
     assert len(children) == 1 and children[0].jurisdiction == "yantai" and children[0].township == "yt-t-mq"
-    del child
     assert "sx-t-sc" in _told(case["case_id"], "case_left") and "yt-t-mq" in _told(case["case_id"], "case_arrived")
     with pytest.raises(InvalidInput):  # the sending county no longer reads it
         cases.show_case(case["case_no"], sender)
@@ -311,7 +315,7 @@ def test_a_transfer_cancelled_or_refused_leaves_the_case_where_it_was(
     assert len(_events(case["case_id"], f"case_transfer_{how}")) == 1
     with pytest.raises(InvalidInput):
         cases.show_case(case["case_no"], receiver)
-    with pytest.raises(Conflict):
+    with pytest.raises(InvalidInput):  # no longer theirs to see, so nothing to accept
         handovers.accept_transfer(case["case_no"], {"township": "yt-t-mq"}, receiver)
     assert {t["task_id"]: t["owner_unit"] for t in _open(case)} == before
     assert {"sx-mz", "yt-mz"} <= _told(case["case_id"], "transfer_cancelled")
