@@ -417,7 +417,9 @@ def task_ack(task: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> 
 @case_app.command("correct")
 def case_correct(
     case: str,
-    file: str = typer.Argument(..., help='JSON file or -: {"field", "value", "reason"} (field: township, village, child.*, situations)'),
+    file: str = typer.Argument(
+        ..., help='JSON file or -: {"field", "value", "reason"} (field: township, village, child.*, situations)'
+    ),
     as_: Optional[str] = AS_OPT,
     json_: bool = JSON_OPT,
 ) -> None:

@@ -227,9 +227,7 @@ def _hand_task(t: Transition, task: Task, target: str, old: Any) -> None:
     before = task.owner_unit
     task.owner_unit, task.assignee = target, None
     t.session.add(task)
-    for breach in t.session.exec(
-        select(Breach).where(Breach.task_id == task.id, col(Breach.resolved_at).is_(None))
-    ):
+    for breach in t.session.exec(select(Breach).where(Breach.task_id == task.id, col(Breach.resolved_at).is_(None))):
         breach.owner_unit, breach.jurisdiction = target, t.pack.pack
         t.session.add(breach)
     t.record(

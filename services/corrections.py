@@ -30,23 +30,29 @@ class CorrectionIn(Input):
     village: ShortText | None = None  # with `township`: the village there (else the township itself)
 
 
-class _Text(Input):
+class _Shape(Input):
+    """A corrected value, checked as the intake checks that field."""
+
+    value: Any
+
+
+class _Text(_Shape):
     value: ShortText
 
 
-class _Day(Input):
+class _Day(_Shape):
     value: Day
 
 
-class _IdNumber(Input):
+class _IdNumber(_Shape):
     value: ShortText
 
 
-class _Situations(Input):
+class _Situations(_Shape):
     value: SomeChoices[Situation]
 
 
-SHAPES: dict[str, type[Input]] = {
+SHAPES: dict[str, type[_Shape]] = {
     "township": _Text,
     "village": _Text,
     "child.name": _Text,

@@ -184,7 +184,7 @@ def scoped(query: Any, actor: User, incoming: bool = False) -> Any:
     from sqlalchemy import and_, or_
 
     field, allowed = access.case_scope(actor)
-    here = and_(Case.jurisdiction == actor.jurisdiction, col(getattr(Case, field)).in_(allowed))
+    here = and_(col(Case.jurisdiction) == actor.jurisdiction, col(getattr(Case, field)).in_(allowed))
     if incoming and field == "jurisdiction" and actor.jurisdiction in allowed:
-        return query.where(or_(here, Case.transfer_to == actor.jurisdiction))
+        return query.where(or_(here, col(Case.transfer_to) == actor.jurisdiction))
     return query.where(here)

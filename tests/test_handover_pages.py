@@ -36,9 +36,10 @@ def test_the_case_page_offers_correction_only_to_those_allowed(browser_like: Any
     assert page.status_code == 200 and "更正与移交" in page.text and "申请移交" in page.text
     assert problems_in(page.text) == []
     for who in ("sx-supervisor-sc", "sx-manager"):
-        assert 'action="/cases/' + case["case_no"] + '/correct"' not in browser_like(who).get(
-            f"/cases/{case['case_no']}"
-        ).text
+        assert (
+            'action="/cases/' + case["case_no"] + '/correct"'
+            not in browser_like(who).get(f"/cases/{case['case_no']}").text
+        )
     bad = civil.post(
         f"/cases/{case['case_no']}/correct",
         data={"csrf": csrf(page.text), "field": "child.birth_date", "value": "2999-01-01", "reason": "录入错误"},

@@ -11,7 +11,7 @@ import pytest
 from conftest import arrive, make_report, user_of
 from sqlmodel import Session, select
 
-from models import Child, Deadline, Notification, Task, TimelineEvent
+from models import Child, Deadline, Notification, TimelineEvent
 from services import accounts, cases, corrections, handovers, reports
 from services import tasks as tasks_service
 from shouhu import clock, db, idnumber, policy

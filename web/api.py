@@ -20,14 +20,14 @@ from starlette.concurrency import run_in_threadpool
 from services import accounts
 from services import cases as cases_service
 from services import children as children_service
+from services import corrections as corrections_service
 from services import deadlines as deadlines_service
 from services import documents as documents_service
+from services import handovers as handovers_service
 from services import notes as notes_service
 from services import reports as reports_service
 from services import stats as stats_service
 from services import tasks as tasks_service
-from services import corrections as corrections_service
-from services import handovers as handovers_service
 from services.accounts import User
 from shouhu.errors import InvalidInput
 from shouhu.inputs import LIMITS, OUTCOMES, LedgerExitIn, NoteIn, ReportIn, UserIn, UserMoveIn, load_json

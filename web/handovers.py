@@ -43,7 +43,9 @@ def case_context(user: User, case: dict[str, Any]) -> dict[str, Any]:
     return {
         "may_correct": case["status"] == "open" and corrections.may_correct(user.username, case["case_id"]),
         "correct_fields": list(FIELD_LABELS_ZH.items()),
-        "place_names": [u.name for u in policy.pack(case["jurisdiction"]).unit_list if u.type in ("township", "village")],
+        "place_names": [
+            u.name for u in policy.pack(case["jurisdiction"]).unit_list if u.type in ("township", "village")
+        ],
         "transfer": offers,
         "transfer_counties": handovers.counties_to(case["jurisdiction"]),
         "transfer_to_name": policy.pack(receiving).name if receiving else None,

@@ -34,8 +34,8 @@ from shouhu.inputs import OUTCOMES
 from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH, named
 from shouhu.wording import event_summary, format_due, span, task_title, time_left
 from web import chart, forms, intake, messages
-from web import handovers as handover_pages
 from web import context as case_context
+from web import handovers as handover_pages
 from web.errors import status_of
 from web.forms import read_form
 from web.session import check_csrf, page_user
