@@ -60,6 +60,7 @@ BLOCK_ZH = {
     "input_limits": "输入限制",
     "orchestrator": "编排恢复",
     "units": "单位",
+    "handovers": "更正与移交",
 }
 TRIGGER_ZH = {"assessment_breach": "评估发现监护缺失、侵害或儿童处于危险", "education_unchanged": "经公安机关教育不改"}
 DOCUMENT_ZH = DOCUMENT_NAMES_ZH
@@ -269,6 +270,8 @@ ZH_KEYS = {
     "resume_after_seconds": "恢复等待（秒）",
     "resume_batch": "每批恢复数",
     "max_resume_attempts": "最多恢复次数",
+    "correct_by": "可更正案件的单位",
+    "transfer_by": "发起和接收移交的单位",
 }
 
 

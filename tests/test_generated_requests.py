@@ -96,6 +96,12 @@ OPERATIONS = [
     "GET /api/v1/users/{username}/tokens",
     "POST /api/v1/tokens/{token_id}/revoke",
     "GET /api/v1/admin-records",
+    "POST /api/v1/cases/{ref}/correct",
+    "POST /api/v1/cases/{ref}/transfer",
+    "POST /api/v1/cases/{ref}/transfer/withdraw",
+    "POST /api/v1/cases/{ref}/accept",
+    "POST /api/v1/tasks/{task_id}/claim",
+    "POST /api/v1/tasks/{task_id}/assign",
 ]
 
 

@@ -100,7 +100,10 @@ def test_a_child_filed_elsewhere_is_worked_where_the_report_places_them(db_url: 
     assert yantai_case["case_no"] in link
     with Session(db.engine()) as s:
         child = s.exec(select(Child).where(Child.id_number == first["child"]["id_number"])).one()
-    assert (child.jurisdiction, child.township, child.village) == ("sixian", "sx-t-cg", "sx-v-cg-xz")
+    # the file stays with yantai's open case (issue 16 §3: a transfer moves it, not a report); yantai is told
+    assert (child.jurisdiction, child.township) == ("yantai", first["child"]["township"])
+    told = cases.case_timeline(yantai_case["case_id"], "yt-civil")
+    assert [e for e in told if e["kind"] == "reported_elsewhere" and result["case_no"] in e["summary"]]
 
 
 def test_a_resent_report_changes_nothing(db_url: str) -> None:

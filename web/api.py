@@ -89,6 +89,11 @@ def schemas() -> dict[str, Any]:
         UserMoveIn,
         LedgerExitIn,
         NoteIn,
+        corrections_service.CorrectionIn,
+        handovers_service.AssignIn,
+        handovers_service.TransferIn,
+        handovers_service.ReasonIn,
+        handovers_service.AcceptIn,
         *dict.fromkeys(OUTCOMES.values()),
     ]
     _, top = models_json_schema([(m, "validation") for m in models], ref_template=REF)
@@ -411,25 +416,45 @@ def admin_records(user: User = Depends(api_user)) -> list[dict[str, Any]]:
 
 
 # ---- corrections and hand-overs (issue 16 §2–3) ---------------------------------------------------
-@router.post("/cases/{ref}/correct", tags=["cases"], responses=ERRORS)
+@router.post(
+    "/cases/{ref}/correct",
+    tags=["cases"],
+    responses=ERRORS,
+    openapi_extra=body_of({"$ref": REF.format(model="CorrectionIn")}),
+)
 def correct_case(ref: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
     """Put one field right (`shouhu case correct`): `{"field", "value", "reason"}` (+ `village` with a township)."""
     return corrections_service.correct_case(ref, body, user.username)
 
 
-@router.post("/cases/{ref}/transfer", tags=["cases"], responses=ERRORS)
+@router.post(
+    "/cases/{ref}/transfer",
+    tags=["cases"],
+    responses=ERRORS,
+    openapi_extra=body_of({"$ref": REF.format(model="TransferIn")}),
+)
 def transfer_case(ref: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
     """Send the case to another county: `{"to": JURISDICTION, "reason"}`; it waits for that county to accept."""
     return handovers_service.transfer_case_from(ref, body, user.username)
 
 
-@router.post("/cases/{ref}/transfer/withdraw", tags=["cases"], responses=ERRORS)
+@router.post(
+    "/cases/{ref}/transfer/withdraw",
+    tags=["cases"],
+    responses=ERRORS,
+    openapi_extra=body_of({"$ref": REF.format(model="ReasonIn")}),
+)
 def withdraw_transfer(ref: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
     """`{"reason"}`: the sending county cancels the request, the receiving county refuses the case."""
     return handovers_service.withdraw_transfer(ref, body, user.username)
 
 
-@router.post("/cases/{ref}/accept", tags=["cases"], responses=ERRORS)
+@router.post(
+    "/cases/{ref}/accept",
+    tags=["cases"],
+    responses=ERRORS,
+    openapi_extra=body_of({"$ref": REF.format(model="AcceptIn")}),
+)
 def accept_transfer(ref: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
     """The receiving county accepts: `{"township", "village"}` of its own units."""
     return handovers_service.accept_transfer(ref, body, user.username)
@@ -441,7 +466,12 @@ def claim_task(task_id: str, user: User = Depends(api_user)) -> Any:
     return handovers_service.claim_task(task_id, user.username)
 
 
-@router.post("/tasks/{task_id}/assign", tags=["tasks"], responses=ERRORS)
+@router.post(
+    "/tasks/{task_id}/assign",
+    tags=["tasks"],
+    responses=ERRORS,
+    openapi_extra=body_of({"$ref": REF.format(model="AssignIn")}),
+)
 def assign_task(task_id: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
     """Give a task to `{"to": USERNAME}` of its unit, or `{"unit", "reason"}` another unit (deadline kept)."""
     return handovers_service.assign_task_from(task_id, body, user.username)
