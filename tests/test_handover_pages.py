@@ -63,7 +63,10 @@ def test_a_task_is_claimed_from_its_page_and_the_lists_say_by_whom(browser_like:
     listed = worker.get("/tasks")
     assert "认领 / 转交" in listed.text
     page = worker.get(f"/tasks/{task['task_id']}")
-    assert "认领" in page.text and "转交" in page.text
+    assert "认领" in page.text and f"/tasks/{task['task_id']}/handover" in page.text
+    form = worker.get(f"/tasks/{task['task_id']}/handover")
+    assert form.status_code == 200 and "草沟镇" in form.text and problems_in(form.text) == []
+    assert browser_like("sx-civil").get(f"/tasks/{task['task_id']}/handover").status_code == 403
     done = worker.post(
         f"/tasks/{task['task_id']}/handover", data={"csrf": csrf(page.text), "action": "claim"}, follow_redirects=True
     )

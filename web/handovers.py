@@ -5,19 +5,23 @@ a refused form comes back as the message at its field, nothing changed."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from services import corrections, handovers
+from services import tasks as tasks_service
 from services.accounts import User
 from shouhu import policy
 from shouhu.errors import Forbidden, InvalidInput, ShouhuError
+from shouhu.wording import format_due, task_title
 from web import messages
 from web.forms import read_form
 from web.session import check_csrf, page_user
+from web.templating import render, unit_name
 
 router = APIRouter(include_in_schema=False)
 FIELD_LABELS_ZH = {
@@ -141,6 +145,29 @@ async def accept_submit(request: Request, ref: str, user: User = Depends(page_us
         return RedirectResponse(f"/cases/{ref}", status_code=303)
     request.session["flash"] = "已接收案件"
     return RedirectResponse(f"/cases/{ref}", status_code=303)
+
+
+@router.get("/tasks/{task_id}/handover")
+def task_handover_form(request: Request, task_id: str, user: User = Depends(page_user)) -> HTMLResponse:
+    """转交 on a page of its own: the task's page stays one tap where it is one (出警到场)."""
+    task = tasks_service.task_detail(task_id, user.username)
+    offers = task_context(user, task)
+    if not offers["may_hand_on"]:
+        raise Forbidden("unit_may_not_assign", "only the owning unit hands a task on", "as")
+    title = task_title(policy.pack(task["jurisdiction"]), task["kind"], task["subject"])
+    return render(
+        request,
+        "task_handover",
+        user,
+        title=f"转交：{title}",
+        nav="tasks",
+        task_id=task["task_id"],
+        task_title=title,
+        case_no=task["case_no"],
+        owner_name=unit_name(task["jurisdiction"], task["owner_unit"]),
+        due=format_due(datetime.fromisoformat(task["due_at"])),
+        **offers,
+    )
 
 
 @router.post("/tasks/{task_id}/handover")
