@@ -184,6 +184,10 @@ EVENT_NAMES_ZH = {
     "tamper_detected": "发现数据被改动",
     "timeline_anchor": "时间线锚点",
     "command_failed": "待处理事项未能处理",
+    # one child, one file; retention (issue 16 §5–6)
+    "child_merged": "儿童档案合并",
+    "child_unmerged": "撤销档案合并",
+    "identity_removed": "删除儿童身份信息",
 }
 
 STAGE_NAMES_ZH = {
@@ -386,7 +390,7 @@ MESSAGE_STATUS_ZH = {
     "failed": "未送达",
     "read": "已读",
 }
-VISIT_STATUS_ZH = {"open": "待走访", "done": "已走访", "overdue": "已逾期", "cancelled": "已取消（退出保障范围）"}
+VISIT_STATUS_ZH = {"open": "待走访", "done": "已走访", "overdue": "已逾期", "cancelled": "已取消（退出保障范围）", "merged": "已并入同一儿童的档案"}
 URGENCY_ZH = {"urgent": "紧急", "normal": "一般"}
 # A child's own file: how they came on the ledger, and the lines of their timeline.
 ENROLMENT_ZH = {"report": "强制报告", "import": "台账导入", "survey": "排查"}
@@ -395,6 +399,10 @@ CHILD_EVENT_NAMES_ZH = {
     "updated": "信息更新",
     "category_started": "新增类别",
     "category_ended": "类别终止",
+    "merged_into": "并入同一儿童的档案",
+    "merged_from": "合并同一儿童的档案",
+    "unmerged": "撤销档案合并",
+    "identity_removed": "删除身份信息",
 }
 
 CODE = re.compile(r"[A-Za-z0-9_\-]+")
