@@ -350,15 +350,15 @@ def _merge_view(m: ChildMerge) -> dict[str, Any]:
 
 
 # ---- unmerge -------------------------------------------------------------------------------------
-def _unsafe(s: Session, m: ChildMerge, keep: Child, other: Child) -> str | None:
+def _unsafe(s: Session, m: ChildMerge, keep: Child, other: Child) -> Conflict | None:
     """Why putting back what moved would now be wrong (None: it is safe)."""
     moved = m.moved
     if keep.merged_into is not None or other.merged_into != keep.id:
-        return "a file of this merge was merged again since: undo that merge first"
+        return Conflict("unmerge_merged_again", "a file of this merge was merged again since: undo that first", "merge")
     if keep.identity_removed_at is not None or other.identity_removed_at is not None:
-        return "the identity was removed since (retention): nothing to tell the two files apart"
+        return Conflict("unmerge_identity_removed", "the identity was removed since (retention)", "merge")
     if moved["id_number"] and keep.id_number != moved["id_number"]:
-        return "the ID number moved by this merge was changed since"
+        return Conflict("unmerge_id_number_changed", "the ID number this merge moved was changed since", "merge")
     for model, key in (
         (Case, "cases"),
         (Guardian, "guardians"),
@@ -367,11 +367,9 @@ def _unsafe(s: Session, m: ChildMerge, keep: Child, other: Child) -> str | None:
         (ChildCategory, "categories"),
     ):
         ids = [uuid.UUID(i) for i in moved[key]]
-        if not ids:
-            continue
-        there = s.exec(select(model.id).where(col(model.id).in_(ids), model.child_id == keep.id)).all()  # type: ignore[attr-defined]
+        there = s.exec(select(model.id).where(col(model.id).in_(ids), model.child_id == keep.id)).all() if ids else []  # type: ignore[attr-defined]
         if len(there) != len(ids):
-            return f"{key} moved by this merge were moved or removed since"
+            return Conflict("unmerge_rows_moved", f"{key} this merge moved were moved or removed since", "merge")
     moved_cases = set(s.exec(select(Case.case_no).where(col(Case.id).in_([uuid.UUID(i) for i in moved["cases"]]))))
     later = s.exec(
         select(ChildCategory.source).where(
@@ -379,7 +377,11 @@ def _unsafe(s: Session, m: ChildMerge, keep: Child, other: Child) -> str | None:
         )
     ).all()
     if any(source.startswith("report:") and source.split(":", 1)[1] in moved_cases for source in later):
-        return "a case moved by this merge put the child on the ledger since: that entry could not be told apart"
+        return Conflict(
+            "unmerge_ledger_entry",
+            "a case this merge moved put the child on the ledger since: it could not be told apart",
+            "merge",
+        )
     return None
 
 
@@ -402,9 +404,9 @@ def unmerge_children(merge_ref: Any, actor_name: str | None) -> dict[str, Any]:
             raise Conflict("already_unmerged", "this merge was undone already", "merge")
         keep = s.exec(select(Child).where(Child.id == m.keep_id).with_for_update()).one()
         other = s.exec(select(Child).where(Child.id == m.other_id).with_for_update()).one()
-        why = _unsafe(s, m, keep, other)
-        if why is not None:
-            raise Conflict("unmerge_unsafe", why, "merge")
+        unsafe = _unsafe(s, m, keep, other)
+        if unsafe is not None:
+            raise unsafe
         moved = m.moved
         ts = _transitions(s, [uuid.UUID(i) for i in moved["cases"]], actor.username)
         guardians = list(

@@ -390,7 +390,13 @@ MESSAGE_STATUS_ZH = {
     "failed": "未送达",
     "read": "已读",
 }
-VISIT_STATUS_ZH = {"open": "待走访", "done": "已走访", "overdue": "已逾期", "cancelled": "已取消（退出保障范围）", "merged": "已并入同一儿童的档案"}
+VISIT_STATUS_ZH = {
+    "open": "待走访",
+    "done": "已走访",
+    "overdue": "已逾期",
+    "cancelled": "已取消（退出保障范围）",
+    "merged": "已并入同一儿童的档案",
+}
 URGENCY_ZH = {"urgent": "紧急", "normal": "一般"}
 # A child's own file: how they came on the ledger, and the lines of their timeline.
 ENROLMENT_ZH = {"report": "强制报告", "import": "台账导入", "survey": "排查"}
