@@ -50,7 +50,7 @@ WEIGHTS = {
     "same_pinyin": 30,
     "same_birth_date": 30,
     "same_township": 10,
-    "same_guardian": 15,
+    "same_guardian": 10,
     "no_id_number": 5,
 }
 UNKNOWN_CHILD = "no such child among those you may merge"
@@ -298,9 +298,10 @@ def merge_children(keep_ref: Any, other_ref: Any, data: Any, actor_name: str | N
             s.add(category)
         if other.id_number and not keep.id_number:
             moved["id_number"] = other.id_number
-            keep.id_number, other.id_number = other.id_number, None
+            other.id_number = None
             s.add(other)
             s.flush()  # the unique index: OTHER lets go of the number before KEEP takes it
+            keep.id_number = moved["id_number"]
         other.merged_into = keep.id
         s.add_all([keep, other])
         merge.moved = moved
