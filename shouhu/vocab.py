@@ -188,6 +188,7 @@ EVENT_NAMES_ZH = {
     "child_merged": "儿童档案合并",
     "child_unmerged": "撤销档案合并",
     "identity_removed": "删除儿童身份信息",
+    "document_redacted": "文书去除身份信息",
 }
 
 STAGE_NAMES_ZH = {

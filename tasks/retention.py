@@ -3,7 +3,8 @@ child's last case closed and last category ended, the child's identity is remove
 
 Removed, not archived: a copy kept elsewhere would still be the identifiable data the law says to delete.
 What goes: the child's name (→ `masking.REMOVED_NAME`), ID number and address; guardians' and carers'
-names, phones and contacts; what people typed at the village's visits. What stays: the case's structure
+names, phones and contacts; what people typed at the village's visits; those values wherever the case's
+documents print them (each document's new hashes on the timeline). What stays: the case's structure
 — its stages, tasks, deadlines, timeline — and what the statistics count (birth date, gender, township,
 village, categories, visit findings). Files merged into the child's file go with it. Each child is one
 transaction with its cases locked; each case's timeline and the child's own say what was removed.
@@ -11,6 +12,8 @@ transaction with its cases locked; each case's timeline and the child's own say 
 
 from __future__ import annotations
 
+import hashlib
+import html
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -18,7 +21,7 @@ from typing import Any
 from sqlalchemy import exists, or_
 from sqlmodel import Session, col, select
 
-from models import Case, Child, ChildCategory, EntrustedCare, Guardian, VerificationVisit
+from models import Case, Child, ChildCategory, Document, EntrustedCare, Guardian, VerificationVisit
 from shouhu import childfile, db, masking, policy, timeline
 from shouhu.clock import CHINA_TZ, now
 from shouhu.daily import daily_due
@@ -84,6 +87,9 @@ def remove_identity(child_id: uuid.UUID) -> dict[str, int]:
         for row in [*files, *guardians]:  # sealed rows: a broken seal goes on the timeline before the change
             if ts:
                 timeline.check_row(s, ts[0].case, row)
+        carers = list(s.exec(select(EntrustedCare).where(col(EntrustedCare.child_id).in_(ids))).all())
+        identity = _identity(files, guardians, carers)
+        redacted = {t.case.id: _redact_documents(t, identity) for t in ts}
         at = now()
         for f in files:
             f.name, f.id_number, f.address, f.identity_removed_at = masking.REMOVED_NAME, None, None, at
@@ -91,7 +97,7 @@ def remove_identity(child_id: uuid.UUID) -> dict[str, int]:
         for g in guardians:
             g.name, g.phone, g.extra = masking.REMOVED_NAME, None, {}
             s.add(g)
-        for carer in s.exec(select(EntrustedCare).where(col(EntrustedCare.child_id).in_(ids))).all():
+        for carer in carers:
             carer.name, carer.phone, carer.parents_contact = masking.REMOVED_NAME, None, None
             s.add(carer)
         for visit in s.exec(select(VerificationVisit).where(col(VerificationVisit.child_id).in_(ids))).all():
@@ -103,11 +109,59 @@ def remove_identity(child_id: uuid.UUID) -> dict[str, int]:
         what = f"保存期限（结案并退出保障范围后{years}年）届满，删除儿童身份信息（姓名、身份证号、住址、监护人及照护人联系方式）"
         for t in ts:
             t.record(
-                "identity_removed", f"{what}；案件流程、时限和统计保留", guardians=len(guardians), files=len(files)
+                "identity_removed",
+                f"{what}；案件流程、时限和统计保留",
+                guardians=len(guardians),
+                files=len(files),
+                documents=redacted[t.case.id],
             )
         for f in files:
             childfile.record_event(s, f.id, ACTOR, "identity_removed", what, {"years": years})
         return {"children": len(files), "cases": len(ts)}
+
+
+def _identity(files: list[Child], guardians: list[Guardian], carers: list[EntrustedCare]) -> list[str]:
+    """What names the child and family, as documents print it (and as their masked copies do), longest first."""
+    values: set[str] = set()
+    for f in files:
+        values |= {f.name, f.id_number or "", f.address or "", masking.name(f.name) or ""}
+        values.add(masking.id_number(f.id_number) or "")
+    for g in guardians:
+        values |= {g.name, g.phone or "", masking.name(g.name) or ""}
+    for c in carers:
+        values |= {c.name, c.phone or "", c.parents_contact or "", masking.name(c.name) or ""}
+    values.discard(masking.REMOVED_NAME)
+    return sorted((v for v in values if len(v) >= 2), key=len, reverse=True)
+
+
+def _redact_documents(t: Transition, identity: list[str]) -> int:
+    """The case's documents with every value of `identity` replaced, their new hashes on the timeline
+    (`document_redacted`: the timeline check takes the latest), so the file still verifies."""
+    redacted = 0
+    for doc in t.session.exec(select(Document).where(Document.case_id == t.case.id)).all():
+        content, masked = doc.content, doc.masked_content
+        for value in identity:
+            content = content.replace(html.escape(value), masking.REMOVED_NAME)
+            masked = masked.replace(html.escape(value), masking.REMOVED_NAME) if masked is not None else None
+        if (content, masked) == (doc.content, doc.masked_content):
+            continue
+        timeline.check_row(t.session, t.case, doc)
+        doc.content, doc.sha256 = content, _sha256(content)
+        doc.masked_content, doc.masked_sha256 = masked, _sha256(masked) if masked is not None else None
+        t.session.add(doc)
+        t.record(
+            "document_redacted",
+            f"文书去除身份信息：{doc.title}",
+            document_id=str(doc.id),
+            sha256=doc.sha256,
+            masked_sha256=doc.masked_sha256,
+        )
+        redacted += 1
+    return redacted
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def run(jurisdiction: str, as_of: datetime | None = None, dry_run: bool = False) -> dict[str, Any]:

@@ -169,7 +169,11 @@ def two_files() -> dict[str, Any]:
     assert rounds.start_due_rounds(T0.date())["verification_visits"] == 2
     keep, other = file_of(keep_case["case_id"]), file_of(other_case["case_id"])
     with db.transaction() as s:
-        s.add(EntrustedCare(child_id=uuid.UUID(other), name="王奶奶", relation="祖母", phone="13900000001", created_at=now()))
+        s.add(
+            EntrustedCare(
+                child_id=uuid.UUID(other), name="王奶奶", relation="祖母", phone="13900000001", created_at=now()
+            )
+        )
         s.add(
             Attachment(
                 case_id=uuid.UUID(other_case["case_id"]),
