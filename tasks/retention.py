@@ -77,9 +77,8 @@ def remove_identity(child_id: uuid.UUID) -> dict[str, int]:
         child = s.exec(select(Child).where(Child.id == child_id).with_for_update()).one()
         if child.identity_removed_at is not None:
             return {"children": 0, "cases": 0}
-        files = [child]
-        for f in files:  # the files merged into it (and into those)
-            files += s.exec(select(Child).where(Child.merged_into == f.id)).all()
+        stubs = _stubs(s, [child.id])
+        files = [child, *(s.exec(select(Child).where(col(Child.id).in_(stubs))).all() if stubs else [])]
         case_ids = sorted(s.exec(select(Case.id).where(Case.child_id == child.id)).all(), key=str)
         ts = [Transition(s, timeline.lock_case(s, cid), None, ACTOR) for cid in case_ids]
         ids = [f.id for f in files]
@@ -118,6 +117,15 @@ def remove_identity(child_id: uuid.UUID) -> dict[str, int]:
         for f in files:
             childfile.record_event(s, f.id, ACTOR, "identity_removed", what, {"years": years})
         return {"children": len(files), "cases": len(ts)}
+
+
+def _stubs(s: Session, ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """The files merged into these (and into those), which go with them."""
+    found: list[uuid.UUID] = []
+    while ids:
+        ids = list(s.exec(select(Child.id).where(col(Child.merged_into).in_(ids))).all())
+        found += ids
+    return found
 
 
 def _identity(files: list[Child], guardians: list[Guardian], carers: list[EntrustedCare]) -> list[str]:
@@ -169,12 +177,15 @@ def run(jurisdiction: str, as_of: datetime | None = None, dry_run: bool = False)
     as_of = as_of or now()
     with db.transaction() as s:
         due = due_children(s, jurisdiction, as_of)
-        cases = s.exec(select(Case.id).where(col(Case.child_id).in_(due))).all() if dry_run and due else []
+        cases, stubs = [], []
+        if dry_run and due:
+            cases = list(s.exec(select(Case.id).where(col(Case.child_id).in_(due))).all())
+            stubs = _stubs(s, due)
     result = {
         "jurisdiction": jurisdiction,
         "cutoff": cutoff(jurisdiction, as_of).isoformat(),
         "dry_run": dry_run,
-        "children": len(due),
+        "children": len(due) + len(stubs),
         "cases": len(cases),
     }
     if not dry_run:
