@@ -156,6 +156,7 @@ def search_children(query: Any, actor_name: str | None, kind: str | None = None)
             )
         children = in_scope(select(Child), actor)
         found_case: Case | None = None
+        condition: Any
         if kind == "id_number":
             value = text.upper()
             if not ID_NUMBER.match(value):
@@ -375,7 +376,7 @@ def _file(s: Session, child: Child, actor: User, visible: bool) -> dict[str, Any
             }
             for m in s.exec(
                 select(ChildMerge)
-                .where(or_(ChildMerge.keep_id == child.id, ChildMerge.other_id == child.id))
+                .where(or_(col(ChildMerge.keep_id) == child.id, col(ChildMerge.other_id) == child.id))
                 .order_by(col(ChildMerge.merged_at).desc())
             ).all()
         ],

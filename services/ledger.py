@@ -383,9 +383,9 @@ class _Applier:
                 else ("name", child.name, child.birth_date.isoformat(), child.village or child.township)
             )
             self.by_key[key] = child
-        for key, child in list(self.by_key.items()):  # a merged file answers with the one it joined
+        for known, child in list(self.by_key.items()):  # a merged file answers with the one it joined
             if child.merged_into is not None and child.merged_into in files:
-                self.by_key[key] = files[child.merged_into]
+                self.by_key[known] = files[child.merged_into]
         # What an update compares against, read once for the county (not three queries a row).
         in_county = select(Child.id).where(Child.jurisdiction == p.pack)
         self.categories: dict[uuid.UUID, dict[str, ChildCategory]] = {}

@@ -135,7 +135,7 @@ def find_duplicates(jurisdiction: str, actor_name: str | None) -> dict[str, Any]
             contacts[child_id].add(f"name:{name}")
             if phone:
                 contacts[child_id].add(f"phone:{phone}")
-        files = [
+        files: list[dict[str, Any]] = [
             {
                 "row": c,
                 "name": c.name.strip(),
@@ -283,7 +283,9 @@ def merge_children(keep_ref: Any, other_ref: Any, data: Any, actor_name: str | N
             s.add(visit)
         kept_categories = set(
             s.exec(
-                select(ChildCategory.category, ChildCategory.started_on).where(ChildCategory.child_id == keep.id)
+                select(col(ChildCategory.category), col(ChildCategory.started_on)).where(
+                    ChildCategory.child_id == keep.id
+                )
             ).all()
         )
         for category in s.exec(select(ChildCategory).where(ChildCategory.child_id == other.id)).all():
@@ -368,7 +370,7 @@ def _unsafe(s: Session, m: ChildMerge, keep: Child, other: Child) -> Conflict | 
         (ChildCategory, "categories"),
     ):
         ids = [uuid.UUID(i) for i in moved[key]]
-        there = s.exec(select(model.id).where(col(model.id).in_(ids), model.child_id == keep.id)).all() if ids else []  # type: ignore[attr-defined]
+        there = s.exec(select(model.id).where(col(model.id).in_(ids), model.child_id == keep.id)).all() if ids else []
         if len(there) != len(ids):
             return Conflict("unmerge_rows_moved", f"{key} this merge moved were moved or removed since", "merge")
     moved_cases = set(s.exec(select(Case.case_no).where(col(Case.id).in_([uuid.UUID(i) for i in moved["cases"]]))))
@@ -427,7 +429,7 @@ def unmerge_children(merge_ref: Any, actor_name: str | None) -> dict[str, Any]:
             g.child_id = other.id
             s.add(g)
         for model, key in ((EntrustedCare, "carers"), (VerificationVisit, "visits"), (ChildCategory, "categories")):
-            for row in s.exec(select(model).where(col(model.id).in_([uuid.UUID(i) for i in moved[key]]))).all():  # type: ignore[attr-defined]
+            for row in s.exec(select(model).where(col(model.id).in_([uuid.UUID(i) for i in moved[key]]))).all():
                 row.child_id = other.id
                 s.add(row)
         for aside in moved["visits_set_aside"]:

@@ -48,11 +48,11 @@ def due_children(session: Session, jurisdiction: str, as_of: datetime) -> list[u
     since = cutoff(jurisdiction, as_of)
     since_at = datetime(since.year, since.month, since.day, tzinfo=CHINA_TZ)
     recent_case = exists().where(
-        Case.child_id == Child.id,
-        or_(Case.status != "closed", col(Case.closed_at).is_(None), col(Case.closed_at) >= since_at),
+        col(Case.child_id) == Child.id,
+        or_(col(Case.status) != "closed", col(Case.closed_at).is_(None), col(Case.closed_at) >= since_at),
     )
     recent_category = exists().where(
-        ChildCategory.child_id == Child.id,
+        col(ChildCategory.child_id) == Child.id,
         or_(col(ChildCategory.ended_on).is_(None), col(ChildCategory.ended_on) > since),
     )
     return list(
