@@ -396,3 +396,45 @@ def test_the_pages(db_url: str, browser_like: Any) -> None:
     r = civil.post(f"/merges/{merge_id}/unmerge", data={"csrf": csrf(kept.text)})
     assert r.status_code == 409 and "该合并已撤销" in r.text
     assert browser_like("sx-manager").get("/duplicates").status_code == 403
+
+
+def test_merge_and_unmerge_on_a_phone(site: str, database_url: str) -> None:
+    """A real browser 390 px wide: civil affairs merges a pair from 疑似重复档案 and undoes it from the child's
+    page; nothing is wider than the screen."""
+    from conftest import CHROMIUM
+    from playwright.sync_api import sync_playwright
+
+    from services import accounts
+
+    password = "correct horse battery"
+    accounts.set_password(CIVIL, password, must_change=False)
+    a, b = add_child("何静", date(2011, 8, 8)), add_child("何靜", date(2011, 8, 8), with_id=False)
+    artifacts = Path(__file__).resolve().parent / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    backend = "pg" if database_url.startswith("postgresql") else "sqlite"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+        page.goto(f"{site}/login")
+        page.fill("#username", CIVIL)
+        page.fill("#password", password)
+        page.click("main button[type=submit]")
+        page.wait_for_url(f"{site}/**")
+        page.goto(f"{site}/children")
+        page.click("a[href='/duplicates']")
+        page.wait_for_url(f"{site}/duplicates")
+        assert "姓名同音" in page.inner_text("main")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(artifacts / f"{backend}-onefile-duplicates-390.png"), full_page=True)
+        page.fill("#reason-1", "经村委会核实为同一儿童")
+        page.click("main form button[type=submit]")
+        page.wait_for_url(f"{site}/children/{a}")
+        assert "已合并为同一份档案" in page.inner_text(".banner")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(artifacts / f"{backend}-onefile-merged-390.png"), full_page=True)
+        page.click("main form button:has-text('撤销合并')")
+        page.wait_for_url(f"{site}/children/{b}")
+        assert "已撤销合并" in page.inner_text(".banner")
+        browser.close()
+    with Session(db.engine()) as s:
+        assert s.get_one(Child, b).merged_into is None
