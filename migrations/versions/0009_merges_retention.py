@@ -42,19 +42,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_childmerge_keep_id"), ["keep_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_childmerge_other_id"), ["other_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_childmerge_status"), ["status"], unique=False)
-    with op.batch_alter_table("child", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("merged_into", sa.Uuid(), nullable=True))
-        batch_op.add_column(
-            sa.Column("identity_removed_at", models.types.AwareDateTime(timezone=True), nullable=True)
-        )
-        batch_op.create_index(batch_op.f("ix_child_merged_into"), ["merged_into"], unique=False)
-        batch_op.create_foreign_key("fk_child_merged_into_child", "child", ["merged_into"], ["id"])
+    # Plain ALTER TABLE … ADD COLUMN (with its REFERENCES inline): a batch copy of `child` would have to drop
+    # the table that cases, guardians and visits reference, which SQLite's foreign keys refuse.
+    op.add_column("child", sa.Column("merged_into", sa.Uuid(), sa.ForeignKey("child.id"), nullable=True))
+    op.add_column("child", sa.Column("identity_removed_at", models.types.AwareDateTime(timezone=True), nullable=True))
+    op.create_index(op.f("ix_child_merged_into"), "child", ["merged_into"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_child_merged_into"), table_name="child")
     with op.batch_alter_table("child", schema=None) as batch_op:
-        batch_op.drop_constraint("fk_child_merged_into_child", type_="foreignkey")
-        batch_op.drop_index(batch_op.f("ix_child_merged_into"))
         batch_op.drop_column("identity_removed_at")
         batch_op.drop_column("merged_into")
     with op.batch_alter_table("childmerge", schema=None) as batch_op:
