@@ -34,7 +34,9 @@ class Child(SQLModel, table=True):
     # One child, one file (issue 16 §5): a file merged into another is kept as a stub pointing to it
     # (its timeline stays); and when the pack's retention period has passed, the identity is removed
     # (issue 16 §6). Neither is part of the row seal: both are on the timelines.
-    merged_into: uuid.UUID | None = Field(default=None, foreign_key="child.id", index=True)
+    # (No FOREIGN KEY: SQLite cannot add one to an existing table without copying `child`, which the
+    # tables referencing it forbid; services.onefile only ever writes a child's id here.)
+    merged_into: uuid.UUID | None = Field(default=None, index=True)
     identity_removed_at: datetime | None = when(nullable=True)
 
 

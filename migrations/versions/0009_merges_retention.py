@@ -42,9 +42,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_childmerge_keep_id"), ["keep_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_childmerge_other_id"), ["other_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_childmerge_status"), ["status"], unique=False)
-    # Plain ALTER TABLE … ADD COLUMN (with its REFERENCES inline): a batch copy of `child` would have to drop
-    # the table that cases, guardians and visits reference, which SQLite's foreign keys refuse.
-    op.add_column("child", sa.Column("merged_into", sa.Uuid(), sa.ForeignKey("child.id"), nullable=True))
+    # Plain ALTER TABLE … ADD COLUMN, no foreign key: a batch copy of `child` would have to drop the table
+    # that cases, guardians and visits reference, which SQLite's foreign keys refuse.
+    op.add_column("child", sa.Column("merged_into", sa.Uuid(), nullable=True))
     op.add_column("child", sa.Column("identity_removed_at", models.types.AwareDateTime(timezone=True), nullable=True))
     op.create_index(op.f("ix_child_merged_into"), "child", ["merged_into"], unique=False)
 
