@@ -1070,6 +1070,60 @@ def demo(
     raise typer.Exit(0 if ok else 1)
 
 
+children_app = typer.Typer(no_args_is_help=True, help="One child, one file: likely duplicates, merge, unmerge.")
+app.add_typer(children_app, name="children")
+
+
+@children_app.command("duplicates")
+def children_duplicates(
+    jurisdiction: str = typer.Option(..., "--jurisdiction"), as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT
+) -> None:
+    """Likely pairs of files of one child, with a score and the reasons (civil affairs of the county)."""
+    from services import onefile
+
+    _run(lambda: onefile.find_duplicates(jurisdiction, as_), json_)
+
+
+@children_app.command("merge")
+def children_merge(
+    keep: str,
+    other: str,
+    file: str = typer.Argument(..., help='{"reason"} JSON file, or -'),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
+    """OTHER's cases, visits, categories, guardians move to KEEP; OTHER points to KEEP. Prints the merge record."""
+    from services import onefile
+
+    _run(lambda: onefile.merge_children(keep, other, _read_input(file), as_), json_)
+
+
+@children_app.command("unmerge")
+def children_unmerge(merge: str, as_: Optional[str] = AS_OPT, json_: bool = JSON_OPT) -> None:
+    """Put back exactly what a merge moved (refused, with the reason, when later changes make it unsafe)."""
+    from services import onefile
+
+    _run(lambda: onefile.unmerge_children(merge, as_), json_)
+
+
+retention_app = typer.Typer(
+    no_args_is_help=True, help="Retention (个人信息保护法): remove identities past the pack's period."
+)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("run")
+def retention_run(
+    jurisdiction: Optional[str] = typer.Option(None, "--jurisdiction"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count only; change nothing."),
+    json_: bool = JSON_OPT,
+) -> None:
+    """Children past the retention period lose their identity (counts only; the cases stay)."""
+    from services import retention
+
+    _run(lambda: retention.run_retention(jurisdiction, dry_run), json_)
+
+
 def main() -> None:
     """Refuse control characters in any argument before anything reads it (one JSON error, exit 2)."""
     import unicodedata

@@ -47,6 +47,8 @@ def find_or_create_child(session: Session, p: Pack, report: ReportIn) -> Child:
             Child.township == township.code,
         )
     child = session.exec(query).first()
+    while child is not None and child.merged_into is not None:  # a merged file answers with the one it joined
+        child = session.get(Child, child.merged_into)
     if child is not None and _open_elsewhere(session, child, p.pack):
         pass  # stays with the other county's open case (issue 16 §3): a transfer moves it, not a report
     elif child is not None and (child.jurisdiction, child.township, child.village) != (

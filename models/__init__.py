@@ -14,7 +14,7 @@ from models.case import (
     Reporter,
     Task,
 )
-from models.child import Child, Guardian
+from models.child import Child, ChildMerge, Guardian
 from models.document import Document
 from models.ledger import ChildCategory, ChildEvent, EntrustedCare, VerificationVisit
 from models.org import Jurisdiction, Unit, User
@@ -41,6 +41,7 @@ __all__ = [
     "Task",
     "Child",
     "Guardian",
+    "ChildMerge",
     "Document",
     "Setting",
     "Jurisdiction",

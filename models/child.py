@@ -31,6 +31,13 @@ class Child(SQLModel, table=True):
     seal: str = Field(
         default="", sa_column_kwargs={"server_default": ""}
     )  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
+    # One child, one file (issue 16 §5): a file merged into another is kept as a stub pointing to it
+    # (its timeline stays); and when the pack's retention period has passed, the identity is removed
+    # (issue 16 §6). Neither is part of the row seal: both are on the timelines.
+    # (No FOREIGN KEY: SQLite cannot add one to an existing table without copying `child`, which the
+    # tables referencing it forbid; services.onefile only ever writes a child's id here.)
+    merged_into: uuid.UUID | None = Field(default=None, index=True)
+    identity_removed_at: datetime | None = when(nullable=True)
 
 
 class Guardian(SQLModel, table=True):
@@ -44,3 +51,20 @@ class Guardian(SQLModel, table=True):
     seal: str = Field(
         default="", sa_column_kwargs={"server_default": ""}
     )  # HMAC of this row (shouhu.timeline.ROW_FIELDS)
+
+
+class ChildMerge(SQLModel, table=True):
+    """Two files of one child made one (issue 16 §5): who, why, and exactly what moved from `other_id`
+    to `keep_id` (`moved`: ids per table, values changed), so that an unmerge puts back exactly that."""
+
+    id: uuid.UUID = uuid_pk()
+    jurisdiction: str = Field(index=True)
+    keep_id: uuid.UUID = Field(foreign_key="child.id", index=True)
+    other_id: uuid.UUID = Field(foreign_key="child.id", index=True)
+    reason: str
+    moved: dict = json_field()
+    status: str = Field(default="merged", index=True)  # merged | unmerged
+    merged_by: str
+    merged_at: datetime = when()
+    unmerged_by: str | None = None
+    unmerged_at: datetime | None = when(nullable=True)

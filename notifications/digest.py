@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, true
 from sqlmodel import Session, col, select
 
-from models import Breach, Case, Delivery, Notification, VerificationVisit
+from models import Breach, Case, Child, ChildEvent, Delivery, Notification, VerificationVisit
 from notifications.render import board_link, render
 from shouhu import policy, units
 from shouhu.clock import CHINA_TZ, now
@@ -93,9 +93,20 @@ def summary(session: Session, jurisdiction: str, as_of: datetime) -> str:
         .join(Notification, col(Notification.id) == Delivery.notification_id)
         .where(Notification.jurisdiction == jurisdiction, Delivery.status == "failed")
     ).one()
+    removed = session.exec(  # retention (tasks.retention): identities removed in the last day
+        select(func.count())
+        .select_from(ChildEvent)
+        .join(Child, col(Child.id) == ChildEvent.child_id)
+        .where(
+            Child.jurisdiction == jurisdiction,
+            ChildEvent.kind == "identity_removed",
+            col(ChildEvent.at) > as_of - timedelta(days=1),
+        )
+    ).one()
     stages = "、".join(f"{STAGE_NAMES_ZH[s]} {by_stage.get(s, 0)}" for s in ("emergency", "assessment", "intervention"))
     levels = "、".join(f"{level} 级 {count}" for level, count in sorted(breaches.items())) or "无"
     return (
         f"在办案件 {sum(by_stage.values())}（{stages}）；近24小时新立案 {new}；未解决逾期 {sum(breaches.values())}（{levels}），"
-        f"其中督办 {supervised}；逾期未核实走访 {visits}；未送达消息 {failed}"
+        f"其中督办 {supervised}；逾期未核实走访 {visits}；未送达消息 {failed}；"
+        f"保存期限届满删除身份信息的儿童 {removed}"
     )

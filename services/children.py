@@ -17,7 +17,7 @@ import re
 import uuid
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from models import (
@@ -26,6 +26,7 @@ from models import (
     Child,
     ChildCategory,
     ChildEvent,
+    ChildMerge,
     EntrustedCare,
     Guardian,
     User,
@@ -155,21 +156,22 @@ def search_children(query: Any, actor_name: str | None, kind: str | None = None)
             )
         children = in_scope(select(Child), actor)
         found_case: Case | None = None
+        condition: Any
         if kind == "id_number":
             value = text.upper()
             if not ID_NUMBER.match(value):
                 raise InvalidInput("bad_id_number", "an ID number is searched whole: 18 characters", "q")
-            matching = children.where(Child.id_number == value)  # the unique index: one row at most
+            condition = Child.id_number == value  # the unique index: one row at most
         elif kind == "case_no":
             case = s.exec(select(Case).where(Case.case_no == text.upper())).first()  # the unique index
             if case is not None and access.may_read_case(actor, case):
                 found_case = case
-            matching = children.where(Child.id == (found_case.child_id if found_case else None))
+            condition = Child.id == (found_case.child_id if found_case else None)
         elif kind == "place":
             unit = _place(policy.pack(actor.jurisdiction), text)
             if unit is None:
                 raise InvalidInput("unknown_unit", "q is not a township or village of the county", "q")
-            matching = children.where((Child.township if unit.type == "township" else Child.village) == unit.code)
+            condition = (Child.township if unit.type == "township" else Child.village) == unit.code
         elif kind == "stage":
             stage = _stage(text)
             if stage is None:
@@ -188,9 +190,14 @@ def search_children(query: Any, actor_name: str | None, kind: str | None = None)
                 )
                 .exists()
             )
-            matching = children.where(open_case)
+            condition = open_case
         else:
-            matching = children.where(col(Child.name).contains(text, autoescape=True))
+            condition = col(Child.name).contains(text, autoescape=True)
+        # A file merged into another (one child, one file) answers with the file it was merged into.
+        merged = select(Child.merged_into).where(condition, col(Child.merged_into).is_not(None)).correlate(None)
+        matching = children.where(
+            col(Child.merged_into).is_(None), or_(condition, col(Child.id).in_(merged.scalar_subquery()))
+        )
         total = s.exec(select(func.count()).select_from(matching.subquery())).one()
         rows = s.exec(matching.order_by(col(Child.name), col(Child.id)).limit(LIMIT)).all()
         items = _summaries(s, rows, actor, visible)
@@ -357,6 +364,22 @@ def _file(s: Session, child: Child, actor: User, visible: bool) -> dict[str, Any
             for e in events
         ],
         "masked": not visible,
+        "merged_into": str(child.merged_into) if child.merged_into else None,
+        "identity_removed": child.identity_removed_at is not None,
+        "merges": [
+            {
+                "merge_id": str(m.id),
+                "keep": str(m.keep_id),
+                "other": str(m.other_id),
+                "status": m.status,
+                "merged_at": m.merged_at.isoformat(),
+            }
+            for m in s.exec(
+                select(ChildMerge)
+                .where(or_(col(ChildMerge.keep_id) == child.id, col(ChildMerge.other_id) == child.id))
+                .order_by(col(ChildMerge.merged_at).desc())
+            ).all()
+        ],
     }
 
 

@@ -374,13 +374,18 @@ class _Applier:
     def __init__(self, s: Session, p: policy.Pack, actor: str, source: str, today: date) -> None:
         self.s, self.p, self.actor, self.source, self.today = s, p, actor, source, today
         self.by_key: dict[tuple[str, ...], Child] = {}
+        files: dict[uuid.UUID, Child] = {}
         for child in s.exec(select(Child).where(Child.jurisdiction == p.pack)):
+            files[child.id] = child
             key = (
                 ("id", child.id_number)
                 if child.id_number
                 else ("name", child.name, child.birth_date.isoformat(), child.village or child.township)
             )
             self.by_key[key] = child
+        for known, child in list(self.by_key.items()):  # a merged file answers with the one it joined
+            if child.merged_into is not None and child.merged_into in files:
+                self.by_key[known] = files[child.merged_into]
         # What an update compares against, read once for the county (not three queries a row).
         in_county = select(Child.id).where(Child.jurisdiction == p.pack)
         self.categories: dict[uuid.UUID, dict[str, ChildCategory]] = {}

@@ -14,6 +14,9 @@ from types import SimpleNamespace
 from typing import Any
 
 HIDDEN = "（已隐去）"
+# What stands for a name once the retention period removed it (services.retention): shown as is to
+# every reader, masked or not — there is nothing left to mask.
+REMOVED_NAME = "（身份信息已删除）"
 # Fields people type freely about the child and family: hidden whole from masked readers.
 FREE_TEXT = frozenset(
     {
@@ -32,7 +35,7 @@ FREE_TEXT = frozenset(
 
 
 def name(value: str | None) -> str | None:
-    if not value:
+    if not value or value == REMOVED_NAME:
         return value
     return value[:1] + "*" * max(1, len(value) - 1)
 

@@ -199,6 +199,19 @@ class AccountRule(Strict):
     session_hours: float = Field(gt=0)
 
 
+class RetentionRule(Strict):
+    """How long a child stays identifiable once nothing protects them any more (issue 16 §6)."""
+
+    years: int = Field(ge=1, le=30)  # after the last case closed and the last category ended
+    hour: int = Field(ge=0, le=23)  # the sweeper's daily retention step, Beijing time (before the digest)
+
+
+class DuplicateRule(Strict):
+    """Which pairs of child files are shown as likely one child (issue 16 §5)."""
+
+    min_score: int = Field(ge=1, le=100)
+
+
 class InputLimits(Strict):
     """What one request may carry (deployment-wide: read from the national pack)."""
 
@@ -283,6 +296,8 @@ class Pack(Strict):
     accounts: Value[AccountRule]
     input_limits: Value[InputLimits]
     orchestrator: Value[OrchestratorRule]
+    retention: Value[RetentionRule]
+    duplicates: Value[DuplicateRule]
     units: Value[list[UnitRule]] | None = None
     demo_users: Value[list[UserRule]] | None = None
     handovers: Value[HandoverRule]

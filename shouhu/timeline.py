@@ -460,7 +460,7 @@ def check(session: Session, case_id: uuid.UUID) -> dict[str, Any]:
             return _broken(expected_seq if e.seq != expected_seq else e.seq, "chain")
         if _digest(e.case_id, e.seq, e.at, e.kind, e.stage, e.actor, e.summary, e.payload, e.prev_hash) != e.hash:
             return _broken(e.seq, "chain")
-        if e.kind == "document_issued":
+        if e.kind in DOCUMENT_HASHED:  # issued, or its identity removed later (retention): the latest counts
             recorded_docs[e.payload.get("document_id", "")] = e.payload | {"seq": e.seq}
         if e.kind == "tamper_detected" and tampered_at is None:
             tampered_at = e.seq
@@ -521,12 +521,19 @@ def _broken(seq: int, reason: str) -> dict[str, Any]:
     return {"ok": False, "broken_at": seq, "reason": reason}
 
 
+# The events that put a document's hashes on the timeline: its issue, and the removal of the child's
+# identity from it when the retention period passed (tasks.retention).
+DOCUMENT_HASHED = ("document_issued", "document_redacted")
+
+
 def document_check(session: Session, doc: Document, recorded: dict[str, Any] | None = None) -> dict[str, bool]:
     """A document against its stored hash (`intact`) and against the hash its issue put on the
     timeline (`matches_timeline`): rewriting the content and the stored hash together is caught."""
     if recorded is None:
         found = session.exec(
-            select(TimelineEvent).where(TimelineEvent.case_id == doc.case_id, TimelineEvent.kind == "document_issued")
+            select(TimelineEvent)
+            .where(TimelineEvent.case_id == doc.case_id, col(TimelineEvent.kind).in_(DOCUMENT_HASHED))
+            .order_by(col(TimelineEvent.seq).desc())
         ).all()
         recorded = next((e.payload for e in found if e.payload.get("document_id") == str(doc.id)), {})
     intact = _sha256(doc.content) == doc.sha256 and (

@@ -198,6 +198,11 @@ EVENT_NAMES_ZH = {
     "transfer_requested": "外县移交",
     "transfer_cancelled": "移交撤回",
     "reported_elsewhere": "外县报告",
+    # one child, one file; retention (issue 16 §5–6)
+    "child_merged": "儿童档案合并",
+    "child_unmerged": "撤销档案合并",
+    "identity_removed": "删除儿童身份信息",
+    "document_redacted": "文书去除身份信息",
 }
 
 STAGE_NAMES_ZH = {
@@ -400,7 +405,13 @@ MESSAGE_STATUS_ZH = {
     "failed": "未送达",
     "read": "已读",
 }
-VISIT_STATUS_ZH = {"open": "待走访", "done": "已走访", "overdue": "已逾期", "cancelled": "已取消（退出保障范围）"}
+VISIT_STATUS_ZH = {
+    "open": "待走访",
+    "done": "已走访",
+    "overdue": "已逾期",
+    "cancelled": "已取消（退出保障范围）",
+    "merged": "已并入同一儿童的档案",
+}
 URGENCY_ZH = {"urgent": "紧急", "normal": "一般"}
 # A child's own file: how they came on the ledger, and the lines of their timeline.
 ENROLMENT_ZH = {"report": "强制报告", "import": "台账导入", "survey": "排查"}
@@ -409,6 +420,10 @@ CHILD_EVENT_NAMES_ZH = {
     "updated": "信息更新",
     "category_started": "新增类别",
     "category_ended": "类别终止",
+    "merged_into": "并入同一儿童的档案",
+    "merged_from": "合并同一儿童的档案",
+    "unmerged": "撤销档案合并",
+    "identity_removed": "删除身份信息",
 }
 
 CODE = re.compile(r"[A-Za-z0-9_\-]+")

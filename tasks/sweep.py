@@ -26,7 +26,7 @@ from notifications import digest
 from shouhu import db, timeline, units
 from shouhu.clock import CHINA_TZ, held_at, now
 from shouhu.wording import format_due
-from tasks import anchors, clocks, guardianship, rounds, verification
+from tasks import anchors, clocks, guardianship, retention, rounds, verification
 from tasks.transition import Transition
 
 log = logging.getLogger("shouhu.sweeper")
@@ -39,6 +39,7 @@ def tick(as_of: datetime | None = None, batch: int = BATCH) -> dict[str, Any]:
     with held_at(as_of):
         started = rounds.start_due_rounds(as_of.astimezone(CHINA_TZ).date())
         fired = _tick(as_of, batch)
+        started["retention"] = retention.run_due(as_of)  # before the digest, which counts it
         with db.transaction() as session:  # after the firing: the digest and the anchor see this tick's work
             started["verification_escalations"] = verification.escalate_overdue(session, as_of)
             started["digests"] = digest.send_due(session, as_of)

@@ -25,6 +25,7 @@ from services import deadlines as deadlines_service
 from services import documents as documents_service
 from services import handovers as handovers_service
 from services import notes as notes_service
+from services import onefile as onefile_service
 from services import reports as reports_service
 from services import stats as stats_service
 from services import tasks as tasks_service
@@ -475,3 +476,30 @@ def claim_task(task_id: str, user: User = Depends(api_user)) -> Any:
 def assign_task(task_id: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
     """Give a task to `{"to": USERNAME}` of its unit, or `{"unit", "reason"}` another unit (deadline kept)."""
     return handovers_service.assign_task_from(task_id, body, user.username)
+
+
+@router.get("/children-duplicates", tags=["children"], responses=ERRORS)
+def children_duplicates(
+    jurisdiction: str = Query(..., max_length=64), user: User = Depends(api_user)
+) -> dict[str, Any]:
+    """Likely pairs of files of one child (score, reasons); civil affairs of the county."""
+    return onefile_service.find_duplicates(jurisdiction, user.username)
+
+
+@router.post(
+    "/children/{keep}/merge/{other}",
+    tags=["children"],
+    responses=ERRORS,
+    openapi_extra=body_of({"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}),
+)
+def merge_children(
+    keep: str, other: str, body: Any = Depends(json_body), user: User = Depends(api_user)
+) -> dict[str, Any]:
+    """OTHER's cases, visits, categories, guardians move to KEEP; the merge record (what moved)."""
+    return onefile_service.merge_children(keep, other, body, user.username)
+
+
+@router.post("/merges/{merge_id}/unmerge", tags=["children"], responses=ERRORS)
+def unmerge_children(merge_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
+    """Put back exactly what the merge moved; 409 `unmerge_unsafe` with the reason when it cannot."""
+    return onefile_service.unmerge_children(merge_id, user.username)

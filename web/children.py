@@ -195,7 +195,7 @@ def _child_page(
         status_code=status_code,
         title=f"儿童档案 · {c['name']}",
         nav="children",
-        c=c,
+        c={**c, "merges": [{**m, "merged_text": time_zh(m["merged_at"])} for m in c.get("merges", [])]},
         may_exit=may_exit,
         exit_reasons=[(k, r.label) for k, r in p.exit_reasons.value.items()],
         exit_error=exit_error,

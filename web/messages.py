@@ -86,6 +86,18 @@ ERROR_ZH = {
     "bad_credentials": "用户名或密码错误，或登录已被暂时锁定",
     "unauthenticated": "请先登录",
     "missing_user": "请先登录",
+    # one child, one file (issue 16 §5)
+    "same_child": "两份档案是同一份",
+    "already_merged": "该档案已并入其他档案，请合并到那份档案",
+    "identity_removed": "该档案的身份信息已按保存期限删除",
+    "different_id_numbers": "两份档案的身份证号不同，不是同一儿童，不能合并",
+    "unknown_merge": "没有找到该合并记录（或您无权查看）",
+    "already_unmerged": "该合并已撤销",
+    "unmerge_merged_again": "合并后档案又并入了其他档案，请先撤销那次合并",
+    "unmerge_identity_removed": "合并后身份信息已按保存期限删除，无法区分两份档案",
+    "unmerge_id_number_changed": "合并时转入的身份证号此后已更改，不能撤销",
+    "unmerge_rows_moved": "合并时转入的案件、走访、类别或监护人此后已变动，不能撤销",
+    "unmerge_ledger_entry": "合并后转入的案件已使儿童列入台账，无法区分，不能撤销",
 }
 # For a code not listed above: what its kind of error means, never its English message.
 FALLBACK_ZH = (
