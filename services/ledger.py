@@ -23,7 +23,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from models import AccessRecord, Child, ChildCategory, ChildEvent, EntrustedCare, Guardian, User
-from shouhu import access, db, idnumber, masking, policy
+from shouhu import access, db, idnumber, masking, policy, xlsx
 from shouhu.clock import CHINA_TZ, now
 from shouhu.errors import Forbidden, InvalidInput, ShouhuError
 from shouhu.inputs import BIDI_CONTROLS, age_on
@@ -104,17 +104,13 @@ def read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]
     if not path.is_file():
         raise InvalidInput("unreadable_input", f"file: cannot read {path.name}", "file")
     if suffix == ".xlsx":
-        from openpyxl import load_workbook
-
         try:
-            book = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
+            lines = xlsx.first_sheet_rows(path)
+            header = [str(h).strip() if h is not None else "" for h in next(lines, ())]
+        except (xlsx.NotAWorkbook, ValueError, SyntaxError) as exc:  # SyntaxError: ElementTree's ParseError
             raise InvalidInput(
                 "unreadable_input", f"file: {path.name} is not an XLSX workbook ({type(exc).__name__})", "file"
             ) from None
-        sheet = book.worksheets[0]
-        lines = sheet.iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(lines, ())]
         return header, ((n, dict(zip(header, values, strict=False))) for n, values in enumerate(lines, start=2))
     if suffix == ".csv":
         try:
