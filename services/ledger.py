@@ -20,10 +20,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, func, select
 
 from models import AccessRecord, Child, ChildCategory, ChildEvent, EntrustedCare, Guardian, User
-from shouhu import access, db, idnumber, masking, policy
+from models.types import table_of
+from shouhu import access, bulk, db, idnumber, masking, policy, timeline, xlsx
 from shouhu.clock import CHINA_TZ, now
 from shouhu.errors import Forbidden, InvalidInput, ShouhuError
 from shouhu.inputs import BIDI_CONTROLS, age_on
@@ -104,17 +106,13 @@ def read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, dict[str, Any]
     if not path.is_file():
         raise InvalidInput("unreadable_input", f"file: cannot read {path.name}", "file")
     if suffix == ".xlsx":
-        from openpyxl import load_workbook
-
         try:
-            book = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
+            lines = xlsx.first_sheet_rows(path)
+            header = [str(h).strip() if h is not None else "" for h in next(lines, ())]
+        except (xlsx.NotAWorkbook, ValueError, SyntaxError) as exc:  # SyntaxError: ElementTree's ParseError
             raise InvalidInput(
                 "unreadable_input", f"file: {path.name} is not an XLSX workbook ({type(exc).__name__})", "file"
             ) from None
-        sheet = book.worksheets[0]
-        lines = sheet.iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else "" for h in next(lines, ())]
         return header, ((n, dict(zip(header, values, strict=False))) for n, values in enumerate(lines, start=2))
     if suffix == ".csv":
         try:
@@ -165,8 +163,11 @@ def _day(value: Any, column: str, row: int, problems: list[RowProblem]) -> date 
         return None
 
 
-def check_row(p: policy.Pack, row: int, cells: dict[str, Any], today: date) -> LedgerRow | None:
+def check_row(
+    p: policy.Pack, row: int, cells: dict[str, Any], today: date, places: _Places | None = None
+) -> LedgerRow | None:
     """A row as the child's file should say it, or None with its problems (each names its column)."""
+    places = places or _Places(p)
     problems: list[RowProblem] = []
     value = {f: cells.get(h) for h, f in HEADERS.items()}
     for header in REQUIRED:
@@ -192,12 +193,12 @@ def check_row(p: policy.Pack, row: int, cells: dict[str, Any], today: date) -> L
             problems.append(RowProblem(row, "身份证号", exc.code, ID_PROBLEMS.get(exc.code, "身份证号不正确")))
     township = village = None
     if _text(value["township"]):
-        township = _unit(p, "township", None, _text(value["township"]))
+        township = places.find("township", None, _text(value["township"]))
         if township is None:
             where = _text(value["township"])[:20]
             problems.append(RowProblem(row, "乡镇", "unknown_township", f"“{where}”不是{p.name}的乡镇（街道）"))
     if township is not None and _text(value["village"]):
-        village = _unit(p, "village", township, _text(value["village"]))
+        village = places.find("village", township, _text(value["village"]))
         if village is None:
             where = _text(value["village"])[:20]
             problems.append(RowProblem(row, "村", "unknown_village", f"“{where}”不是{township.name}的村（居）"))
@@ -248,12 +249,24 @@ def names_of(unit: policy.UnitRule, parent: policy.UnitRule | None) -> set[str]:
     return found
 
 
-def _unit(p: policy.Pack, kind: str, parent: policy.UnitRule | None, text: str) -> policy.UnitRule | None:
-    """A township (or a village of `parent`) by code, full name or short name."""
-    for u in p.unit_list:
-        if u.type == kind and (parent is None or u.parent == parent.code) and text in names_of(u, parent):
-            return u
-    return None
+class _Places:
+    """Every name a spreadsheet may give a township or a village (`names_of`), worked out once per
+    import rather than once per row: the first unit of the pack's list that answers to a name wins."""
+
+    def __init__(self, p: policy.Pack) -> None:
+        units = {u.code: u for u in p.unit_list}
+        self.named: dict[tuple[str, str | None, str], policy.UnitRule] = {}
+        for u in p.unit_list:
+            if u.type == "township":
+                for name in names_of(u, None):
+                    self.named.setdefault(("township", None, name), u)
+            elif u.type == "village" and u.parent in units:
+                for name in names_of(u, units[u.parent]):
+                    self.named.setdefault(("village", u.parent, name), u)
+
+    def find(self, kind: str, parent: policy.UnitRule | None, text: str) -> policy.UnitRule | None:
+        """A township (or a village of `parent`) by code, full name or short name."""
+        return self.named.get((kind, parent.code if parent is not None else None, text))
 
 
 def _categories(p: policy.Pack, text: str, row: int, problems: list[RowProblem]) -> list[str]:
@@ -312,7 +325,10 @@ def import_ledger(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """`shouhu ledger import`: `{"rows","created","updated","unchanged","errors":[{"row","field","code","message"}],
-    "ignored_columns","written"}`. Any error and not `skip_bad_rows` (or `dry_run`): nothing is written."""
+    "ignored_columns","written"}`. Any error and not `skip_bad_rows` (or `dry_run`): nothing is written.
+
+    Every row is checked and planned in memory first (what to insert, what to change); only then, if
+    the import is to be written, is the plan written set-based in the one transaction (shouhu.bulk)."""
     p = policy.pack(jurisdiction)
     header, lines = read_rows(path)
     missing = [h for h in REQUIRED if h not in header]
@@ -323,37 +339,43 @@ def import_ledger(
             "file",
         )
     today = now().astimezone(CHINA_TZ).date()
+    places = _Places(p)
     checked: list[LedgerRow] = []
     seen: dict[tuple[str, ...], int] = {}
     problems: list[RowProblem] = []
-    for number, cells in lines:
-        if not any(_text(v) for v in cells.values()):
-            continue  # an empty line in a spreadsheet
-        row = check_row(p, number, cells, today)
-        if row is not None and not row.problems:
-            first = seen.setdefault(row.key(), number)
-            if first != number:
-                row.problems.append(RowProblem(number, "姓名", "duplicate_row", f"与第 {first} 行是同一名儿童"))
-        if row is not None:
-            problems += row.problems
-            checked.append(row)
-        if progress is not None and len(checked) % PROGRESS_EVERY == 0:
-            progress(len(checked))
+    try:
+        for number, cells in lines:
+            if not any(_text(v) for v in cells.values()):
+                continue  # an empty line in a spreadsheet
+            row = check_row(p, number, cells, today, places)
+            if row is not None and not row.problems:
+                first = seen.setdefault(row.key(), number)
+                if first != number:
+                    row.problems.append(RowProblem(number, "姓名", "duplicate_row", f"与第 {first} 行是同一名儿童"))
+            if row is not None:
+                problems += row.problems
+                checked.append(row)
+            if progress is not None and len(checked) % PROGRESS_EVERY == 0:
+                progress(len(checked))
+    except (xlsx.NotAWorkbook, ValueError, SyntaxError) as exc:  # a workbook damaged after its first rows
+        raise InvalidInput(
+            "unreadable_input", f"file: {path.name} is not an XLSX workbook ({type(exc).__name__})", "file"
+        ) from None
     good = [r for r in checked if not r.problems]
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     with db.transaction() as s:
         actor = _keeper(s, actor_name, jurisdiction, "ledger_import")
         write = not dry_run and (not problems or skip_bad_rows)
-        applier = _Applier(s, p, actor.username, f"import:{path.name}"[:200], today)
-        applier.check_elsewhere(good)
+        plan = _Plan(s, p, actor.username, f"import:{path.name}"[:200], today)
+        plan.check_elsewhere(good)
         for row in good:
             try:
-                counts[applier.apply(row)] += 1
+                counts[plan.apply(row)] += 1
             except ShouhuError as exc:
                 problems.append(RowProblem(row.row, "身份证号", exc.code, exc.message))
-            applier.flush_now_and_then()
         write = write and (not problems or skip_bad_rows)
         if write:
+            plan.write()
             _record(s, actor.username, "ledger_import", jurisdiction, reason=f"rows={len(checked)}")
         else:
             s.rollback()
@@ -368,42 +390,80 @@ def import_ledger(
     }
 
 
-class _Applier:
-    """Writes checked rows into one session: children preloaded by key, each change on the child's timeline."""
+CHILD_COLUMNS = (
+    "id",
+    "jurisdiction",
+    "id_number",
+    "name",
+    "birth_date",
+    "gender",
+    "township",
+    "village",
+    "address",
+    "school",
+    "left_behind",
+    "created_at",
+)
+UPDATED_COLUMNS = ("name", "gender", "birth_date", "township", "village", "address", "school", "left_behind")
+
+
+class _Plan:
+    """What an import changes, worked out row by row in memory against the county's files (read once,
+    as plain rows), then written set-based (`write`): children, categories, guardians, caregivers and
+    the children's timeline events inserted in bulk, changed rows updated in bulk, every child and
+    guardian row sealed with the key read once."""
 
     def __init__(self, s: Session, p: policy.Pack, actor: str, source: str, today: date) -> None:
         self.s, self.p, self.actor, self.source, self.today = s, p, actor, source, today
-        self.by_key: dict[tuple[str, ...], Child] = {}
-        files: dict[uuid.UUID, Child] = {}
-        for child in s.exec(select(Child).where(Child.jurisdiction == p.pack)):
-            files[child.id] = child
+        self.at = now()  # the import's moment: every row it writes carries it
+        child = table_of(Child)
+        self.by_key: dict[tuple[str, ...], dict[str, Any]] = {}
+        files: dict[uuid.UUID, dict[str, Any]] = {}
+        joined: dict[uuid.UUID, uuid.UUID] = {}
+        for found in s.execute(
+            select_columns(*(child.c[c] for c in CHILD_COLUMNS), child.c.merged_into).where(
+                child.c.jurisdiction == p.pack
+            )
+        ).mappings():
+            held = dict(found)
+            if (merged_into := held.pop("merged_into")) is not None:
+                joined[held["id"]] = merged_into
+            files[held["id"]] = held
             key = (
-                ("id", child.id_number)
-                if child.id_number
-                else ("name", child.name, child.birth_date.isoformat(), child.village or child.township)
+                ("id", held["id_number"])
+                if held["id_number"]
+                else ("name", held["name"], held["birth_date"].isoformat(), held["village"] or held["township"])
             )
-            self.by_key[key] = child
-        for known, child in list(self.by_key.items()):  # a merged file answers with the one it joined
-            if child.merged_into is not None and child.merged_into in files:
-                self.by_key[known] = files[child.merged_into]
+            self.by_key[key] = held
+        for known, held in list(self.by_key.items()):  # a merged file answers with the one it joined
+            if held["id"] in joined and joined[held["id"]] in files:
+                self.by_key[known] = files[joined[held["id"]]]
         # What an update compares against, read once for the county (not three queries a row).
-        in_county = select(Child.id).where(Child.jurisdiction == p.pack)
-        self.categories: dict[uuid.UUID, dict[str, ChildCategory]] = {}
-        for c in s.exec(
-            select(ChildCategory).where(
-                col(ChildCategory.child_id).in_(in_county), col(ChildCategory.ended_on).is_(None)
-            )
+        in_county = select(child.c.id).where(child.c.jurisdiction == p.pack)
+        self.categories: dict[uuid.UUID, dict[str, tuple[uuid.UUID, str]]] = {}
+        for cid, child_id, code, source in s.execute(
+            select_columns(
+                col(ChildCategory.id),
+                col(ChildCategory.child_id),
+                col(ChildCategory.category),
+                col(ChildCategory.source),
+            ).where(col(ChildCategory.child_id).in_(in_county), col(ChildCategory.ended_on).is_(None))
         ):
-            self.categories.setdefault(c.child_id, {})[c.category] = c
-        self.guardians: dict[uuid.UUID, dict[str, Guardian]] = {}
-        for g in s.exec(select(Guardian).where(col(Guardian.child_id).in_(in_county))):
-            self.guardians.setdefault(g.child_id, {}).setdefault(g.name, g)
-        self.carers: dict[uuid.UUID, EntrustedCare] = {
-            c.child_id: c
-            for c in s.exec(
-                select(EntrustedCare).where(
-                    col(EntrustedCare.child_id).in_(in_county), col(EntrustedCare.ended_on).is_(None)
-                )
+            self.categories.setdefault(child_id, {})[code] = (cid, source)
+        guardian = table_of(Guardian)
+        self.guardians: dict[uuid.UUID, dict[str, dict[str, Any]]] = {}
+        for g in s.execute(select_columns(guardian).where(guardian.c.child_id.in_(in_county))).mappings():
+            self.guardians.setdefault(g["child_id"], {}).setdefault(g["name"], dict(g))
+        self.carers: dict[uuid.UUID, tuple[uuid.UUID, str, str, str | None]] = {
+            child_id: (cid, name, relation, phone)
+            for cid, child_id, name, relation, phone in s.execute(
+                select_columns(
+                    col(EntrustedCare.id),
+                    col(EntrustedCare.child_id),
+                    col(EntrustedCare.name),
+                    col(EntrustedCare.relation),
+                    col(EntrustedCare.phone),
+                ).where(col(EntrustedCare.child_id).in_(in_county), col(EntrustedCare.ended_on).is_(None))
             )
         }
         self.last_seq: dict[uuid.UUID, int] = dict(
@@ -414,7 +474,17 @@ class _Applier:
             ).all()
         )
         self.elsewhere: set[str] = set()
-        self.written = 0
+        self.new: dict[type[Any], list[dict[str, Any]]] = {
+            Child: [],
+            Guardian: [],
+            ChildCategory: [],
+            EntrustedCare: [],
+            ChildEvent: [],
+        }
+        self.changed_children: list[dict[str, Any]] = []
+        self.ended_categories: list[dict[str, Any]] = []
+        self.guardian_phones: list[dict[str, Any]] = []
+        self.ended_carers: list[dict[str, Any]] = []
 
     def check_elsewhere(self, rows: list[LedgerRow]) -> None:
         """ID numbers of the file that another county's ledger holds: one query per thousand, not per row."""
@@ -423,16 +493,6 @@ class _Applier:
             chunk = new[start : start + 1000]
             found = self.s.exec(select(Child.id_number).where(col(Child.id_number).in_(chunk))).all()
             self.elsewhere |= {n for n in found if n is not None}
-
-    def flush_now_and_then(self) -> None:
-        """Write every thousand rows, and let the session forget the rows it made (a county is 100,000
-        rows); the preloaded ones stay, as a later row may update them."""
-        self.written += 1
-        if self.written % 1000 == 0:
-            fresh = list(self.s.new)
-            self.s.flush()
-            for obj in fresh:
-                self.s.expunge(obj)
 
     def apply(self, row: LedgerRow) -> str:
         child = self.by_key.get(row.key())
@@ -446,46 +506,64 @@ class _Applier:
             return self._create(row)
         return self._update(child, row)
 
-    def _create(self, row: LedgerRow) -> str:
-        child = Child(
-            jurisdiction=self.p.pack,
-            id_number=row.id_number,
-            name=row.name,
-            birth_date=row.birth_date,
-            gender=row.gender,
-            township=row.township,
-            village=row.village,
-            address=row.address,
-            school=row.school,
-            left_behind="left_behind" in row.categories,
-            enrolled_from="import",
-            created_at=now(),
+    def write(self) -> None:
+        """The plan into the database: inserts first (children before what refers to them), then updates."""
+        key = timeline.timeline_key()
+        if self.new[Child] or self.changed_children or self.new[Guardian] or self.guardian_phones:
+            timeline.ensure_key(self.s)
+        for values in self.new[Child]:
+            values["seal"] = timeline.seal_values(Child, values, key)
+        for values in self.changed_children:
+            values["seal"] = timeline.seal_values(Child, values, key)
+        for values in self.new[Guardian]:
+            values["seal"] = timeline.seal_values(Guardian, values, key)
+        for values in self.guardian_phones:
+            values["seal"] = timeline.seal_values(Guardian, values, key)
+        for model, rows in self.new.items():
+            bulk.insert_rows(self.s, model, rows)
+        bulk.update_rows(
+            self.s, Child, [{c: v[c] for c in ("id", *UPDATED_COLUMNS, "seal")} for v in self.changed_children]
         )
-        self.s.add(child)
+        bulk.update_rows(self.s, ChildCategory, self.ended_categories)
+        bulk.update_rows(
+            self.s, Guardian, [{"id": g["id"], "phone": g["phone"], "seal": g["seal"]} for g in self.guardian_phones]
+        )
+        bulk.update_rows(self.s, EntrustedCare, self.ended_carers)
+
+    def _create(self, row: LedgerRow) -> str:
+        child_id = uuid.uuid4()
+        self.new[Child].append(
+            {
+                "id": child_id,
+                "jurisdiction": self.p.pack,
+                "id_number": row.id_number,
+                "name": row.name,
+                "birth_date": row.birth_date,
+                "gender": row.gender,
+                "township": row.township,
+                "village": row.village,
+                "address": row.address,
+                "left_behind": "left_behind" in row.categories,
+                "created_at": self.at,
+                "school": row.school,
+                "enrolled_from": "import",
+            }
+        )
         for code in row.categories:
-            self.s.add(
-                ChildCategory(
-                    child_id=child.id, category=code, started_on=self.today, source=self.source, created_at=now()
-                )
-            )
+            self._category(child_id, code)
         if row.guardian:
-            self.s.add(
-                Guardian(
-                    child_id=child.id,
-                    name=row.guardian["name"] or "",
-                    relation=row.guardian["relation"] or "不详",
-                    status="不详",
-                    phone=row.guardian["phone"],
-                )
-            )
+            self._guardian(child_id, row.guardian)
         if row.carer:
-            self._carer(child, row.carer)
+            self._carer(child_id, row.carer)
         labels = "、".join(self.p.child_categories.value[c].label for c in row.categories)
-        self._event(child, "enrolled", f"列入台账（{labels}）", {"categories": row.categories, "source": self.source})
+        self._event(
+            child_id, "enrolled", f"列入台账（{labels}）", {"categories": row.categories, "source": self.source}
+        )
         return "created"
 
-    def _update(self, child: Child, row: LedgerRow) -> str:
+    def _update(self, child: dict[str, Any], row: LedgerRow) -> str:
         changed: list[str] = []
+        child_id: uuid.UUID = child["id"]
         wanted = {
             "name": row.name,
             "gender": row.gender,
@@ -499,85 +577,108 @@ class _Applier:
         for name, value in wanted.items():
             if value is None and name in ("address", "school"):
                 continue  # an empty cell does not erase what the file knows
-            if getattr(child, name) != value:
-                setattr(child, name, value)
+            if child[name] != value:
+                child[name] = value
                 changed.append(name)
         if changed:
-            self.s.add(child)
-        current = self.categories.get(child.id, {})
+            self.changed_children.append(child)
+        current = self.categories.get(child_id, {})
         for code in row.categories:
             if code not in current:
-                self.s.add(
-                    ChildCategory(
-                        child_id=child.id, category=code, started_on=self.today, source=self.source, created_at=now()
-                    )
-                )
+                self._category(child_id, code)
                 changed.append(f"category+{code}")
-        for code, held in current.items():  # only what an import gave: a founded report's category ends with its case
-            if code not in row.categories and held.source.startswith("import"):
-                held.ended_on = self.today
-                self.s.add(held)
+        for code, (held_id, source) in current.items():
+            if code not in row.categories and source.startswith("import"):  # a founded report's ends with its case
+                self.ended_categories.append({"id": held_id, "ended_on": self.today})
                 changed.append(f"category-{code}")
         if row.guardian:
-            known = self.guardians.get(child.id, {}).get(row.guardian["name"] or "")
+            known = self.guardians.get(child_id, {}).get(row.guardian["name"] or "")
             if known is None:
-                self.s.add(
-                    Guardian(
-                        child_id=child.id,
-                        name=row.guardian["name"] or "",
-                        relation=row.guardian["relation"] or "不详",
-                        status="不详",
-                        phone=row.guardian["phone"],
-                    )
-                )
+                self._guardian(child_id, row.guardian)
                 changed.append("guardian")
-            elif row.guardian["phone"] and known.phone != row.guardian["phone"]:
-                known.phone = row.guardian["phone"]
-                self.s.add(known)
+            elif row.guardian["phone"] and known["phone"] != row.guardian["phone"]:
+                known["phone"] = row.guardian["phone"]
+                self.guardian_phones.append(known)
                 changed.append("guardian.phone")
         if row.carer:
-            held_carer = self.carers.get(child.id)
-            same = held_carer is not None and (held_carer.name, held_carer.relation, held_carer.phone) == (
+            held_carer = self.carers.get(child_id)
+            same = held_carer is not None and held_carer[1:] == (
                 row.carer["name"],
                 row.carer["relation"],
                 row.carer["phone"],
             )
             if not same:
                 if held_carer is not None:
-                    held_carer.ended_on = self.today
-                    self.s.add(held_carer)
-                self._carer(child, row.carer)
+                    self.ended_carers.append({"id": held_carer[0], "ended_on": self.today})
+                self._carer(child_id, row.carer)
                 changed.append("entrusted_care")
         if not changed:
             return "unchanged"
         self._event(
-            child,
+            child_id,
             "updated",
             f"台账导入更新：{'、'.join(CHANGE_ZH.get(c.split('+')[0].split('-')[0], c) for c in dict.fromkeys(changed))}",
             {"changed": changed, "source": self.source},
         )
         return "updated"
 
-    def _carer(self, child: Child, carer: dict[str, Any]) -> None:
-        self.s.add(
-            EntrustedCare(
-                child_id=child.id,
-                name=carer["name"],
-                relation=carer["relation"],
-                phone=carer["phone"],
-                since=carer.get("since"),
-                parents_contact=carer.get("parents_contact"),
-                created_at=now(),
-            )
+    def _category(self, child_id: uuid.UUID, code: str) -> None:
+        self.new[ChildCategory].append(
+            {
+                "id": uuid.uuid4(),
+                "child_id": child_id,
+                "category": code,
+                "started_on": self.today,
+                "ended_on": None,
+                "source": self.source,
+                "created_at": self.at,
+            }
         )
 
-    def _event(self, child: Child, kind: str, summary: str, payload: dict[str, Any]) -> None:
-        seq = self.last_seq.get(child.id, 0) + 1
-        self.last_seq[child.id] = seq
-        self.s.add(
-            ChildEvent(
-                child_id=child.id, seq=seq, at=now(), actor=self.actor, kind=kind, summary=summary, payload=payload
-            )
+    def _guardian(self, child_id: uuid.UUID, guardian: dict[str, str | None]) -> None:
+        self.new[Guardian].append(
+            {
+                "id": uuid.uuid4(),
+                "child_id": child_id,
+                "name": guardian["name"] or "",
+                "relation": guardian["relation"] or "不详",
+                "status": "不详",
+                "extra": {},
+                "phone": guardian["phone"],
+            }
+        )
+
+    def _carer(self, child_id: uuid.UUID, carer: dict[str, Any]) -> None:
+        self.new[EntrustedCare].append(
+            {
+                "id": uuid.uuid4(),
+                "child_id": child_id,
+                "name": carer["name"],
+                "relation": carer["relation"],
+                "phone": carer["phone"],
+                "since": carer.get("since"),
+                "parents_contact": carer.get("parents_contact"),
+                "checked_by": None,
+                "checked_on": None,
+                "ended_on": None,
+                "created_at": self.at,
+            }
+        )
+
+    def _event(self, child_id: uuid.UUID, kind: str, summary: str, payload: dict[str, Any]) -> None:
+        seq = self.last_seq.get(child_id, 0) + 1
+        self.last_seq[child_id] = seq
+        self.new[ChildEvent].append(
+            {
+                "id": uuid.uuid4(),
+                "child_id": child_id,
+                "seq": seq,
+                "at": self.at,
+                "actor": self.actor,
+                "kind": kind,
+                "summary": summary,
+                "payload": payload,
+            }
         )
 
 

@@ -24,7 +24,7 @@ import logging
 import os
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -326,6 +326,13 @@ ROW_FIELDS: dict[type[SealedRow], tuple[str, ...]] = {
 
 
 def row_seal(row: Any) -> str:
+    return seal_values(type(row), {f: getattr(row, f) for f in ROW_FIELDS[type(row)]}, timeline_key())
+
+
+def seal_values(model: type[SealedRow], values: Mapping[str, Any], key: bytes) -> str:
+    """A row's seal from its values (`row_seal` without the object): bulk writers (the ledger import)
+    seal rows they insert or update set-based, with the key read once (`timeline_key()`)."""
+
     def plain(value: Any) -> Any:
         if isinstance(value, datetime):
             return value.astimezone(UTC).isoformat(timespec="microseconds")
@@ -334,13 +341,13 @@ def row_seal(row: Any) -> str:
         )
 
     body = json.dumps(
-        [type(row).__name__, *(plain(getattr(row, f)) for f in ROW_FIELDS[type(row)])],
+        [model.__name__, *(plain(values[f]) for f in ROW_FIELDS[model])],
         ensure_ascii=False,
         sort_keys=True,
         separators=(",", ":"),
         default=str,
     )
-    return hmac.new(timeline_key(), body.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(key, body.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def row_holds(row: Any) -> bool:

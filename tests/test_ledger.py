@@ -299,3 +299,186 @@ def test_the_ledger_page_imports_lists_bad_rows_and_downloads(browser_like: Any,
     names = [r[0] for r in load_workbook(tmp_path / "m.xlsx").worksheets[0].iter_rows(min_row=2, values_only=True)]
     assert len(names) == 4 and all("*" in n for n in names)
     assert browser_like("sx-police").get("/ledger").status_code == 403
+
+
+# ---- a county's size: set-based writes, the streaming reader ----------------------------------------
+def big_ledger(path: Path, rows: int, last: list[Any] | None = None) -> Path:
+    """A county-like file of `rows` children (ID numbers or none, one or two categories, a guardian, some
+    with a caregiver, some in a village and some only in a township), optionally ending with `last`."""
+    places = [("泗城镇", "东关村"), ("草沟镇", "新庄村"), ("泗城镇", ""), ("草沟镇", "")]
+    kinds = ["留守儿童", "孤儿", "事实无人抚养儿童、残疾儿童", "家庭贫困儿童"]
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("台账")
+    sheet.append(HEADERS)
+    for n in range(rows):
+        born = date(2010 + n % 12, 1 + n % 12, 1 + n % 28)
+        township, village = places[n % 4]
+        values = {
+            "姓名": f"儿童{n:05d}",
+            "身份证号": "" if n % 10 == 3 else ident(born, n % 1000, region=f"3413{n // 1000:02d}"),
+            "性别": "男" if n % 2 else "女",
+            "出生日期": born.isoformat() if n % 3 else born,  # text, or a date cell
+            "乡镇": township,
+            "村": village,
+            "类别": kinds[n % 4],
+            "监护人姓名": f"监护人{n:05d}",
+            "监护人关系": "祖父",
+            "监护人电话": f"138{n:08d}",
+            "住址": f"{township}{village}{n % 50}组",
+            "委托照护人": f"照护人{n:05d}" if n % 5 == 0 else "",
+            "委托照护人关系": "外祖母" if n % 5 == 0 else "",
+        }
+        sheet.append([values.get(h, "") for h in HEADERS])
+    if last is not None:
+        sheet.append(last)
+    book.save(path)
+    return path
+
+
+def test_a_county_sized_file_round_trips_sealed_and_again_changes_nothing(db_url: str, tmp_path: Path) -> None:
+    from shouhu import timeline
+
+    path = big_ledger(tmp_path / "county.xlsx", 3000)
+    first = ledger.import_ledger(path, "sixian", "sx-civil")
+    assert first["errors"] == [] and (first["created"], first["updated"], first["unchanged"]) == (3000, 0, 0)
+    with Session(db.engine()) as s:
+        children = s.exec(select(Child).where(Child.enrolled_from == "import")).all()
+        guardians = s.exec(select(Guardian)).all()
+        assert len(children) == 3000 and len(guardians) == 3000
+        assert all(timeline.row_holds(c) for c in children) and all(timeline.row_holds(g) for g in guardians)
+        assert len(s.exec(select(ChildCategory)).all()) == 3000 + 750  # one category in three of four rows
+        assert len(s.exec(select(EntrustedCare)).all()) == 600
+        events = s.exec(select(ChildEvent)).all()
+        assert {(e.seq, e.kind) for e in events} == {(1, "enrolled")} and len(events) == 3000
+    before = state()
+    again = ledger.import_ledger(path, "sixian", "sx-civil")
+    assert again["errors"] == [] and (again["created"], again["updated"], again["unchanged"]) == (0, 0, 3000)
+    assert state() == before
+    changed = big_ledger(tmp_path / "changed.xlsx", 3000, last=row(姓名="新来的"))
+    update = ledger.import_ledger(changed, "sixian", "sx-manager")
+    assert (update["created"], update["updated"], update["unchanged"]) == (1, 0, 3000)
+    with Session(db.engine()) as s:
+        assert all(timeline.row_holds(c) for c in s.exec(select(Child)))
+
+
+@pytest.mark.parametrize("where", ["checked", "planned"])
+def test_a_refusal_late_in_a_big_file_leaves_nothing_written(db_url: str, tmp_path: Path, where: str) -> None:
+    """A bad last row (found when rows are checked), or a last row of another county's child (found when
+    the import is planned against the database): nothing of the 3,000 rows before it is written."""
+    if where == "planned":
+        other = ident(date(2016, 5, 1), 101, region="370611")
+        ledger.import_ledger(
+            xlsx(tmp_path / "yt.xlsx", [row(身份证号=other, 乡镇="清洋街道", 村="西陈家村")]),
+            "yantai",
+            _civil("yantai"),
+        )
+        last, code = row(身份证号=other), "other_jurisdiction"
+    else:
+        last, code = row(乡镇="火星镇"), "unknown_township"
+    before = state()
+    result = ledger.import_ledger(big_ledger(tmp_path / "big.xlsx", 3000, last=last), "sixian", "sx-civil")
+    assert [(e["row"], e["code"]) for e in result["errors"]] == [(3002, code)] and result["written"] is False
+    assert state() == before
+
+
+def test_a_database_refusal_of_a_bulk_write_names_no_childs_data(db_url: str) -> None:
+    """A bulk write the database refuses (here: an ID number already on file) is rewritten: the
+    error names the table and the constraint, never the row's name or ID number (PostgreSQL's own
+    message would quote them)."""
+    import uuid
+    from datetime import datetime
+
+    from shouhu import bulk
+    from shouhu.clock import CHINA_TZ
+    from shouhu.errors import Conflict
+
+    number = ident(date(2014, 2, 3), 55)
+    values = {
+        "jurisdiction": "sixian",
+        "id_number": number,
+        "name": "保密的名字",
+        "birth_date": date(2014, 2, 3),
+        "gender": "female",
+        "township": "sx-t-sc",
+        "village": None,
+        "address": None,
+        "left_behind": False,
+        "created_at": datetime(2026, 12, 1, tzinfo=CHINA_TZ),
+        "school": None,
+        "enrolled_from": "import",
+        "seal": "",
+    }
+    rows = [{"id": uuid.uuid4(), **values}, {"id": uuid.uuid4(), **values}]
+    with pytest.raises(Conflict) as refused, db.transaction() as s:
+        bulk.insert_rows(s, Child, rows)
+    assert refused.value.code == "bulk_write_failed" and refused.value.field == "child"
+    assert number not in refused.value.message and "保密" not in refused.value.message
+    assert refused.value.__cause__ is None and refused.value.__suppress_context__
+    with Session(db.engine()) as s:
+        assert s.exec(select(Child).where(Child.id_number == number)).first() is None
+
+
+def _workbooks(tmp_path: Path) -> list[Path]:
+    """Workbooks as Excel and openpyxl write them: shared strings with rich-text runs, inline strings
+    (write-only mode), dates and times under date formats, numbers, booleans, empty cells and rows left
+    out, the 1904 calendar, a second sheet that is not read."""
+    from datetime import datetime, time, timedelta
+
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    made = []
+    for epoch in ("1900", "1904"):
+        book = Workbook()
+        if epoch == "1904":
+            book.epoch = CALENDAR_MAC_1904
+        sheet = book.active
+        sheet.append(HEADERS)
+        sheet.append(["陈晓", "341324201605011019", "女", date(2016, 5, 1), "泗城镇", None, "留守儿童"])
+        sheet.append(
+            [CellRichText("张", TextBlock(InlineFont(b=True), "小"), "雨"), 3.5, True, datetime(2015, 1, 2, 3, 4, 5)]
+        )
+        sheet["D3"].number_format = "yyyy/m/d h:mm"
+        sheet.append([None, 12345678901234567, False, 45000, "  空格  ", "x005F_y"])
+        sheet["D4"].number_format = "yyyy-mm-dd"
+        sheet["A7"] = "第 7 行，中间空两行"
+        sheet["Q7"] = time(8, 30)
+        sheet["P7"] = timedelta(hours=30)
+        sheet["P7"].number_format = "[h]:mm:ss"
+        sheet["C8"] = "=1+1"
+        sheet["E8"] = 1.0
+        book.create_sheet("另一页").append(["不读"])
+        made.append(tmp_path / f"excel-{epoch}.xlsx")
+        book.save(made[-1])
+    big_ledger(tmp_path / "inline.xlsx", 40, last=[None, "最后一行"])
+    return [*made, tmp_path / "inline.xlsx", SAMPLES / "ledger-sample.xlsx", SAMPLES / "ledger-template.xlsx"]
+
+
+def test_the_workbook_reads_as_openpyxl_reads_it(tmp_path: Path) -> None:
+    from shouhu import xlsx as reader
+
+    for path in _workbooks(tmp_path):
+        expected = list(load_workbook(path, read_only=True, data_only=True).worksheets[0].iter_rows(values_only=True))
+        assert list(reader.first_sheet_rows(path)) == expected, path.name
+    assert list(reader.first_sheet_rows(tmp_path / "excel-1900.xlsx"))[2][0] == "张小雨"  # the runs joined
+
+
+def test_a_damaged_workbook_is_refused_as_unreadable(db_url: str, tmp_path: Path) -> None:
+    import zipfile
+
+    long, short = big_ledger(tmp_path / "long.xlsx", 20), xlsx(tmp_path / "short.xlsx", [row()])
+    for name, source, damage in (
+        ("cut.xlsx", long, lambda xml: xml[: len(xml) // 2]),  # the sheet's XML ends mid-row
+        ("dimension.xlsx", short, lambda xml: xml.replace(b'<dimension ref="', b'<dimension ref="!')),
+    ):
+        with zipfile.ZipFile(source) as zin, zipfile.ZipFile(tmp_path / name, "w") as zout:
+            for item in zin.infolist():
+                data = zin.read(item.filename)
+                changed = damage(data) if item.filename.endswith("sheet1.xml") else data
+                assert changed != data or not item.filename.endswith("sheet1.xml")
+                zout.writestr(item, changed)
+        before = state()
+        with pytest.raises(InvalidInput) as refused:
+            ledger.import_ledger(tmp_path / name, "sixian", "sx-civil")
+        assert refused.value.code == "unreadable_input" and state() == before
