@@ -95,4 +95,8 @@ def command_flow(command: Any) -> Callable[..., Any]:
         from flows.intake import intake
 
         return intake
+    if command.kind in ("decide_approval", "reopen_case"):
+        from flows.approvals import approvals
+
+        return approvals
     return stage_flow(command.payload["stage"])[0]
