@@ -43,7 +43,9 @@ def _check_may_decide(actor: User, approval: Approval, jurisdiction: str) -> Non
         raise Forbidden("own_decision", "the one who made a decision may not approve it: another person decides", "as")
     if not may_decide(actor, approval, jurisdiction):
         raise Forbidden(
-            "unit_may_not_decide", f"this approval is decided by unit {approval.unit}; {actor.username} is in {actor.unit}", "as"
+            "unit_may_not_decide",
+            f"this approval is decided by unit {approval.unit}; {actor.username} is in {actor.unit}",
+            "as",
         )
 
 
@@ -63,16 +65,22 @@ def view(a: Approval, case_no: str) -> dict[str, Any]:
     }
 
 
-def list_approvals(actor_name: str | None, unit: str | None = None, status: str | None = "pending") -> list[dict[str, Any]]:
+def list_approvals(
+    actor_name: str | None, unit: str | None = None, status: str | None = "pending"
+) -> list[dict[str, Any]]:
     """`shouhu approvals`: approvals on cases this user may read, earliest due first — of `unit` when
     given, else those this user's unit decides. No child's data in the list."""
     if status not in (None, *STATUSES):
-        raise InvalidInput("invalid_value", f"--status must be pending, approved or refused; got {str(status)[:40]!r}", "status")
+        raise InvalidInput(
+            "invalid_value", f"--status must be pending, approved or refused; got {str(status)[:40]!r}", "status"
+        )
     with Session(db.engine()) as s:
         actor = access.user(s, actor_name)
         if unit is not None and not any(u.code == unit for u in pack(actor.jurisdiction).unit_list):
             raise NotFound("unknown_unit", f"no unit {unit[:64]!r} in jurisdiction {actor.jurisdiction}", "unit")
-        query = scoped(select(Approval, Case.case_no, Case.jurisdiction).join(Case, col(Case.id) == Approval.case_id), actor)
+        query = scoped(
+            select(Approval, Case.case_no, Case.jurisdiction).join(Case, col(Case.id) == Approval.case_id), actor
+        )
         if status:
             query = query.where(Approval.status == status)
         if unit:
@@ -91,7 +99,9 @@ def case_approvals(ref: str, actor_name: str) -> list[dict[str, Any]]:
     with Session(db.engine()) as s:
         case = looked_up(s, actor_name, "case_read", ref, lambda: find_case(s, ref))
         actor = guard(s, case, actor_name, "case_read")
-        rows = s.exec(select(Approval).where(Approval.case_id == case.id).order_by(col(Approval.created_at).desc())).all()
+        rows = s.exec(
+            select(Approval).where(Approval.case_id == case.id).order_by(col(Approval.created_at).desc())
+        ).all()
         p = pack(case.jurisdiction)
         return [
             {
@@ -122,7 +132,9 @@ def decide_approval(approval_ref: str, data: Any, actor_name: str | None) -> dic
         raise InvalidInput("missing_field", "reason: say why the decision is not approved", "reason")
     with Session(db.engine()) as s:
         actor = access.user(s, actor_name)
-        approval = looked_up(s, actor.username, "approval_decide", approval_ref, lambda: by_id(s, Approval, approval_ref, "approval"))
+        approval = looked_up(
+            s, actor.username, "approval_decide", approval_ref, lambda: by_id(s, Approval, approval_ref, "approval")
+        )
         case = s.get_one(Case, approval.case_id)
         try:
             guard(s, case, actor.username, "approval_decide")
@@ -158,7 +170,12 @@ def reopen_case(case_ref: str, data: Any, actor_name: str | None) -> dict[str, A
             raise Forbidden("not_permitted", "a case is reopened by those who work cases", "as")
 
     recorded(actor, "case_reopen", str(case.id), check)
-    payload = {"case_id": str(case.id), "reason": asked.reason, "case_no": case.case_no, "jurisdiction": case.jurisdiction}
+    payload = {
+        "case_id": str(case.id),
+        "reason": asked.reason,
+        "case_no": case.case_no,
+        "jurisdiction": case.jurisdiction,
+    }
     result = _run("reopen_case", payload, actor.username, case)
     if result.get("status") == "queued":
         return result

@@ -58,9 +58,7 @@ def execute(command: Command, flow_fn: Any, procedure: Any, tags: list[str]) -> 
             raise
     if "error" in result:
         err = result["error"]
-        raise (Conflict if err["code"] in CONFLICTS else InvalidInput)(
-            err["code"], err["message"], err["field"]
-        )
+        raise (Conflict if err["code"] in CONFLICTS else InvalidInput)(err["code"], err["message"], err["field"])
     return result
 
 

@@ -31,7 +31,9 @@ class Step:
 
 
 def plan(p: Pack, d: Deadline) -> list[Step]:
-    if d.task_id is None and d.kind != "approval":  # a watch: one step at its due time (an approval's clock acts as a task's)
+    if (
+        d.task_id is None and d.kind != "approval"
+    ):  # a watch: one step at its due time (an approval's clock acts as a task's)
         return [Step("due", d.due_at, 0)]
     window = d.due_at - d.starts_at
     steps = [Step(f"reminder_{round(f * 100)}", d.starts_at + window * f, 0) for f in p.reminders.value]

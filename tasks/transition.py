@@ -222,7 +222,9 @@ class Transition:
         """Services, visits and intervention steps all done → the final review opens (once)."""
         if self.open_tasks(OPEN_WORK_KINDS) or self.open_tasks({"final_review", "assessment", "emergency_response"}):
             return None
-        if self.session.exec(select(Approval).where(Approval.case_id == self.case.id, Approval.status == "pending")).first():
+        if self.session.exec(
+            select(Approval).where(Approval.case_id == self.case.id, Approval.status == "pending")
+        ).first():
             return None  # a decision awaits approval: its refusal reopens the work, its approval ends it
         return self.open_task_and_notify("final_review")
 

@@ -86,6 +86,12 @@ ERROR_ZH = {
     "bad_credentials": "用户名或密码错误，或登录已被暂时锁定",
     "unauthenticated": "请先登录",
     "missing_user": "请先登录",
+    "own_decision": "提请人不能审批自己的决定，须由其他人员审批",
+    "unit_may_not_decide": "该事项由其他单位审批",
+    "approval_not_pending": "该审批已经处理",
+    "approval_pending": "该案件已有待审批事项",
+    "case_not_closed": "案件尚未结案",
+    "reopen_window_passed": "已超过重新办理期限，请登记新的强制报告",
 }
 # For a code not listed above: what its kind of error means, never its English message.
 FALLBACK_ZH = (

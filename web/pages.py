@@ -33,6 +33,7 @@ from shouhu.errors import Forbidden, InvalidInput, NotFound, ShouhuError
 from shouhu.inputs import OUTCOMES
 from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH, named
 from shouhu.wording import event_summary, format_due, span, task_title, time_left
+from web import approvals as approvals_web
 from web import chart, forms, intake, messages
 from web import context as case_context
 from web.errors import status_of
@@ -349,6 +350,7 @@ def case_file(
         event_names=EVENT_NAMES_ZH,
         unit_names={u.code: u.name for u in p.unit_list},
         **_notes_context(request, user, ref),
+        **approvals_web.case_context(request, user, ref, case),
     )
 
 
