@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import select
+from sqlmodel import col, select
 
-from models import Approval, Deadline, Task
-from shouhu import timeline
-from shouhu.clock import now
+from models import Approval, ChildCategory, Deadline, Task
+from shouhu import childfile, timeline
+from shouhu.clock import CHINA_TZ, now
 from shouhu.errors import Conflict
 from shouhu.vocab import APPROVAL_KINDS_ZH
 from tasks import approvals, clocks
@@ -105,6 +105,30 @@ def reopen(t: Transition, reason: str) -> Approval | None:
     return None
 
 
+def back_on_ledger(t: Transition) -> None:
+    """The child is on the ledger again: what this case put there and has not yet left (closed today, or
+    in its phase-out) simply continues; what already left starts again today."""
+    case = t.case
+    today = now().astimezone(CHINA_TZ).date()
+    why = f"案件{case.case_no}重新办理"
+    resumed = []
+    for row in t.session.exec(
+        select(ChildCategory).where(
+            ChildCategory.child_id == case.child_id,
+            ChildCategory.source == f"report:{case.case_no}",
+            col(ChildCategory.ended_on) >= today,
+        )
+    ):
+        row.ended_on = None
+        t.session.add(row)
+        resumed.append(row.category)
+    if resumed:
+        childfile.record_event(
+            t.session, case.child_id, t.actor, "category_started", f"{why}，继续列入台账", {"categories": resumed}
+        )
+    t.put_on_ledger(why)
+
+
 def reopen_now(t: Transition, reason: str) -> None:
     """The case is worked again: back to 评估帮扶 with a new assessment for the township (new danger is
     assessed first, seed 004 §三(二)4's step), the child back on the ledger, a phase-out's clock stopped."""
@@ -120,5 +144,5 @@ def reopen_now(t: Transition, reason: str) -> None:
     case.close_reason, case.exit_reason = None, None
     t.move_to("assessment")
     t.record("case_reopened", "发现新的危险，案件重新办理", reason=reason, status_before=was)
-    t.put_on_ledger(f"案件{case.case_no}重新办理")
+    back_on_ledger(t)
     t.open_task_and_notify("assessment", detail="已结案件发现新的危险，重新办理")

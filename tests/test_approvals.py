@@ -1,0 +1,321 @@
+"""Approvals (issue 16 §1) and reopening (§4): a closing decision and a 不属实 finding wait for the unit
+the pack names; approved they take effect as before, refused (with a reason) the work reopens for the
+same unit and the unit that asked is told; pending approvals escalate; a closed case reopens within
+the pack's window, after it a new report opens a new case listed with the earlier ones."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from approving import approve_pending, bureau_user, decider, pending_of
+from conftest import counts, make_report, user_of
+from sqlmodel import Session, select
+from test_county_rules import to_final_review
+
+from models import Approval, Breach, Case, ChildCategory, Command, Notification, Task, TimelineEvent
+from services import approvals, cases, children, reports
+from services import tasks as tasks_service
+from shouhu import clock, db, policy
+from shouhu.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tasks import sweep
+
+PACKS = ["yantai", "sixian", "yunyang", "wuhai", "mentougou"]
+
+
+def open_task(case: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next(t for t in case["tasks"] if t["kind"] == kind and t["status"] == "open")
+
+
+def exit_reason(jurisdiction: str) -> str:
+    return next(k for k, r in policy.pack(jurisdiction).exit_reasons.value.items() if not r.until_graduation)
+
+
+def unfounded(jurisdiction: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A report the police find 不属实: (the case as it then is, the emergency task they answered)."""
+    opened = reports.submit_report(make_report(jurisdiction), user_of(jurisdiction, "police_intake"))
+    police = user_of(jurisdiction, "police")
+    case = cases.show_case(opened["case_id"], police, record_read=False)
+    task = open_task(case, "emergency_response")
+    outcome = {"unfounded": True, "unfounded_reason": "经核查，儿童由祖母照看，情况不属实"}
+    return tasks_service.complete_task(task["task_id"], outcome, police), task
+
+
+def closing(jurisdiction: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A final review that closes the case: (the case as it then is, the review task)."""
+    case = to_final_review(jurisdiction)
+    task = open_task(case, "final_review")
+    worker = user_of(jurisdiction, "township_caseworker", task["owner_unit"])
+    return tasks_service.complete_task(task["task_id"], {"exit_reason": exit_reason(jurisdiction)}, worker), task
+
+
+DECISIONS = {"closure": closing, "unfounded": unfounded}
+DECIDING_UNIT_TYPE = {"closure": "civil_affairs", "unfounded": "police_bureau"}
+
+
+def told(case_id: str, event: str) -> list[str]:
+    with Session(db.engine()) as s:
+        return list(
+            s.exec(
+                select(Notification.unit).where(Notification.case_id == uuid.UUID(case_id), Notification.event == event)
+            ).all()
+        )
+
+
+@pytest.mark.parametrize("jurisdiction", PACKS)
+@pytest.mark.parametrize("kind", ["closure", "unfounded"])
+def test_a_decision_that_ends_protection_waits_refused_it_reopens_approved_it_takes_effect(
+    db_url: str, jurisdiction: str, kind: str
+) -> None:
+    """Every pack × {closing, 不属实}: pending keeps the case as it was; refusing reopens the same work
+    for the same unit with a fresh deadline and tells it; approving (the redone work, asked again) closes."""
+    p = policy.pack(jurisdiction)
+    case, task = DECISIONS[kind](jurisdiction)
+    before = (case["stage"], case["status"])
+    assert before[1] == "open" and before[0] != "closed"  # pending: the case keeps its stage and status
+    assert not [
+        t for t in case["tasks"] if t["status"] == "open" and t["kind"] == task["kind"]
+    ]  # nothing reopened twice
+    [waiting] = pending_of(case["case_id"])
+    assert waiting["kind"] == kind and p.unit(waiting["unit"]).type == DECIDING_UNIT_TYPE[kind]
+    assert told(case["case_id"], "approval_requested") == [waiting["unit"]]
+    listed = approvals.list_approvals(decider(waiting, jurisdiction))
+    assert [a["approval_id"] for a in listed if a["case_id"] == case["case_id"]] == [waiting["approval_id"]]
+    assert set(listed[0]) >= {"approval_id", "case_id", "case_no", "kind", "requested_by", "due_at", "status"}
+
+    refused = approve_pending(case, approve=False, reason="走访记录不全，请补充核查")
+    assert (refused["stage"], refused["status"]) == before
+    redo = open_task(refused, task["kind"])
+    assert redo["task_id"] != task["task_id"] and redo["owner_unit"] == task["owner_unit"]
+    assert datetime.fromisoformat(redo["due_at"]) > clock.now()
+    assert task["owner_unit"] in told(case["case_id"], "approval_refused")
+    assert pending_of(case["case_id"]) == []
+
+    clock.advance(hours=2)
+    actor = user_of(jurisdiction, "police" if kind == "unfounded" else "township_caseworker", task["owner_unit"])
+    outcome = (
+        {"unfounded": True, "unfounded_reason": "补充核查后仍不属实"}
+        if kind == "unfounded"
+        else {"exit_reason": exit_reason(jurisdiction)}
+    )
+    again = tasks_service.complete_task(redo["task_id"], outcome, actor)
+    assert (again["stage"], again["status"]) == before
+    closed = approve_pending(again)
+    assert closed["stage"] == "closed" and closed["status"] in ("closed", "phase_out")
+    assert closed["close_reason"] == ("unfounded" if kind == "unfounded" else "exit")
+    assert cases.verify_case(case["case_id"])["ok"]
+    kinds = [e["kind"] for e in cases.case_timeline(case["case_id"], record_read=False)]
+    assert kinds.count("approval_requested") == 2 and "approval_refused" in kinds and "approval_granted" in kinds
+    assert kinds.index("approval_granted") < kinds.index("case_closed")
+
+
+def test_a_pack_that_turns_an_approval_off_closes_at_once(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`required: false` in a pack: the 不属实 finding closes the case as it did before approvals."""
+    import tasks.transition
+
+    real = policy.pack("sixian")
+    rules = real.approvals.value
+    off = rules.model_copy(
+        update={
+            "decisions": {
+                **rules.decisions,
+                "unfounded": rules.decisions["unfounded"].model_copy(update={"required": False}),
+            }
+        }
+    )
+    changed = real.model_copy(update={"approvals": real.approvals.model_copy(update={"value": off})})
+    monkeypatch.setattr(tasks.transition, "pack", lambda name: changed if name == "sixian" else policy.pack(name))
+    case, _ = unfounded("sixian")
+    assert (case["stage"], case["close_reason"]) == ("closed", "unfounded") and pending_of(case["case_id"]) == []
+    closure = closing("sixian")[0]  # closing still waits
+    assert closure["stage"] != "closed" and len(pending_of(closure["case_id"])) == 1
+
+
+def test_bad_decisions_are_refused_at_their_fields_and_change_nothing(db_url: str) -> None:
+    case, _ = unfounded("sixian")
+    [waiting] = pending_of(case["case_id"])
+    officer = bureau_user("sixian")
+    tables = (Approval, Command, TimelineEvent, Notification, Task)
+    before = counts(*tables)
+    bad: list[tuple[Any, str, str]] = [
+        ({}, "missing_field", "approve"),
+        ({"approve": "yes"}, "invalid_value", "approve"),
+        ({"approve": 1}, "invalid_value", "approve"),
+        ({"approve": False}, "missing_field", "reason"),
+        ({"approve": False, "reason": "   "}, "missing_field", "reason"),
+        ({"approve": True, "reason": "x" * 100_000}, "too_long", "reason"),
+        ({"approve": True, "why": "多余"}, "unknown_field", "why"),
+        ([], "not_an_object", ""),
+    ]
+    for data, code, field in bad:
+        with pytest.raises(InvalidInput) as err:
+            approvals.decide_approval(waiting["approval_id"], data, officer)
+        assert (err.value.code, err.value.field or "") == (code, field), data
+    for ref in ("nope", str(uuid.uuid4())):
+        with pytest.raises(NotFound) as err:
+            approvals.decide_approval(ref, {"approve": True}, officer)
+        assert err.value.code == "unknown_approval"
+    for stranger in ("sx-civil", "sx-supervisor-sc", "sx-intake"):  # another unit; a role that does not decide
+        with pytest.raises(Forbidden):
+            approvals.decide_approval(waiting["approval_id"], {"approve": True}, stranger)
+    with pytest.raises(Forbidden) as err:  # the one who found it 不属实 may not approve it
+        approvals.decide_approval(waiting["approval_id"], {"approve": True}, waiting["requested_by"])
+    assert err.value.code in ("own_decision", "unit_may_not_decide")
+    assert {k: v for k, v in counts(*tables).items()} == before
+    assert cases.show_case(case["case_id"], "sx-police", record_read=False)["stage"] == "emergency"
+    approve_pending(case)
+    with pytest.raises(Conflict) as late:
+        approvals.decide_approval(waiting["approval_id"], {"approve": False, "reason": "再议"}, officer)
+    assert late.value.code == "approval_not_pending"
+    with pytest.raises(InvalidInput) as err:
+        approvals.list_approvals(officer, status="maybe")
+    assert err.value.field == "status"
+
+
+def test_the_one_who_asked_may_not_approve_another_of_the_unit_above_may(db_url: str) -> None:
+    """Self-approval: civil affairs asks to reopen (it decides reopenings); the unit above it decides."""
+    closed = approve_pending(closing("sixian")[0])
+    asked = approvals.reopen_case(closed["case_id"], {"reason": "邻居反映儿童再次独自在家"}, "sx-civil")
+    assert asked["approval_id"] and asked["stage"] == "closed"
+    with pytest.raises(Forbidden) as err:
+        approvals.decide_approval(asked["approval_id"], {"approve": True}, "sx-civil")
+    assert err.value.code == "own_decision"
+    reopened = approvals.decide_approval(asked["approval_id"], {"approve": True, "reason": "同意"}, "sx-manager")
+    assert (reopened["stage"], reopened["status"]) == ("assessment", "open")
+
+
+def test_a_pending_approval_escalates_through_the_sweeper_and_its_breach_closes_when_decided(db_url: str) -> None:
+    case, _ = unfounded("sixian")
+    [waiting] = pending_of(case["case_id"])
+    due = datetime.fromisoformat(waiting["due_at"])
+    sweep.tick(due - timedelta(minutes=1))  # reminders only
+    with Session(db.engine()) as s:
+        assert s.exec(select(Breach).where(Breach.case_id == uuid.UUID(case["case_id"]))).all() == []
+    levels = policy.pack("sixian").levels("approval")
+    sweep.tick(due + timedelta(days=10))  # every level has come
+    with Session(db.engine()) as s:
+        breach = s.exec(select(Breach).where(Breach.case_id == uuid.UUID(case["case_id"]))).one()
+        escalated = s.exec(
+            select(TimelineEvent).where(
+                TimelineEvent.case_id == uuid.UUID(case["case_id"]), TimelineEvent.kind == "deadline_escalated"
+            )
+        ).all()
+        messages = s.exec(
+            select(Notification).where(
+                Notification.case_id == uuid.UUID(case["case_id"]), Notification.event == "escalation"
+            )
+        ).all()
+    assert (breach.owner_unit, breach.level, breach.supervised) == (waiting["unit"], len(levels), True)
+    assert [e.payload["level"] for e in escalated] == list(range(1, len(levels) + 1))
+    assert all(e.payload["approval_id"] == waiting["approval_id"] for e in escalated)
+    assert waiting["unit"] in {m.unit for m in messages} and "sx-coord" in {m.unit for m in messages}
+    assert all("审批" in m.subject for m in messages)
+    sweep.tick(due + timedelta(days=20))  # nothing fires twice
+    with Session(db.engine()) as s:
+        assert len(s.exec(select(TimelineEvent).where(TimelineEvent.kind == "deadline_escalated")).all()) == len(levels)
+    clock.set_now(due + timedelta(days=20))
+    approve_pending(case)
+    with Session(db.engine()) as s:
+        done = s.exec(select(Breach).where(Breach.case_id == uuid.UUID(case["case_id"]))).one()
+    assert done.resolved_at is not None and done.late_by_minutes and done.late_by_minutes > 0
+    assert cases.verify_case(case["case_id"])["ok"]
+
+
+def on_ledger_now(case_id: str) -> set[str]:
+    with Session(db.engine()) as s:
+        child = s.get_one(Case, uuid.UUID(case_id)).child_id
+        rows = s.exec(select(ChildCategory).where(ChildCategory.child_id == child)).all()
+    today = clock.now().date()
+    return {r.category for r in rows if r.ended_on is None or r.ended_on > today}
+
+
+def test_a_closed_case_reopens_within_the_window_with_approval(db_url: str) -> None:
+    case = approve_pending(closing("sixian")[0])
+    assert case["stage"] == "closed" and on_ledger_now(case["case_id"]) == set()
+    worker = user_of("sixian", "township_caseworker", case["township"])
+    clock.advance(days=30)
+    for data, field in (({}, "reason"), ({"reason": ""}, "reason"), ({"reason": "x", "more": 1}, "more")):
+        with pytest.raises(InvalidInput) as err:
+            approvals.reopen_case(case["case_id"], data, worker)
+        assert err.value.field == field
+    with pytest.raises(Forbidden):
+        approvals.reopen_case(case["case_id"], {"reason": "新的危险"}, "sx-intake")
+    asked = approvals.reopen_case(case["case_id"], {"reason": "学校报告儿童身上有新伤"}, worker)
+    assert asked["stage"] == "closed" and asked["approval_id"]  # waits for civil affairs
+    with pytest.raises(Conflict) as err:
+        approvals.reopen_case(case["case_id"], {"reason": "再次提请"}, worker)
+    assert err.value.code == "approval_pending"
+    reopened = approve_pending(asked)
+    assert (reopened["stage"], reopened["status"], reopened["closed_at"]) == ("assessment", "open", None)
+    assessment = open_task(reopened, "assessment")
+    assert assessment["owner_unit"] == case["township"]
+    assert on_ledger_now(case["case_id"]) == {policy.pack("sixian").report_category.value}
+    kinds = [e["kind"] for e in cases.case_timeline(case["case_id"], record_read=False)]
+    assert "case_reopened" in kinds and kinds.index("approval_granted") < kinds.index("case_reopened")
+    with pytest.raises(Conflict) as err:
+        approvals.reopen_case(case["case_id"], {"reason": "又一次"}, worker)
+    assert err.value.code == "case_not_closed"
+    assert cases.verify_case(case["case_id"])["ok"]
+
+
+def test_a_refused_reopening_leaves_the_case_closed_and_tells_who_asked(db_url: str) -> None:
+    case = approve_pending(closing("sixian")[0])
+    worker = user_of("sixian", "township_caseworker", case["township"])
+    asked = approvals.reopen_case(case["case_id"], {"reason": "家长来电"}, worker)
+    after = approve_pending(asked, approve=False, reason="电话核实无新的危险")
+    assert (after["stage"], after["status"]) == ("closed", "closed")
+    assert case["township"] in told(case["case_id"], "approval_refused")
+
+
+def test_after_the_window_a_new_report_opens_a_new_case_listed_with_the_earlier_one(browser_like: Any) -> None:
+    made = make_report()
+    opened = reports.submit_report(made, "sx-intake")
+    first = cases.show_case(opened["case_id"], "sx-police", record_read=False)
+    police = tasks_service.complete_task(
+        open_task(first, "emergency_response")["task_id"],
+        {"unfounded": True, "unfounded_reason": "不属实"},
+        "sx-police",
+    )
+    approve_pending(police)
+    months = policy.pack("sixian").approvals.value.reopen_months
+    clock.advance(days=31 * months + 1)
+    with pytest.raises(Conflict) as err:
+        approvals.reopen_case(opened["case_id"], {"reason": "新的危险"}, "sx-police")
+    assert err.value.code == "reopen_window_passed"
+    again = reports.submit_report({**made, "discovered_at": clock.now().isoformat()}, "sx-intake")
+    assert again["case_no"] != opened["case_no"] and not again["attached_to_existing"]
+    with Session(db.engine()) as s:
+        child_id = s.get_one(Case, uuid.UUID(opened["case_id"])).child_id
+    listed = children.show_child(str(child_id), "sx-civil")["cases"]
+    assert [c["case_no"] for c in listed] == [opened["case_no"], again["case_no"]]
+    assert [c["status"] for c in listed] == ["closed", "open"]
+    page = browser_like("sx-civil").get(f"/children/{child_id}")
+    assert page.status_code == 200 and page.text.count("此前案件") == 1
+
+
+def test_the_api_lists_and_decides(db_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from services import accounts
+    from web.app import create_app
+
+    client = TestClient(create_app(), raise_server_exceptions=False)
+    case, _ = unfounded("sixian")
+    officer = bureau_user("sixian")
+    token = {"Authorization": f"Bearer {accounts.create_token(officer, 'approvals')['token']}"}
+    listed = client.get("/api/v1/approvals", headers=token)
+    assert listed.status_code == 200 and [a["case_no"] for a in listed.json()] == [case["case_no"]]
+    url = f"/api/v1/approvals/{listed.json()[0]['approval_id']}/decide"
+    bad = client.post(url, headers=token, json={"approve": False})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "reason"
+    police = {"Authorization": f"Bearer {accounts.create_token('sx-police', 'approvals')['token']}"}
+    assert client.post(url, headers=police, json={"approve": True}).status_code == 403
+    done = client.post(url, headers=token, json={"approve": True, "reason": "同意"})
+    assert done.status_code == 200 and done.json()["stage"] == "closed"
+    assert client.post(url, headers=token, json={"approve": True}).status_code == 409
+    worker = {"Authorization": f"Bearer {accounts.create_token('sx-supervisor-sc', 'approvals')['token']}"}
+    reopened = client.post(f"/api/v1/cases/{case['case_no']}/reopen", headers=worker, json={"reason": "新的危险"})
+    assert reopened.status_code == 200 and reopened.json()["approval_id"]
+    assert client.get("/api/v1/approvals?status=maybe", headers=token).status_code == 400
