@@ -17,7 +17,7 @@ from models import Approval, Case, Command, User
 from services.cases import show_case
 from services.commands import execute
 from services.reading import by_id, find_case, guard, looked_up, recorded, scoped, unknown
-from shouhu import access, db, units
+from shouhu import access, db, masking, units
 from shouhu.clock import now
 from shouhu.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shouhu.inputs import ApprovalDecisionIn, ReopenIn, parse
@@ -103,6 +103,7 @@ def case_approvals(ref: str, actor_name: str) -> list[dict[str, Any]]:
             select(Approval).where(Approval.case_id == case.id).order_by(col(Approval.created_at).desc())
         ).all()
         p = pack(case.jurisdiction)
+        visible = actor is None or access.may_see_identity(actor)  # the one masking rule for typed text
         return [
             {
                 **view(a, case.case_no),
@@ -111,7 +112,7 @@ def case_approvals(ref: str, actor_name: str) -> list[dict[str, Any]]:
                 "unit_text": p.unit(a.unit).name,
                 "requested_by_text": _display(s, a.requested_by),
                 "decided_by_text": _display(s, a.decided_by) if a.decided_by else None,
-                "reason": a.reason,
+                "reason": a.reason if visible else masking.free_text(a.reason),
                 "may_decide": a.status == "pending" and actor is not None and may_decide(actor, a, case.jurisdiction),
                 "own": actor is not None and actor.username == a.requested_by,
             }

@@ -319,3 +319,51 @@ def test_the_api_lists_and_decides(db_url: str) -> None:
     reopened = client.post(f"/api/v1/cases/{case['case_no']}/reopen", headers=worker, json={"reason": "新的危险"})
     assert reopened.status_code == 200 and reopened.json()["approval_id"]
     assert client.get("/api/v1/approvals?status=maybe", headers=token).status_code == 400
+
+
+def test_civil_affairs_approves_a_closing_in_a_browser_on_a_phone(site: str, database_url: str) -> None:
+    """sx-civil opens 审批 on a 390px phone, finds the pending closing, is told to choose, approves it
+    with a reason; the case page then shows the approval and the case closed."""
+    from pathlib import Path
+
+    from conftest import CHROMIUM, PASSWORD
+    from playwright.sync_api import sync_playwright
+
+    from services import accounts
+
+    artifacts = Path(__file__).resolve().parent / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    backend = "pg" if database_url.startswith("postgresql") else "sqlite"
+    case, _ = closing("sixian")
+    accounts.set_password("sx-civil", PASSWORD, must_change=False)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+        page.goto(f"{site}/login")
+        page.fill("#username", "sx-civil")
+        page.fill("#password", PASSWORD)
+        page.click("main button[type=submit]")
+        page.wait_for_load_state()
+        page.click("nav a[href='/approvals']")
+        page.wait_for_url(f"{site}/approvals")
+        row = page.locator(f"tr:has(a[href='/cases/{case['case_no']}#approvals'])")
+        assert "结案" in row.inner_text() and "待审批" in row.inner_text()
+        page.screenshot(path=str(artifacts / f"{backend}-approvals-list-phone.png"), full_page=True)
+        row.locator("a").click()
+        page.wait_for_url(f"{site}/cases/{case['case_no']}#approvals")
+        card = page.locator(".approval").first
+        assert "待审批" in card.inner_text() and "泗县民政局" in card.inner_text()
+        page.click(".approval button[type=submit]")  # nothing chosen: told at the field, nothing changed
+        assert "请选择同意或不同意" in page.locator(".approval .error").inner_text()
+        page.check(".approval input[name=approve][value=true]")
+        page.fill(".approval textarea[name=reason]", "回访记录完整，同意结案")
+        page.screenshot(path=str(artifacts / f"{backend}-approval-decide-phone.png"), full_page=True)
+        page.click(".approval button[type=submit]")
+        page.wait_for_load_state()
+        card = page.locator(".approval").first
+        assert "已同意" in card.inner_text() and "回访记录完整，同意结案" in card.inner_text()
+        assert "已结案" in page.inner_text("h1")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+        page.screenshot(path=str(artifacts / f"{backend}-approval-decided-phone.png"), full_page=True)
+        browser.close()
+    assert cases.show_case(case["case_id"], "sx-civil", record_read=False)["stage"] == "closed"
