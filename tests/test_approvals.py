@@ -13,6 +13,7 @@ import pytest
 from approving import approve_pending, bureau_user, decider, pending_of
 from conftest import counts, make_report, user_of
 from sqlmodel import Session, select
+from test_cli import cli  # noqa: F401  (the CLI as a subprocess, with its own database)
 from test_county_rules import to_final_review
 
 from models import Approval, Breach, Case, ChildCategory, Command, Notification, Task, TimelineEvent
@@ -367,3 +368,53 @@ def test_civil_affairs_approves_a_closing_in_a_browser_on_a_phone(site: str, dat
         page.screenshot(path=str(artifacts / f"{backend}-approval-decided-phone.png"), full_page=True)
         browser.close()
     assert cases.show_case(case["case_id"], "sx-civil", record_read=False)["stage"] == "closed"
+
+
+def test_the_cli_lists_decides_and_reopens_with_its_exit_codes(cli: Any) -> None:  # noqa: F811
+    """`shouhu approvals`, `shouhu approval decide`, `shouhu case reopen` as real subprocesses: one JSON
+    document each, exit 2 for the one who asked, 3 once decided; the coordination office (above the
+    county police bureau) decides 不属实 here, the demo packs having no bureau officer."""
+    opened = cli("report", "-", "--as", "sx-intake", stdin=make_report())
+    case = cli("case", "show", opened["case_id"], "--as", "sx-police")
+    task = next(t for t in case["tasks"] if t["kind"] == "emergency_response")
+    found = cli(
+        "task",
+        "complete",
+        task["task_id"],
+        "-",
+        "--as",
+        "sx-police",
+        stdin={"unfounded": True, "unfounded_reason": "不属实"},
+    )
+    assert (found["stage"], found["status"]) == ("emergency", "open")
+    [waiting] = cli("approvals", "--as", "sx-manager")
+    assert {"approval_id", "case_id", "case_no", "kind", "requested_by", "due_at", "status"} <= set(waiting)
+    assert (waiting["case_no"], waiting["kind"], waiting["status"]) == (opened["case_no"], "unfounded", "pending")
+    assert cli("approvals", "--as", "sx-civil") == []  # civil affairs decides none of these
+    assert [a["kind"] for a in cli("approvals", "--unit", "sx-ga", "--as", "sx-civil")] == ["unfounded"]
+    own = cli("approval", "decide", waiting["approval_id"], "-", "--as", "sx-police", stdin={"approve": True}, code=2)
+    assert own["error"]["code"] == "own_decision"
+    bad = cli("approval", "decide", waiting["approval_id"], "-", "--as", "sx-manager", stdin={"approve": False}, code=2)
+    assert bad["error"]["field"] == "reason"
+    closed = cli(
+        "approval",
+        "decide",
+        waiting["approval_id"],
+        "-",
+        "--as",
+        "sx-manager",
+        stdin={"approve": True, "reason": "同意"},
+    )
+    assert closed["stage"] == "closed"
+    again = cli(
+        "approval", "decide", waiting["approval_id"], "-", "--as", "sx-manager", stdin={"approve": True}, code=3
+    )
+    assert again["error"]["code"] == "approval_not_pending"
+    asked = cli("case", "reopen", opened["case_no"], "-", "--as", "sx-police", stdin={"reason": "再次报告"})
+    assert asked["stage"] == "closed" and asked["approval_id"]
+    assert (
+        cli("case", "reopen", opened["case_no"], "-", "--as", "sx-police", stdin={"reason": "x"}, code=3)["error"][
+            "code"
+        ]
+        == "approval_pending"
+    )
