@@ -418,3 +418,42 @@ def test_the_cli_lists_decides_and_reopens_with_its_exit_codes(cli: Any) -> None
         ]
         == "approval_pending"
     )
+
+
+def test_the_approval_pages_read_in_chinese_and_a_refused_form_keeps_what_was_typed(browser_like: Any) -> None:
+    """The 审批 list and the case page's approvals, decide and reopen forms: no code, English word or raw
+    time; a refusal without a reason comes back at its field with the choice kept, nothing changed."""
+    from readable import unreadable, visible_text, vocabulary_codes
+
+    codes = vocabulary_codes()
+    case, _ = closing("sixian")
+    civil = browser_like("sx-civil")
+    listed = civil.get("/approvals")
+    assert listed.status_code == 200 and case["case_no"] in listed.text
+    for status in ("approved", "refused"):
+        assert unreadable(visible_text(civil.get(f"/approvals?status={status}").text), codes) == []
+    page = civil.get(f"/cases/{case['case_no']}")
+    assert "提交审批意见" in page.text and unreadable(visible_text(page.text), codes) == []
+    [waiting] = pending_of(case["case_id"])
+    from conftest import csrf
+
+    before = counts(Approval, Command)  # (the page it comes back to records its read: that is all)
+    refused = civil.post(
+        f"/approvals/{waiting['approval_id']}/decide",
+        data={"csrf": csrf(page.text), "case_no": case["case_no"], "approve": "false", "reason": ""},
+        follow_redirects=True,
+    )
+    assert "必填：请填写理由" in refused.text and 'value="false" checked' in refused.text
+    assert counts(Approval, Command) == before and pending_of(case["case_id"]) == [waiting]
+    worker = browser_like(user_of("sixian", "township_caseworker", case["township"]))
+    own = worker.get(f"/cases/{case['case_no']}")
+    assert "提交审批意见" not in own.text and "须由其他人员审批" in own.text
+    done = civil.post(
+        f"/approvals/{waiting['approval_id']}/decide",
+        data={"csrf": csrf(page.text), "case_no": case["case_no"], "approve": "true", "reason": "回访记录完整可以结束"},
+        follow_redirects=True,
+    )
+    assert "已同意" in done.text and "重新办理" in done.text  # the closed case offers the reopen form
+    assert unreadable(visible_text(done.text), codes) == []
+    manager = browser_like("sx-manager").get(f"/cases/{case['case_no']}")
+    assert "回访记录完整可以结束" in done.text and "回访记录完整可以结束" not in manager.text  # masked for managers
