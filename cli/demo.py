@@ -19,7 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from services import accounts, cases, reports, setup, tasks
+from services import accounts, approvals, cases, reports, setup, tasks
 from services import documents as documents_service
 from shouhu import citation, clock, config, idnumber, policy
 from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH
@@ -47,6 +47,12 @@ def _open(case: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 def _complete(task: dict[str, Any], outcome: dict[str, Any], user: str) -> dict[str, Any]:
     return tasks.complete_task(task["task_id"], outcome, user)
+
+
+def _waiting(case: dict[str, Any], jurisdiction: str) -> list[dict[str, Any]]:
+    """The case's pending approvals, as the civil affairs unit that decides them lists them."""
+    civil = _user(jurisdiction, "civil_affairs")
+    return [a for a in approvals.list_approvals(civil) if a["case_id"] == case["case_id"]]
 
 
 def _show_tasks(p: policy.Pack, case: dict[str, Any]) -> None:
@@ -238,6 +244,13 @@ def _run_demo(jurisdiction: str) -> dict[str, Any]:
         {"exit_reason": "placed", "notes": "亲属抚养，回访稳定"},
         _user(jurisdiction, "township_caseworker", review["owner_unit"]),
     )
+    for waiting in _waiting(case, jurisdiction):
+        decider = _user(jurisdiction, "civil_affairs", waiting["unit"])
+        _say("结案", f"{p.unit(waiting['unit']).name}审批结案（第二人复核，审批人 {decider}）：同意。")
+        clock.advance(hours=4)
+        case = approvals.decide_approval(
+            waiting["approval_id"], {"approve": True, "reason": "材料齐全，同意结案"}, decider
+        )
     console.print(f"  案件状态：{STAGE_NAMES_ZH[case['stage']]}；已通知派出所向报告人反馈处理结果。")
 
     documents = documents_service.case_documents(case["case_id"], intake, record_read=False)

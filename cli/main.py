@@ -1124,6 +1124,52 @@ def retention_run(
     _run(lambda: retention.run_retention(jurisdiction, dry_run), json_)
 
 
+# ---- approvals and reopening (issue 16) ----------------------------------------------------------
+approval_app = typer.Typer(no_args_is_help=True, help="One approval: decide it (同意, or 不同意 with a reason).")
+app.add_typer(approval_app, name="approval")
+
+
+@app.command()
+def approvals(
+    unit: Optional[str] = typer.Option(None, "--unit", help="Approvals this unit decides (default: your unit's)."),
+    status: Optional[str] = typer.Option("pending", "--status", help="pending, approved or refused"),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
+    """Approvals waiting for (or decided by) a unit, earliest due first: no child's data."""
+    from services import approvals as approvals_service
+
+    _run(lambda: approvals_service.list_approvals(as_, unit, status), json_)
+
+
+@approval_app.command("decide")
+def approval_decide(
+    approval: str,
+    file: str = typer.Argument(..., help='JSON file or -: {"approve": true|false, "reason": "…"}'),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
+    """Approve (the decision takes effect) or refuse with a reason (the work reopens); prints the case."""
+    _handed_to_serve(f"/approvals/{quote(approval, safe='')}/decide", file, as_, json_)
+    from services import approvals as approvals_service
+
+    _run(lambda: approvals_service.decide_approval(approval, _read_input(file), as_), json_)
+
+
+@case_app.command("reopen")
+def case_reopen(
+    case: str,
+    file: str = typer.Argument(..., help='JSON file or -: {"reason": "…"}'),
+    as_: Optional[str] = AS_OPT,
+    json_: bool = JSON_OPT,
+) -> None:
+    """Reopen a closed case within the pack's window (new danger), with the approval the pack asks for."""
+    _handed_to_serve(f"/cases/{quote(case, safe='')}/reopen", file, as_, json_)
+    from services import approvals as approvals_service
+
+    _run(lambda: approvals_service.reopen_case(case, _read_input(file), as_), json_)
+
+
 def main() -> None:
     """Refuse control characters in any argument before anything reads it (one JSON error, exit 2)."""
     import unicodedata

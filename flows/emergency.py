@@ -3,7 +3,7 @@
 Procedure (the pack's `tasks.police_arrival` and `tasks.emergency_response`, e.g. seed 001 §二(二)9
 立即出警处置, seed 004 §三(二)3 第一时间出警调查): the police go at once — arrival on scene is its
 own short clock, acknowledged with one tap — then record what they found and did. A report found
-unfounded (不属实) closes the case with its reason. Otherwise every requirement of the situations
+unfounded (不属实) closes the case with its reason — once the unit the pack names approves (issue 16). Otherwise every requirement of the situations
 (pack `required_measures`, "one of" where the county's document offers a choice) must be met;
 measures open their tasks (temporary care, temporary guardianship) and tell their units, one
 message per unit; then the township is notified (通报) and the case moves to 评估帮扶.
@@ -27,8 +27,9 @@ from shouhu.inputs import (
     VisitOutcome,
 )
 from shouhu.vocab import LABELS_ZH, SITUATION_NAMES_ZH, Measure
-from tasks import documents
+from tasks import approvals, documents
 from tasks.apply import apply_command, completion
+from tasks.closing import close_unfounded
 from tasks.transition import Transition
 
 # Measures that place the child with someone: the written handover (书面交接) records them.
@@ -100,7 +101,10 @@ def record_emergency_response(t: Transition, task: Task, outcome: EmergencyOutco
             )
         arrival_before_response(t)
         t.complete_task(task, outcome.model_dump(mode="json"))
-        t.close("unfounded", "经调查报告不属实", detail=outcome.unfounded_reason)
+        if approvals.needed(t, "unfounded"):  # the finding waits for the unit the pack names; the case stays open
+            approvals.request(t, "unfounded", task, {"unfounded_reason": outcome.unfounded_reason}, "报告不属实的认定")
+            return
+        close_unfounded(t, outcome.unfounded_reason)
         return
     if not outcome.measures:
         raise InvalidInput(

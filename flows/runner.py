@@ -99,4 +99,9 @@ def command_flow(command: Any) -> Callable[..., Any]:
         from flows.handovers import handover
 
         return handover
+
+    if command.kind in ("decide_approval", "reopen_case"):
+        from flows.approvals import approvals
+
+        return approvals
     return stage_flow(command.payload["stage"])[0]

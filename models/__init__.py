@@ -1,6 +1,7 @@
 """Every table, imported here so `SQLModel.metadata` knows them all."""
 
 from models.account import ApiToken, Credential, LoginThrottle, WebSession
+from models.approval import Approval
 from models.attachment import Attachment
 from models.audit import AccessRecord, AdminRecord
 from models.case import (
@@ -23,6 +24,7 @@ from models.setting import Setting
 from models.timeline import TimelineEvent
 
 __all__ = [
+    "Approval",
     "AccessRecord",
     "Attachment",
     "AdminRecord",

@@ -58,10 +58,17 @@ def execute(command: Command, flow_fn: Any, procedure: Any, tags: list[str]) -> 
             raise
     if "error" in result:
         err = result["error"]
-        raise (Conflict if err["code"] in {"task_not_open", "stale_version", "work_still_open"} else InvalidInput)(
-            err["code"], err["message"], err["field"]
-        )
+        raise (Conflict if err["code"] in CONFLICTS else InvalidInput)(err["code"], err["message"], err["field"])
     return result
+
+
+# Errors that mean the case moved on (exit 3): approvals and reopening (issue 16) add theirs.
+CONFLICTS = {"task_not_open", "stale_version", "work_still_open"} | {
+    "approval_not_pending",
+    "approval_pending",
+    "case_not_closed",
+    "reopen_window_passed",
+}
 
 
 def _store(command: Command, rehearsal: dict[str, Any]) -> Command:

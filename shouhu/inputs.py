@@ -21,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     ValidationError,
 )
@@ -488,3 +489,17 @@ class UserMoveIn(Input):
 class PasswordChangeIn(Input):
     current_password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     new_password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+# ---- approvals and reopening (services.approvals, issue 16) ------------------------------------
+class ApprovalDecisionIn(Input):
+    """同意 or 不同意 a decision; a refusal says why (checked by the service: `reason` then required)."""
+
+    approve: StrictBool
+    reason: LongText = ""
+
+
+class ReopenIn(Input):
+    """Why a closed case is worked again (new danger)."""
+
+    reason: RequiredLongText

@@ -241,6 +241,42 @@ class HandoverRule(Strict):
     transfer_by: list[Selector] = Field(min_length=1)  # sends a case to another county; accepts one sent here
 
 
+class ApprovalRule(Sourced):
+    """A decision that waits for a second pair of eyes (`required: false` turns it off in a pack).
+    `decides`: the unit that decides; a reopening is decided by the unit that approves closures."""
+
+    required: bool
+    decides: Selector | None = None
+
+
+class ApprovalPolicy(Strict):
+    """Which decisions need approval and by whom, how long the decider has, and how long after
+    closing a case may still be reopened (after it a new report opens a new case)."""
+
+    decisions: dict[Literal["closure", "unfounded", "reopen"], ApprovalRule]
+    due: Due
+    reopen_months: int = Field(ge=0, le=120)
+
+    @model_validator(mode="after")
+    def _deciders(self) -> ApprovalPolicy:
+        for kind in ("closure", "unfounded", "reopen"):
+            if kind not in self.decisions:
+                raise ValueError(f"decisions.{kind}: say whether it needs approval (required: true or false)")
+        for kind in ("closure", "unfounded"):
+            if self.decisions[kind].decides is None:  # type: ignore[index]
+                raise ValueError(f"decisions.{kind}.decides: name the unit that decides")
+        return self
+
+    def rule(self, kind: str) -> ApprovalRule | None:
+        """The rule of `kind` when it needs approval, with its deciding unit (else None)."""
+        found = self.decisions.get(kind)  # type: ignore[call-overload]
+        if found is None or not found.required:
+            return None
+        if kind == "reopen":
+            return found.model_copy(update={"decides": self.decisions["closure"].decides})
+        return found
+
+
 class EscalationLevel(Strict):
     after: Duration | None = None  # after the due time; null: at due
 
@@ -298,6 +334,7 @@ class Pack(Strict):
     orchestrator: Value[OrchestratorRule]
     retention: Value[RetentionRule]
     duplicates: Value[DuplicateRule]
+    approvals: Value[ApprovalPolicy]
     units: Value[list[UnitRule]] | None = None
     demo_users: Value[list[UserRule]] | None = None
     handovers: Value[HandoverRule]

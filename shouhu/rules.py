@@ -59,6 +59,7 @@ BLOCK_ZH = {
     "accounts": "账户安全",
     "input_limits": "输入限制",
     "orchestrator": "编排恢复",
+    "approvals": "审批",
     "units": "单位",
     "handovers": "更正与移交",
 }
@@ -121,6 +122,22 @@ def rules(p: Pack) -> list[dict[str, Any]]:
                 else:
                     value = {k: v for k, v in entry.items() if k != "source"}
                     out.append({"rule": f"{key}.{name}", "value": value or True, "source": entry["source"]})
+        elif key == "approvals":  # which decisions wait for whom (each with its source), then the clock and window
+            value = block["value"]
+            out += [
+                {
+                    "rule": f"approvals.{kind}",
+                    "value": {k: v for k, v in r.items() if k != "source" and v is not None},
+                    "source": r["source"],
+                }
+                for kind, r in value["decisions"].items()
+            ]
+            out += [
+                {"rule": f"approvals.due.{level}", "value": _plain(d), "source": block["source"]}
+                for level, d in value["due"].items()
+                if d is not None
+            ]
+            out.append({"rule": "approvals.reopen_months", "value": value["reopen_months"], "source": block["source"]})
         elif key == "escalation":
             out += [
                 {
@@ -272,6 +289,8 @@ ZH_KEYS = {
     "max_resume_attempts": "最多恢复次数",
     "correct_by": "可更正案件的单位",
     "transfer_by": "发起和接收移交的单位",
+    "required": "须经审批",
+    "decides": "审批单位",
 }
 
 
@@ -297,6 +316,14 @@ def rule_name(p: Pack, key: str) -> str:
         return f"{block}「{CODES_ZH.get(parts[-1]) if parts[1] == 'by_risk' else '承办单位'}」"
     if parts[0] == "escalation":
         return f"{block}「{_word(parts[1], p)}」"
+    if parts[0] == "approvals":
+        from shouhu.vocab import APPROVAL_KINDS_ZH
+
+        if parts[1] == "due":
+            return f"{block}时限（{'紧急' if parts[2] == 'urgent' else '一般'}）"
+        if parts[1] == "reopen_months":
+            return "结案后可重新办理的期限（月）"
+        return f"{block}「{APPROVAL_KINDS_ZH[parts[1]]}」"
     if parts[0] == "units":
         return f"{block}「{p.unit(parts[1]).name}」"
     if parts[0] == "documents":

@@ -203,7 +203,14 @@ EVENT_NAMES_ZH = {
     "child_unmerged": "撤销档案合并",
     "identity_removed": "删除儿童身份信息",
     "document_redacted": "文书去除身份信息",
+    # approvals and reopening (issue 16)
+    "approval_requested": "提请审批",
+    "approval_granted": "审批同意",
+    "approval_refused": "审批不同意",
+    "case_reopened": "重新办理",
 }
+APPROVAL_KINDS_ZH = {"closure": "结案", "unfounded": "报告不属实的认定", "reopen": "重新办理已结案件"}
+APPROVAL_STATUS_ZH = {"pending": "待审批", "approved": "已同意", "refused": "不同意"}
 
 STAGE_NAMES_ZH = {
     "emergency": "应急处置",

@@ -31,7 +31,9 @@ class Step:
 
 
 def plan(p: Pack, d: Deadline) -> list[Step]:
-    if d.task_id is None:  # a watch: one step at its due time
+    if (
+        d.task_id is None and d.kind != "approval"
+    ):  # a watch: one step at its due time (an approval's clock acts as a task's)
         return [Step("due", d.due_at, 0)]
     window = d.due_at - d.starts_at
     steps = [Step(f"reminder_{round(f * 100)}", d.starts_at + window * f, 0) for f in p.reminders.value]
@@ -77,6 +79,7 @@ def open_or_raise_breach(
     level: int,
     supervised: bool,
     batch: Batch | None = None,
+    owner: str | None = None,
 ) -> None:
     if batch is not None:
         breach = batch.breaches.get(d.id)
@@ -91,7 +94,7 @@ def open_or_raise_breach(
             "jurisdiction": case.jurisdiction,
             "kind": d.kind,
             "stage": task.stage if task else case.stage,
-            "owner_unit": task.owner_unit if task else "",
+            "owner_unit": owner or (task.owner_unit if task else ""),
             "due_at": d.due_at,
             "level": level,
             "supervised": supervised,

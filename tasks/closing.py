@@ -1,4 +1,5 @@
-"""The final review: an exit reason from the pack closes the case, with a phase-out if any."""
+"""The final review: an exit reason from the pack closes the case, with a phase-out if any — once the
+unit the pack names approves the closing (issue 16; `approvals` in the pack)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from models import Task
 from shouhu.clock import now
 from shouhu.errors import Conflict, InvalidInput
 from shouhu.inputs import FinalReviewOutcome
+from tasks import approvals
 from tasks.transition import OPEN_WORK_KINDS, Transition
 
 
@@ -60,17 +62,26 @@ def review_and_close(t: Transition, task: Task, outcome: FinalReviewOutcome) -> 
             "outcome.studying_until",
         )
     t.complete_task(task, outcome.model_dump(mode="json"))
+    if approvals.needed(t, "closure"):  # a second pair of eyes first: the case stays as it is until approved
+        approvals.request(t, "closure", task, outcome.model_dump(mode="json"), f"结案（{reason.label}）")
+        return
+    close_by_exit_reason(t, outcome.exit_reason, outcome.studying_until)
+
+
+def close_by_exit_reason(t: Transition, exit_reason: str, studying_until: date | None) -> None:
+    """The final review's decision takes effect: the case closes, with its phase-out if the reason has one."""
+    reason = t.pack.exit_reasons.value[exit_reason]
     until = add_months(now(), reason.phase_out_months) if reason.phase_out_months else None
     studying = None
-    if outcome.studying_until is not None:  # still in school at 18: covered until graduation (seed 003 §一(一)1)
-        studying = datetime.combine(outcome.studying_until, datetime.min.time(), tzinfo=now().tzinfo)
+    if studying_until is not None:  # still in school at 18: covered until graduation (seed 003 §一(一)1)
+        studying = datetime.combine(studying_until, datetime.min.time(), tzinfo=now().tzinfo)
         until = max(until or studying, studying)
     summary = (
         f"结案：{reason.label}"
         + (f"，渐退期至 {until:%Y-%m-%d}" if until else "")
         + ("（在校就读，保障至毕业）" if studying else "")
     )
-    t.close("exit", summary, exit_reason=outcome.exit_reason, phase_out_until=until)
+    t.close("exit", summary, exit_reason=exit_reason, phase_out_until=until)
     if until is not None:
         t.watch(
             "phase_out",
@@ -78,7 +89,12 @@ def review_and_close(t: Transition, task: Task, outcome: FinalReviewOutcome) -> 
             f"渐退期至 {until:%Y-%m-%d}，期满自动退出保障范围",
             {
                 "months": reason.phase_out_months,
-                "studying_until": outcome.studying_until.isoformat() if outcome.studying_until is not None else None,
+                "studying_until": studying_until.isoformat() if studying_until is not None else None,
                 "source": t.pack.exit_reasons.source,
             },
         )
+
+
+def close_unfounded(t: Transition, why: str) -> None:
+    """A report found unfounded (不属实) closes the case with its reason (never put on the ledger)."""
+    t.close("unfounded", "经调查报告不属实", detail=why)

@@ -26,7 +26,7 @@ from notifications import digest
 from shouhu import db, timeline, units
 from shouhu.clock import CHINA_TZ, held_at, now
 from shouhu.wording import format_due
-from tasks import anchors, clocks, guardianship, retention, rounds, verification
+from tasks import anchors, approvals, clocks, guardianship, retention, rounds, verification
 from tasks.transition import Transition
 
 log = logging.getLogger("shouhu.sweeper")
@@ -167,12 +167,13 @@ def _advance(t: Transition, d: Deadline, task: Task | None, as_of: datetime, bat
         step = steps[d.next_step]
         t.dedupe = f"clock:{d.id}:{step.name}"
         clocks.record_fire(t.session, d, step, batch)
-        if not (step.level == 0 and task is not None and as_of >= d.due_at):  # a reminder after due is noise
+        acts = task is not None or d.kind == approvals.CLOCK
+        if not (step.level == 0 and acts and as_of >= d.due_at):  # a reminder after due is noise
             fire(t, d, task, step, batch)
         d.next_step += 1
         fired += 1
     d.next_fire_at = steps[d.next_step].at if d.next_fire_at is not None and d.next_step < len(steps) else None
-    if d.task_id is None and d.next_fire_at is None:
+    if d.task_id is None and d.kind != approvals.CLOCK and d.next_fire_at is None:
         d.status, d.resolved_at = "fired", now()
     t.session.add(d)
     return fired
@@ -204,6 +205,9 @@ WATCHES = {"refusal_watch": refusal_watch_due, "phase_out": phase_out_due}
 
 def fire(t: Transition, d: Deadline, task: Task | None, step: clocks.Step, batch: clocks.Batch | None = None) -> None:
     """One step: a reminder, an escalation level (with its breach), or a watch coming due."""
+    if task is None and d.kind == approvals.CLOCK:
+        approvals.fire(t, d, step, batch)
+        return
     if task is None:
         WATCHES[d.kind](t, d)
         return

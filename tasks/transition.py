@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from sqlmodel import Session, select
 
-from models import Case, Child, Command, Deadline, Notification, Task
+from models import Approval, Case, Child, Command, Deadline, Notification, Task
 from notifications.render import case_link, render
 from shouhu import childfile, timeline, units, workdays
 from shouhu.clock import CHINA_TZ, now
@@ -59,7 +59,7 @@ class Transition:
         timeline.append(self.session, self.case, event_kind, self.actor, summary, payload, batch=self.batch)
 
     # ---- the child's file on the ledger ---------------------------------------------
-    def put_on_ledger(self) -> None:
+    def put_on_ledger(self, why: str | None = None) -> None:
         """A founded report puts the child on the ledger (the pack's `report_category`, and 留守儿童 when
         the report says so) so the village rounds visit the child; an unfounded one never does."""
         categories = self.pack.child_categories.value
@@ -74,7 +74,7 @@ class Transition:
             f"report:{self.case.case_no}",
             now().astimezone(CHINA_TZ).date(),
             self.actor,
-            f"案件{self.case.case_no}经公安机关核实",
+            why or f"案件{self.case.case_no}经公安机关核实",
         )
 
     def leave_ledger(self, phase_out_until: datetime | None) -> None:
@@ -172,6 +172,14 @@ class Transition:
         )
         return task
 
+    def redo_task(self, task: Task) -> Task:
+        """The same work again, for the same unit, with a fresh deadline from the pack (a refused approval)."""
+        rule = self.pack.tasks[cast(TaskKind, task.kind)]
+        due, basis = self._due(rule.due, None)
+        return self.add_task(
+            task.kind, task.subject, task.owner_unit, task.role, now(), due.at, {**basis, "source": rule.source}
+        )
+
     def watch(self, kind: str, due_at: datetime, summary: str, rule: dict[str, Any]) -> Deadline:
         """A clock with no task: when it comes, the sweeper tells whom the pack says (once)."""
         deadline = Deadline(case_id=self.case.id, task_id=None, kind=kind, starts_at=now(), due_at=due_at, rule=rule)
@@ -216,6 +224,10 @@ class Transition:
         """Services, visits and intervention steps all done → the final review opens (once)."""
         if self.open_tasks(OPEN_WORK_KINDS) or self.open_tasks({"final_review", "assessment", "emergency_response"}):
             return None
+        if self.session.exec(
+            select(Approval).where(Approval.case_id == self.case.id, Approval.status == "pending")
+        ).first():
+            return None  # a decision awaits approval: its refusal reopens the work, its approval ends it
         return self.open_task_and_notify("final_review")
 
     # ---- stage and closing --------------------------------------------------------

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from approving import approve_pending
 from conftest import user_of
 
 from services import cases, reports, tasks
@@ -152,7 +153,8 @@ def walk_hostile_case(marks: Marks, sequence: int = 1) -> dict[str, Any]:
     do("service", {"delivered": True, "notes": marks("notes.service", 5000)})
     for _ in range(p.follow_up.by_risk["high"].count):
         do("follow_up_visit", {"child_seen": True, "notes": marks("notes.visit", 5000)})
-    return do("final_review", {"exit_reason": "placed", "notes": marks("notes.review", 5000)})
+    reviewed = do("final_review", {"exit_reason": "placed", "notes": marks("notes.review", 5000)})
+    return approve_pending(reviewed)  # civil affairs approves the closing (issue 16)
 
 
 class Tags(HTMLParser):

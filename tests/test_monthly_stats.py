@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from approving import approve_pending
 from conftest import arrive, make_report, user_of
 from openpyxl import load_workbook
 from sqlmodel import Session, col, select
@@ -68,6 +69,7 @@ def close_by_exit(case: dict[str, Any]) -> dict[str, Any]:
     assert task is not None
     case = tasks_service.complete_task(task["task_id"], {"unfounded": False, "measures": measures}, "sx-police")
     for _ in range(20):
+        case = approve_pending(case)  # civil affairs approves the closing (issue 16)
         if case["stage"] == "closed":
             return case
         task = next(t for t in case["tasks"] if t["status"] == "open" and t["kind"] in OUTCOMES)
@@ -93,9 +95,11 @@ def build_month() -> dict[str, Any]:
     clock.set_now(at("2026-11-01T13:00:00"))
     task = open_task(r3, "emergency_response")
     assert task is not None
-    tasks_service.complete_task(
-        task["task_id"], {"unfounded": True, "unfounded_reason": "经核查不属实"}, "sx-police"
-    )  # closed, and the breach resolved, in November
+    approve_pending(
+        tasks_service.complete_task(
+            task["task_id"], {"unfounded": True, "unfounded_reason": "经核查不属实"}, "sx-police"
+        )
+    )  # closed (the bureau approving 不属实), and the breach resolved, in November
     clock.set_now(at("2026-11-24T09:00:00"))
     imported = ledger.import_ledger(SAMPLE, "sixian", "sx-civil")
     assert imported["created"] == 4

@@ -406,6 +406,15 @@ def test_every_template_is_sent_and_no_message_carries_identity(receivers) -> No
     from test_county_rules import review, to_final_review
 
     review("wuhai", to_final_review("wuhai"), exit_reason="family_able_to_care")  # wuhai's 渐退期: six months
+    from approving import approve_pending
+
+    doubted = cases.show_case(reports.submit_report(make_report(), "sx-intake")["case_id"], "sx-police")
+    doubted = tasks.complete_task(
+        next(t for t in doubted["tasks"] if t["kind"] == "emergency_response")["task_id"],
+        {"unfounded": True, "unfounded_reason": "经核查不属实"},
+        "sx-police",
+    )
+    approve_pending(doubted, approve=False)  # the bureau does not approve 不属实: the station is told to go again
     tick_at(
         (clock.now() + timedelta(days=200)).strftime("%Y-%m-%dT%H:%M")
     )  # it ends: the case closes, its units are told

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from approving import approve_pending
 from conftest import counts, make_report, user_of
 from sqlalchemy import text
 from sqlmodel import Session, col, select
@@ -93,10 +94,10 @@ def test_a_case_runs_from_report_to_close(
 
     with Session(db.engine()) as s:
         commands = {str(c) for c in s.exec(select(Command.id).where(Command.case_id == case.id)).all()}
-    assert len(commands) == 1 + len(tasks)  # the report, then one command per task completed
+    assert len(commands) == 1 + len(tasks) + 1  # the report, one command per task completed, the closing's approval
     # (other tests' cases have the same numbers in their own databases: a run is ours by its command)
     found = asyncio.run(runs())
-    assert {name for _, name in found} == {"intake", "emergency", "assessment", "intervention"}
+    assert {name for _, name in found} == {"intake", "emergency", "assessment", "intervention", "approvals"}
     assert sorted(r.parameters["command_id"] for r, _ in found) == sorted(commands)  # one run per command
     assert all(set(r.parameters) == {"command_id"} and r.state_type.value == "COMPLETED" for r, _ in found)
 
@@ -112,6 +113,8 @@ def test_an_unfounded_report_closes_the_case_with_its_reason(db_url: str) -> Non
         {"unfounded": True, "unfounded_reason": "儿童由祖母照看，情况不属实"},
         "sx-police",
     )
+    assert (case["stage"], case["status"]) == ("emergency", "open")  # until the police bureau approves (issue 16)
+    case = approve_pending(case)
     assert (case["stage"], case["status"], case["close_reason"]) == ("closed", "closed", "unfounded")
     kinds = [e["kind"] for e in cases.case_timeline(case["case_id"], "sx-police")]
     assert "case_closed" in kinds
@@ -193,6 +196,8 @@ def test_assessment_opens_services_and_visits_and_a_final_review_closes_with_pha
     assert err.value.field == "outcome.exit_reason"
     clock.set_now(datetime.fromisoformat("2026-12-01T09:00:00+08:00"))
     case = tasks_service.complete_task(review["task_id"], {"exit_reason": "parent_resumed_care"}, worker)
+    assert (case["stage"], case["status"]) == ("assessment", "open")  # until civil affairs approves (issue 16)
+    case = approve_pending(case)
     assert (case["stage"], case["status"], case["exit_reason"]) == ("closed", "phase_out", "parent_resumed_care")
     assert case["phase_out_until"].startswith("2027-06-01")
 
@@ -461,6 +466,7 @@ class Proofreader:
                 "/ledger/export.xlsx",
                 "/admin/users",
                 "/admin/users/{username}",
+                "/approvals",
             }, kinds
         with Session(db.engine()) as s:
             ids = [uuid.UUID(c["case_id"]) for c in cases]

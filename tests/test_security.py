@@ -170,6 +170,8 @@ def test_no_page_or_document_runs_what_was_typed(pages: Any) -> None:
             "/inbox",
             "/board",
             "/board.csv",
+            "/approvals",
+            "/approvals?status=approved",
             f"/cases/{closed['case_no']}",
             f"/cases/{pending['case_no']}",
             '/no/such/"><script>alert(1)</script>',

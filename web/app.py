@@ -12,6 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from shouhu import config
 from shouhu.inputs import LIMITS
 from web import admin, api, children, errors, handovers, pages, session, visits
+from web import approvals as approvals_web
 from web import ledger as ledger_pages
 from web import notes as notes_pages
 from web import onefile as onefile_pages
@@ -36,8 +37,8 @@ def create_app() -> FastAPI:
     app.include_router(children.router)
     app.include_router(notes_pages.router)
     app.include_router(handovers.router)
-
     app.include_router(onefile_pages.router)
+    app.include_router(approvals_web.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     # Signed with itsdangerous; HttpOnly always; SameSite=Lax; Secure when served over HTTPS (SHOUHU_SECURE_COOKIES=1).
     app.add_middleware(

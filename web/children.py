@@ -238,6 +238,7 @@ def _child_page(
                 "status_text": named(x["status"], CASE_STATUS_ZH),
                 "opened_text": day_zh(x["opened_at"]),
                 "closed_text": day_zh(x["closed_at"]) if x["closed_at"] else "",
+                "earlier": bool(x["closed_at"]) and x is not c["cases"][-1],  # 此前案件: closed before the newest
             }
             for x in c["cases"]
         ],

@@ -98,6 +98,12 @@ ERROR_ZH = {
     "unmerge_id_number_changed": "合并时转入的身份证号此后已更改，不能撤销",
     "unmerge_rows_moved": "合并时转入的案件、走访、类别或监护人此后已变动，不能撤销",
     "unmerge_ledger_entry": "合并后转入的案件已使儿童列入台账，无法区分，不能撤销",
+    "own_decision": "提请人不能审批自己的决定，须由其他人员审批",
+    "unit_may_not_decide": "该事项由其他单位审批",
+    "approval_not_pending": "该审批已经处理",
+    "approval_pending": "该案件已有待审批事项",
+    "case_not_closed": "案件尚未结案",
+    "reopen_window_passed": "已超过重新办理期限，请登记新的强制报告",
 }
 # For a code not listed above: what its kind of error means, never its English message.
 FALLBACK_ZH = (

@@ -33,6 +33,7 @@ from shouhu.errors import Forbidden, InvalidInput, NotFound, ShouhuError
 from shouhu.inputs import OUTCOMES
 from shouhu.vocab import EVENT_NAMES_ZH, STAGE_NAMES_ZH, named
 from shouhu.wording import event_summary, format_due, span, task_title, time_left
+from web import approvals as approvals_web
 from web import chart, forms, intake, messages
 from web import context as case_context
 from web import handovers as handover_pages
@@ -354,6 +355,7 @@ def case_file(
         unit_names={u.code: u.name for u in p.unit_list},
         **_notes_context(request, user, ref),
         **handover_pages.case_context(user, case),
+        **approvals_web.case_context(request, user, ref, case),
     )
 
 

@@ -1,7 +1,7 @@
 """issue 16 §5–6: one child, one file (`childmerge`, `child.merged_into`) and retention (`child.identity_removed_at`)
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-01 20:40:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import models.types  # noqa: F401  (the column types the models declare)
 
 revision = "0009"
-down_revision = "0005"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
