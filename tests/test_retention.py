@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from approving import approve_pending
 from conftest import T0, make_report, on_ledger
 from sqlmodel import Session, select
 
@@ -41,13 +42,14 @@ PAST_IT = datetime(2031, 11, 25, 9, 30, tzinfo=CHINA_TZ)
 
 
 def closed_case(report: dict[str, Any]) -> dict[str, Any]:
-    """A report the police find unfounded: the case closes now (the clock)."""
+    """A report the police find unfounded, the finding approved: the case closes now (the clock)."""
     opened = reports.submit_report(report, "sx-intake")
     case = cases.show_case(opened["case_id"], "sx-police")
     task = next(t for t in case["tasks"] if t["kind"] == "emergency_response" and t["status"] == "open")
     closed = tasks_service.complete_task(
         task["task_id"], {"unfounded": True, "unfounded_reason": "经核实情况不属实"}, "sx-police"
     )
+    closed = approve_pending(closed)
     assert closed["status"] == "closed"
     return closed
 
