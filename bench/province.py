@@ -102,8 +102,18 @@ def write_packs(folder: Path, counties: int, townships: int, villages: int) -> l
                     }
                 )
         users = [
-            {"username": f"{code}-civil", "display_name": "民政局 儿童福利股", "role": "civil_affairs", "unit": f"{code}-mz"},
-            {"username": f"{code}-manager", "display_name": "联席会议办公室", "role": "manager", "unit": f"{code}-coord"},
+            {
+                "username": f"{code}-civil",
+                "display_name": "民政局 儿童福利股",
+                "role": "civil_affairs",
+                "unit": f"{code}-mz",
+            },
+            {
+                "username": f"{code}-manager",
+                "display_name": "联席会议办公室",
+                "role": "manager",
+                "unit": f"{code}-coord",
+            },
             {
                 "username": f"{code}-supervisor",
                 "display_name": "儿童督导员",
@@ -277,9 +287,9 @@ def seals_hold(sample: int = 50) -> int:
     return len(rows)
 
 
-def timed(call: Callable[[], Any]) -> tuple[float, Any]:
+def timed(call: Callable[..., Any], *args: Any) -> tuple[float, Any]:
     started = time.perf_counter()
-    result = call()
+    result = call(*args)
     return time.perf_counter() - started, result
 
 
@@ -369,16 +379,18 @@ def run(url: str, args: argparse.Namespace, codes: list[str]) -> None:
     picks = rng.sample(list(picks), min(args.searches, len(picks)))
     times = []
     for jurisdiction, id_number in picks:
-        took, found = timed(lambda: children.search_children(id_number, f"{jurisdiction}-civil"))
+        took, found = timed(children.search_children, id_number, f"{jurisdiction}-civil")
         assert found["total"] == 1 and found["kind"] == "id_number", found
         times.append(took)
-    print(f"  3. search by ID number (civil affairs, services.children.search_children): {spread(times)} (target < 50 ms)")
+    print(
+        f"  3. search by ID number (civil affairs, services.children.search_children): {spread(times)} (target < 50 ms)"
+    )
 
     # 4. the village's visit page, as each county's village director
     times, rows = [], 0
     for n in range(args.pages):
         code = codes[n % len(codes)]
-        took, sheet = timed(lambda: visits.visit_sheet(f"{code}-director", f"{code}-v00-00"))
+        took, sheet = timed(visits.visit_sheet, f"{code}-director", f"{code}-v00-00")
         assert sheet["total"] > 0 and sheet["rows"], sheet
         times.append(took)
         rows = max(rows, sheet["total"])
@@ -399,7 +411,7 @@ def run(url: str, args: argparse.Namespace, codes: list[str]) -> None:
     started = time.perf_counter()
     slowest = 0.0
     for code in codes:
-        took, figures = timed(lambda: monthly.monthly(code, "2026-12"))
+        took, figures = timed(monthly.monthly, code, "2026-12")
         slowest = max(slowest, took)
         totals["children"] += figures["sections"]["ledger"]["total"]["children"]
         totals["due"] += figures["sections"]["visits"]["total"]["due"]
