@@ -319,8 +319,7 @@ def run(url: str, args: argparse.Namespace, codes: list[str]) -> None:
         generate(conn, args.children, args.counties, args.townships, args.villages, categories)
     took = time.perf_counter() - started
     started = time.perf_counter()
-    with eng.connect() as conn:
-        conn.execute(text("COMMIT"))
+    with eng.begin() as conn:  # committed: statistics gathered in a transaction rolled back are lost
         conn.execute(text("ANALYZE"))
     with eng.connect() as conn:
         size = conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))")).scalar()
