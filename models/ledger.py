@@ -19,10 +19,10 @@ from models.types import json_field, uuid_pk, when
 
 
 class VerificationVisit(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("child_id", "period"),)
+    __table_args__ = (UniqueConstraint("child_id", "period"),)  # also the index for lookups by child (0006)
     id: uuid.UUID = uuid_pk()
     jurisdiction: str = Field(index=True)
-    child_id: uuid.UUID = Field(foreign_key="child.id", index=True)
+    child_id: uuid.UUID = Field(foreign_key="child.id")
     unit: str = Field(index=True)  # the child's village committee (its township if no village on file)
     period: str = Field(index=True)  # 2026Q4, 2026-11
     due_at: datetime = when(index=True)
@@ -38,9 +38,9 @@ class ChildCategory(SQLModel, table=True):
     when to when, and on whose word (`import:<file>`, `survey`, `report:<case no>`). A child may be in
     several at once; one that no longer applies is ended, never deleted."""
 
-    __table_args__ = (UniqueConstraint("child_id", "category", "started_on"),)
+    __table_args__ = (UniqueConstraint("child_id", "category", "started_on"),)  # also the index by child (0006)
     id: uuid.UUID = uuid_pk()
-    child_id: uuid.UUID = Field(foreign_key="child.id", index=True)
+    child_id: uuid.UUID = Field(foreign_key="child.id")
     category: str = Field(index=True)
     started_on: date
     ended_on: date | None = None

@@ -22,17 +22,19 @@ def init(demo: bool = False) -> dict[str, Any]:
     counts = {"jurisdictions": 0, "units": 0, "users": 0}
     with db.transaction() as s:
         check_timeline_key(s)
+        # One read per table, not one per row: a province's packs hold tens of thousands of units, and
+        # a query per unit flushed the growing session each time (minutes, growing with the square).
+        jurisdictions = {j.code: j for j in s.exec(select(Jurisdiction)).all()}
+        units = {u.code: u for u in s.exec(select(Unit)).all()}
+        users = {u.username: u for u in s.exec(select(User)).all()} if demo else {}
         for name, p in packs.items():
-            j = s.exec(select(Jurisdiction).where(Jurisdiction.code == name)).first() or Jurisdiction(
-                code=name, name="", case_prefix="", source=""
-            )
+            j = jurisdictions.get(name) or Jurisdiction(code=name, name="", case_prefix="", source="")
             j.name, j.case_prefix, j.source = p.name, p.case_prefix, p.source
             s.add(j)
             counts["jurisdictions"] += 1
             for u in p.unit_list:
-                unit = s.exec(select(Unit).where(Unit.code == u.code)).first() or Unit(
-                    code=u.code, jurisdiction=name, name="", type=u.type
-                )
+                unit = units.get(u.code) or Unit(code=u.code, jurisdiction=name, name="", type=u.type)
+                units[u.code] = unit
                 unit.name, unit.type, unit.parent, unit.supervisor, unit.covers = (
                     u.name,
                     u.type,
@@ -43,9 +45,10 @@ def init(demo: bool = False) -> dict[str, Any]:
                 s.add(unit)
                 counts["units"] += 1
             for du in p.demo_users.value if p.demo_users and demo else []:
-                user = s.exec(select(User).where(User.username == du.username)).first() or User(
+                user = users.get(du.username) or User(
                     username=du.username, display_name="", role=du.role, unit=du.unit, jurisdiction=name
                 )
+                users[du.username] = user
                 user.display_name, user.role, user.unit, user.jurisdiction = du.display_name, du.role, du.unit, name
                 s.add(user)
                 counts["users"] += 1

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -105,3 +106,66 @@ def test_db_commands(db_url: str) -> None:
         )
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["head"] == migrate.head()
+
+
+@pytest.fixture
+def edited_packs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A copy of the packs the test may edit, read instead of policies/ (caches cleared around it)."""
+    from shouhu import config, policy
+
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    for pack in config.POLICY_DIR.glob("*.yaml"):
+        (folder / pack.name).write_text(pack.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(config, "POLICY_DIR", folder)
+    policy.pack.cache_clear()
+    yield folder
+    policy.pack.cache_clear()
+
+
+def test_init_again_updates_units_and_users_in_place(db_url: str, edited_packs: Path) -> None:
+    """`shouhu init` reads each table once, then matches by code: a renamed unit or moved user is
+    updated, a new unit or user added, and nothing is doubled, however often it runs."""
+    import yaml
+
+    from models import Unit, User
+
+    def rows() -> dict[str, Any]:
+        with Session(db.engine()) as s:
+            return {
+                "units": {u.code: (u.name, u.jurisdiction, u.parent) for u in s.exec(select(Unit)).all()},
+                "users": {u.username: (u.role, u.unit) for u in s.exec(select(User)).all()},
+            }
+
+    first = setup.init(demo=True)
+    before = rows()
+    path = edited_packs / "sixian.yaml"
+    pack = yaml.safe_load(path.read_text(encoding="utf-8"))
+    units = pack["units"]["value"]
+    next(u for u in units if u["code"] == "sx-t-sc")["name"] = "泗城镇人民政府（更名）"
+    units.append({"code": "sx-v-sc-xc", "name": "泗城镇新村村民委员会", "type": "village", "parent": "sx-t-sc"})
+    users = pack["demo_users"]["value"]
+    next(u for u in users if u["username"] == "sx-director-dg")["unit"] = "sx-v-sc-xc"
+    users.append(
+        {
+            "username": "sx-director-xc2",
+            "display_name": "新村儿童主任",
+            "role": "village_director",
+            "unit": "sx-v-sc-xc",
+        }
+    )
+    path.write_text(yaml.safe_dump(pack, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    from shouhu import policy
+
+    policy.pack.cache_clear()
+    for _ in range(2):
+        again = setup.init(demo=True)
+        assert again["units"] == first["units"] + 1 and again["users"] == first["users"] + 1
+        after = rows()
+        assert after["units"]["sx-t-sc"] == ("泗城镇人民政府（更名）", "sixian", None)
+        assert after["units"]["sx-v-sc-xc"] == ("泗城镇新村村民委员会", "sixian", "sx-t-sc")
+        assert after["users"]["sx-director-dg"] == ("village_director", "sx-v-sc-xc")
+        assert after["users"]["sx-director-xc2"] == ("village_director", "sx-v-sc-xc")
+        unchanged = {k: v for k, v in after["units"].items() if k not in ("sx-t-sc", "sx-v-sc-xc")}
+        assert unchanged == {k: v for k, v in before["units"].items() if k != "sx-t-sc"}
+        assert set(after["users"]) == set(before["users"]) | {"sx-director-xc2"}
