@@ -1,7 +1,7 @@
 """issue 16: approvals of closing, 不属实 and reopening (`approval`)
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01 20:40:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import models.types  # noqa: F401  (the column types the models declare)
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
