@@ -62,6 +62,8 @@ BLOCK_ZH = {
     "approvals": "审批",
     "units": "单位",
     "handovers": "更正与移交",
+    "retention": "身份信息保存期限",
+    "duplicates": "疑似重复档案",
 }
 TRIGGER_ZH = {"assessment_breach": "评估发现监护缺失、侵害或儿童处于危险", "education_unchanged": "经公安机关教育不改"}
 DOCUMENT_ZH = DOCUMENT_NAMES_ZH
@@ -288,6 +290,9 @@ ZH_KEYS = {
     "resume_batch": "每批恢复数",
     "max_resume_attempts": "最多恢复次数",
     "correct_by": "可更正案件的单位",
+    "years": "年数",
+    "hour": "每日执行时刻（时）",
+    "min_score": "列出的最低相似分",
     "transfer_by": "发起和接收移交的单位",
     "required": "须经审批",
     "decides": "审批单位",

@@ -93,7 +93,7 @@ def test_report_to_assessment_to_breach_on_the_board(site: str, database_url: st
         row = worker.locator(f"tr:has(a[href='/cases/{case_no}'])")
         assert "调查评估" in row.inner_text()
         shot(worker, "05-township-task-inbox")
-        row.locator("a[href^='/tasks/']").click()
+        row.locator("a[href^='/tasks/']:not([href$='#handover'])").click()
         worker.select_option("#safety", "at_risk")
         worker.select_option("#guardianship", "inadequate")
         worker.fill("#health", "良好")

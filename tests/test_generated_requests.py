@@ -102,6 +102,9 @@ OPERATIONS = [
     "POST /api/v1/cases/{ref}/accept",
     "POST /api/v1/tasks/{task_id}/claim",
     "POST /api/v1/tasks/{task_id}/assign",
+    "GET /api/v1/children-duplicates",
+    "POST /api/v1/children/{keep}/merge/{other}",
+    "POST /api/v1/merges/{merge_id}/unmerge",
 ]
 
 

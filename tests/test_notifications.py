@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import make_report, on_ledger
+from conftest import make_report, on_ledger, user_of
 from receivers import Mailbox, Webhook
 from sqlmodel import Session, select
 
@@ -415,6 +415,20 @@ def test_every_template_is_sent_and_no_message_carries_identity(receivers) -> No
         "sx-police",
     )
     approve_pending(doubted, approve=False)  # the bureau does not approve 不属实: the station is told to go again
+    from services import handovers
+
+    moving_report = (
+        make_report()
+    )  # a child who moves to yantai: asked, withdrawn, reported there, asked again, accepted
+    moving = reports.submit_report(moving_report, "sx-intake")
+    sender, receiver = user_of("sixian", "civil_affairs"), user_of("yantai", "civil_affairs")
+    handovers.transfer_case(moving["case_no"], "yantai", {"reason": "儿童随母迁居"}, sender)
+    handovers.withdraw_transfer(moving["case_no"], {"reason": "核实未迁居"}, sender)
+    there = make_report("yantai")
+    there["child"] = {**moving_report["child"], "township": "yt-t-qy", "village": "yt-v-qy-xc"}
+    reports.submit_report(there, user_of("yantai", "police_intake"))  # the open county is told
+    handovers.transfer_case(moving["case_no"], "yantai", {"reason": "儿童已随母迁居"}, sender)
+    handovers.accept_transfer(moving["case_no"], {"township": "yt-t-mq", "village": "yt-v-mq-dl"}, receiver)
     tick_at(
         (clock.now() + timedelta(days=200)).strftime("%Y-%m-%dT%H:%M")
     )  # it ends: the case closes, its units are told

@@ -184,6 +184,8 @@ def test_no_page_or_document_runs_what_was_typed(pages: Any) -> None:
             "/children?q=sx-v-sc-dg",
             '/children?kind=name&q="><script>alert(1)</script>',
             f"/children/{hostile_child}",
+            "/duplicates",
+            f"/tasks/{open_task['task_id']}/handover",
         ):
             visit(who, "GET", path)
         for task in closed["tasks"]:
