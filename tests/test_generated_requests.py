@@ -138,6 +138,9 @@ def test_generated_requests(db_url: str, label: str, capsys: pytest.CaptureFixtu
         "child_id": [children.search_children(opened["case_no"], "sx-police")["items"][0]["child_id"]],
         "attachment_id": [notes.add_attachment(opened["case_no"], "p.pdf", b"%PDF-1.4", "sx-police")["attachment_id"]],
     }
+    # one child, one file: the child's own file as both sides (refused as the same file), a merge that is not there
+    real["keep"] = real["other"] = real["child_id"]
+    real["merge_id"] = ["00000000-0000-4000-8000-000000000000"]
     users = {who: accounts.create_token(who, "generated requests")["token"] for who in ("sx-police", "sx-manager")}
     problems: list[str] = []
     method, path = label.split(" ", 1)
