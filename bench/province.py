@@ -17,7 +17,8 @@ generated: the child's own timeline (`childevent`, which no measured path reads)
 
 Measured, through the real code paths, on one connection's worth of a shared machine:
 1. the quarterly round: `tasks.rounds.start_due_rounds` on the first day of 2026Q4 (a visit for
-   every covered minor, every county, one transaction);
+   every covered minor, every county, each county in a transaction of its own, `SHOUHU_ROUND_WORKERS`
+   of them at once);
 2. a top-up: a child put on the ledger mid-quarter (`shouhu.childfile.enrol`), and the next day's
    `start_due_rounds` (which visits them, and checks every open visit's coverage);
 3. search by ID number: `services.children.search_children` (as `shouhu search`, GET /api/v1/children
@@ -306,8 +307,16 @@ def run(url: str, args: argparse.Namespace, codes: list[str], fresh: bool = True
 
     clock.set_now(datetime.fromisoformat("2026-09-01T09:00:00+08:00"))
     if not fresh:  # a database a --keep run generated: only the packs are loaded, as init loads them
+        from shouhu import migrate
+
         took, _ = timed(policy.all_packs)
-        print(f"  reusing the generated database; {len(codes)} county packs loaded in {took:.1f} s")
+        migrate.upgrade(url)  # the schema of this checkout (a kept database may predate a migration)
+        with db.engine().begin() as conn:  # measured again from the start: no round, no claims yet
+            conn.execute(text("TRUNCATE verificationvisit"))
+            conn.execute(text("DELETE FROM counter WHERE name LIKE 'verification:%' OR name LIKE 'patrol:%'"))
+        with db.engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE verificationvisit"))
+        print(f"  reusing the generated database (its round undone); {len(codes)} county packs loaded in {took:.1f} s")
         measure(url, args, codes)
         return
     took, _ = timed(lambda: setup.init(demo=True))
@@ -329,6 +338,8 @@ def run(url: str, args: argparse.Namespace, codes: list[str], fresh: bool = True
         f"  generated {args.children:,} children ({cats:,} categories, a guardian each) in {took:.1f} s, "
         f"analysed in {time.perf_counter() - started:.1f} s; database {size}; {seals_hold()} sampled seals hold"
     )
+    if args.generate_only:
+        return
     measure(url, args, codes)
 
 
@@ -447,6 +458,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the generated database (it takes long at 10M)")
     parser.add_argument("--database", help="measure again on a database a --keep run generated (same shape)")
+    parser.add_argument("--generate-only", action="store_true", help="with --keep: generate, measure later")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="shouhu-province-packs-"))
     codes = write_packs(folder, args.counties, args.townships, args.villages)

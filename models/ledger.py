@@ -12,21 +12,26 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.types import json_field, uuid_pk, when
 
 
 class VerificationVisit(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("child_id", "period"),)  # also the index for lookups by child (0006)
+    __table_args__ = (
+        UniqueConstraint("child_id", "period"),  # also the index for lookups by child (0006)
+        Index("ix_verificationvisit_unit_period", "unit", "period"),  # the village's list (0010)
+        Index("ix_verificationvisit_jurisdiction_period_status", "jurisdiction", "period", "status"),  # a round
+        Index("ix_verificationvisit_jurisdiction_due_at", "jurisdiction", "due_at"),  # the month, the digest
+    )
     id: uuid.UUID = uuid_pk()
-    jurisdiction: str = Field(index=True)
+    jurisdiction: str
     child_id: uuid.UUID = Field(foreign_key="child.id")
-    unit: str = Field(index=True)  # the child's village committee (its township if no village on file)
-    period: str = Field(index=True)  # 2026Q4, 2026-11
-    due_at: datetime = when(index=True)
-    status: str = Field(default="open", index=True)
+    unit: str  # the child's village committee (its township if no village on file)
+    period: str  # 2026Q4, 2026-11
+    due_at: datetime = when()
+    status: str = Field(default="open")
     outcome: dict = json_field()
     completed_by: str | None = None
     completed_at: datetime | None = when(nullable=True)

@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     routing: Path | None = None  # the routing file (default home/routing.yaml)
     trusted_proxies: str = "127.0.0.1"  # proxies whose X-Forwarded-For is believed
     secure_cookies: bool = False  # true behind HTTPS: the session cookie is sent over HTTPS only
+    round_workers: int = Field(2, ge=1, le=32)  # counties whose rounds start at once (PostgreSQL; SQLite: one)
     chromium: Path = Path(
         "/usr/bin/chromium"
     )  # prints official documents as PDF (Debian's chromium + fonts-wqy-zenhei)

@@ -11,6 +11,7 @@ period. Open visits of a child who left coverage (an exit, the end of a phase-ou
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -19,9 +20,9 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from models import Case, Child, VerificationVisit
+from models import Case, Child, Counter, VerificationVisit
 from models.types import AwareDateTime, table_of
-from shouhu import childfile, db, policy
+from shouhu import childfile, config, db, policy
 from shouhu.clock import CHINA_TZ, now
 from shouhu.daily import claim
 from shouhu.timeline import lock_case
@@ -41,21 +42,36 @@ def period_of(day: date, every: str) -> tuple[str, datetime]:
 
 
 def _insert_visits(session: Session, jurisdiction: str, period: str, due: datetime, covered: Any, day: date) -> None:
-    """One set-based INSERT … SELECT: a visit in `period` for every minor matching `covered`."""
+    """One set-based INSERT … SELECT: a visit in `period` for every minor matching `covered` who has none.
+
+    The children already visited in the period are left out before the insert (a probe of the
+    (child, period) key each, so the daily top-up costs reads, not a province-wide join); the
+    unique key still settles a race with another writer. Rows go in child order, so the key's index
+    is written in one sweep rather than at random.
+    """
     dialect = session.get_bind().dialect.name
     new_id = func.gen_random_uuid() if dialect == "postgresql" else func.lower(func.hex(func.randomblob(16)))
     adult_born = date(day.year - 18, day.month, min(day.day, 28))
-    query = sa_select(
-        new_id,
-        col(Child.jurisdiction),
-        col(Child.id),
-        func.coalesce(Child.village, Child.township),
-        literal(period),
-        literal(due, AwareDateTime()),
-        literal("open"),
-        literal({}, JSON()),
-        literal(now(), AwareDateTime()),
-    ).where(col(Child.jurisdiction) == jurisdiction, col(Child.birth_date) > adult_born, covered)
+    visited = (
+        sa_select(literal(1))
+        .where(col(VerificationVisit.child_id) == col(Child.id), col(VerificationVisit.period) == period)
+        .offset(0)  # a probe per child (see childfile.covered)
+    )
+    query = (
+        sa_select(
+            new_id,
+            col(Child.jurisdiction),
+            col(Child.id),
+            func.coalesce(Child.village, Child.township),
+            literal(period),
+            literal(due, AwareDateTime()),
+            literal("open"),
+            literal({}, JSON()),
+            literal(now(), AwareDateTime()),
+        )
+        .where(col(Child.jurisdiction) == jurisdiction, col(Child.birth_date) > adult_born, covered, ~visited.exists())
+        .order_by(col(Child.id))
+    )
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table_of(VerificationVisit))
     statement = insert.from_select(
         ["id", "jurisdiction", "child_id", "unit", "period", "due_at", "status", "outcome", "created_at"], query
@@ -82,7 +98,7 @@ def generate_verification_round(session: Session, jurisdiction: str, day: date) 
     """
     pack = policy.pack(jurisdiction)
     period, due = period_of(day, pack.verification_visits.value)
-    _insert_visits(session, jurisdiction, period, due, childfile.covered(Child.id, day), day)
+    _insert_visits(session, jurisdiction, period, due, childfile.covered(Child.id, day, probe=True), day)
     return _count(session, jurisdiction, period)
 
 
@@ -103,7 +119,7 @@ def open_ledger_patrols(session: Session, jurisdiction: str, day: date, window: 
     with_case = sa_select(col(Case.child_id)).where(
         col(Case.jurisdiction) == jurisdiction, col(Case.status) == "open", col(Case.risk_level).in_(["medium", "high"])
     )
-    covered = childfile.covered(Child.id, day, categories) & col(Child.id).not_in(with_case)
+    covered = childfile.covered(Child.id, day, categories, probe=True) & col(Child.id).not_in(with_case)
     before = _count(session, jurisdiction, period)
     _insert_visits(session, jurisdiction, period, due, covered, day)
     return _count(session, jurisdiction, period) - before
@@ -150,16 +166,63 @@ def open_patrols(session: Session, jurisdiction: str, day: date) -> int:
     return opened
 
 
+def _markers(day: date, jurisdiction: str) -> list[str]:
+    """The claims a county's rounds would take today: the verification round's, and each open patrol window's."""
+    pack = policy.pack(jurisdiction)
+    period, _ = period_of(day, pack.verification_visits.value)
+    names = [f"verification:{jurisdiction}:{period}:{day}"]
+    for window in pack.patrol_windows.value:
+        start = date(day.year, *map(int, window.start.split("-")))
+        end = date(day.year, *map(int, window.end.split("-")))
+        if start <= day <= end:
+            names.append(f"patrol:{jurisdiction}:{window.name}:{day}")
+    return names
+
+
+def _due_today(day: date) -> list[str]:
+    """The counties with a round or patrol not yet claimed today: one indexed read for the province."""
+    wanted = {j: _markers(day, j) for j in policy.jurisdiction_names()}
+    with db.transaction() as session:
+        names = [n for markers in wanted.values() for n in markers]
+        taken: set[str] = set()
+        for chunk in range(0, len(names), 1000):
+            taken |= set(session.exec(select(Counter.name).where(col(Counter.name).in_(names[chunk : chunk + 1000]))))
+    return [j for j, markers in wanted.items() if not taken.issuperset(markers)]
+
+
+def _start_county(jurisdiction: str, day: date) -> dict[str, int]:
+    """One county's round and patrols, in a transaction of its own: its claim commits with its visits."""
+    started = {"verification_visits": 0, "patrols": 0, "left_coverage": 0}
+    with db.transaction() as session:
+        pack = policy.pack(jurisdiction)
+        period, _ = period_of(day, pack.verification_visits.value)
+        if claim(session, f"verification:{jurisdiction}:{period}:{day}"):
+            started["left_coverage"] = childfile.cancel_uncovered_visits(session, jurisdiction, day)
+            started["verification_visits"] = generate_verification_round(session, jurisdiction, day)
+        started["patrols"] = open_patrols(session, jurisdiction, day)
+    return started
+
+
 def start_due_rounds(day: date | None = None) -> dict[str, Any]:
-    """Called by every tick: starts what a new period or window asks for, once."""
+    """Called by every tick: starts what a new period or window asks for, once.
+
+    Each county commits on its own (a province's round is a hundred counties' inserts, and one
+    county's failure must not hold back the others' visits); on PostgreSQL `SHOUHU_ROUND_WORKERS`
+    counties run at once. A county that failed is retried by the next tick (its claim rolled back
+    with its work); the error is raised once every other county is done.
+    """
     day = day or now().date()
     started: dict[str, Any] = {"verification_visits": 0, "patrols": 0, "left_coverage": 0}
-    with db.transaction() as session:
-        for jurisdiction in policy.jurisdiction_names():
-            pack = policy.pack(jurisdiction)
-            period, _ = period_of(day, pack.verification_visits.value)
-            if claim(session, f"verification:{jurisdiction}:{period}:{day}"):
-                started["left_coverage"] += childfile.cancel_uncovered_visits(session, jurisdiction, day)
-                started["verification_visits"] += generate_verification_round(session, jurisdiction, day)
-            started["patrols"] += open_patrols(session, jurisdiction, day)
+    due = _due_today(day)
+    workers = 1 if db.engine().dialect.name == "sqlite" else min(config.settings().round_workers, len(due) or 1)
+    failed: list[BaseException] = []
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="round") as pool:
+        for future in [pool.submit(_start_county, j, day) for j in due]:
+            try:
+                for key, value in future.result().items():
+                    started[key] += value
+            except Exception as exc:  # noqa: BLE001 — raised below, after the other counties
+                failed.append(exc)
+    if failed:
+        raise failed[0]
     return started
