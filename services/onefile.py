@@ -180,13 +180,18 @@ def _summary(s: Session, c: Child) -> dict[str, Any]:
     }
 
 
+def _uuid_or_none(ref: Any) -> uuid.UUID | None:
+    """An id as typed (bounded, so a huge string is not parsed); None when it is not one: unknown alike."""
+    try:
+        return uuid.UUID(ref) if isinstance(ref, str) and len(ref) <= 64 else None
+    except ValueError:
+        return None
+
+
 # ---- merge ---------------------------------------------------------------------------------------
 def _child(s: Session, actor: User, ref: Any, action: str, field: str) -> Child:
     """A child of the actor's county by id; unknown and other counties' children are alike (recorded)."""
-    try:
-        child_id = uuid.UUID(ref) if isinstance(ref, str) and len(ref) <= 64 else None
-    except ValueError:
-        child_id = None
+    child_id = _uuid_or_none(ref)
     child = s.exec(select(Child).where(Child.id == child_id).with_for_update()).first() if child_id else None
     if child is None or child.jurisdiction != actor.jurisdiction:
         _record(s, actor, action, f"unknown:{child_id}", allowed=False, reason="unknown")
@@ -205,6 +210,26 @@ def _check_rows(s: Session, ts: list[Transition], rows: list[Any]) -> None:
     for row in rows:
         if ts:
             timeline.check_row(s, ts[0].case, row)
+
+
+def _move_cases_and_guardians(
+    s: Session,
+    ts: list[Transition],
+    guardians: list[Guardian],
+    source: Child,
+    target: Child,
+    merge_id: uuid.UUID,
+    event: str,
+    summary: str,
+) -> None:
+    """The cases (each telling its timeline) and guardians go from `source` to `target`: merging and
+    undoing a merge move them the same way, only the direction and the words differ."""
+    for t in ts:
+        t.case.child_id = target.id
+        t.record(event, summary, merge_id=str(merge_id), from_child=str(source.id), to_child=str(target.id))
+    for g in guardians:
+        g.child_id = target.id
+        s.add(g)
 
 
 def merge_children(keep_ref: Any, other_ref: Any, data: Any, actor_name: str | None) -> dict[str, Any]:
@@ -253,18 +278,16 @@ def merge_children(keep_ref: Any, other_ref: Any, data: Any, actor_name: str | N
             "categories_set_aside": [],
             "id_number": None,
         }
-        for t in ts:
-            t.case.child_id = keep.id
-            t.record(
-                "child_merged",
-                "儿童档案合并：本案所属儿童的另一份档案并入同一档案，案件随之转入",
-                merge_id=str(merge.id),
-                from_child=str(other.id),
-                to_child=str(keep.id),
-            )
-        for g in guardians:
-            g.child_id = keep.id
-            s.add(g)
+        _move_cases_and_guardians(
+            s,
+            ts,
+            guardians,
+            other,
+            keep,
+            merge.id,
+            "child_merged",
+            "儿童档案合并：本案所属儿童的另一份档案并入同一档案，案件随之转入",
+        )
         for carer in s.exec(select(EntrustedCare).where(EntrustedCare.child_id == other.id)).all():
             carer.child_id = keep.id
             s.add(carer)
@@ -394,10 +417,7 @@ def unmerge_children(merge_ref: Any, actor_name: str | None) -> dict[str, Any]:
     again. Refused, with the reason, when later changes make that unsafe."""
     with db.transaction() as s:
         actor = _merger(s, actor_name, "child_unmerge")
-        try:
-            merge_id = uuid.UUID(merge_ref) if isinstance(merge_ref, str) and len(merge_ref) <= 64 else None
-        except ValueError:
-            merge_id = None
+        merge_id = _uuid_or_none(merge_ref)
         m = s.exec(select(ChildMerge).where(ChildMerge.id == merge_id).with_for_update()).first() if merge_id else None
         if m is None or m.jurisdiction != actor.jurisdiction:
             _record(s, actor, "child_unmerge", f"unknown:{merge_id}", allowed=False, reason="unknown")
@@ -416,18 +436,9 @@ def unmerge_children(merge_ref: Any, actor_name: str | None) -> dict[str, Any]:
             s.exec(select(Guardian).where(col(Guardian.id).in_([uuid.UUID(i) for i in moved["guardians"]])))
         )
         _check_rows(s, ts, [other, keep, *guardians])
-        for t in ts:
-            t.case.child_id = other.id
-            t.record(
-                "child_unmerged",
-                "撤销儿童档案合并：案件回到原档案",
-                merge_id=str(m.id),
-                from_child=str(keep.id),
-                to_child=str(other.id),
-            )
-        for g in guardians:
-            g.child_id = other.id
-            s.add(g)
+        _move_cases_and_guardians(
+            s, ts, guardians, keep, other, m.id, "child_unmerged", "撤销儿童档案合并：案件回到原档案"
+        )
         for model, key in ((EntrustedCare, "carers"), (VerificationVisit, "visits"), (ChildCategory, "categories")):
             for row in s.exec(select(model).where(col(model.id).in_([uuid.UUID(i) for i in moved[key]]))).all():
                 row.child_id = other.id

@@ -112,27 +112,14 @@ def fire(t: Transition, d: Deadline, step: clocks.Step, batch: clocks.Batch | No
         )
         t.notify("reminder", to=[], unit_codes=[approval.unit], ask=what, due=d.due_at)
         return
-    levels = len(t.pack.levels(d.kind))
-    last = step.level == levels
-    recipients = units.recipients(t.pack, approval.unit, step.level, levels)
-    clocks.open_or_raise_breach(t.session, d, t.case, None, step.level, last, batch, owner=approval.unit)
-    names = "、".join(t.unit_name(u) for u in recipients)
-    t.record(
-        "deadline_escalated",
-        f"{what} 逾期（{t.unit_name(approval.unit)}），第 {step.level} 级{'，督办' if last else ''}：通知 {names}",
-        deadline_id=str(d.id),
+    clocks.escalate(
+        t,
+        d,
+        step,
+        batch,
+        what=what,
+        owner=approval.unit,
+        shown_owner=t.unit_name(approval.unit),
+        owner_role="审批单位",
         approval_id=str(approval.id),
-        level=step.level,
-        supervised=last,
-        units=recipients,
-    )
-    template = "overdue" if step.level == 1 else ("supervised" if last else "escalation")
-    t.notify(
-        "escalation",
-        template=template,
-        to=[],
-        unit_codes=recipients,
-        ask=what,
-        due=d.due_at,
-        detail=f"审批单位：{t.unit_name(approval.unit)}；第 {step.level} 级",
     )

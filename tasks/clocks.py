@@ -11,14 +11,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
 from models import Breach, Case, ClockFire, Deadline, Task
-from shouhu import workdays
+from shouhu import units, workdays
 from shouhu.clock import now
 from shouhu.policy import Pack
+
+if TYPE_CHECKING:  # a Transition fires the steps; tasks.transition itself imports this module
+    from tasks.transition import Transition
 
 SWEEPER = "system:sweeper"
 
@@ -111,6 +114,50 @@ def open_or_raise_breach(
         return
     breach.level, breach.supervised = level, supervised
     session.add(breach)
+
+
+def escalate(
+    t: Transition,
+    d: Deadline,
+    step: Step,
+    batch: Batch | None,
+    *,
+    what: str,
+    owner: str,
+    shown_owner: str,
+    owner_role: str,
+    task: Task | None = None,
+    **ids: str,
+) -> None:
+    """One escalation level of a task's or an approval's clock, the same procedure for both: the breach
+    opened or raised, the timeline naming who was told, and the message to the units up the chain.
+
+    `what` is the work overdue, `owner` the unit that owes it (`shown_owner` as the timeline names it,
+    `owner_role` as the message does); `ids` go into the timeline payload after the deadline's."""
+    levels = len(t.pack.levels(d.kind))
+    last = step.level == levels
+    recipients = units.recipients(t.pack, owner, step.level, levels)
+    open_or_raise_breach(t.session, d, t.case, task, step.level, last, batch, owner=owner)
+    names = "、".join(t.unit_name(u) for u in recipients)
+    t.record(
+        "deadline_escalated",
+        f"{what} 逾期（{shown_owner}），第 {step.level} 级{'，督办' if last else ''}：通知 {names}",
+        deadline_id=str(d.id),
+        **ids,
+        level=step.level,
+        supervised=last,
+        units=recipients,
+    )
+    template = "overdue" if step.level == 1 else ("supervised" if last else "escalation")
+    t.notify(
+        "escalation",
+        template=template,
+        to=[],
+        unit_codes=recipients,
+        ask=what,
+        due=d.due_at,
+        detail=f"{owner_role}：{t.unit_name(owner)}；第 {step.level} 级",
+    )
 
 
 def record_fire(session: Session, d: Deadline, step: Step, batch: Batch | None = None) -> None:

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from models import Breach, Case, ClockFire, Deadline, Notification, Task, TimelineEvent
 from models.types import table_of
 from notifications import digest
-from shouhu import db, timeline, units
+from shouhu import db, timeline
 from shouhu.clock import CHINA_TZ, held_at, now
 from shouhu.wording import format_due
 from tasks import anchors, approvals, clocks, guardianship, retention, rounds, verification
@@ -221,26 +221,14 @@ def fire(t: Transition, d: Deadline, task: Task | None, step: clocks.Step, batch
         )
         t.notify("reminder", to=[], task=task)
         return
-    levels = len(t.pack.levels(d.kind))
-    last = step.level == levels
-    recipients = units.recipients(t.pack, task.owner_unit, step.level, levels)
-    clocks.open_or_raise_breach(t.session, d, t.case, task, step.level, last, batch)
-    names = "、".join(t.unit_name(u) for u in recipients)
-    t.record(
-        "deadline_escalated",
-        f"{title} 逾期（{task.owner_unit}），第 {step.level} 级{'，督办' if last else ''}：通知 {names}",
-        deadline_id=str(d.id),
-        level=step.level,
-        supervised=last,
-        units=recipients,
-    )
-    template = "overdue" if step.level == 1 else ("supervised" if last else "escalation")
-    t.notify(
-        "escalation",
-        template=template,
-        to=[],
-        unit_codes=recipients,
-        ask=title,
-        due=d.due_at,
-        detail=f"责任单位：{t.unit_name(task.owner_unit)}；第 {step.level} 级",
+    clocks.escalate(
+        t,
+        d,
+        step,
+        batch,
+        what=title,
+        owner=task.owner_unit,
+        shown_owner=task.owner_unit,  # the code, as the timeline has always said it for a task
+        owner_role="责任单位",
+        task=task,
     )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +21,7 @@ import pytest
 from shouhu import running
 
 PASSWORD = "correct horse battery"
+SHOUHU = [sys.executable, "-m", "cli"]  # the CLI, as a subprocess
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -111,6 +115,54 @@ def db_url(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 
 _children = itertools.count()
+
+
+@pytest.fixture
+def cli(database_url: str, prefect_server: str, tmp_path: Path) -> Any:
+    """The CLI as a real subprocess on this test's database: `cli(*args, stdin=, code=)` → its one JSON
+    document, with the exit code checked (shared so every CLI contract test runs it the same way)."""
+    env = {
+        **os.environ,
+        "SHOUHU_DATABASE_URL": database_url,
+        "SHOUHU_HOME": str(tmp_path),
+        "PREFECT_API_URL": prefect_server,
+        "SHOUHU_NOW": "2026-11-24T09:00:00+08:00",
+    }
+    env.pop("SHOUHU_USER", None)
+
+    def run(*args: str, stdin: Any = None, code: int = 0) -> Any:
+        proc = subprocess.run(
+            [*SHOUHU, *args, "--json"],
+            input=json.dumps(stdin, ensure_ascii=False) if stdin is not None else None,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr[-2000:])
+        lines = [line for line in proc.stdout.splitlines() if line.strip()]
+        assert len(lines) == 1, proc.stdout  # exactly one JSON document
+        return json.loads(lines[0])
+
+    return run
+
+
+def run_cli(*args: str, code: int = 0, stdin: str | None = None) -> Any:
+    """The CLI as a subprocess on this process's database (as `db_url` set it): its one JSON answer,
+    the exit code checked. Without `--as`, no SHOUHU_USER from the environment speaks for anyone."""
+    env = {**os.environ}
+    env.pop("SHOUHU_USER", None)
+    proc = subprocess.run(
+        [*SHOUHU, *args, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=120,
+        input=stdin,
+    )
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr[-2000:])
+    return json.loads(proc.stdout)
 
 
 def make_report(jurisdiction: str = "sixian", **overrides: Any) -> dict[str, Any]:

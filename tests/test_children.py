@@ -6,14 +6,12 @@ count, never the text); an unknown child and one outside the scope the same 404 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import make_report
+from conftest import run_cli as cli
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -259,22 +257,6 @@ def test_hostile_strings_are_escaped(browser_like: Any, db_url: str) -> None:
     for r in (child, search, listed):
         assert r.status_code == 200 and "<script>" not in r.text and "<img" not in r.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in child.text and "&lt;script&gt;alert(1)" in listed.text
-
-
-def cli(*args: str, code: int = 0, stdin: str | None = None) -> Any:
-    env = {**os.environ}
-    env.pop("SHOUHU_USER", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "cli", *args, "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        input=stdin,
-    )
-    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr[-2000:])
-    return json.loads(proc.stdout)
 
 
 def test_the_cli_and_the_api(db_url: str) -> None:

@@ -10,13 +10,14 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from approving import pending_of
 from conftest import make_report, user_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from sqlalchemy import text
 
-from services import accounts, cases, children, documents, notes, reports
+from services import accounts, cases, children, documents, notes, reports, tasks
 from shouhu import db
 
 EXAMPLES = 50  # per operation, mode, identity and user: ~2,400 requests per database in all
@@ -39,6 +40,7 @@ WRITTEN = (
     "apitoken",
     "adminrecord",
     "credential",
+    "approval",
 )
 
 
@@ -105,6 +107,9 @@ OPERATIONS = [
     "GET /api/v1/children-duplicates",
     "POST /api/v1/children/{keep}/merge/{other}",
     "POST /api/v1/merges/{merge_id}/unmerge",
+    "GET /api/v1/approvals",
+    "POST /api/v1/approvals/{approval_id}/decide",
+    "POST /api/v1/cases/{ref}/reopen",
 ]
 
 
@@ -141,6 +146,8 @@ def test_generated_requests(db_url: str, label: str, capsys: pytest.CaptureFixtu
     # one child, one file: the child's own file as both sides (refused as the same file), a merge that is not there
     real["keep"] = real["other"] = real["child_id"]
     real["merge_id"] = ["00000000-0000-4000-8000-000000000000"]
+    if "{approval_id}" in label:  # made only where used: a second case and its stage flows
+        real["approval_id"] = [pending_approval()]
     users = {who: accounts.create_token(who, "generated requests")["token"] for who in ("sx-police", "sx-manager")}
     problems: list[str] = []
     method, path = label.split(" ", 1)
@@ -168,6 +175,18 @@ def test_generated_requests(db_url: str, label: str, capsys: pytest.CaptureFixtu
         )
     assert not problems, problems[:10]
     assert counts["5xx"] == 0 and counts["requests"] >= 2  # (identical inputs are generated once: GET /me has none)
+
+
+def pending_approval() -> str:
+    """A 不属实 finding waiting for the county bureau to approve it: the decide endpoint's real approval."""
+    opened = reports.submit_report(make_report(), user_of("sixian", "police_intake"))
+    police = user_of("sixian", "police")
+    case = cases.show_case(opened["case_id"], police, record_read=False)
+    [task] = [t for t in case["tasks"] if t["kind"] == "emergency_response" and t["status"] == "open"]
+    outcome = {"unfounded": True, "unfounded_reason": "经核查，儿童由祖母照看，情况不属实"}
+    tasks.complete_task(task["task_id"], outcome, police)
+    [approval] = pending_of(opened["case_id"])
+    return str(approval["approval_id"])
 
 
 def fuzz(strategy: Any, who: str, token: str, problems: list[str]) -> None:

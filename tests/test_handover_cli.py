@@ -3,45 +3,9 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import make_report
-
-SHOUHU = [sys.executable, "-m", "cli"]
-
-
-@pytest.fixture
-def cli(database_url: str, prefect_server: str, tmp_path: Path) -> Any:
-    env = {
-        **os.environ,
-        "SHOUHU_DATABASE_URL": database_url,
-        "SHOUHU_HOME": str(tmp_path),
-        "PREFECT_API_URL": prefect_server,
-        "SHOUHU_NOW": "2026-11-24T09:00:00+08:00",
-    }
-    env.pop("SHOUHU_USER", None)
-
-    def run(*args: str, stdin: Any = None, code: int = 0) -> Any:
-        proc = subprocess.run(
-            SHOUHU + list(args) + ["--json"],
-            input=json.dumps(stdin, ensure_ascii=False) if stdin is not None else None,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
-        assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr[-2000:])
-        lines = [line for line in proc.stdout.splitlines() if line.strip()]
-        assert len(lines) == 1, proc.stdout
-        return json.loads(lines[0])
-
-    return run
 
 
 def test_correct_claim_assign_transfer_accept_from_the_command_line(cli: Any) -> None:

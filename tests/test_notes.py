@@ -6,11 +6,7 @@ service, the page, the API and the CLI."""
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import struct
-import subprocess
-import sys
 import uuid
 import zlib
 from pathlib import Path
@@ -18,6 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import csrf, make_report
+from conftest import run_cli as cli
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
@@ -26,7 +23,6 @@ from services import accounts, cases, notes, reports
 from shouhu import attachments, config, db, masking, policy
 from shouhu.errors import ShouhuError
 
-ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = '</textarea><script>alert("n")</script><img src=x onerror=alert(1)>'
 
 
@@ -217,22 +213,6 @@ def test_the_api_and_the_cli(db_url: str, tmp_path: Path) -> None:
         and "attachment" in got.headers["content-disposition"]
     )
     assert [n["text"] for n in api.get(f"/api/v1/cases/{opened['case_no']}/notes", headers=auth).json()] == ["会商"]
-
-    env = {**os.environ}
-    env.pop("SHOUHU_USER", None)
-
-    def cli(*args: str, stdin: str | None = None, code: int = 0) -> Any:
-        proc = subprocess.run(
-            [sys.executable, "-m", "cli", *args, "--json"],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=ROOT,
-            timeout=120,
-            input=stdin,
-        )
-        assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr[-2000:])
-        return json.loads(proc.stdout)
 
     assert cli("case", "note", opened["case_no"], "-", "--as", "sx-police", stdin='{"kind": "other", "text": "电话"}')[
         "seq"

@@ -4,11 +4,7 @@ access rule (civil affairs of the county only), on every face, on SQLite and Pos
 
 from __future__ import annotations
 
-import json
-import os
 import random
-import subprocess
-import sys
 import time
 import uuid
 from datetime import date, timedelta
@@ -17,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import T0, csrf, make_report, on_ledger
+from conftest import run_cli as cli
 from sqlmodel import Session, col, select
 
 from models import (
@@ -39,7 +36,6 @@ from shouhu.clock import now
 from shouhu.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tasks import rounds
 
-ROOT = Path(__file__).resolve().parent.parent
 CIVIL = "sx-civil"
 TOWN, OTHER_TOWN = "sx-t-sc", "sx-t-cg"
 _seq = iter(range(1, 10_000))
@@ -306,22 +302,6 @@ def test_only_civil_affairs_of_the_county_find_and_merge(db_url: str, who: str) 
     with Session(db.engine()) as s:
         refused = s.exec(select(AccessRecord).where(AccessRecord.actor == who, AccessRecord.allowed == False)).all()  # noqa: E712
     assert len(refused) == 3
-
-
-def cli(*args: str, code: int = 0, stdin: str | None = None) -> Any:
-    env = {**os.environ}
-    env.pop("SHOUHU_USER", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "cli", *args, "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        input=stdin,
-    )
-    assert proc.returncode == code, proc.stdout + proc.stderr
-    return json.loads(proc.stdout)
 
 
 def test_the_cli_and_the_api(db_url: str, browser_like: Any) -> None:

@@ -18,6 +18,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.concurrency import run_in_threadpool
 
 from services import accounts
+from services import approvals as approvals_service
 from services import cases as cases_service
 from services import children as children_service
 from services import corrections as corrections_service
@@ -503,3 +504,51 @@ def merge_children(
 def unmerge_children(merge_id: str, user: User = Depends(api_user)) -> dict[str, Any]:
     """Put back exactly what the merge moved; 409 `unmerge_unsafe` with the reason when it cannot."""
     return onefile_service.unmerge_children(merge_id, user.username)
+
+
+# ---- approvals and reopening (issue 16 §1, §4) ----------------------------------------------------
+DECISION_SCHEMA = {
+    "type": "object",
+    "required": ["approve"],
+    "properties": {"approve": {"type": "boolean"}, "reason": {"type": "string"}},
+    "additionalProperties": False,
+}
+REOPEN_SCHEMA = {
+    "type": "object",
+    "required": ["reason"],
+    "properties": {"reason": {"type": "string"}},
+    "additionalProperties": False,
+}
+
+
+@router.get("/approvals", tags=["approvals"], responses=ERRORS)
+def list_approvals(
+    unit: str | None = None, status: str | None = "pending", user: User = Depends(api_user)
+) -> list[dict[str, Any]]:
+    """Approvals (`shouhu approvals`): `[{"approval_id","case_id","case_no","kind","requested_by","due_at","status",…}]`
+    — of `unit`, else those the caller's unit decides; earliest due first."""
+    return approvals_service.list_approvals(user.username, unit, status)
+
+
+@router.post(
+    "/approvals/{approval_id}/decide",
+    tags=["approvals"],
+    responses={**ERRORS, "202": {"description": "accepted and queued"}},
+    openapi_extra=body_of(DECISION_SCHEMA),
+)
+def decide(approval_id: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
+    """`{"approve": bool, "reason"}` (reason required to refuse) → the case; 403 for the one who asked."""
+    result = approvals_service.decide_approval(approval_id, body, user.username)
+    return JSONResponse(result, status_code=202) if result.get("status") == "queued" else result
+
+
+@router.post(
+    "/cases/{ref}/reopen",
+    tags=["approvals"],
+    responses={**ERRORS, "202": {"description": "accepted and queued"}},
+    openapi_extra=body_of(REOPEN_SCHEMA),
+)
+def reopen(ref: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
+    """`{"reason"}` → the case (with `approval_id` when the reopening waits for approval); 409 after the window."""
+    result = approvals_service.reopen_case(ref, body, user.username)
+    return JSONResponse(result, status_code=202) if result.get("status") == "queued" else result

@@ -1,6 +1,6 @@
 """审批 and 重新办理 on the web: the deciding unit's list of pending approvals, the decide form and the
-reopen form on the case page, and the API (/api/v1) — each through services.approvals (the access
-rule, the second pair of eyes, the recording).
+reopen form on the case page — each through services.approvals (the access rule, the second pair of
+eyes, the recording). The API routes are in web.api, so the OpenAPI document names them.
 
 Posts redirect back to the case (post/redirect/get); a refused form comes back with the error at its
 field and what was typed, nothing changed.
@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from services import approvals
@@ -22,24 +22,10 @@ from shouhu.errors import Conflict, Forbidden, InvalidInput
 from shouhu.vocab import APPROVAL_KINDS_ZH, APPROVAL_STATUS_ZH
 from shouhu.wording import format_due, time_left
 from web import messages
-from web.api import ERRORS, body_of, json_body
-from web.auth import api_user
 from web.session import check_csrf, page_user
 from web.templating import render, unit_name
 
 router = APIRouter()
-DECISION_SCHEMA = {
-    "type": "object",
-    "required": ["approve"],
-    "properties": {"approve": {"type": "boolean"}, "reason": {"type": "string"}},
-    "additionalProperties": False,
-}
-REOPEN_SCHEMA = {
-    "type": "object",
-    "required": ["reason"],
-    "properties": {"reason": {"type": "string"}},
-    "additionalProperties": False,
-}
 FIELD_ERRORS_ZH = {
     ("missing_field", "reason"): "必填：请填写理由",
     ("missing_field", "approve"): "必填：请选择同意或不同意",
@@ -47,41 +33,6 @@ FIELD_ERRORS_ZH = {
 }
 
 
-# ---- API ----------------------------------------------------------------------------------------
-@router.get("/api/v1/approvals", tags=["approvals"], responses=ERRORS)
-def list_approvals(
-    unit: str | None = None, status: str | None = "pending", user: User = Depends(api_user)
-) -> list[dict[str, Any]]:
-    """Approvals (`shouhu approvals`): `[{"approval_id","case_id","case_no","kind","requested_by","due_at","status",…}]`
-    — of `unit`, else those the caller's unit decides; earliest due first."""
-    return approvals.list_approvals(user.username, unit, status)
-
-
-@router.post(
-    "/api/v1/approvals/{approval_id}/decide",
-    tags=["approvals"],
-    responses={**ERRORS, "202": {"description": "accepted and queued"}},
-    openapi_extra=body_of(DECISION_SCHEMA),
-)
-def decide(approval_id: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
-    """`{"approve": bool, "reason"}` (reason required to refuse) → the case; 403 for the one who asked."""
-    result = approvals.decide_approval(approval_id, body, user.username)
-    return JSONResponse(result, status_code=202) if result.get("status") == "queued" else result
-
-
-@router.post(
-    "/api/v1/cases/{ref}/reopen",
-    tags=["approvals"],
-    responses={**ERRORS, "202": {"description": "accepted and queued"}},
-    openapi_extra=body_of(REOPEN_SCHEMA),
-)
-def reopen(ref: str, body: Any = Depends(json_body), user: User = Depends(api_user)) -> Any:
-    """`{"reason"}` → the case (with `approval_id` when the reopening waits for approval); 409 after the window."""
-    result = approvals.reopen_case(ref, body, user.username)
-    return JSONResponse(result, status_code=202) if result.get("status") == "queued" else result
-
-
-# ---- pages --------------------------------------------------------------------------------------
 @router.get("/approvals", response_class=HTMLResponse, include_in_schema=False)
 def approvals_page(request: Request, status: str = Query("pending"), user: User = Depends(page_user)) -> HTMLResponse:
     chosen = status if status in approvals.STATUSES else "pending"
