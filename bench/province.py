@@ -9,7 +9,9 @@ The province: `--counties` county packs in sixian's shape (sixian's rules, seed 
 `--townships` townships with `--villages` villages each, written to a temporary policy directory
 next to national.yaml), with a civil-affairs officer, a township caseworker and a village director
 per county. The children are generated in SQL (generate_series, INSERT … SELECT), spread evenly over
-the counties, their townships and villages (one in 21 on file at the township only): checksum-valid
+the counties, their townships and villages (one in 21 on file at the township only), county after
+county as each county's own import would write them (`--interleaved`: mixed, the worst layout for a
+county's questions; a database generated before that option is laid out so): checksum-valid
 ID numbers, ages 0–17, one or two categories in force, a guardian each. Children and guardians are
 sealed as the application seals them (shouhu.timeline.row_seal: the same JSON, HMAC-SHA256 with
 the timeline key, computed by pgcrypto); a sample is checked with `timeline.row_holds`. Not
@@ -61,6 +63,9 @@ CREATED = "2026-09-01 09:00:00+08"  # when the ledger was imported
 CREATED_ISO = "2026-09-01T01:00:00.000000+00:00"  # as row_seal writes it (UTC, microseconds)
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # GB 11643: the ID number's check character
 CHECK = "10X98765432"
+
+
+STEPS = ("search", "round", "page", "month", "province", "topup")
 
 
 def code_of(county: int) -> str:
@@ -146,12 +151,22 @@ def _json_text(sql: str) -> str:
     return f"'\"' || {sql} || '\"'"
 
 
-def generate(conn: Any, children: int, counties: int, townships: int, villages: int, categories: list[str]) -> None:
+def generate(
+    conn: Any,
+    children: int,
+    counties: int,
+    townships: int,
+    villages: int,
+    categories: list[str],
+    interleaved: bool = False,
+) -> None:
     """Children, their categories and guardians, in SQL; sealed as shouhu.timeline.row_seal seals."""
     key = os.environ["SHOUHU_TIMELINE_KEY"]
     per_county = -(-children // counties)
     # OFFSET 0 keeps PostgreSQL from pasting a subquery's expressions into every use (computed once a row).
-    # i → county k, index j in the county, township t, village v (v = villages: on file at the township only)
+    # i → county k, index j in the county, township t, village v (v = villages: on file at the township only);
+    # county by county, as each county's own import writes its ledger (one county's rows lie together)
+    spread = "i % :c AS k, i / :c AS j" if interleaved else "i / :per AS k, i % :per AS j"
     body17 = (
         "'34' || lpad((k % 100)::text, 2, '0') || lpad((k / 100 + 1)::text, 2, '0') "
         "|| to_char(born, 'YYYYMMDD') || lpad((j / 6200 % 1000)::text, 3, '0')"
@@ -194,9 +209,9 @@ def generate(conn: Any, children: int, counties: int, townships: int, villages: 
             "'p' || lpad(k::text, 3, '0') || '-v' || lpad((j % :t)::text, 2, '0') || '-' "
             "|| lpad((j / :t % (:v + 1))::text, 2, '0') END AS village, "
             "DATE '2009-01-02' + (j % 6200) AS born "
-            "FROM (SELECT i, i % :c AS k, i / :c AS j FROM generate_series(0, :n - 1) AS g(i)) AS r"
+            f"FROM (SELECT i, {spread} FROM generate_series(0, :n - 1) AS g(i)) AS r"
         ),
-        {"n": children, "c": counties, "t": townships, "v": villages},
+        {"n": children, "per": per_county, "c": counties, "t": townships, "v": villages},
     )
     assert per_county // 6200 < 1000, "too many children per county for unique ID numbers"
     conn.execute(
@@ -311,6 +326,9 @@ def run(url: str, args: argparse.Namespace, codes: list[str], fresh: bool = True
 
         took, _ = timed(policy.all_packs)
         migrate.upgrade(url)  # the schema of this checkout (a kept database may predate a migration)
+        if "round" not in args.steps.split(","):  # measured on the round a previous run started
+            measure(url, args, codes)
+            return
         with db.engine().begin() as conn:  # measured again from the start: no round, no claims yet
             conn.execute(text("TRUNCATE verificationvisit"))
             conn.execute(text("DELETE FROM counter WHERE name LIKE 'verification:%' OR name LIKE 'patrol:%'"))
@@ -326,7 +344,7 @@ def run(url: str, args: argparse.Namespace, codes: list[str], fresh: bool = True
     categories = list(policy.pack(codes[0]).child_categories.value)
     started = time.perf_counter()
     with eng.begin() as conn:
-        generate(conn, args.children, args.counties, args.townships, args.villages, categories)
+        generate(conn, args.children, args.counties, args.townships, args.villages, categories, args.interleaved)
     took = time.perf_counter() - started
     started = time.perf_counter()
     with eng.begin() as conn:  # committed: statistics gathered in a transaction rolled back are lost
@@ -344,17 +362,32 @@ def run(url: str, args: argparse.Namespace, codes: list[str], fresh: bool = True
 
 
 def measure(url: str, args: argparse.Namespace, codes: list[str]) -> None:
-    """The five figures, on a generated province."""
-    from sqlmodel import select
+    """The five figures, on a generated province (`--steps`: some of them)."""
+    from shouhu import clock, db
 
-    from models import Child, VerificationVisit
-    from services import children, monthly, visits
-    from shouhu import childfile, clock, db
-    from tasks import rounds
+    steps = set(args.steps.split(","))
+    if not steps <= set(STEPS):
+        raise SystemExit(f"--steps: one or more of {','.join(STEPS)}")
+    if "search" in steps:
+        search(args)
+    if "round" in steps:
+        quarterly_round(args)
+    if "page" in steps:
+        village_page(args, codes)
+    if "month" in steps or "province" in steps:
+        months(codes, "province" in steps)
+    if "topup" in steps:
+        top_up(codes)
+    clock.set_now(None)
+    db.dispose(url)
+
+
+def search(args: argparse.Namespace) -> None:
+    """3. search by ID number, as the county's civil affairs (first: it needs no visits)."""
+    from services import children
+    from shouhu import clock, db
 
     eng = db.engine()
-
-    # 3. search by ID number, as the county's civil affairs (first: it needs no visits)
     clock.set_now(datetime.fromisoformat(f"{ROUND_DAY}T00:01:00+08:00"))
     rng = random.Random(14)
     with eng.connect() as conn:
@@ -374,7 +407,13 @@ def measure(url: str, args: argparse.Namespace, codes: list[str]) -> None:
         f"  3. search by ID number (civil affairs, services.children.search_children): {spread(times)} (target < 50 ms)"
     )
 
-    # 1. the quarterly round
+
+def quarterly_round(args: argparse.Namespace) -> None:
+    """1. the quarterly round, every county."""
+    from shouhu import clock, db
+    from tasks import rounds
+
+    eng = db.engine()
     clock.set_now(datetime.fromisoformat(f"{ROUND_DAY}T00:05:00+08:00"))
     took, started_rounds = timed(lambda: rounds.start_due_rounds(ROUND_DAY))
     print(
@@ -384,7 +423,11 @@ def measure(url: str, args: argparse.Namespace, codes: list[str]) -> None:
     with eng.begin() as conn:
         conn.execute(text("ANALYZE verificationvisit"))
 
-    # 4. the village's visit page, as each county's village director
+
+def village_page(args: argparse.Namespace, codes: list[str]) -> None:
+    """4. the village's visit page, as each county's village director."""
+    from services import visits
+
     times, rows = [], 0
     for n in range(args.pages):
         code = codes[n % len(codes)]
@@ -397,7 +440,12 @@ def measure(url: str, args: argparse.Namespace, codes: list[str]) -> None:
         f"in a village): {spread(times)} (target < 200 ms)"
     )
 
-    # 5. the monthly statistics for December (the round falls due on 31 December)
+
+def months(codes: list[str], province: bool) -> None:
+    """5. the monthly statistics for December (the round falls due on 31 December)."""
+    from services import monthly
+    from shouhu import clock
+
     clock.set_now(datetime.fromisoformat("2027-01-02T09:00:00+08:00"))
     took, figures = timed(lambda: monthly.monthly(codes[0], "2026-12"))
     s5 = figures["sections"]
@@ -405,6 +453,8 @@ def measure(url: str, args: argparse.Namespace, codes: list[str]) -> None:
         f"  5. monthly statistics 2026-12, one county: {took:.1f} s — ledger {s5['ledger']['total']['children']:,} "
         f"children, visits due {s5['visits']['total']['due']:,} (target < 30 s)"
     )
+    if not province:
+        return
     totals = {"children": 0, "due": 0}
     started = time.perf_counter()
     slowest = 0.0
@@ -417,7 +467,16 @@ def measure(url: str, args: argparse.Namespace, codes: list[str]) -> None:
         f"     every county in turn (the province): {time.perf_counter() - started:.1f} s, slowest county "
         f"{slowest:.2f} s — ledger {totals['children']:,} children, visits due {totals['due']:,}"
     )
-    # 2. a child joins the ledger mid-quarter; the next day's tick tops the round up (last: the slowest)
+
+
+def top_up(codes: list[str]) -> None:
+    """2. a child joins the ledger mid-quarter; the next day's tick tops the round up (last: the slowest)."""
+    from sqlmodel import select
+
+    from models import Child, VerificationVisit
+    from shouhu import childfile, clock, db
+    from tasks import rounds
+
     clock.set_now(datetime.fromisoformat(f"{TOP_UP_DAY}T10:00:00+08:00"))
     newcomer = Child(
         jurisdiction=codes[0],
@@ -434,6 +493,8 @@ def measure(url: str, args: argparse.Namespace, codes: list[str]) -> None:
         s.flush()
         childfile.enrol(s, newcomer.id, {"orphan": "孤儿"}, "survey", TOP_UP_DAY, "bench", "排查发现")
     next_day = date.fromordinal(TOP_UP_DAY.toordinal() + 1)
+    with db.engine().begin() as conn:  # a previous run's top-up of that day, undone
+        conn.execute(text("DELETE FROM counter WHERE name LIKE :day"), {"day": f"%:{next_day}"})
     clock.set_now(datetime.fromisoformat(f"{next_day}T00:05:00+08:00"))
     took, topped = timed(lambda: rounds.start_due_rounds(next_day))
     with db.transaction() as s:
@@ -443,9 +504,6 @@ def measure(url: str, args: argparse.Namespace, codes: list[str]) -> None:
         f"  2. top-up the next day (one child joined mid-quarter): {took:.1f} s — the period has "
         f"{topped['verification_visits']:,} visits, the newcomer's among them"
     )
-
-    clock.set_now(None)
-    db.dispose(url)
 
 
 def main() -> None:
@@ -458,7 +516,11 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the generated database (it takes long at 10M)")
     parser.add_argument("--database", help="measure again on a database a --keep run generated (same shape)")
+    parser.add_argument("--interleaved", action="store_true", help="the counties' children mixed on every page")
     parser.add_argument("--generate-only", action="store_true", help="with --keep: generate, measure later")
+    parser.add_argument(
+        "--steps", default=",".join(STEPS), help=f"which measures, comma-separated (default all: {','.join(STEPS)})"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="shouhu-province-packs-"))
     codes = write_packs(folder, args.counties, args.townships, args.villages)

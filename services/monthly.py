@@ -210,19 +210,33 @@ def _ledger(
     in_force = (col(ChildCategory.started_on) <= last_day) & (
         col(ChildCategory.ended_on).is_(None) | (col(ChildCategory.ended_on) > last_day)
     )
+    # A county's question asked of its own children, each child's categories through the (child, …)
+    # index: joined plainly, PostgreSQL hashes every category of the province, once per county
+    # (bench/province.py). OFFSET 0 keeps each category lookup a probe (see shouhu.childfile.covered).
+    held_by_child = sa_select(col(ChildCategory.category)).where(col(ChildCategory.child_id) == col(Child.id), in_force)
     # a child holds one row per category at a time (the importer ends one before it starts it again): count(*)
-    by_category = s.execute(
-        sa_select(col(Child.township), col(ChildCategory.category), func.count())
-        .select_from(ChildCategory)
-        .join(Child, col(Child.id) == col(ChildCategory.child_id))
-        .where(col(Child.jurisdiction) == jurisdiction, in_force)
-        .group_by(col(Child.township), col(ChildCategory.category))
-    ).all()
+    if s.get_bind().dialect.name == "postgresql":
+        held_now = held_by_child.offset(0).lateral()
+        by_category_query = (
+            sa_select(col(Child.township), held_now.c.category, func.count())
+            .select_from(Child)
+            .join(held_now, true())
+            .where(col(Child.jurisdiction) == jurisdiction)
+            .group_by(col(Child.township), held_now.c.category)
+        )
+    else:  # SQLite has no LATERAL; its planner walks the child's index already
+        by_category_query = (
+            sa_select(col(Child.township), col(ChildCategory.category), func.count())
+            .select_from(ChildCategory)
+            .join(Child, col(Child.id) == col(ChildCategory.child_id))
+            .where(col(Child.jurisdiction) == jurisdiction, in_force)
+            .group_by(col(Child.township), col(ChildCategory.category))
+        )
+    by_category = s.execute(by_category_query).all()
     # children, each once however many categories: a semi-join, not a count(DISTINCT …) over the join
-    held = sa_select(col(ChildCategory.id)).where(col(ChildCategory.child_id) == col(Child.id), in_force).exists()
     by_township = s.execute(
         sa_select(col(Child.township), func.count())
-        .where(col(Child.jurisdiction) == jurisdiction, held)
+        .where(col(Child.jurisdiction) == jurisdiction, held_by_child.offset(0).exists())
         .group_by(col(Child.township))
     ).all()
     categories = list(p.child_categories.value)

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, func, literal
+from sqlalchemy import JSON, Uuid, func, literal, literal_column
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -41,6 +41,21 @@ def period_of(day: date, every: str) -> tuple[str, datetime]:
     return key, datetime.combine(first_next, time.min, CHINA_TZ) - timedelta(seconds=1)
 
 
+def _time_ordered_uuid() -> Any:
+    """A UUID version 7 made by PostgreSQL (RFC 9562: 48 bits of Unix milliseconds, then random bits).
+
+    A round writes 100,000 visits a county; random ids land all over the primary key's index, and on
+    a province's ten million each insert touches a page of its own (bench/province.py: a quarter of
+    the round's time). Ids that rise with time go to the index's last pages.
+    """
+    return literal_column(
+        "encode(set_byte(substring(int8send((extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)"
+        " || substring(uuid_send(gen_random_uuid()) FROM 7), 6, 112 | (get_byte(uuid_send(gen_random_uuid()), 6) & 15)),"
+        " 'hex')::uuid",
+        Uuid,
+    )
+
+
 def _insert_visits(session: Session, jurisdiction: str, period: str, due: datetime, covered: Any, day: date) -> None:
     """One set-based INSERT … SELECT: a visit in `period` for every minor matching `covered` who has none.
 
@@ -50,7 +65,7 @@ def _insert_visits(session: Session, jurisdiction: str, period: str, due: dateti
     is written in one sweep rather than at random.
     """
     dialect = session.get_bind().dialect.name
-    new_id = func.gen_random_uuid() if dialect == "postgresql" else func.lower(func.hex(func.randomblob(16)))
+    new_id = _time_ordered_uuid() if dialect == "postgresql" else func.lower(func.hex(func.randomblob(16)))
     adult_born = date(day.year - 18, day.month, min(day.day, 28))
     visited = (
         sa_select(literal(1))
