@@ -273,3 +273,38 @@ def test_an_import_does_not_end_what_a_founded_report_put_on_the_ledger(db_url: 
         ("left_behind", "import", True),
         ("orphan", "import", False),
     }
+
+
+def test_a_county_whose_round_fails_holds_back_no_other_and_is_retried(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each county commits its round on its own (with its daily claim): one county's failure leaves the
+    others' visits in place, is raised once they are done, and the next tick starts that county's round."""
+    clock.set_now(datetime.fromisoformat("2026-12-01T09:00:00+08:00"))
+    sixian, yantai = make_report(), make_report("yantai")
+    on_ledger([sixian])
+    on_ledger([yantai], jurisdiction="yantai")
+    real = rounds.generate_verification_round
+
+    def failing_in_sixian(session: Session, jurisdiction: str, day: date) -> int:
+        if jurisdiction == "sixian":
+            raise RuntimeError("the database went away in sixian's round")
+        return real(session, jurisdiction, day)
+
+    monkeypatch.setattr(rounds, "generate_verification_round", failing_in_sixian)
+    with pytest.raises(RuntimeError, match="sixian"):
+        rounds.start_due_rounds(date(2026, 12, 1))
+
+    def visited(jurisdiction: str) -> int:
+        with Session(db.engine()) as s:
+            return s.exec(
+                select(func.count())
+                .select_from(VerificationVisit)
+                .where(VerificationVisit.jurisdiction == jurisdiction)
+            ).one()
+
+    assert visited("sixian") == 0 and visited("yantai") == 1  # yantai's round committed
+    monkeypatch.setattr(rounds, "generate_verification_round", real)
+    again = rounds.start_due_rounds(date(2026, 12, 1))  # the same day: sixian's claim was rolled back with it
+    assert again["verification_visits"] == 1 and visited("sixian") == 1 and visited("yantai") == 1
+    assert rounds.start_due_rounds(date(2026, 12, 1))["verification_visits"] == 0  # both claimed now
