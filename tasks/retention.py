@@ -4,7 +4,8 @@ child's last case closed and last category ended, the child's identity is remove
 Removed, not archived: a copy kept elsewhere would still be the identifiable data the law says to delete.
 What goes: the child's name (→ `masking.REMOVED_NAME`), ID number and address; guardians' and carers'
 names, phones and contacts; what people typed at the village's visits; those values wherever the case's
-documents print them (each document's new hashes on the timeline). What stays: the case's structure
+documents print them (each document's new hashes on the timeline) and wherever people typed them into the
+case (the report's description, the tasks' outcomes, the approvals' findings and reasons). What stays: the case's structure
 — its stages, tasks, deadlines, timeline — and what the statistics count (birth date, gender, township,
 village, categories, visit findings). Files merged into the child's file go with it. Each child is one
 transaction with its cases locked; each case's timeline and the child's own say what was removed.
@@ -21,7 +22,18 @@ from typing import Any
 from sqlalchemy import exists, or_
 from sqlmodel import Session, col, select
 
-from models import Case, Child, ChildCategory, Document, EntrustedCare, Guardian, VerificationVisit
+from models import (
+    Approval,
+    Case,
+    Child,
+    ChildCategory,
+    Document,
+    EntrustedCare,
+    Guardian,
+    Report,
+    Task,
+    VerificationVisit,
+)
 from shouhu import childfile, db, masking, policy, timeline
 from shouhu.clock import CHINA_TZ, now
 from shouhu.daily import daily_due
@@ -89,6 +101,7 @@ def remove_identity(child_id: uuid.UUID) -> dict[str, int]:
         carers = list(s.exec(select(EntrustedCare).where(col(EntrustedCare.child_id).in_(ids))).all())
         identity = _identity(files, guardians, carers)
         redacted = {t.case.id: _redact_documents(t, identity) for t in ts}
+        typed_rows = _redact_typed_text(s, ts, identity)
         at = now()
         for f in files:
             f.name, f.id_number, f.address, f.identity_removed_at = masking.REMOVED_NAME, None, None, at
@@ -113,6 +126,7 @@ def remove_identity(child_id: uuid.UUID) -> dict[str, int]:
                 guardians=len(guardians),
                 files=len(files),
                 documents=redacted[t.case.id],
+                texts=typed_rows[t.case.id],
             )
         for f in files:
             childfile.record_event(s, f.id, ACTOR, "identity_removed", what, {"years": years})
@@ -166,6 +180,51 @@ def _redact_documents(t: Transition, identity: list[str]) -> int:
         )
         redacted += 1
     return redacted
+
+
+def _without(value: Any, identity: list[str]) -> Any:
+    """`value` (a string, or lists and dicts of them) with every value of `identity` replaced."""
+    if isinstance(value, str):
+        for found in identity:
+            value = value.replace(found, masking.REMOVED_NAME)
+        return value
+    if isinstance(value, list):
+        return [_without(v, identity) for v in value]
+    if isinstance(value, dict):
+        return {k: _without(v, identity) for k, v in value.items()}
+    return value
+
+
+# What people type into a case, by row: each field's strings (however deep in its JSON) are redacted.
+TYPED_FIELDS: dict[type[Report] | type[Task] | type[Approval], tuple[str, ...]] = {
+    Report: ("description",),
+    Task: ("outcome",),
+    Approval: ("decision", "reason"),  # the finding it carries, the decider's reason
+}
+
+
+def _redact_typed_text(s: Session, ts: list[Transition], identity: list[str]) -> dict[uuid.UUID, int]:
+    """What people typed into the cases — the report's description, the tasks' outcomes, the approvals'
+    findings and reasons — with the identity replaced, as in the documents (a name typed into 情况描述
+    names the child as surely as the file's own). A sealed row's seal is checked before the change and
+    renewed with it. Returns how many rows, per case."""
+    changed: dict[uuid.UUID, int] = {t.case.id: 0 for t in ts}
+    by_case = {t.case.id: t for t in ts}
+    for model, fields in TYPED_FIELDS.items():
+        rows: list[Report | Task | Approval] = list(
+            s.exec(select(model).where(col(model.case_id).in_(list(by_case)))).all()  # type: ignore[arg-type]
+        )
+        for row in rows:
+            after = {f: _without(getattr(row, f), identity) for f in fields}
+            if all(after[f] == getattr(row, f) for f in fields):
+                continue
+            if model in (Report, Task):  # sealed rows
+                timeline.check_row(s, by_case[row.case_id].case, row)
+            for f, value in after.items():
+                setattr(row, f, value)
+            s.add(row)
+            changed[row.case_id] += 1
+    return changed
 
 
 def _sha256(text: str) -> str:

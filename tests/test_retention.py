@@ -19,6 +19,7 @@ from conftest import T0, make_report, on_ledger
 from sqlmodel import Session, select
 
 from models import (
+    Approval,
     Case,
     Child,
     ChildEvent,
@@ -26,6 +27,8 @@ from models import (
     EntrustedCare,
     Guardian,
     Notification,
+    Report,
+    Task,
     TimelineEvent,
     VerificationVisit,
 )
@@ -41,14 +44,12 @@ WINDOW_ENDS = datetime(2031, 11, 24, 23, 0, tzinfo=CHINA_TZ)  # five years (the 
 PAST_IT = datetime(2031, 11, 25, 9, 30, tzinfo=CHINA_TZ)
 
 
-def closed_case(report: dict[str, Any]) -> dict[str, Any]:
+def closed_case(report: dict[str, Any], reason: str = "经核实情况不属实") -> dict[str, Any]:
     """A report the police find unfounded, the finding approved: the case closes now (the clock)."""
     opened = reports.submit_report(report, "sx-intake")
     case = cases.show_case(opened["case_id"], "sx-police")
     task = next(t for t in case["tasks"] if t["kind"] == "emergency_response" and t["status"] == "open")
-    closed = tasks_service.complete_task(
-        task["task_id"], {"unfounded": True, "unfounded_reason": "经核实情况不属实"}, "sx-police"
-    )
+    closed = tasks_service.complete_task(task["task_id"], {"unfounded": True, "unfounded_reason": reason}, "sx-police")
     closed = approve_pending(closed)
     assert closed["status"] == "closed"
     return closed
@@ -64,7 +65,19 @@ def everything() -> dict[str, Any]:
     with Session(db.engine()) as s:
         return {
             model.__name__: sorted((r.model_dump() for r in s.exec(select(model)).all()), key=lambda r: str(r["id"]))
-            for model in (Child, Guardian, EntrustedCare, VerificationVisit, Document, Case, TimelineEvent, ChildEvent)
+            for model in (
+                Child,
+                Guardian,
+                EntrustedCare,
+                VerificationVisit,
+                Document,
+                Case,
+                TimelineEvent,
+                ChildEvent,
+                Report,
+                Task,
+                Approval,
+            )
         }
 
 
@@ -79,7 +92,12 @@ def figures() -> dict[str, Any]:
 def county(db_url: str) -> dict[str, Any]:
     """At T0: a case closed (its child due after five years, with a file merged into it), a case still open,
     a child on the ledger with no case; a year later, another case closed (inside the window at the end)."""
-    due = closed_case(make_report(**{"child.name": "刘晓雯", "child.address": "东关村3组12号"}))
+    due = closed_case(  # the name typed into the report and the police's finding too
+        make_report(
+            **{"child.name": "刘晓雯", "child.address": "东关村3组12号", "description": "刘晓雯独自在家，无人照料"}
+        ),
+        reason="经核实刘晓雯由祖母照料，情况不属实",
+    )
     due_child = child_of(due["case_id"])
     with db.transaction() as s:
         stub = Child(
@@ -143,6 +161,13 @@ def test_after_the_window_the_identity_goes_and_the_case_stays(county: dict[str,
             for text in (doc.content, doc.masked_content or ""):
                 assert "刘晓雯" not in text and "刘**" not in text and "东关村3组12号" not in text
                 assert "测试监护人" not in text
+        case_id = uuid.UUID(county["due"]["case_id"])
+        typed = [r.description for r in s.exec(select(Report).where(Report.case_id == case_id)).all()]
+        typed += [
+            json.dumps(t.outcome, ensure_ascii=False) for t in s.exec(select(Task).where(Task.case_id == case_id))
+        ]
+        assert typed and not any("刘晓雯" in text for text in typed)
+        assert any(masking.REMOVED_NAME in text for text in typed)  # replaced, the rest of what was typed kept
         kept = [s.get_one(Child, s.get_one(Case, uuid.UUID(county[k]["case_id"])).child_id) for k in ("open", "recent")]
         assert all(c.name != masking.REMOVED_NAME for c in kept)
         on_the_ledger = s.exec(select(Child).where(Child.id_number == county["covered_id"])).one()
