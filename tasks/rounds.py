@@ -117,6 +117,28 @@ def generate_verification_round(session: Session, jurisdiction: str, day: date) 
     return _count(session, jurisdiction, period)
 
 
+def round_marker(pack: policy.Pack, day: date) -> str:
+    """The daily claim of a county's verification round (shouhu.daily.claim): taken once a day, with its visits."""
+    period, _ = period_of(day, pack.verification_visits.value)
+    return f"verification:{pack.pack}:{period}:{day}"
+
+
+def patrol_marker(jurisdiction: str, window: Any, day: date) -> str:
+    """The daily claim of a county's holiday patrol window."""
+    return f"patrol:{jurisdiction}:{window.name}:{day}"
+
+
+def open_windows(pack: policy.Pack, day: date) -> list[tuple[Any, date]]:
+    """The pack's patrol windows open on `day` (seed 001 §二(二)9), each with its last day."""
+    found = []
+    for window in pack.patrol_windows.value:
+        start = date(day.year, *map(int, window.start.split("-")))
+        end = date(day.year, *map(int, window.end.split("-")))
+        if start <= day <= end:
+            found.append((window, end))
+    return found
+
+
 def patrol_period(day: date, window: Any) -> str:
     """The key a window's ledger patrols share: 2027-寒假重点时段巡查."""
     return f"{day.year}-{window.name}"
@@ -149,10 +171,8 @@ def open_patrols(session: Session, jurisdiction: str, day: date) -> int:
     """
     pack = policy.pack(jurisdiction)
     opened = 0
-    for window in pack.patrol_windows.value:
-        start = date(day.year, *map(int, window.start.split("-")))
-        end = date(day.year, *map(int, window.end.split("-")))
-        if not (start <= day <= end) or not claim(session, f"patrol:{jurisdiction}:{window.name}:{day}"):
+    for window, end in open_windows(pack, day):
+        if not claim(session, patrol_marker(jurisdiction, window, day)):
             continue
         due = datetime.combine(end, time(23, 59), CHINA_TZ)
         opened += open_ledger_patrols(session, jurisdiction, day, window, due)
@@ -184,14 +204,7 @@ def open_patrols(session: Session, jurisdiction: str, day: date) -> int:
 def _markers(day: date, jurisdiction: str) -> list[str]:
     """The claims a county's rounds would take today: the verification round's, and each open patrol window's."""
     pack = policy.pack(jurisdiction)
-    period, _ = period_of(day, pack.verification_visits.value)
-    names = [f"verification:{jurisdiction}:{period}:{day}"]
-    for window in pack.patrol_windows.value:
-        start = date(day.year, *map(int, window.start.split("-")))
-        end = date(day.year, *map(int, window.end.split("-")))
-        if start <= day <= end:
-            names.append(f"patrol:{jurisdiction}:{window.name}:{day}")
-    return names
+    return [round_marker(pack, day)] + [patrol_marker(jurisdiction, w, day) for w, _ in open_windows(pack, day)]
 
 
 def _due_today(day: date) -> list[str]:
@@ -209,9 +222,7 @@ def _start_county(jurisdiction: str, day: date) -> dict[str, int]:
     """One county's round and patrols, in a transaction of its own: its claim commits with its visits."""
     started = {"verification_visits": 0, "patrols": 0, "left_coverage": 0}
     with db.transaction() as session:
-        pack = policy.pack(jurisdiction)
-        period, _ = period_of(day, pack.verification_visits.value)
-        if claim(session, f"verification:{jurisdiction}:{period}:{day}"):
+        if claim(session, round_marker(policy.pack(jurisdiction), day)):
             started["left_coverage"] = childfile.cancel_uncovered_visits(session, jurisdiction, day)
             started["verification_visits"] = generate_verification_round(session, jurisdiction, day)
         started["patrols"] = open_patrols(session, jurisdiction, day)
