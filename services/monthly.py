@@ -29,7 +29,7 @@ from sqlmodel import Session, col
 
 from models import AccessRecord, Breach, Case, Child, ChildCategory, Report, VerificationVisit
 from services.stats import SLA_ROLES
-from shouhu import access, config, db, policy
+from shouhu import access, childfile, config, db, policy
 from shouhu.clock import CHINA_TZ, now
 from shouhu.errors import Forbidden, InvalidInput, ShouhuError
 from shouhu.vocab import LABELS_ZH, SITUATION_NAMES_ZH, STAGE_NAMES_ZH, named
@@ -207,9 +207,7 @@ def monthly(jurisdiction: str, month: str) -> dict[str, Any]:
 def _ledger(
     s: Session, p: policy.Pack, jurisdiction: str, last_day: date, townships: list[str], unit_name: Any
 ) -> dict[str, Any]:
-    in_force = (col(ChildCategory.started_on) <= last_day) & (
-        col(ChildCategory.ended_on).is_(None) | (col(ChildCategory.ended_on) > last_day)
-    )
+    in_force = childfile.in_force(last_day)
     # A county's question asked of its own children, each child's categories through the (child, …)
     # index: joined plainly, PostgreSQL hashes every category of the province, once per county
     # (bench/province.py). OFFSET 0 keeps each category lookup a probe (see shouhu.childfile.covered).
@@ -236,7 +234,7 @@ def _ledger(
     # children, each once however many categories: a semi-join, not a count(DISTINCT …) over the join
     by_township = s.execute(
         sa_select(col(Child.township), func.count())
-        .where(col(Child.jurisdiction) == jurisdiction, held_by_child.offset(0).exists())
+        .where(col(Child.jurisdiction) == jurisdiction, childfile.covered(Child.id, last_day, probe=True))
         .group_by(col(Child.township))
     ).all()
     categories = list(p.child_categories.value)
